@@ -1,0 +1,33 @@
+package org.ldm4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code ldm4j} command: one subcommand per job. Bad arguments exit with code 2 and a one-line message. */
+@Command(name = "ldm4j", mixinStandardHelpOptions = true, version = "ldm4j 0.1.0",
+        description = "Guided image synthesis with latent diffusion models, on libtorch.",
+        subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, ToyWorldCommand.class, BenchCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Ldm4j {
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code (tests call this instead of main). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Ldm4j());
+        cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (ex instanceof UsageError || ex instanceof IllegalArgumentException) {
+                cmd.getErr().println("ldm4j: " + ex.getMessage());
+                return 2;
+            }
+            throw ex;
+        });
+        return cli.execute(args);
+    }
+
+    /** A problem with the user's arguments or input files: reported as one line, exit code 2. */
+    public static final class UsageError extends RuntimeException {
+        public UsageError(String message) { super(message); }
+    }
+}

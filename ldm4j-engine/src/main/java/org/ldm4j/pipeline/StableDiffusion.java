@@ -1,0 +1,81 @@
+package org.ldm4j.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.ldm4j.models.clip.CLIPTextModel;
+import org.ldm4j.models.clip.CLIPTokenizer;
+import org.ldm4j.models.unet.UNet2DConditionModel;
+import org.ldm4j.models.vae.AutoencoderKL;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Rng;
+import org.ldm4j.schedulers.SchedulerConfig;
+import org.ldm4j.schedulers.Schedulers;
+
+/**
+ * The loaded parts of a Stable Diffusion 1.x-architecture model (SD 1.4/1.5, fine-tunes, the ToyWorld model).
+ * Immutable after loading and shared by concurrent runs: schedulers, RNGs, hooks and attention processors are per run.
+ */
+public final class StableDiffusion {
+    public final String name;
+    public final CLIPTokenizer tokenizer;
+    public final CLIPTextModel textEncoder;
+    public final UNet2DConditionModel unet;
+    public final AutoencoderKL vae;
+    /** {@code scheduler/scheduler_config.json}: the model's default scheduler and its beta schedule. */
+    public final JsonNode schedulerConfig;
+
+    public StableDiffusion(String name, CLIPTokenizer tokenizer, CLIPTextModel textEncoder, UNet2DConditionModel unet,
+                           AutoencoderKL vae, JsonNode schedulerConfig) {
+        this.name = name;
+        this.tokenizer = tokenizer;
+        this.textEncoder = textEncoder;
+        this.unet = unet;
+        this.vae = vae;
+        this.schedulerConfig = schedulerConfig;
+    }
+
+    public Device device() { return unet.device(); }
+
+    public ScalarType dtype() { return unet.dtype(); }
+
+    /** Pixels per latent cell: 2^(number of VAE blocks − 1), 8 for SD. */
+    public int vaeScaleFactor() { return 1 << (vae.config().blockOutChannels().size() - 1); }
+
+    public int latentChannels() { return unet.config().inChannels(); }
+
+    /** Default image side: the UNet's sample_size × the VAE factor (512 for SD 1.5, as diffusers computes it). */
+    public int defaultSize() { return unet.config().sampleSize() * vaeScaleFactor(); }
+
+    /** The model's scheduler beta schedule, driven by the sampler chosen ({@code null}: the model's own). */
+    public SchedulerConfig scheduler(Schedulers kind) {
+        return kind == null ? Schedulers.fromConfig(schedulerConfig) : kind.fromConfig(schedulerConfig);
+    }
+
+    /** Encodes a prompt and its negative prompt with the text encoder. */
+    public PromptConditioning encodePrompt(String prompt, String negativePrompt, int clipSkip) {
+        CLIPTokenizer.Encoding cond = tokenizer.encode(prompt);
+        CLIPTokenizer.Encoding uncond = tokenizer.encode(negativePrompt == null ? "" : negativePrompt);
+        return new PromptConditioning(textStates(cond, clipSkip), textStates(uncond, clipSkip), cond);
+    }
+
+    private Tensor textStates(CLIPTokenizer.Encoding e, int clipSkip) {
+        Tensor ids = e.idsTensor().to(device(), ScalarType.Long, false, false, new org.bytedeco.pytorch.MemoryFormatOptional());
+        return textEncoder.forward(ids, clipSkip);
+    }
+
+    /** z (latents as the UNet sees them) -> image in [-1, 1]: D(z / scaling_factor). */
+    public Tensor decodeLatents(Tensor z) {
+        Tensor unscaled = Dtypes.to(z, device(), vae.dtype()).div(new Scalar(vae.config().scalingFactor()));
+        return Dtypes.to(vae.decode(unscaled), z.device(), ScalarType.Float);
+    }
+
+    /** image in [-1, 1] -> scaling_factor · a sample of the VAE posterior (drawn from {@code rng}, as diffusers). */
+    public Tensor encodeImage(Tensor image, Rng rng) {
+        Tensor x = Dtypes.to(image, device(), vae.dtype());
+        Tensor z = vae.encode(x).sample(rng);
+        return Dtypes.to(z, image.device(), ScalarType.Float).mul(new Scalar(vae.config().scalingFactor()));
+    }
+}

@@ -1,0 +1,107 @@
+package org.ldm4j.train;
+
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.nn.Block;
+import org.ldm4j.weights.SafetensorsFile;
+import org.ldm4j.weights.SafetensorsWriter;
+import org.ldm4j.weights.WeightLoader;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * Training checkpoints under {@code runDir/checkpoints/step-NNNNNNNN/} (model, EMA and optimizer state as
+ * safetensors, the step in the metadata). A checkpoint is written into a temporary folder and renamed into place,
+ * then {@code latest} is replaced atomically, so a run killed at any moment resumes from the last complete one.
+ * The two newest checkpoints are kept.
+ */
+public final class Checkpoints {
+    private static final int KEEP = 2;
+    private final Path dir;
+
+    public Checkpoints(Path runDir) { this.dir = runDir.resolve("checkpoints"); }
+
+    public void save(long step, Block model, AdamW optimizer, Ema ema) {
+        try {
+            Files.createDirectories(dir);
+            String name = String.format("step-%08d", step);
+            Path tmp = Files.createTempDirectory(dir, name + ".tmp");
+            Map<String, String> meta = Map.of("step", Long.toString(step));
+            SafetensorsWriter.write(tmp.resolve("model.safetensors"), model.stateDict(), meta);
+            SafetensorsWriter.write(tmp.resolve("optimizer.safetensors"), optimizer.state(),
+                    Map.of("step", Long.toString(optimizer.stepCount())));
+            if (ema != null) SafetensorsWriter.write(tmp.resolve("ema.safetensors"), ema.weights(), meta);
+            Path target = dir.resolve(name);
+            if (Files.exists(target)) deleteTree(target);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            Path latestTmp = dir.resolve("latest.tmp");
+            Files.writeString(latestTmp, name, StandardCharsets.UTF_8);
+            Files.move(latestTmp, dir.resolve("latest"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            prune(name);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write checkpoint in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Loads the latest checkpoint into the model/optimizer/EMA; returns its step, or 0 if there is none. */
+    public long resume(Block model, AdamW optimizer, Ema ema) {
+        Path latest = latest();
+        if (latest == null) return 0;
+        try (SafetensorsFile weights = SafetensorsFile.open(latest.resolve("model.safetensors"));
+             SafetensorsFile opt = SafetensorsFile.open(latest.resolve("optimizer.safetensors"))) {
+            WeightLoader.load(model, weights, "checkpoint " + latest);
+            optimizer.load(readAll(opt), Long.parseLong(opt.metadata().get("step")));
+            if (ema != null) {
+                try (SafetensorsFile e = SafetensorsFile.open(latest.resolve("ema.safetensors"))) {
+                    ema.load(readAll(e));
+                }
+            }
+            return Long.parseLong(weights.metadata().get("step"));
+        }
+    }
+
+    /** The folder of the newest complete checkpoint, or null. */
+    public Path latest() {
+        Path pointer = dir.resolve("latest");
+        if (!Files.exists(pointer)) return null;
+        try {
+            Path p = dir.resolve(Files.readString(pointer, StandardCharsets.UTF_8).trim());
+            return Files.isDirectory(p) ? p : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static Map<String, Tensor> readAll(SafetensorsFile f) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (String n : f.names()) out.put(n, f.read(n));
+        return out;
+    }
+
+    private void prune(String newest) throws IOException {
+        List<Path> steps;
+        try (Stream<Path> s = Files.list(dir)) {
+            steps = s.filter(p -> p.getFileName().toString().startsWith("step-"))
+                    .sorted(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed()).toList();
+        }
+        for (int i = KEEP; i < steps.size(); i++) {
+            if (!steps.get(i).getFileName().toString().equals(newest)) deleteTree(steps.get(i));
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path q : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(q);
+        }
+    }
+
+}
