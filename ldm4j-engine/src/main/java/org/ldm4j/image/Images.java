@@ -45,6 +45,24 @@ public final class Images {
         return floatTensor(chw, 1, 3, h, w);
     }
 
+    /** A batch {@code (B, 3, H, W)} of equally sized images, each preprocessed as {@link #toTensor(BufferedImage)}. */
+    public static Tensor toTensor(List<BufferedImage> images) {
+        if (images.isEmpty()) throw new IllegalArgumentException("empty image batch");
+        int w = images.get(0).getWidth(), h = images.get(0).getHeight();
+        float[] all = new float[images.size() * 3 * h * w];
+        for (int n = 0; n < images.size(); n++) {
+            BufferedImage img = images.get(n);
+            if (img.getWidth() != w || img.getHeight() != h) {
+                throw new IllegalArgumentException("batch image " + n + " is " + img.getWidth() + "x" + img.getHeight()
+                        + ", image 0 is " + w + "x" + h);
+            }
+            float[] one = new float[3 * h * w];
+            toTensor(img).data_ptr_float().get(one);
+            System.arraycopy(one, 0, all, n * one.length, one.length);
+        }
+        return floatTensor(all, images.size(), 3, h, w);
+    }
+
     /** The images of a batch tensor {@code (B, 3|1, H, W)} or one {@code (3|1, H, W)} in [-1, 1]; any device and dtype. */
     public static List<BufferedImage> toImages(Tensor images) {
         Tensor u8 = quantize(images.to(new org.bytedeco.pytorch.Device("cpu"), images.scalar_type())

@@ -98,6 +98,10 @@ class ImagesTest {
             assertEquals(expected, actual, "n=" + n + " c=" + c + " y=" + y + " x=" + xx);
         }
         assertThrows(IllegalArgumentException.class, () -> Images.toImage(x));
+        Tensor batch = Images.toTensor(images);
+        assertArrayEquals(new long[]{2, 3, 8, 8}, batch.sizes().vec().get());
+        assertEquals(images.get(1).getRGB(3, 5), Images.toImages(batch).get(1).getRGB(3, 5));
+        assertThrows(IllegalArgumentException.class, () -> Images.toTensor(List.of(images.get(0), new BufferedImage(4, 8, 1))));
         assertThrows(IllegalArgumentException.class, () -> Images.toImages(torch.zeros(1, 2, 4, 4)));
     }
 
