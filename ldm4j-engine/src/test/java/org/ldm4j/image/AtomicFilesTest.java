@@ -1,0 +1,63 @@
+package org.ldm4j.image;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class AtomicFilesTest {
+    static List<String> names(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test void replacesContent(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("a.txt");
+        AtomicFiles.write(f, "one".getBytes(StandardCharsets.UTF_8));
+        AtomicFiles.write(f, out -> { out.write("two".getBytes(StandardCharsets.UTF_8)); out.close(); });   // closing is harmless
+        assertEquals("two", Files.readString(f));
+        assertEquals(List.of("a.txt"), names(dir));
+    }
+
+    @Test void failureMidwayKeepsOldFileAndLeavesNoTemp(@TempDir Path dir) throws IOException {
+        Path f = dir.resolve("image.png");
+        Files.writeString(f, "previous content");
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(f, out -> {
+            out.write(new byte[4096]);
+            throw new IOException("disk on fire");
+        }));
+        assertEquals("disk on fire", e.getMessage());
+        assertEquals("previous content", Files.readString(f));
+        assertEquals(List.of("image.png"), names(dir));
+
+        assertThrows(IllegalStateException.class, () -> AtomicFiles.write(f, out -> {
+            out.write(1);
+            throw new IllegalStateException("bug");
+        }));
+        assertEquals("previous content", Files.readString(f));
+        assertEquals(List.of("image.png"), names(dir));
+
+        // a stream that breaks halfway through a write
+        assertThrows(IOException.class, () -> AtomicFiles.write(dir.resolve("new.bin"), out -> {
+            for (int i = 0; i < 10; i++) {
+                if (i == 5) throw new IOException("broken pipe");
+                out.write(i);
+            }
+        }));
+        assertFalse(Files.exists(dir.resolve("new.bin")));
+        assertEquals(List.of("image.png"), names(dir));
+    }
+
+    @Test void missingDirectoryIsNamed(@TempDir Path dir) {
+        IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(dir.resolve("no/such/x.png"), new byte[1]));
+        assertTrue(e.getMessage().contains("no/such") || e.getMessage().contains("no\\such"), e.getMessage());
+    }
+}
