@@ -1,9 +1,9 @@
 package org.ldm4j.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.ImageGrid;
 import org.ldm4j.image.Images;
+import org.ldm4j.image.Infotext;
 import org.ldm4j.image.PngParameters;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
@@ -61,20 +61,20 @@ final class GenerateSupport {
             pics.add(img);
             GenerationRequest single = r.withSeed(r.seed() + k);
             Path p = images.size() == 1 ? out : out.resolveSibling(base + "-" + k + ".png");
-            PngParameters.write(p, img, a1111(single, sd), new ObjectMapper().valueToTree(single));
+            PngParameters.write(p, img, a1111(single, sd), single);
             written.add(p);
         }
         if (images.size() > 1) {
             Path grid = out.resolveSibling(base + "-grid.png");
-            Images.writePng(ImageGrid.of(pics, (int) Math.ceil(Math.sqrt(pics.size())), 2), grid);
+            Images.writePng(ImageGrid.of(pics, ImageGrid.squareColumns(pics.size())), grid);
             written.add(grid);
         }
         return written;
     }
 
-    static String a1111(GenerationRequest r, StableDiffusion sd) {
+    static Infotext a1111(GenerationRequest r, StableDiffusion sd) {
         String sampler = r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()).label() : Schedulers.fromConfigName(sd.schedulerConfig).label();
-        return PngParameters.a1111(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(),
+        return Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(),
                 r.width(), r.height(), sd.name);
     }
 }

@@ -11,6 +11,7 @@ import org.ldm4j.models.unet.UNet2DConditionModel;
 import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Rng;
+import org.ldm4j.nn.Tensors;
 import org.ldm4j.schedulers.SchedulerConfig;
 import org.ldm4j.schedulers.Schedulers;
 
@@ -62,7 +63,8 @@ public final class StableDiffusion {
     }
 
     private Tensor textStates(CLIPTokenizer.Encoding e, int clipSkip) {
-        Tensor ids = e.idsTensor().to(device(), ScalarType.Long, false, false, new org.bytedeco.pytorch.MemoryFormatOptional());
+        long[] ids64 = e.idsAsLongs();
+        Tensor ids = Dtypes.to(Tensors.ofLongs(ids64, 1, ids64.length), device(), ScalarType.Long);
         return textEncoder.forward(ids, clipSkip);
     }
 
