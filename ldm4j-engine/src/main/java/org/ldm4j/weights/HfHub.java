@@ -115,7 +115,7 @@ public final class HfHub {
      * that are not cached yet (nothing is downloaded offline). Returns {@code snapshots/<commit>}.
      */
     public Path snapshot(String repoId, String revision, Predicate<String> wanted) throws IOException {
-        return snapshot(repoId, revision, all -> wanted);
+        return snapshotSelecting(repoId, revision, all -> wanted);
     }
 
     /**
@@ -123,7 +123,7 @@ public final class HfHub {
      * the repository has them, else the default ones (as diffusers falls back).
      */
     public Path pipeline(String repoId, String revision, String variant) throws IOException {
-        return snapshot(repoId, revision, all -> {
+        return snapshotSelecting(repoId, revision, all -> {
             java.util.Set<String> withVariant = new java.util.HashSet<>();
             for (String f : all) {
                 int slash = f.indexOf('/');
@@ -137,7 +137,7 @@ public final class HfHub {
         });
     }
 
-    private Path snapshot(String repoId, String revision,
+    private Path snapshotSelecting(String repoId, String revision,
                           java.util.function.Function<List<String>, Predicate<String>> select) throws IOException {
         String rev = revision == null ? "main" : revision;
         Path repo = repoDir(repoId);
