@@ -1,0 +1,199 @@
+package org.ldm4j.weights;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** HfHub against a local server on 127.0.0.1 that serves the Hub's URL layout; no real host is contacted. */
+class HfHubTest {
+    static final String REPO = "tiny-org/tiny-sd";
+    static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
+
+    @TempDir Path dir;
+    HttpServer server;
+    Path repoFiles;
+    Map<String, Map<String, Tensor>> written;
+    final List<String> requests = new CopyOnWriteArrayList<>();   // "METHOD path range auth"
+
+    @BeforeAll static void threads() { torch.set_num_threads(1); }
+
+    @BeforeEach void serve() throws IOException {
+        torch.manual_seed(0);
+        repoFiles = dir.resolve("remote");
+        written = TinyModels.writeDiffusersFolder(repoFiles);
+        Files.write(repoFiles.resolve("v1-5-pruned.ckpt"), new byte[100]);                 // must not be fetched
+        SafetensorsWriter.write(repoFiles.resolve("safety_checker/model.safetensors"), Map.of("x", torch.zeros(1)));
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", this::handle);
+        server.start();
+    }
+
+    @AfterEach void stop() { if (server != null) server.stop(0); }
+
+    URI endpoint() { return URI.create("http://127.0.0.1:" + server.getAddress().getPort()); }
+
+    List<String> files() throws IOException {
+        try (Stream<Path> s = Files.walk(repoFiles)) {
+            return s.filter(Files::isRegularFile).map(p -> repoFiles.relativize(p).toString().replace('\\', '/')).sorted().toList();
+        }
+    }
+
+    static String etagOf(byte[] content, boolean lfs) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance(lfs ? "SHA-256" : "SHA-1").digest(content));
+    }
+
+    void handle(HttpExchange ex) throws IOException {
+        String path = ex.getRequestURI().getPath();
+        String range = ex.getRequestHeaders().getFirst("Range");
+        requests.add(ex.getRequestMethod() + " " + path + " " + range + " " + ex.getRequestHeaders().getFirst("Authorization"));
+        try (ex) {
+            if (path.equals("/api/models/" + REPO + "/revision/main")) {
+                StringBuilder json = new StringBuilder("{\"sha\":\"" + COMMIT + "\",\"siblings\":[");
+                List<String> files = files();
+                for (int i = 0; i < files.size(); i++) json.append(i > 0 ? "," : "").append("{\"rfilename\":\"").append(files.get(i)).append("\"}");
+                byte[] body = json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(200, body.length);
+                ex.getResponseBody().write(body);
+                return;
+            }
+            String prefix = "/" + REPO + "/resolve/" + COMMIT + "/";
+            if (!path.startsWith(prefix) || !Files.isRegularFile(repoFiles.resolve(path.substring(prefix.length())))) {
+                ex.sendResponseHeaders(404, -1);
+                return;
+            }
+            byte[] content = Files.readAllBytes(repoFiles.resolve(path.substring(prefix.length())));
+            boolean lfs = path.endsWith(".safetensors");
+            String etag = etagOf(content, lfs);
+            ex.getResponseHeaders().add("X-Repo-Commit", COMMIT);
+            ex.getResponseHeaders().add(lfs ? "X-Linked-Etag" : "ETag", "\"" + etag + "\"");
+            ex.getResponseHeaders().add("X-Linked-Size", Long.toString(content.length));
+            if (ex.getRequestMethod().equals("HEAD")) {
+                ex.sendResponseHeaders(200, -1);
+                return;
+            }
+            int from = 0;
+            if (range != null && range.startsWith("bytes=") && range.endsWith("-")) {
+                from = Integer.parseInt(range.substring(6, range.length() - 1));
+                ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (content.length - 1) + "/" + content.length);
+                ex.sendResponseHeaders(206, content.length - from);
+            } else {
+                ex.sendResponseHeaders(200, content.length);
+            }
+            OutputStream out = ex.getResponseBody();
+            out.write(content, from, content.length - from);
+        } catch (Exception e) {
+            throw new IOException(e);
+        }
+    }
+
+    HfHub hub(boolean offline) {
+        return new HfHub(dir.resolve("hf/hub"), endpoint(), "secret-token", offline, false);
+    }
+
+    @Test void downloadsOnlyPipelineFilesIntoTheCacheLayout() throws Exception {
+        Path snap = hub(false).pipeline(REPO, "main", "fp16");
+        Path repo = dir.resolve("hf/hub/models--tiny-org--tiny-sd");
+        assertEquals(repo.resolve("snapshots").resolve(COMMIT), snap);
+        assertEquals(COMMIT, Files.readString(repo.resolve("refs/main")));
+        assertTrue(Files.isSymbolicLink(snap.resolve("unet/config.json")));
+        String vaeEtag = etagOf(Files.readAllBytes(repoFiles.resolve("vae/diffusion_pytorch_model.fp16.safetensors")), true);
+        assertEquals(repo.resolve("blobs").resolve(vaeEtag), snap.resolve("vae/diffusion_pytorch_model.fp16.safetensors").toRealPath());
+        // fp16 where the repo has it (vae), default weights elsewhere; no .ckpt, no safety checker weights
+        assertTrue(Files.exists(snap.resolve("vae/diffusion_pytorch_model.fp16.safetensors")));
+        assertFalse(Files.exists(snap.resolve("vae/diffusion_pytorch_model.safetensors")));
+        assertTrue(Files.exists(snap.resolve("unet/diffusion_pytorch_model-00002-of-00002.safetensors")));
+        assertTrue(Files.exists(snap.resolve("tokenizer/merges.txt")));
+        assertFalse(Files.exists(snap.resolve("v1-5-pruned.ckpt")));
+        assertFalse(Files.exists(snap.resolve("safety_checker/model.safetensors")));
+        assertTrue(requests.stream().noneMatch(r -> r.contains(".ckpt")), requests.toString());
+        assertTrue(requests.stream().allMatch(r -> r.endsWith("Bearer secret-token")), requests.toString());
+
+        DiffusersFolder folder = DiffusersFolder.open(snap);
+        try (WeightSource unet = folder.weights("unet"); WeightSource vae = folder.weights("vae", "fp16")) {
+            DiffusersFolderTest.assertSameTensors(written.get("unet"), unet, Map.of());
+            assertEquals("F16", vae.info("decoder.conv_out.weight").dtype());
+        }
+
+        int before = requests.size();
+        hub(false).pipeline(REPO, "main", "fp16");   // cached: only the file list is asked again
+        assertEquals(before + 1, requests.size(), requests.subList(before, requests.size()).toString());
+    }
+
+    @Test void resumesAPartialDownloadWithARangeRequest() throws Exception {
+        byte[] content = Files.readAllBytes(repoFiles.resolve("text_encoder/model.safetensors"));
+        String etag = etagOf(content, true);
+        Path blobs = dir.resolve("hf/hub/models--tiny-org--tiny-sd/blobs");
+        Files.createDirectories(blobs);
+        int half = content.length / 2;
+        Files.write(blobs.resolve(etag + ".incomplete"), java.util.Arrays.copyOf(content, half));
+
+        Path got = hub(false).download(REPO, COMMIT, "text_encoder/model.safetensors");
+        assertArrayEquals(content, Files.readAllBytes(got));
+        assertTrue(requests.stream().anyMatch(r -> r.startsWith("GET ") && r.contains("bytes=" + half + "-")), requests.toString());
+        assertFalse(Files.exists(blobs.resolve(etag + ".incomplete")));
+        try (SafetensorsFile f = SafetensorsFile.open(got)) {
+            DiffusersFolderTest.assertSameTensors(written.get("text_encoder"), f, Map.of());
+        }
+    }
+
+    @Test void corruptPartialDataIsCaughtBySha256() throws Exception {
+        byte[] content = Files.readAllBytes(repoFiles.resolve("text_encoder/model.safetensors"));
+        String etag = etagOf(content, true);
+        Path blobs = dir.resolve("hf/hub/models--tiny-org--tiny-sd/blobs");
+        Files.createDirectories(blobs);
+        Files.write(blobs.resolve(etag + ".incomplete"), new byte[content.length / 2]);   // wrong bytes
+        IOException e = assertThrows(IOException.class, () -> hub(false).download(REPO, COMMIT, "text_encoder/model.safetensors"));
+        assertTrue(e.getMessage().contains("sha256"), e.getMessage());
+        assertFalse(Files.exists(blobs.resolve(etag)));
+    }
+
+    @Test void offlineModeUsesOnlyTheCache() throws Exception {
+        hub(false).pipeline(REPO, "main", null);
+        hub(false).pipeline(REPO, "main", "fp16");
+        URI gone = endpoint();
+        server.stop(0);
+        server = null;
+        int before = requests.size();
+        Path snap = new HfHub(dir.resolve("hf/hub"), gone, null, true, false).pipeline(REPO, "main", null);
+        assertEquals(before, requests.size());
+        DiffusersFolderTest.assertLoadsLikeWritten(snap, written);
+    }
+
+    @Test void offlineMissEnvironmentAndErrors() throws Exception {
+        IOException e = assertThrows(IOException.class, () -> hub(true).pipeline("other/model", "main", null));
+        assertTrue(e.getMessage().contains("offline") && e.getMessage().contains("other/model"), e.getMessage());
+        e = assertThrows(IOException.class, () -> hub(false).pipeline("tiny-org/absent", "main", null));
+        assertTrue(e.getMessage().contains("404"), e.getMessage());
+
+        HfHub env = HfHub.fromEnvironment(Map.of("HF_HOME", "/x/hf", "HF_HUB_OFFLINE", "1"));
+        assertEquals(Path.of("/x/hf/hub"), env.cacheDir());
+        assertTrue(env.offline());
+        assertEquals(Path.of("/y/cache"), HfHub.fromEnvironment(Map.of("HF_HOME", "/x/hf", "HF_HUB_CACHE", "/y/cache")).cacheDir());
+        assertEquals(Path.of("/x/hf/hub/models--org--name"), env.repoDir("org/name"));
+        assertThrows(IllegalArgumentException.class, () -> env.repoDir("../etc"));
+        assertEquals("abc", HfHub.normalizeEtag("W/\"abc\""));
+    }
+}
