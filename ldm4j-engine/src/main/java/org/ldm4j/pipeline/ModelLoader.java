@@ -1,0 +1,118 @@
+package org.ldm4j.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.ldm4j.models.clip.CLIPTextConfig;
+import org.ldm4j.models.clip.CLIPTextModel;
+import org.ldm4j.models.clip.CLIPTokenizer;
+import org.ldm4j.models.unet.UNet2DConditionConfig;
+import org.ldm4j.models.unet.UNet2DConditionModel;
+import org.ldm4j.models.vae.AutoencoderKL;
+import org.ldm4j.models.vae.AutoencoderKLConfig;
+import org.ldm4j.nn.Block;
+import org.ldm4j.weights.DiffusersFolder;
+import org.ldm4j.weights.HfHub;
+import org.ldm4j.weights.SingleFileCheckpoint;
+import org.ldm4j.weights.WeightFormatException;
+import org.ldm4j.weights.WeightLoader;
+import org.ldm4j.weights.WeightSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.regex.Pattern;
+
+/**
+ * Resolves a model spec to a loaded {@link StableDiffusion}: a diffusers folder, a single-file original-LDM
+ * {@code .safetensors} checkpoint (with the bundled SD configs), or a Hugging Face id {@code org/name[@revision]}
+ * (standard cache layout, downloading what is missing unless {@code HF_HUB_OFFLINE=1}). All three end in the same
+ * strict {@link WeightLoader}, the same way the embedded ToyWorld model (a diffusers folder) is loaded.
+ */
+public final class ModelLoader {
+    private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
+    private static final Pattern HF_ID = Pattern.compile("[A-Za-z0-9][\\w.-]*/[\\w.-]+(@[\\w./-]+)?");
+    /** Tensors some saves carry that are buffers, not weights. */
+    private static final Pattern IGNORED = Pattern.compile(".*position_ids$");
+
+    private ModelLoader() {}
+
+    /** The embedded ToyWorld model: {@code $LDM4J_HOME/models/toyworld-ldm} (the launcher sets the home). */
+    public static String defaultModel() {
+        String home = System.getProperty("ldm4j.home", System.getenv().getOrDefault("LDM4J_HOME", "."));
+        return Path.of(home, "models", "toyworld-ldm").toString();
+    }
+
+    public static StableDiffusion load(String spec, Device device, ScalarType dtype) throws IOException {
+        Path path = Path.of(spec);
+        if (Files.isDirectory(path)) return loadFolder(path, device, dtype);
+        if (Files.isRegularFile(path)) {
+            String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
+            if (name.endsWith(".ckpt") || name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".bin")) {
+                throw WeightFormatException.pickleRefused(path);
+            }
+            return loadSingleFile(path, device, dtype);
+        }
+        if (HF_ID.matcher(spec).matches() && !spec.startsWith(".") && !spec.startsWith("/")) {
+            String[] parts = spec.split("@", 2);
+            Path snapshot = HfHub.fromEnvironment().pipeline(parts[0], parts.length > 1 ? parts[1] : "main", null);
+            return loadFolder(snapshot, device, dtype);
+        }
+        throw new IOException("no such model folder or file, and not a Hugging Face id (org/name): " + spec);
+    }
+
+    public static StableDiffusion loadFolder(Path root, Device device, ScalarType dtype) throws IOException {
+        DiffusersFolder folder = DiffusersFolder.open(root);
+        LOG.info("loading diffusers folder {}", root);
+        UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(unetConfig(folder.config("unet"), root)));
+        AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(folder.config("vae").toString())));
+        CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(folder.config("text_encoder").toString())));
+        try (WeightSource u = folder.weights("unet"); WeightSource v = folder.weights("vae");
+             WeightSource t = folder.weights("text_encoder")) {
+            loadInto(unet, u, "unet", device, dtype);
+            loadInto(vae, v, "vae", device, dtype);
+            loadInto(text, t, "text_encoder", device, dtype);
+        } catch (Exception e) {
+            if (e instanceof IOException io) throw io;
+            if (e instanceof RuntimeException re) throw re;
+            throw new IOException(e);
+        }
+        CLIPTokenizer tokenizer = CLIPTokenizer.load(folder.componentDir("tokenizer"));
+        return new StableDiffusion(root.getFileName().toString(), tokenizer, text, unet, vae, folder.config("scheduler"));
+    }
+
+    public static StableDiffusion loadSingleFile(Path file, Device device, ScalarType dtype) throws IOException {
+        try (SingleFileCheckpoint ckpt = SingleFileCheckpoint.open(file)) {
+            LOG.info("loading single-file checkpoint {} ({})", file, ckpt.modelType());
+            Path tokenizerDir = ckpt.tokenizerFolder(tokenizerNextTo(file));
+            UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(unetConfig(ckpt.unetConfig(), file)));
+            AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(ckpt.vaeConfig().toString())));
+            CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(ckpt.textEncoderConfig().toString())));
+            loadInto(unet, ckpt.unet(), "unet", device, dtype);
+            loadInto(vae, ckpt.vae(), "vae", device, dtype);
+            loadInto(text, ckpt.textEncoder(), "text_encoder", device, dtype);
+            String name = file.getFileName().toString().replaceFirst("\\.safetensors$", "");
+            return new StableDiffusion(name, CLIPTokenizer.load(tokenizerDir), text, unet, vae, ckpt.schedulerConfig());
+        }
+    }
+
+    /** A {@code tokenizer/} folder beside the checkpoint, or the one named by {@code -Dldm4j.tokenizer}. */
+    private static Path tokenizerNextTo(Path file) {
+        String explicit = System.getProperty("ldm4j.tokenizer");
+        if (explicit != null) return Path.of(explicit);
+        Path parent = file.toAbsolutePath().getParent();
+        return parent == null ? null : parent.resolve("tokenizer");
+    }
+
+    private static UNet2DConditionConfig unetConfig(JsonNode json, Path source) {
+        return UNet2DConditionConfig.parse(json.toString(), source.toString());
+    }
+
+    private static void loadInto(Block block, WeightSource source, String component, Device device, ScalarType dtype) {
+        block.to(device, dtype);
+        WeightLoader.load(block, source, component, n -> IGNORED.matcher(n).matches());
+    }
+}
