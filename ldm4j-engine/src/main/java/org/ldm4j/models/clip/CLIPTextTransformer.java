@@ -74,7 +74,7 @@ public final class CLIPTextTransformer extends Block {
     }
 
     /** (B, 1, T, T) fp32: 0 where key j ≤ query i and j is a real token, the most negative float elsewhere. */
-    private static Tensor additiveCausalMask(Tensor attentionMask, long t) {
+    static Tensor additiveCausalMask(Tensor attentionMask, long t) {
         long b = attentionMask.size(0);
         TensorOptions boolOpts = new TensorOptions().dtype(Dtypes.optional(ScalarType.Bool)).device(new DeviceOptional(attentionMask.device()));
         Tensor causal = torch.ones(new long[]{t, t}, boolOpts).tril();
