@@ -1,0 +1,63 @@
+package org.ldm4j.models.clip;
+
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.ldm4j.nn.Block;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Linear;
+
+/**
+ * transformers {@code CLIPAttention}: multi-head self-attention with biased q/k/v/out projections and scale
+ * 1/√head_dim. The text encoder is causal: token i attends to tokens 0..i only, so padding after the end token never
+ * changes the states before it. Runs fused SDPA, in fp32 for half-precision CPU inputs
+ * (shared/design/cpu-performance.md: bf16 SDPA is 20x slower there).
+ */
+public final class CLIPAttention extends Block {
+    public final int heads, headDim;
+    public final Linear kProj, vProj, qProj, outProj;
+
+    public CLIPAttention(CLIPTextConfig config) {
+        int c = config.hiddenSize();
+        heads = config.numAttentionHeads();
+        headDim = config.headDim();
+        kProj = child("k_proj", new Linear(c, c));
+        vProj = child("v_proj", new Linear(c, c));
+        qProj = child("q_proj", new Linear(c, c));
+        outProj = child("out_proj", new Linear(c, c));
+    }
+
+    /**
+     * @param x (B, T, C)
+     * @param additiveMask null for the plain causal mask, else (B, 1, T, T) added to the scores (causal and padding
+     *                     combined, fp32)
+     */
+    public Tensor forward(Tensor x, Tensor additiveMask) {
+        long b = x.size(0), t = x.size(1);
+        Tensor q = split(qProj.forward(x), b, t);   // (B, H, T, D)
+        Tensor k = split(kProj.forward(x), b, t);
+        Tensor v = split(vProj.forward(x), b, t);
+        ScalarType dtype = q.scalar_type();
+        boolean upcast = q.is_cpu() && (Dtypes.same(dtype, ScalarType.BFloat16) || Dtypes.same(dtype, ScalarType.Half));
+        if (upcast) {
+            q = q.to(ScalarType.Float);
+            k = k.to(ScalarType.Float);
+            v = v.to(ScalarType.Float);
+        }
+        Tensor o;
+        if (additiveMask == null) {
+            o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, true, new DoubleOptional(), false);
+        } else {
+            Tensor mask = Dtypes.to(additiveMask, q.device(), q.scalar_type());
+            o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false, new DoubleOptional(), false);
+        }
+        if (upcast) o = o.to(dtype);
+        return outProj.forward(o.transpose(1, 2).reshape(b, t, (long) heads * headDim));
+    }
+
+    private Tensor split(Tensor x, long b, long t) {
+        return x.view(b, t, heads, headDim).transpose(1, 2);
+    }
+}
