@@ -65,7 +65,7 @@ public final class StableDiffusion {
     private Tensor textStates(CLIPTokenizer.Encoding e, int clipSkip) {
         long[] ids64 = e.idsAsLongs();
         Tensor ids = Dtypes.to(Tensors.ofLongs(ids64, 1, ids64.length), device(), ScalarType.Long);
-        return textEncoder.forward(ids, clipSkip);
+        return textEncoder.promptEmbeds(ids, clipSkip);
     }
 
     /** z (latents as the UNet sees them) -> image in [-1, 1]: D(z / scaling_factor). */
