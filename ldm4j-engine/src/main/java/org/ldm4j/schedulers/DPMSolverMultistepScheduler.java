@@ -185,8 +185,9 @@ public final class DPMSolverMultistepScheduler implements Scheduler {
 
         // convert_model_output: the data prediction x0 (DPM-Solver++ works in x0)
         Tensor x0 = convertModelOutput(modelOutput, i, sample);
+        History.release(modelOutputs[0]);
         System.arraycopy(modelOutputs, 1, modelOutputs, 0, modelOutputs.length - 1);
-        modelOutputs[modelOutputs.length - 1] = x0;
+        modelOutputs[modelOutputs.length - 1] = History.hold(x0);
 
         Tensor x = Dtypes.isFloat32(sample) ? sample : sample.to(ScalarType.Float);
         Tensor noise = config.algorithmType().equals("sde-dpmsolver++")
@@ -198,6 +199,9 @@ public final class DPMSolverMultistepScheduler implements Scheduler {
         else if (order == 2 || lowerOrderNums < 2 || lowerOrderSecond) prev = secondOrder(i, x, noise);
         else prev = thirdOrder(i, x, noise);
         if (lowerOrderNums < order) lowerOrderNums++;
+        if (i == n - 1) {                    // the run is over: give the history back
+            for (int k = 0; k < modelOutputs.length; k++) { History.release(modelOutputs[k]); modelOutputs[k] = null; }
+        }
         return new StepOutput(prev.to(modelOutput.scalar_type()), x0);
     }
 

@@ -101,8 +101,8 @@ public final class LMSDiscreteScheduler extends KarrasSigmaScheduler {
         lastIndex = i;
         float sigma = sigmas[i];
         Tensor x0 = predictOriginal(config.predictionType(), modelOutput, sample, sigma);
-        derivatives.add(sample.sub(x0).div(new Scalar(sigma)));
-        if (derivatives.size() > MAX_ORDER) derivatives.remove(0);
+        derivatives.add(History.hold(sample.sub(x0).div(new Scalar(sigma))));
+        if (derivatives.size() > MAX_ORDER) History.release(derivatives.remove(0));
 
         // diffusers takes the order from the index, not from the history: a run started at i > 0 (img2img)
         // uses higher-order coefficients with fewer derivatives (zip truncates), kept for parity
@@ -113,6 +113,11 @@ public final class LMSDiscreteScheduler extends KarrasSigmaScheduler {
             Tensor term = derivatives.get(derivatives.size() - 1 - k).mul(new Scalar(lmsCoefficient(order, i, k)));
             update = update == null ? term : update.add(term);
         }
-        return new StepOutput(sample.add(update), x0);
+        Tensor prev = sample.add(update);
+        if (i == timesteps.length - 1) {
+            derivatives.forEach(History::release);
+            derivatives.clear();
+        }
+        return new StepOutput(prev, x0);
     }
 }

@@ -127,8 +127,18 @@ public final class PNDMScheduler implements Scheduler {
         }
         lastIndex = i;
         long t = timesteps[i];
-        return counter < prkTimesteps.length && !config.skipPrkSteps()
+        StepOutput out = counter < prkTimesteps.length && !config.skipPrkSteps()
                 ? stepPrk(modelOutput, t, sample) : stepPlms(modelOutput, t, sample);
+        if (i == timesteps.length - 1) releaseHistory();
+        return out;
+    }
+
+    /** The run is over: give the remembered tensors back. */
+    private void releaseHistory() {
+        ets.forEach(History::release);
+        ets.clear();
+        setCurModelOutput(null);
+        setCurSample(null);
     }
 
     /** Fourth-order Runge-Kutta warm-up: four model calls per step, weights 1/6, 1/3, 1/3, 1/6. */
@@ -138,20 +148,30 @@ public final class PNDMScheduler implements Scheduler {
         timestep = prkTimesteps[counter / 4 * 4];
         switch (counter % 4) {
             case 0 -> {
-                curModelOutput = accumulate(curModelOutput, modelOutput.mul(new Scalar(1.0 / 6)));
-                ets.add(modelOutput);
-                curSample = sample;
+                setCurModelOutput(accumulate(curModelOutput, modelOutput.mul(new Scalar(1.0 / 6))));
+                ets.add(History.hold(modelOutput));
+                setCurSample(sample);
             }
-            case 1, 2 -> curModelOutput = accumulate(curModelOutput, modelOutput.mul(new Scalar(1.0 / 3)));
+            case 1, 2 -> setCurModelOutput(accumulate(curModelOutput, modelOutput.mul(new Scalar(1.0 / 3))));
             default -> {
                 modelOutput = accumulate(curModelOutput, modelOutput.mul(new Scalar(1.0 / 6)));
-                curModelOutput = null;
+                setCurModelOutput(null);
             }
         }
         Tensor from = curSample != null ? curSample : sample;
         StepOutput out = prevSample(from, timestep, prevTimestep, modelOutput);
         counter++;
         return out;
+    }
+
+    private void setCurModelOutput(Tensor t) {
+        History.release(curModelOutput);
+        curModelOutput = History.hold(t);
+    }
+
+    private void setCurSample(Tensor t) {
+        History.release(curSample);
+        curSample = History.hold(t);
     }
 
     private static Tensor accumulate(Tensor sum, Tensor term) { return sum == null ? term : sum.add(term); }
@@ -163,8 +183,8 @@ public final class PNDMScheduler implements Scheduler {
         }
         long prevTimestep = timestep - stepRatio;
         if (counter != 1) {
-            while (ets.size() > 3) ets.remove(0);
-            ets.add(modelOutput);
+            while (ets.size() > 3) History.release(ets.remove(0));
+            ets.add(History.hold(modelOutput));
         } else {
             // the repeated timestep: step from the first step's sample again, over the same interval
             prevTimestep = timestep;
@@ -173,11 +193,15 @@ public final class PNDMScheduler implements Scheduler {
         int n = ets.size();
         Tensor e1 = ets.get(n - 1);
         if (n == 1 && counter == 0) {
-            curSample = sample;
+            setCurSample(sample);
         } else if (n == 1 && counter == 1) {
             modelOutput = modelOutput.add(e1).div(new Scalar(2.0));
-            sample = curSample;
+            sample = curSample;                 // still held by us until the step is computed
             curSample = null;
+            StepOutput out = prevSample(sample, timestep, prevTimestep, modelOutput);
+            History.release(sample);
+            counter++;
+            return out;
         } else if (n == 2) {
             modelOutput = e1.mul(new Scalar(3.0)).sub(ets.get(0)).div(new Scalar(2.0));
         } else if (n == 3) {
