@@ -5,8 +5,9 @@ import org.bytedeco.pytorch.Tensor;
 /**
  * One sampling run of a diffusion scheduler, created fresh per run by {@link SchedulerConfig#create}.
  *
- * <p>Indices {@code i} run over {@link #timesteps()} (0 = the noisiest step). A multistep scheduler keeps its
- * history inside this object, so an instance serves one run only.
+ * <p>Indices {@code i} run over {@link #timesteps()} (0 = the noisiest step). A multistep scheduler (PNDM, LMS,
+ * DPM-Solver) keeps its history inside this object, so an instance serves one run only, and its steps must be
+ * taken at consecutive indices; a run may start at any index (img2img, see {@link Schedulers#img2imgStartIndex}).
  */
 public interface Scheduler {
     /** The timesteps the UNet sees, noisiest first. */
