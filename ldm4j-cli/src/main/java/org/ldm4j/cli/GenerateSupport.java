@@ -73,7 +73,7 @@ final class GenerateSupport {
     }
 
     static Infotext a1111(GenerationRequest r, StableDiffusion sd) {
-        String sampler = r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()).label() : Schedulers.fromConfigName(sd.schedulerConfig).label();
+        String sampler = (r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()) : sd.defaultScheduler()).a1111Label();
         return Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(),
                 r.width(), r.height(), sd.name);
     }

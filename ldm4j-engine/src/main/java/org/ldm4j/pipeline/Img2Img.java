@@ -33,7 +33,7 @@ public final class Img2Img {
         List<Tensor> images = new ArrayList<>();
         for (int k = 0; k < request.count(); k++) {
             Rng rng = new Rng(request.seed() + k);
-            Scheduler scheduler = sd.scheduler(Schedulers.fromAliasOrNull(request.scheduler()))
+            Scheduler scheduler = sd.scheduler(request.scheduler(), request.eta())
                     .create(request.steps(), rng);
             int first = Schedulers.img2imgStartIndex(request.steps(), strength, scheduler.order());
             Tensor z0 = sd.encodeImage(image, rng);

@@ -12,6 +12,7 @@ import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Rng;
 import org.ldm4j.nn.Tensors;
+import org.ldm4j.schedulers.DDIMScheduler;
 import org.ldm4j.schedulers.SchedulerConfig;
 import org.ldm4j.schedulers.Schedulers;
 
@@ -50,9 +51,25 @@ public final class StableDiffusion {
     /** Default image side: the UNet's sample_size × the VAE factor (512 for SD 1.5, as diffusers computes it). */
     public int defaultSize() { return unet.config().sampleSize() * vaeScaleFactor(); }
 
-    /** The model's scheduler beta schedule, driven by the sampler chosen ({@code null}: the model's own). */
-    public SchedulerConfig scheduler(Schedulers kind) {
-        return kind == null ? Schedulers.fromConfig(schedulerConfig) : kind.fromConfig(schedulerConfig);
+    /** The scheduler class the model ships ({@code _class_name} of its scheduler config). */
+    public Schedulers defaultScheduler() {
+        return Schedulers.fromClassName(schedulerConfig.path("_class_name").asText());
+    }
+
+    /**
+     * The model's beta schedule run by the sampler named (diffusers {@code from_config}): a CLI alias, class name
+     * or A1111 label, or {@code null} for the model's own. {@code eta} > 0 makes DDIM stochastic.
+     */
+    public SchedulerConfig scheduler(String sampler, double eta) {
+        Schedulers kind = sampler == null ? defaultScheduler() : Schedulers.fromAlias(sampler);
+        SchedulerConfig config = kind.read(schedulerConfig.toString());
+        if (eta > 0) {
+            if (!(config instanceof DDIMScheduler.Config ddim)) {
+                throw new IllegalArgumentException("eta applies to the DDIM scheduler only, not " + kind.alias());
+            }
+            return ddim.withEta(eta);
+        }
+        return config;
     }
 
     /** Encodes a prompt and its negative prompt with the text encoder. */

@@ -5,7 +5,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.nn.Rng;
 import org.ldm4j.nn.Scopes;
 import org.ldm4j.schedulers.Scheduler;
-import org.ldm4j.schedulers.Schedulers;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +29,7 @@ public final class Txt2Img {
         List<Tensor> images = new ArrayList<>();
         for (int k = 0; k < request.count(); k++) {
             Rng rng = new Rng(request.seed() + k);
-            Scheduler scheduler = sd.scheduler(Schedulers.fromAliasOrNull(request.scheduler()))
+            Scheduler scheduler = sd.scheduler(request.scheduler(), request.eta())
                     .create(request.steps(), rng);
             Tensor zT = rng.randn(sd.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float, 1, sd.latentChannels(),
                     request.height() / sd.vaeScaleFactor(), request.width() / sd.vaeScaleFactor())

@@ -1,0 +1,82 @@
+package org.ldm4j.pipeline;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.models.clip.CLIPTextConfig;
+import org.ldm4j.models.clip.CLIPTextModel;
+import org.ldm4j.models.clip.CLIPTokenizer;
+import org.ldm4j.models.unet.UNet2DConditionConfig;
+import org.ldm4j.models.unet.UNet2DConditionModel;
+import org.ldm4j.models.vae.AutoencoderKL;
+import org.ldm4j.models.vae.AutoencoderKLConfig;
+import org.ldm4j.nn.Block;
+import org.ldm4j.weights.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A tiny random Stable Diffusion written as a diffusers folder with ldm4j's own writer: the fixture every
+ * pipeline and CLI test loads through the real loading path (seeded, so the weights are the same every run).
+ */
+public final class TinyStableDiffusion {
+    public static final List<String> WORDS = List.of("a", "red", "blue", "house", "tree", "boat", "lake", "sky", "tall", "small");
+
+    public static final String UNET = """
+            {"_class_name": "UNet2DConditionModel", "sample_size": 8, "in_channels": 4, "out_channels": 4,
+             "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"],
+             "block_out_channels": [32, 64], "layers_per_block": 1, "cross_attention_dim": 32, "attention_head_dim": 4,
+             "norm_num_groups": 16, "norm_eps": 1e-05, "flip_sin_to_cos": true, "freq_shift": 0}
+            """;
+    public static final String VAE = """
+            {"_class_name": "AutoencoderKL", "in_channels": 3, "out_channels": 3,
+             "down_block_types": ["DownEncoderBlock2D", "DownEncoderBlock2D"], "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D"],
+             "block_out_channels": [16, 32], "layers_per_block": 1, "latent_channels": 4, "norm_num_groups": 8,
+             "sample_size": 16, "scaling_factor": 0.5}
+            """;
+    public static final String TEXT = """
+            {"architectures": ["CLIPTextModel"], "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+             "num_attention_heads": 4, "max_position_embeddings": 77, "hidden_act": "quick_gelu", "layer_norm_eps": 1e-05,
+             "vocab_size": %d, "bos_token_id": %d, "eos_token_id": %d, "pad_token_id": %d}
+            """;
+    public static final String SCHEDULER = """
+            {"_class_name": "PNDMScheduler", "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
+             "num_train_timesteps": 1000, "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "clip_sample": false}
+            """;
+    static final String MODEL_INDEX = """
+            {"_class_name": "StableDiffusionPipeline", "scheduler": ["diffusers", "PNDMScheduler"],
+             "text_encoder": ["transformers", "CLIPTextModel"], "tokenizer": ["transformers", "CLIPTokenizer"],
+             "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"],
+             "safety_checker": [null, null], "feature_extractor": [null, null]}
+            """;
+
+    private TinyStableDiffusion() {}
+
+    /** Writes the tiny model (16x16 images, 8x8 latents... VAE factor 2) into {@code root}; returns root. */
+    public static Path write(Path root, long seed) throws IOException {
+        Files.createDirectories(root.resolve("tokenizer"));
+        CLIPTokenizer.writeWordLevelVocab(WORDS, root.resolve("tokenizer"));
+        CLIPTokenizer tokenizer = CLIPTokenizer.load(root.resolve("tokenizer"));
+        String text = TEXT.formatted(tokenizer.vocabSize(), tokenizer.bosId(), tokenizer.eosId(), tokenizer.padId());
+        torch.manual_seed(seed);
+        write(root, "unet", UNET, new UNet2DConditionModel(UNet2DConditionConfig.parse(UNET, "tiny")), "diffusion_pytorch_model.safetensors");
+        write(root, "vae", VAE, new AutoencoderKL(AutoencoderKLConfig.parse(VAE)), "diffusion_pytorch_model.safetensors");
+        write(root, "text_encoder", text, new CLIPTextModel(CLIPTextConfig.parse(text)), "model.safetensors");
+        Files.createDirectories(root.resolve("scheduler"));
+        Files.writeString(root.resolve("scheduler/scheduler_config.json"), SCHEDULER);
+        Files.writeString(root.resolve("model_index.json"), MODEL_INDEX);
+        return root;
+    }
+
+    private static void write(Path root, String component, String config, Block model, String file) throws IOException {
+        Path dir = root.resolve(component);
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("config.json"), new ObjectMapper().readTree(config).toPrettyString());
+        Map<String, Tensor> weights = model.stateDict();
+        SafetensorsWriter.write(dir.resolve(file), weights, Map.of("format", "pt"));
+    }
+}
