@@ -67,9 +67,10 @@ public final class ModelLoader {
     public static StableDiffusion loadFolder(Path root, Device device, ScalarType dtype) throws IOException {
         DiffusersFolder folder = DiffusersFolder.open(root);
         LOG.info("loading diffusers folder {}", root);
-        UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(unetConfig(folder.config("unet"), root)));
-        AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(folder.config("vae").toString())));
-        CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(folder.config("text_encoder").toString())));
+        JsonNode unetJson = folder.config("unet"), vaeJson = folder.config("vae"), textJson = folder.config("text_encoder");
+        UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(unetConfig(unetJson, root)));
+        AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(vaeJson.toString())));
+        CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(textJson.toString())));
         try (WeightSource u = folder.weights("unet"); WeightSource v = folder.weights("vae");
              WeightSource t = folder.weights("text_encoder")) {
             loadInto(unet, u, "unet", device, dtype);

@@ -46,10 +46,10 @@ public final class StableDiffusion {
     /** Pixels per latent cell: 2^(number of VAE blocks − 1), 8 for SD. */
     public int vaeScaleFactor() { return 1 << (vae.config().blockOutChannels().size() - 1); }
 
-    public int latentChannels() { return unet.config().inChannels(); }
+    public int latentChannels() { return unet.config.inChannels(); }
 
     /** Default image side: the UNet's sample_size × the VAE factor (512 for SD 1.5, as diffusers computes it). */
-    public int defaultSize() { return unet.config().sampleSize() * vaeScaleFactor(); }
+    public int defaultSize() { return unet.config.sampleSize().get(0) * vaeScaleFactor(); }
 
     /** The scheduler class the model ships ({@code _class_name} of its scheduler config). */
     public Schedulers defaultScheduler() {
