@@ -61,11 +61,13 @@ public final class Checkpoints {
             WeightLoader.load(model, weights, "checkpoint " + latest);
             optimizer.load(readAll(opt), Long.parseLong(opt.metadata().get("step")));
             if (ema != null) {
-                try (SafetensorsFile e = SafetensorsFile.open(latest.resolve("ema.safetensors"))) {
-                    ema.load(readAll(e));
+                try (SafetensorsFile emaFile = SafetensorsFile.open(latest.resolve("ema.safetensors"))) {
+                    ema.load(readAll(emaFile));
                 }
             }
             return Long.parseLong(weights.metadata().get("step"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read checkpoint " + latest + ": " + e.getMessage(), e);
         }
     }
 
