@@ -34,24 +34,46 @@ public final class DatasetWriter {
     public static Path write(Path root, DatasetSplit split, int count, SceneOptions options, PaintingOptions painting) throws IOException {
         if (count < 0 || count > DatasetSplit.MAX_SCENES) throw new IllegalArgumentException("scene count must be in 0.." + DatasetSplit.MAX_SCENES + ", got " + count);
         Path dir = root.resolve(split.folder());
-        Files.createDirectories(dir);
+        writeMetadata(root);
+        writeRange(dir, split.firstSeed(), count, split, options, painting, s -> {});
+        return dir;
+    }
+
+    /**
+     * Writes scenes of seeds firstSeed .. firstSeed + count - 1 into one folder with its index.jsonl, vocabulary and
+     * palette (no split), handing each scene to {@code sink} as well (e.g. for a contact sheet).
+     */
+    public static void writeFolder(Path dir, long firstSeed, int count, SceneOptions options, PaintingOptions painting,
+                                   java.util.function.Consumer<Scene> sink) throws IOException {
+        if (count < 0) throw new IllegalArgumentException("scene count must be >= 0, got " + count);
+        writeMetadata(dir);
+        writeRange(dir, firstSeed, count, null, options, painting, sink);
+    }
+
+    private static void writeMetadata(Path root) throws IOException {
+        Files.createDirectories(root);
         Vocabulary.write(root.resolve("vocabulary.txt"));
         writeText(root.resolve("palette.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(palette()));
+    }
+
+    private static void writeRange(Path dir, long firstSeed, int count, DatasetSplit split, SceneOptions options,
+                                   PaintingOptions painting, java.util.function.Consumer<Scene> sink) throws IOException {
+        Files.createDirectories(dir);
         Path index = dir.resolve("index.jsonl");
         Path tmp = Files.createTempFile(dir, ".index", ".tmp");
         try (Writer out = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
             for (int i = 0; i < count; i++) {
-                Scene scene = ToyWorld.sample(split.seed(i), options);
+                Scene scene = ToyWorld.sample(firstSeed + i, options);
                 Map<String, String> files = writeScene(dir, scene, painting);
                 out.write(JSON.writeValueAsString(entry(scene, split, files)));
                 out.write('\n');
+                sink.accept(scene);
             }
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
         }
         Files.move(tmp, index, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        return dir;
     }
 
     /** Writes the seven PNGs of one scene; returns map name -> file name (relative to dir). */

@@ -41,7 +41,9 @@ public final class StrokePainter {
         float area = n / 4096f;
         int[] filled = inst.clone();
         boolean[] lost = new boolean[maxId + 1];
-        for (int id = 0; id <= maxId; id++) lost[id] = count[id] > 0 && count[id] < o.minRegionPixels() * area;
+        int largest = 0;
+        for (int id = 0; id <= maxId; id++) if (count[id] > count[largest]) largest = id;
+        for (int id = 0; id <= maxId; id++) lost[id] = id != largest && count[id] > 0 && count[id] < o.minRegionPixels() * area;
         absorbLost(filled, lost, w, h);
 
         // Wobbly boundaries: look the region up at a smoothly displaced position.

@@ -1,0 +1,75 @@
+package org.ldm4j.toyworld;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VocabularyAndDatasetTest {
+    @Test
+    void vocabularyIsSortedAndCoversEveryCaptionWord() throws Exception {
+        List<String> words = Vocabulary.words();
+        List<String> sorted = new ArrayList<>(new java.util.TreeSet<>(words));
+        assertEquals(sorted, words, "sorted, no duplicates");
+        java.util.Set<String> used = new java.util.HashSet<>();
+        for (long seed = 0; seed < 3000; seed++) {
+            for (String caption : ToyWorld.sample(seed, SceneOptions.square(16)).captions()) {
+                for (String w : Vocabulary.words(caption)) {
+                    assertTrue(Vocabulary.contains(w), "\"" + w + "\" of \"" + caption + "\" missing from the vocabulary");
+                    used.add(w);
+                }
+            }
+        }
+        assertTrue(used.size() > 0.8 * words.size(), "captions use " + used.size() + " of " + words.size() + " words");
+    }
+
+    @Test
+    void datasetFolderHoldsDecodableMapsAndAnIndex(@TempDir Path root) throws Exception {
+        Path dir = DatasetWriter.write(root, DatasetSplit.VALIDATION, 3, SceneOptions.defaults(), PaintingOptions.defaults());
+        assertEquals(Vocabulary.words(), Files.readAllLines(root.resolve("vocabulary.txt")));
+        List<String> lines = Files.readAllLines(dir.resolve("index.jsonl"));
+        assertEquals(3, lines.size());
+        ObjectMapper json = new ObjectMapper();
+        for (int i = 0; i < 3; i++) {
+            JsonNode e = json.readTree(lines.get(i));
+            long seed = DatasetSplit.VALIDATION.firstSeed() + i;
+            assertEquals(seed, e.get("seed").asLong());
+            Scene s = ToyWorld.sample(seed);
+            assertEquals(s.caption(), e.get("captions").get(0).asText());
+            assertEquals(s.objects().size(), e.get("objects").size());
+            for (String map : DatasetWriter.MAPS) assertTrue(Files.isRegularFile(dir.resolve(e.get("files").get(map).asText())), map);
+            BufferedImage segIdx = ImageIO.read(dir.resolve(e.get("files").get("segidx").asText()).toFile());
+            BufferedImage segColour = ImageIO.read(dir.resolve(e.get("files").get("seg").asText()).toFile());
+            BufferedImage image = ImageIO.read(dir.resolve(e.get("files").get("image").asText()).toFile());
+            for (int y = 0; y < 64; y++) {
+                for (int x = 0; x < 64; x++) {
+                    int k = y * 64 + x;
+                    assertEquals(s.seg()[k], segIdx.getRaster().getSample(x, y, 0));
+                    assertEquals(s.seg()[k], ToyClass.decode(segColour.getRGB(x, y) & 0xFFFFFF, 63));
+                    assertEquals(s.rgb()[k], image.getRGB(x, y) & 0xFFFFFF);
+                }
+            }
+        }
+        try (var files = Files.list(dir)) {
+            assertTrue(files.noneMatch(p -> p.getFileName().toString().endsWith(".tmp")), "no temp files left");
+        }
+        assertThrows(IllegalArgumentException.class, () -> DatasetSplit.TRAIN.seed(DatasetSplit.MAX_SCENES));
+    }
+
+    @Test
+    void contactSheetHasOneRowPerSceneAndSixColumns() {
+        List<Scene> scenes = List.of(ToyWorld.sample(1), ToyWorld.sample(2));
+        BufferedImage sheet = ContactSheet.of(scenes, 2, PaintingOptions.defaults());
+        assertEquals(6 * (128 + 2) + 2, sheet.getWidth());
+        assertEquals(2 * (128 + 2) + 2, sheet.getHeight());
+        assertEquals(scenes.get(0).rgb()[0], sheet.getRGB(2, 2) & 0xFFFFFF);
+    }
+}
