@@ -27,7 +27,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train the ToyWorld models (resumable).",
-        subcommands = {TrainCommand.Vae.class})
+        subcommands = {TrainCommand.Vae.class, TrainLdmCommand.class})
 final class TrainCommand {
 
     @Command(name = "vae", mixinStandardHelpOptions = true,
@@ -49,11 +49,7 @@ final class TrainCommand {
             org.bytedeco.pytorch.global.torch.manual_seed(c.path("seed").asLong(0));
             AutoencoderKL vae = new AutoencoderKL(vaeConfig);
             long total = c.get("steps").asLong();
-            Trainer trainer = new Trainer(vae, new Trainer.Options(total,
-                    new LrSchedule(c.get("lr").asDouble(), c.path("warmup_steps").asInt(0), (int) total,
-                            c.path("cosine").asBoolean(true), c.path("min_lr_factor").asDouble(0.0)),
-                    c.path("clip_norm").asDouble(1.0), c.path("ema_decay").asDouble(0.999), c.path("weight_decay").asDouble(0),
-                    c.path("checkpoint_every").asInt(100), c.path("log_every").asInt(20), c.path("seed").asLong(0), run));
+            Trainer trainer = new Trainer(vae, options(c, run));
             if (export != null) {
                 exportVae(vae, trainer, c.get("vae"), export, c.path("size").asInt(64));
                 return 0;
@@ -63,6 +59,15 @@ final class TrainCommand {
                     until != null ? until : total);
             System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
             return 0;
+        }
+
+        static Trainer.Options options(JsonNode c, Path run) {
+            long total = c.get("steps").asLong();
+            return new Trainer.Options(total,
+                    new LrSchedule(c.get("lr").asDouble(), c.path("warmup_steps").asInt(0), (int) total,
+                            c.path("cosine").asBoolean(true), c.path("min_lr_factor").asDouble(0.0)),
+                    c.path("clip_norm").asDouble(1.0), c.path("ema_decay").asDouble(0.999), c.path("weight_decay").asDouble(0),
+                    c.path("checkpoint_every").asInt(100), c.path("log_every").asInt(20), c.path("seed").asLong(0), run);
         }
 
         /** EMA weights -> fp16 safetensors + config.json with scaling_factor = 1 / std of validation latents (as SD did). */

@@ -1,0 +1,151 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.image.AtomicFiles;
+import org.ldm4j.models.clip.CLIPTextConfig;
+import org.ldm4j.models.clip.CLIPTextModel;
+import org.ldm4j.models.clip.CLIPTokenizer;
+import org.ldm4j.models.unet.UNet2DConditionConfig;
+import org.ldm4j.models.unet.UNet2DConditionModel;
+import org.ldm4j.models.vae.AutoencoderKL;
+import org.ldm4j.models.vae.AutoencoderKLConfig;
+import org.ldm4j.nn.Block;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Engine;
+import org.ldm4j.nn.Param;
+import org.ldm4j.schedulers.Schedulers;
+import org.ldm4j.toyworld.Vocabulary;
+import org.ldm4j.train.Trainer;
+import org.ldm4j.train.toyworld.SceneBatches;
+import org.ldm4j.train.toyworld.ToyWorldLdm;
+import org.ldm4j.weights.DiffusersFolder;
+import org.ldm4j.weights.SafetensorsWriter;
+import org.ldm4j.weights.WeightLoader;
+import org.ldm4j.weights.WeightSource;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+@Command(name = "ldm", mixinStandardHelpOptions = true,
+        description = "Train the ToyWorld latent diffusion model (UNet + text encoder) on a trained ToyWorld VAE; resumable.",
+        footer = {"", "Example:",
+                "  ldm4j train ldm --config configs/train/toyworld-ldm.json --run runs/toyworld-ldm --vae models/toyworld-ldm/vae",
+                "  ldm4j train ldm --config configs/train/toyworld-ldm.json --run runs/toyworld-ldm --vae models/toyworld-ldm/vae --export models/toyworld-ldm"})
+final class TrainLdmCommand implements Callable<Integer> {
+    @Option(names = "--config", required = true) Path config;
+    @Option(names = "--run", required = true, description = "Run folder (checkpoints, metrics.jsonl, tokenizer).") Path run;
+    @Option(names = "--vae", required = true, description = "The trained ToyWorld vae/ folder (config.json + weights).") Path vaeDir;
+    @Option(names = "--until", description = "Stop at this step (default: the config's total).") Long until;
+    @Option(names = "--threads", defaultValue = "1") int threads;
+    @Option(names = "--export", description = "Write the EMA weights (fp16) as a complete diffusers model folder here and exit.") Path export;
+
+    @Override
+    public Integer call() throws Exception {
+        Engine.threads(threads);
+        ObjectMapper json = new ObjectMapper();
+        JsonNode c = json.readTree(Files.readString(config));
+        Path tokenizerDir = run.resolve("tokenizer");
+        writeTokenizer(tokenizerDir, c.path("tokenizer_max_length").asInt(77));
+        CLIPTokenizer tokenizer = CLIPTokenizer.load(tokenizerDir);
+        ObjectNode textJson = ((ObjectNode) c.get("text_encoder").deepCopy())
+                .put("vocab_size", tokenizer.vocabSize()).put("bos_token_id", tokenizer.bosId())
+                .put("eos_token_id", tokenizer.eosId()).put("pad_token_id", tokenizer.padId());
+
+        String vaeConfig = readConfig(vaeDir);
+        AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(vaeConfig)));
+        try (WeightSource w = DiffusersFolder.findWeights(vaeDir, null)) {
+            vae.to(Dtypes.device("cpu"), torch.ScalarType.Float);
+            WeightLoader.load(vae, w, "vae");
+        }
+        torch.manual_seed(c.path("seed").asLong(0));
+        ToyWorldLdm.Denoiser model = new ToyWorldLdm.Denoiser(
+                new UNet2DConditionModel(UNet2DConditionConfig.parse(c.get("unet").toString(), config.toString())),
+                new CLIPTextModel(CLIPTextConfig.parse(textJson.toString())));
+        Trainer trainer = new Trainer(model, TrainCommand.Vae.options(c, run));
+        if (export != null) {
+            exportModel(model, trainer, c, textJson, tokenizerDir, vaeDir, export);
+            return 0;
+        }
+        ToyWorldLdm objective = new ToyWorldLdm(model, vae, tokenizer,
+                Schedulers.fromClassName(c.get("scheduler").get("_class_name").asText()).read(c.get("scheduler").toString()).noiseSchedule(),
+                new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64)), c.path("caption_dropout").asDouble(0.1));
+        System.out.printf("UNet %.2f M parameters, text encoder %.2f M%n",
+                model.unet.parameterCount() / 1e6, model.textEncoder.parameterCount() / 1e6);
+        double loss = trainer.run(objective, until != null ? until : c.get("steps").asLong());
+        System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
+        return 0;
+    }
+
+    private static String readConfig(Path dir) throws java.io.IOException {
+        return Files.readString(dir.resolve("config.json"));
+    }
+
+    /** ToyWorld's word vocabulary as a CLIP vocab.json/merges.txt, so the same tokenizer code runs as for SD. */
+    static void writeTokenizer(Path dir, int maxLength) throws java.io.IOException {
+        Files.createDirectories(dir);
+        CLIPTokenizer.writeWordLevelVocab(Vocabulary.words(), dir);
+        String cfg = "{\"model_max_length\": " + maxLength + ", \"bos_token\": \"<|startoftext|>\", \"eos_token\": \"<|endoftext|>\","
+                + " \"pad_token\": \"<|endoftext|>\", \"unk_token\": \"<|endoftext|>\", \"tokenizer_class\": \"CLIPTokenizer\"}";
+        AtomicFiles.write(dir.resolve("tokenizer_config.json"), cfg.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** EMA weights in fp16 plus every config: a diffusers folder that loads like any SD model. */
+    private static void exportModel(ToyWorldLdm.Denoiser model, Trainer trainer, JsonNode c, JsonNode textJson,
+                                    Path tokenizerDir, Path vaeDir, Path out) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        Map<String, Param> params = model.namedParameters();
+        Map<String, Tensor> unet = new LinkedHashMap<>(), text = new LinkedHashMap<>();
+        try (NoGradGuard g = new NoGradGuard()) {
+            trainer.ema().weights().forEach((k, t) -> {
+                Tensor half = t.to(torch.ScalarType.Half);
+                if (k.startsWith("unet.")) unet.put(k.substring(5), half);
+                else text.put(k.substring("text_encoder.".length()), half);
+            });
+        }
+        Map<String, String> meta = Map.of("format", "pt", "step", Long.toString(trainer.step()));
+        writeComponent(out.resolve("unet"), c.get("unet"), "diffusion_pytorch_model.safetensors", unet, meta);
+        writeComponent(out.resolve("text_encoder"), textJson, "model.safetensors", text, meta);
+        Path tok = out.resolve("tokenizer");
+        Files.createDirectories(tok);
+        for (String f : new String[]{"vocab.json", "merges.txt", "tokenizer_config.json"}) {
+            AtomicFiles.write(tok.resolve(f), Files.readAllBytes(tokenizerDir.resolve(f)));
+        }
+        Path sched = out.resolve("scheduler");
+        Files.createDirectories(sched);
+        AtomicFiles.write(sched.resolve("scheduler_config.json"), json.writerWithDefaultPrettyPrinter().writeValueAsBytes(c.get("scheduler")));
+        if (!vaeDir.toAbsolutePath().normalize().equals(out.resolve("vae").toAbsolutePath().normalize())) {
+            Path v = out.resolve("vae");
+            Files.createDirectories(v);
+            for (String f : new String[]{"config.json", "diffusion_pytorch_model.safetensors"}) {
+                AtomicFiles.write(v.resolve(f), Files.readAllBytes(vaeDir.resolve(f)));
+            }
+        }
+        String index = """
+                {"_class_name": "StableDiffusionPipeline", "_ldm4j": "ToyWorld LDM, trained by ldm4j (see README)",
+                 "scheduler": ["diffusers", "%s"], "text_encoder": ["transformers", "CLIPTextModel"],
+                 "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
+                 "vae": ["diffusers", "AutoencoderKL"], "safety_checker": [null, null], "feature_extractor": [null, null]}
+                """.formatted(c.get("scheduler").get("_class_name").asText());
+        AtomicFiles.write(out.resolve("model_index.json"), json.readTree(index).toPrettyString().getBytes(StandardCharsets.UTF_8));
+        System.out.printf("exported step %d to %s (%d UNet + %d text-encoder tensors, fp16)%n",
+                trainer.step(), out, unet.size(), text.size());
+    }
+
+    private static void writeComponent(Path dir, JsonNode config, String file, Map<String, Tensor> weights,
+                                       Map<String, String> meta) throws Exception {
+        Files.createDirectories(dir);
+        AtomicFiles.write(dir.resolve("config.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+        SafetensorsWriter.write(dir.resolve(file), weights, meta);
+    }
+}
