@@ -47,6 +47,7 @@ public final class UNetBenchmark {
 
         Tensor ref = run(unet, sample, t, context, "fp32", stepFlops);
         unet.to(sample.device(), ScalarType.BFloat16);
+        System.gc();                                                                 // let the fp32 weights go
         Tensor bf = run(unet, sample, t, context, "bf16", stepFlops);
         double rel = bf.sub(ref).norm().item_double() / ref.norm().item_double();
         System.out.printf(Locale.ROOT, "bf16 vs fp32 output rel L2: %.2e%n", rel);
