@@ -2,6 +2,7 @@ package org.ldm4j.models.unet;
 
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.models.attention.AttentionProcessor;
+import org.ldm4j.models.attention.ScopedForward;
 import org.ldm4j.models.attention.Transformer2DModel;
 import org.ldm4j.models.resnet.Downsample2D;
 import org.ldm4j.models.resnet.ResnetBlock2D;
@@ -43,9 +44,12 @@ public final class CrossAttnDownBlock2D extends Block implements UNetDownBlock {
                           List<Tensor> skips) {
         int n = resnets.size();
         for (int i = 0; i < n; i++) {
-            hidden = resnets.get(i).forward(hidden, temb);
-            hidden = attentions.get(i).forward(hidden, context, attention);
-            if (i == n - 1 && intrablockResidual != null) hidden = hidden.add(intrablockResidual);
+            try (ScopedForward scope = ScopedForward.open()) {
+                hidden = resnets.get(i).forward(hidden, temb);
+                hidden = attentions.get(i).forward(hidden, context, attention);
+                if (i == n - 1 && intrablockResidual != null) hidden = hidden.add(intrablockResidual);
+                hidden = scope.keep(hidden);
+            }
             skips.add(hidden);
         }
         if (downsamplers != null) {

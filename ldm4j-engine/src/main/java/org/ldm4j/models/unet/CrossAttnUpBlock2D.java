@@ -4,6 +4,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.ldm4j.models.attention.AttentionProcessor;
+import org.ldm4j.models.attention.ScopedForward;
 import org.ldm4j.models.attention.Transformer2DModel;
 import org.ldm4j.models.resnet.ResnetBlock2D;
 import org.ldm4j.models.resnet.Upsample2D;
@@ -42,8 +43,10 @@ public final class CrossAttnUpBlock2D extends Block implements UNetUpBlock {
                           long[] upsampleSize) {
         int next = skips.size() - 1;
         for (int i = 0; i < resnets.size(); i++) {
-            hidden = resnets.get(i).forward(torch.cat(new TensorVector(hidden, skips.get(next--)), 1), temb);
-            hidden = attentions.get(i).forward(hidden, context, attention);
+            try (ScopedForward scope = ScopedForward.open()) {
+                hidden = resnets.get(i).forward(torch.cat(new TensorVector(hidden, skips.get(next--)), 1), temb);
+                hidden = scope.keep(attentions.get(i).forward(hidden, context, attention));
+            }
         }
         if (upsamplers != null) hidden = upsamplers.get(0).forward(hidden, upsampleSize);
         return hidden;

@@ -2,6 +2,7 @@ package org.ldm4j.models.unet;
 
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.models.attention.AttentionProcessor;
+import org.ldm4j.models.attention.ScopedForward;
 import org.ldm4j.models.resnet.Downsample2D;
 import org.ldm4j.models.resnet.ResnetBlock2D;
 import org.ldm4j.nn.Block;
@@ -32,7 +33,9 @@ public final class DownBlock2D extends Block implements UNetDownBlock {
     public Tensor forward(Tensor hidden, Tensor temb, Tensor context, AttentionProcessor attention, Tensor intrablockResidual,
                           List<Tensor> skips) {
         for (ResnetBlock2D resnet : resnets.items()) {
-            hidden = resnet.forward(hidden, temb);
+            try (ScopedForward scope = ScopedForward.open()) {
+                hidden = scope.keep(resnet.forward(hidden, temb));
+            }
             skips.add(hidden);
         }
         if (downsamplers != null) {

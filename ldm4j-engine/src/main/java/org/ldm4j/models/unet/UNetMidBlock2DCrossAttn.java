@@ -2,6 +2,7 @@ package org.ldm4j.models.unet;
 
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.models.attention.AttentionProcessor;
+import org.ldm4j.models.attention.ScopedForward;
 import org.ldm4j.models.attention.Transformer2DModel;
 import org.ldm4j.models.resnet.ResnetBlock2D;
 import org.ldm4j.nn.Block;
@@ -23,11 +24,13 @@ public final class UNetMidBlock2DCrossAttn extends Block {
     }
 
     public Tensor forward(Tensor hidden, Tensor temb, Tensor context, AttentionProcessor attention) {
-        hidden = resnets.get(0).forward(hidden, temb);
-        for (int i = 0; i < attentions.size(); i++) {
-            hidden = attentions.get(i).forward(hidden, context, attention);
-            hidden = resnets.get(i + 1).forward(hidden, temb);
+        try (ScopedForward scope = ScopedForward.open()) {
+            hidden = resnets.get(0).forward(hidden, temb);
+            for (int i = 0; i < attentions.size(); i++) {
+                hidden = attentions.get(i).forward(hidden, context, attention);
+                hidden = resnets.get(i + 1).forward(hidden, temb);
+            }
+            return scope.keep(hidden);
         }
-        return hidden;
     }
 }

@@ -4,6 +4,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.ldm4j.models.attention.AttentionProcessor;
+import org.ldm4j.models.attention.ScopedForward;
 import org.ldm4j.models.resnet.ResnetBlock2D;
 import org.ldm4j.models.resnet.Upsample2D;
 import org.ldm4j.nn.Block;
@@ -40,7 +41,9 @@ public final class UpBlock2D extends Block implements UNetUpBlock {
                           long[] upsampleSize) {
         int next = skips.size() - 1;
         for (ResnetBlock2D resnet : resnets.items()) {
-            hidden = resnet.forward(torch.cat(new TensorVector(hidden, skips.get(next--)), 1), temb);
+            try (ScopedForward scope = ScopedForward.open()) {
+                hidden = scope.keep(resnet.forward(torch.cat(new TensorVector(hidden, skips.get(next--)), 1), temb));
+            }
         }
         if (upsamplers != null) hidden = upsamplers.get(0).forward(hidden, upsampleSize);
         return hidden;

@@ -107,6 +107,19 @@ class UNet2DConditionModelTest {
         assertFalse(x.grad().isnan().any().item_bool());
     }
 
+    @Test void aLossOnRecordedAttentionMapsBackpropagatesInsideAStepScope() {
+        Tensor x = sample.clone().requires_grad_(true);
+        try (org.bytedeco.javacpp.PointerScope step = new org.bytedeco.javacpp.PointerScope()) {
+            AttentionMaps maps = new AttentionMaps(AttentionMaps.crossAt(16), true);
+            unet.forward(x, t, context, UNetExtras.attention(maps));
+            assertEquals(5, maps.maps().size());     // attn2 of down_blocks.0 (x2) and up_blocks.1 (x3), all at 16x16
+            Tensor loss = maps.get("up_blocks.1.attentions.2.transformer_blocks.0.attn2").select(3, 1).mean();
+            loss.backward();
+        }
+        assertTrue(x.grad().defined());
+        assertTrue(x.grad().abs().sum().item_double() > 0);
+    }
+
     @Test void zeroResidualsChangeNothingAndNonzeroOnesDo() {
         Tensor base = unet.forward(sample, t, context, null);
         // ControlNet: one per skip (conv_in, 2 pairs + downsampler, 2 resnets) and the mid block
