@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code ldm4j} command: one subcommand per job. Bad arguments exit with code 2 and a one-line message. */
 @Command(name = "ldm4j", mixinStandardHelpOptions = true, version = "ldm4j 0.1.0",
         description = "Guided image synthesis with latent diffusion models, on libtorch.",
-        subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, ToyWorldCommand.class, TrainCommand.class,
+        subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, ToyWorldCommand.class, TrainCommand.class, BenchCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Ldm4j {
     public static void main(String[] args) {
@@ -16,6 +16,10 @@ public final class Ldm4j {
     /** Runs the CLI and returns its exit code (tests call this instead of main). */
     public static int run(String... args) {
         CommandLine cli = new CommandLine(new Ldm4j());
+        cli.setParameterExceptionHandler((ex, arguments) -> {
+            ex.getCommandLine().getErr().println("ldm4j: " + ex.getMessage() + " (see --help)");
+            return 2;
+        });
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof UsageError || ex instanceof IllegalArgumentException) {
                 cmd.getErr().println("ldm4j: " + ex.getMessage());

@@ -1,0 +1,58 @@
+package org.ldm4j.cli;
+
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.ldm4j.bench.EngineBenchmark;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Engine;
+import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.pipeline.Txt2Img;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Print speed and memory figures: SD 1.5-size UNet/VAE/text encoder (random weights) against the "
+                + "GEMM peak measured in the same run, and txt2img on the embedded ToyWorld model.",
+        footer = {"", "Examples:", "  ldm4j bench --threads 2", "  ldm4j bench --toyworld-only"})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--threads", defaultValue = "2", description = "libtorch threads (default 2: all cores here).") int threads;
+    @Option(names = "--latent", defaultValue = "64", description = "SD latent side (64 = 512x512 images).") int latent;
+    @Option(names = "--no-vae", description = "Skip the (slow) 512x512 VAE decode.") boolean noVae;
+    @Option(names = "--toyworld-only", description = "Only the ToyWorld model figures.") boolean toyworldOnly;
+    @Option(names = "--model", description = "Model for the txt2img figure (default: the embedded ToyWorld model).") String model;
+
+    @Override
+    public Integer call() throws Exception {
+        Engine.threads(threads);
+        System.out.printf(Locale.ROOT, "ldm4j bench: %d threads, %d cores%n", threads, Runtime.getRuntime().availableProcessors());
+        if (!toyworldOnly) new EngineBenchmark(System.out).run(latent, !noVae);
+        String spec = model != null ? model : ModelLoader.defaultModel();
+        if (!Files.exists(Path.of(spec))) {
+            System.out.println("txt2img: no model at " + spec + " (skipped)");
+            return 0;
+        }
+        StableDiffusion sd = ModelLoader.load(spec, Dtypes.device("cpu"), ScalarType.Float);
+        int size = sd.defaultSize();
+        GenerationRequest r = new GenerationRequest("txt2img", sd.name, "a red house beside a tall tree under a blue sky", "",
+                size, size, 25, 5.0, "ddim", 0, 1, 0, 0, null, null);
+        try (InferenceMode im = new InferenceMode()) {
+            Txt2Img.run(sd, r, List.of(), null);   // warm-up
+            int n = 4;
+            long t0 = System.nanoTime();
+            for (int i = 0; i < n; i++) Txt2Img.run(sd, r.withSeed(i), List.of(), null);
+            double per = (System.nanoTime() - t0) / 1e9 / n;
+            System.out.printf(Locale.ROOT, "txt2img %s %dx%d, 25 DDIM steps, CFG 5: %.3f s/image = %.2f images/s (%.1f ms/step)%n",
+                    sd.name, size, size, per, 1 / per, per / 25 * 1000);
+        }
+        System.out.printf(Locale.ROOT, "peak resident memory: %.2f GB%n", EngineBenchmark.peakRssBytes() / 1e9);
+        return 0;
+    }
+}

@@ -1,0 +1,122 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.image.PngParameters;
+import org.ldm4j.pipeline.TinyStableDiffusion;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** End to end through the CLI on a tiny random model written by the test. */
+class CliTest {
+    @TempDir static Path dir;
+    static Path model;
+
+    @BeforeAll static void writeModel() throws Exception {
+        model = TinyStableDiffusion.write(dir.resolve("tiny"), 0);
+    }
+
+    record Result(int code, String out, String err) {}
+
+    static Result run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true));
+            System.setErr(new PrintStream(err, true));
+            int code = Ldm4j.run(args);
+            return new Result(code, out.toString(), err.toString());
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    static String[] txt2img(String out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("txt2img", "--model", model.toString(), "--prompt", "a red house beside a tree",
+                "--steps", "4", "--scheduler", "ddim", "--out", dir.resolve(out).toString()));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    static int[] pixels(Path p) throws Exception {
+        BufferedImage img = ImageIO.read(p.toFile());
+        return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
+    }
+
+    @Test void txt2imgWritesAPngWhoseParametersReproduceIt() throws Exception {
+        Result r = run(txt2img("a.png", "--seed", "5"));
+        assertEquals(0, r.code(), r.err());
+        Path a = dir.resolve("a.png");
+        assertTrue(Files.exists(a));
+        PngParameters.Contents meta = PngParameters.read(a);
+        assertEquals("a red house beside a tree", meta.infotext().prompt());
+        assertEquals("5", meta.fields().get("Seed"));
+        assertEquals("DDIM", meta.fields().get("Sampler"));
+        JsonNode req = meta.request();
+        assertEquals(5, req.get("seed").asLong());
+        assertEquals(4, req.get("steps").asInt());
+
+        assertEquals(0, run(txt2img("b.png", "--seed", "5")).code());
+        assertArrayEquals(pixels(a), pixels(dir.resolve("b.png")), "same seed, same pixels");
+        assertEquals(0, run(txt2img("c.png", "--seed", "6")).code());
+        assertFalse(java.util.Arrays.equals(pixels(a), pixels(dir.resolve("c.png"))), "other seed, other pixels");
+    }
+
+    @Test void severalImagesGetNumberedFilesAndAGrid() {
+        Result r = run(txt2img("batch.png", "--n", "3", "--seed", "1"));
+        assertEquals(0, r.code(), r.err());
+        for (String f : List.of("batch-0.png", "batch-1.png", "batch-2.png", "batch-grid.png")) {
+            assertTrue(Files.exists(dir.resolve(f)), f);
+        }
+    }
+
+    @Test void img2imgAtStrengthZeroKeepsTheInput() throws Exception {
+        assertEquals(0, run(txt2img("init.png", "--seed", "2")).code());
+        Result r = run("img2img", "--model", model.toString(), "--prompt", "a boat", "--init", dir.resolve("init.png").toString(),
+                "--strength", "0", "--steps", "4", "--out", dir.resolve("same.png").toString());
+        assertEquals(0, r.code(), r.err());
+        int[] in = pixels(dir.resolve("init.png")), out = pixels(dir.resolve("same.png"));
+        double meanAbs = 0;
+        for (int i = 0; i < in.length; i++) {
+            for (int s = 0; s < 24; s += 8) meanAbs += Math.abs(((in[i] >> s) & 255) - ((out[i] >> s) & 255));
+        }
+        meanAbs /= in.length * 3.0;
+        // a random tiny VAE does not reconstruct well, but strength 0 must be the round trip, far from noise (~85)
+        assertTrue(meanAbs < 60, "mean abs difference " + meanAbs);
+    }
+
+    @Test void badArgumentsGiveOneLineErrorsAndExitCode2() throws Exception {
+        Files.writeString(dir.resolve("not-an-image.png"), "hello");
+        String[][] cases = {
+                txt2img("x.png", "--width", "15"),
+                {"txt2img", "--model", model.toString(), "--prompt", "a", "--scheduler", "warp-drive", "--out", dir.resolve("x.png").toString()},
+                {"txt2img", "--model", dir.resolve("missing").toString(), "--prompt", "a", "--out", dir.resolve("x.png").toString()},
+                {"img2img", "--model", model.toString(), "--prompt", "a", "--init", dir.resolve("none.png").toString(), "--out", dir.resolve("x.png").toString()},
+                {"img2img", "--model", model.toString(), "--prompt", "a", "--init", dir.resolve("not-an-image.png").toString(), "--out", dir.resolve("x.png").toString()},
+                {"img2img", "--model", model.toString(), "--prompt", "a", "--init", dir.resolve("not-an-image.png").toString(), "--strength", "1.5", "--out", dir.resolve("x.png").toString()},
+                {"txt2img", "--model", model.toString(), "--out", dir.resolve("x.png").toString()},
+        };
+        String[] expected = {"multiple of 2", "unknown scheduler", "cannot load model", "not found", "not-an-image.png", "strength",
+                "--prompt"};
+        for (int i = 0; i < cases.length; i++) {
+            Result r = run(cases[i]);
+            assertEquals(2, r.code(), "case " + i + ": " + r.err());
+            assertTrue(r.err().contains(expected[i]), "case " + i + " should mention '" + expected[i] + "': " + r.err());
+            assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+            assertEquals(1, r.err().lines().filter(l -> !l.contains(" INFO ")).count(), "one line besides logging: " + r.err());
+        }
+        assertFalse(Files.exists(dir.resolve("x.png")), "a failed run leaves no output");
+    }
+}
