@@ -27,13 +27,14 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--latent", defaultValue = "64", description = "SD latent side (64 = 512x512 images).") int latent;
     @Option(names = "--no-vae", description = "Skip the (slow) 512x512 VAE decode.") boolean noVae;
     @Option(names = "--toyworld-only", description = "Only the ToyWorld model figures.") boolean toyworldOnly;
+    @Option(names = "--sd-steps", defaultValue = "3", description = "DDIM steps of the SD-size text2img run (0 = skip it).") int sdSteps;
     @Option(names = "--model", description = "Model for the txt2img figure (default: the embedded ToyWorld model).") String model;
 
     @Override
     public Integer call() throws Exception {
         Engine.threads(threads);
         System.out.printf(Locale.ROOT, "ldm4j bench: %d threads, %d cores%n", threads, Runtime.getRuntime().availableProcessors());
-        if (!toyworldOnly) new EngineBenchmark(System.out).run(latent, !noVae);
+        if (!toyworldOnly) new EngineBenchmark(System.out).run(latent, !noVae, sdSteps);
         String spec = model != null ? model : ModelLoader.defaultModel();
         if (!Files.exists(Path.of(spec))) {
             System.out.println("txt2img: no model at " + spec + " (skipped)");

@@ -17,6 +17,15 @@ import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Rng;
 import org.ldm4j.nn.Scopes;
+import org.ldm4j.nn.Tensors;
+import org.ldm4j.models.clip.CLIPTokenizer;
+import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.pipeline.Step;
+import org.ldm4j.pipeline.StepHook;
+import org.ldm4j.pipeline.Txt2Img;
+import org.ldm4j.weights.BundledConfigs;
+import java.util.List;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -37,7 +46,12 @@ public final class EngineBenchmark {
 
     public EngineBenchmark(PrintStream out) { this.out = out; }
 
-    public void run(int latent, boolean includeVae) {
+    /**
+     * @param latent latent side (64 = 512x512 images)
+     * @param includeVae time a VAE decode at that size (2.5 TFLOP at 512x512)
+     * @param txt2imgSteps if > 0, also run a whole text2img of that many DDIM steps with these random-weight parts
+     */
+    public void run(int latent, boolean includeVae, int txt2imgSteps) throws IOException {
         double mm32 = mmGflops(ScalarType.Float), mm16 = mmGflops(ScalarType.BFloat16);
         double conv32 = pointwiseConvGflops(ScalarType.Float), conv16 = pointwiseConvGflops(ScalarType.BFloat16);
         bestPeak = Math.max(mm32, conv32);
@@ -52,12 +66,24 @@ public final class EngineBenchmark {
                 flops.convMacs() / 1e9, flops.linearMacs() / 1e9, flops.attentionMacs() / 1e9);
         torch.manual_seed(0);
         UNet2DConditionModel unet = new UNet2DConditionModel(config);
+        CLIPTextModel text = new CLIPTextModel(CLIPTextConfig.sd1());
+        AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.sd1());
         Rng rng = new Rng(0);
         Tensor sample = rng.randn(2, 4, latent, latent), context = rng.randn(2, 77, 768);
         Tensor t = torch.full(new long[]{}, new Scalar(981L));
         double fp32 = timeBest(() -> unet.forward(sample, t, context, UNetExtras.NONE), 2);
         report("UNet CFG step fp32", fp32, stepFlops, bestPeak);
         Tensor ref = keepOutput(() -> unet.forward(sample, t, context, UNetExtras.NONE));
+
+        Tensor ids = Tensors.ofLongs(new long[77], 1, 77);
+        out.printf(Locale.ROOT, "text encoder (77 tokens, fp32): %.3f s%n", timeBest(() -> text.promptEmbeds(ids, 0), 2));
+        if (includeVae) {
+            Tensor z = rng.randn(1, 4, latent, latent);
+            out.printf(Locale.ROOT, "VAE decode %dx%d fp32: %.2f s%n", latent * 8, latent * 8, timeBest(() -> vae.decode(z), 1));
+        }
+        if (txt2imgSteps > 0) txt2img(unet, text, vae, latent * 8, txt2imgSteps);
+        out.printf(Locale.ROOT, "peak resident memory (fp32 run): %.2f GB%n", peakRssBytes() / 1e9);
+
         unet.to(sample.device(), ScalarType.BFloat16);
         System.gc();
         double bf16 = timeBest(() -> unet.forward(sample, t, context, UNetExtras.NONE), 2);
@@ -65,17 +91,34 @@ public final class EngineBenchmark {
         Tensor low = keepOutput(() -> unet.forward(sample, t, context, UNetExtras.NONE));
         out.printf(Locale.ROOT, "bf16 vs fp32 UNet output: relative L2 %.2e; bf16 speed-up %.2fx%n",
                 low.sub(ref).norm().item_double() / ref.norm().item_double(), fp32 / bf16);
+    }
 
-        CLIPTextModel text = new CLIPTextModel(CLIPTextConfig.sd1());
-        Tensor ids = torch.randint(49408, new long[]{1, 77}, new org.bytedeco.pytorch.TensorOptions().dtype(new org.bytedeco.pytorch.ScalarTypeOptional(ScalarType.Long)));
-        out.printf(Locale.ROOT, "text encoder (77 tokens, fp32): %.3f s%n", timeBest(() -> text.promptEmbeds(ids, 0), 2));
-        if (includeVae) {
-            AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.sd1());
-            Tensor z = rng.randn(1, 4, latent, latent);
-            double dec = timeBest(() -> vae.decode(z), 1);
-            out.printf(Locale.ROOT, "VAE decode %dx%d fp32: %.2f s%n", latent * 8, latent * 8, dec);
+    /** A whole text2img through the library's pipeline with SD 1.5-size parts (a word-level tokenizer stands in for CLIP's). */
+    private void txt2img(UNet2DConditionModel unet, CLIPTextModel text, AutoencoderKL vae, int size, int steps) throws IOException {
+        Path tok = Files.createTempDirectory("ldm4j-bench-tokenizer");
+        CLIPTokenizer.writeWordLevelVocab(List.of("a", "castle", "on", "hill"), tok);
+        StableDiffusion sd = new StableDiffusion("sd15-random", CLIPTokenizer.load(tok), text, unet, vae,
+                BundledConfigs.load(BundledConfigs.SD15, "scheduler/scheduler_config.json"));
+        GenerationRequest r = new GenerationRequest("txt2img", sd.name, "a castle on a hill", "", size, size, steps, 7.5,
+                "ddim", 0, 1, 0, 0, null, null);
+        long[] stepNanos = new long[1];
+        long[] last = {0};
+        StepHook timer = new StepHook() {
+            @Override public Tensor afterStep(Tensor z, Tensor x0, Step s) {
+                long now = System.nanoTime();
+                if (s.index() > 0) stepNanos[0] += now - last[0];
+                last[0] = now;
+                return z;
+            }
+        };
+        try (InferenceMode im = new InferenceMode()) {
+            long t0 = System.nanoTime();
+            last[0] = t0;
+            Txt2Img.run(sd, r, List.of(timer), null);
+            double total = (System.nanoTime() - t0) / 1e9;
+            out.printf(Locale.ROOT, "txt2img %dx%d, %d DDIM steps, CFG 7.5, fp32: %.2f s/step (steps 2..%d), %.1f s total "
+                    + "(text encoder + steps + VAE decode)%n", size, size, steps, stepNanos[0] / 1e9 / Math.max(1, steps - 1), steps, total);
         }
-        out.printf(Locale.ROOT, "peak resident memory: %.2f GB%n", peakRssBytes() / 1e9);
     }
 
     private void report(String what, double seconds, double flops, double peak) {
