@@ -1,0 +1,176 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.image.Images;
+import org.ldm4j.image.PngParameters;
+import org.ldm4j.methods.blended.BackgroundPsnr;
+import org.ldm4j.methods.blended.BackgroundRepair;
+import org.ldm4j.methods.blended.BlendSettings;
+import org.ldm4j.methods.blended.BlendedLatentDiffusion;
+import org.ldm4j.methods.blended.EditResult;
+import org.ldm4j.methods.blended.EditScorer;
+import org.ldm4j.methods.blended.Masks;
+import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.ProgressHook;
+import org.ldm4j.pipeline.StableDiffusion;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+@Command(name = "edit", mixinStandardHelpOptions = true,
+        description = "Text-driven local edit inside a mask (Blended Latent Diffusion): white mask pixels are "
+                + "regenerated from the prompt, the rest is kept; several samples are ranked, the best is repaired.",
+        footer = {"", "Writes every sample as OUT-<k>.png (seed + k) and the best, repaired, as OUT.",
+                "", "Examples:",
+                "  ldm4j edit --image lake.png --mask mask.png --prompt \"a red boat\" --n 4 --out boat.png",
+                "  ldm4j edit --image photo.png --mask stroke.png --prompt \"a necklace\" --dilate 3 --shrink-until 38 --out n.png",
+                "  ldm4j edit --preset official --model stabilityai/stable-diffusion-2-1-base --image i.png --mask m.png -p \"a hat\" --steps 50 --cfg 7.5 --out o.png"})
+final class EditCommand implements Callable<Integer> {
+    @Mixin GenerationOptions options;
+
+    @Option(names = "--image", required = true, description = "The image to edit (PNG/JPEG); its size is the output size.")
+    Path image;
+
+    @Option(names = "--mask", required = true, description = "PNG of the image's size, white = the region to change.")
+    Path mask;
+
+    @Option(names = "--preset", defaultValue = "recommended",
+            description = "recommended (the paper's Algorithm 1 + repair) or official (the diffusers SD2 script exactly).")
+    String preset;
+
+    @Option(names = "--blend-start", description = "Fraction of the steps skipped before blending starts, in [0, 1) "
+            + "(recommended: 0, official: 0.25).")
+    Double blendStart;
+
+    @Option(names = "--start", description = "source (noised input latents) or noise (pure noise, as the SD2 script).")
+    String start;
+
+    @Option(names = "--repair-steps", description = "Adam steps of the decoder repair of the best sample (default 75).")
+    Integer repairSteps;
+
+    @Option(names = "--no-repair", description = "Skip the background repair.")
+    boolean noRepair;
+
+    @Option(names = "--no-pixel-blend", description = "Do not paste the input pixels back outside the mask at the end.")
+    boolean noPixelBlend;
+
+    @Option(names = "--dilate", defaultValue = "0", description = "Thin masks: blend with masks dilated by K squares early, then shrink.")
+    int dilate;
+
+    @Option(names = "--shrink-until", description = "Step index from which the true mask is used (default: K + 1 equal parts).")
+    Integer shrinkUntil;
+
+    @Option(names = "--mask-downsampling", description = "nearest-centre (PIL, default), nearest-top-left, area or max "
+            + "(max keeps strokes thinner than the VAE factor).")
+    String downsampling;
+
+    @Override
+    public Integer call() throws Exception {
+        for (Path p : List.of(image, mask)) if (!Files.isRegularFile(p)) throw new Ldm4j.UsageError("file not found: " + p);
+        BlendSettings settings = settings();
+        BufferedImage img;
+        Tensor m;
+        try {
+            img = Images.readImage(image);
+            m = Images.readMask(mask);
+        } catch (IOException e) {
+            throw new Ldm4j.UsageError(e.getMessage());
+        }
+        if (m.size(3) != img.getWidth() || m.size(2) != img.getHeight()) {
+            throw new Ldm4j.UsageError("mask " + mask + " is " + m.size(3) + "x" + m.size(2) + " but image " + image + " is "
+                    + img.getWidth() + "x" + img.getHeight() + ": they must have the same size");
+        }
+        if (Masks.isEmpty(m)) throw new Ldm4j.UsageError("mask " + mask + " is empty (all black): paint the region to change white");
+        StableDiffusion sd = GenerateSupport.load(options);
+        GenerationRequest request = GenerateSupport.request(options, sd, "edit", null, image.toString(),
+                img.getWidth(), img.getHeight());
+        if (img.getWidth() != request.width() || img.getHeight() != request.height()) {
+            throw new Ldm4j.UsageError("image is " + img.getWidth() + "x" + img.getHeight() + "; resize it or leave --width/--height out");
+        }
+        EditScorer scorer = new BackgroundPsnr();
+        EditResult result;
+        Tensor x = Images.toTensor(img);
+        try (InferenceMode inference = new InferenceMode(); ProgressHook progress = new ProgressHook("edit")) {
+            result = new BlendedLatentDiffusion(sd, settings).edit(request, x, m, scorer, List.of(progress), null);
+        }
+        for (String w : result.warnings()) System.err.println("ldm4j: warning: " + w);
+        write(result, request, settings, sd);
+        return 0;
+    }
+
+    private BlendSettings settings() {
+        BlendSettings s = switch (preset.toLowerCase(Locale.ROOT)) {
+            case "recommended" -> BlendSettings.recommended();
+            case "official" -> BlendSettings.official();
+            default -> throw new Ldm4j.UsageError("--preset must be recommended or official, got '" + preset + "'");
+        };
+        if (blendStart != null) s = s.withBlendStart(blendStart);
+        if (start != null) s = s.withStart(parse(BlendSettings.Start.class, "--start", start));
+        if (downsampling != null) s = s.withDownsampling(parse(Masks.Downsampling.class, "--mask-downsampling", downsampling));
+        if (dilate != 0 || shrinkUntil != null) s = s.withShrinking(dilate, shrinkUntil);
+        if (noRepair && repairSteps != null) throw new Ldm4j.UsageError("--no-repair and --repair-steps contradict each other");
+        if (noRepair) s = s.withRepair(BackgroundRepair.Settings.off());
+        if (repairSteps != null) {
+            BackgroundRepair.Settings base = s.repair().enabled() ? s.repair() : BackgroundRepair.Settings.official();
+            s = s.withRepair(base.withSteps(repairSteps));
+        }
+        if (noPixelBlend) s = s.withPixelBlend(false);
+        return s;
+    }
+
+    private static <E extends Enum<E>> E parse(Class<E> type, String option, String value) {
+        try {
+            return Enum.valueOf(type, value.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new Ldm4j.UsageError(option + ": unknown value '" + value + "' (expected one of "
+                    + java.util.Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT).replace('_', '-')).toList() + ")");
+        }
+    }
+
+    /** What the PNG's request JSON holds: the generation request plus the method's settings and this sample's rank. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record EditRequest(GenerationRequest request, String mask, BlendSettings blended, String scorer, Integer rank,
+                       Double score, Boolean repaired, Long repairMillis) {}
+
+    private void write(EditResult r, GenerationRequest request, BlendSettings settings, StableDiffusion sd) throws IOException {
+        Path out = options.out;
+        Path parent = out.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        String base = out.getFileName().toString().replaceFirst("(?i)\\.png$", "");
+        List<Integer> ranking = r.ranking();
+        for (int rank = 1; rank <= ranking.size(); rank++) {   // files in seed order (OUT-k = seed + k), printed best first
+            int k = ranking.get(rank - 1);
+            EditResult.Sample s = r.samples().get(k);
+            GenerationRequest single = request.withSeed(s.seed());
+            Path p = out.resolveSibling(base + "-" + k + ".png");
+            PngParameters.write(p, Images.toImage(s.image()), GenerateSupport.a1111(single, sd),
+                    new EditRequest(single, mask.toString(), settings, r.scorer(), rank, finite(s.score()), false, null));
+            System.out.printf(Locale.ROOT, "rank %d: seed %d  %s %s  -> %s%n", rank, s.seed(), r.scorer(), fmt(s.score()), p);
+        }
+        EditResult.Sample best = r.bestSample();
+        GenerationRequest single = request.withSeed(best.seed());
+        BackgroundRepair.Result repair = r.repair();
+        if (repair != null) {
+            System.out.printf(Locale.ROOT, "background repair: %d steps in %d ms, loss %.5g -> %.5g%n", repair.losses().size(),
+                    repair.millis(), repair.losses().get(0), repair.losses().get(repair.losses().size() - 1));
+        }
+        PngParameters.write(out, Images.toImage(r.best()), GenerateSupport.a1111(single, sd),
+                new EditRequest(single, mask.toString(), settings, r.scorer(), 1, finite(best.score()), repair != null,
+                        repair != null ? repair.millis() : null));
+        System.out.println("wrote " + out + " (best: seed " + best.seed() + ")");
+    }
+
+    private static Double finite(double v) { return Double.isFinite(v) ? v : null; }   // JSON has no infinity
+
+    private static String fmt(double v) { return Double.isInfinite(v) ? "inf" : String.format(Locale.ROOT, "%.2f dB", v); }
+}

@@ -1,0 +1,263 @@
+package org.ldm4j.methods.blended;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Engine;
+import org.ldm4j.nn.Param;
+import org.ldm4j.nn.Rng;
+import org.ldm4j.nn.Scopes;
+import org.ldm4j.pipeline.ClassifierFreeGuidance;
+import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.pipeline.PromptConditioning;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.pipeline.Step;
+import org.ldm4j.pipeline.StepHook;
+import org.ldm4j.pipeline.TinyStableDiffusion;
+import org.ldm4j.pipeline.Txt2Img;
+import org.ldm4j.schedulers.Scheduler;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Blended Latent Diffusion on the tiny random SD (16x16 images, 8x8 latents): the invariants the paper states. */
+class BlendedLatentDiffusionTest {
+    @TempDir static Path dir;
+    static StableDiffusion sd;
+    static Tensor image, mask, outside;   // (1,3,16,16), (1,1,16,16) edit square rows/cols 4..11, 1 - mask
+
+    @BeforeAll static void load() throws Exception {
+        Engine.threads(1);
+        torch.set_num_threads(1);
+        TinyStableDiffusion.write(dir.resolve("tiny"), 0);
+        sd = ModelLoader.load(dir.resolve("tiny").toString(), Dtypes.device("cpu"), ScalarType.Float);
+        image = Scopes.keep(new Rng(42).rand(1, 3, 16, 16).mul(new Scalar(2)).sub(new Scalar(1)));
+        mask = Scopes.keep(torch.zeros(1, 1, 16, 16));
+        mask.narrow(2, 4, 8).narrow(3, 4, 8).fill_(new Scalar(1.0));
+        outside = Scopes.keep(mask.neg().add(new Scalar(1.0)));
+    }
+
+    static GenerationRequest request(long seed, int count, int steps) {
+        return new GenerationRequest("edit", "tiny", "a red boat", "", 16, 16, steps, 5.0, "ddim", seed, count, 0, 0, null, null);
+    }
+
+    static BlendSettings plain() {   // the blend alone: no repair, no pastes
+        return BlendSettings.recommended().withRepair(BackgroundRepair.Settings.off()).withPixelBlend(false).withFinalLatentPaste(false);
+    }
+
+    static boolean sameOutside(Tensor a, Tensor b, Tensor m) {
+        Tensor out = m.neg().add(new Scalar(1.0));
+        return torch.equal(a.mul(out), b.mul(out));
+    }
+
+    @Test void theOutsideIsTheNoisedSourceAtEveryStep() {
+        for (BlendSettings.BlendPoint point : BlendSettings.BlendPoint.values()) {
+            BlendSettings s = plain().withBlendPoint(point).withBlendStart(0.25);
+            List<int[]> seen = new ArrayList<>();   // {step index, noise index}
+            List<Tensor> blended = new ArrayList<>();
+            Scheduler reference = sd.scheduler("ddim", 0).create(8, new Rng(0));   // addNoise is deterministic
+            try (InferenceMode im = new InferenceMode()) {
+                BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, s);
+                Tensor zSrc = bld.encodeMean(image);
+                bld = bld.observedBy(b -> {
+                    assertTrue(sameOutside(b.result(), b.background(), b.mask()), point + ": outside != background at " + b.step());
+                    Tensor expected = reference.addNoise(zSrc, b.noise(), b.noiseIndex());
+                    assertTrue(torch.equal(expected, b.background()), point + ": background is not noise(z_src, t)");
+                    seen.add(new int[]{b.step().index(), b.noiseIndex()});
+                    blended.add(Scopes.keep(b.result()));
+                });
+                // a user hook after the blend sees exactly the blended latents (after the step) or feeds them (before)
+                List<Tensor> afterHook = new ArrayList<>();
+                StepHook recorder = new StepHook() {
+                    @Override public Tensor afterStep(Tensor z, Tensor x0, Step st) { afterHook.add(Scopes.keep(z)); return z; }
+                };
+                bld.edit(request(1, 1, 8), image, mask, new BackgroundPsnr(), List.of(recorder), null);
+                int expectedBlends = point == BlendSettings.BlendPoint.AFTER_STEP_NEXT_T ? 5 : 6;   // steps 2..7
+                assertEquals(expectedBlends, seen.size(), point.toString());
+                for (int[] si : seen) {
+                    int offset = point == BlendSettings.BlendPoint.AFTER_STEP_NEXT_T ? 1 : 0;
+                    assertEquals(si[0] + offset, si[1], point + ": noise level of step " + si[0]);
+                    assertTrue(si[0] >= 2, "the run starts at int(8 * 0.25) = 2");
+                }
+                if (point == BlendSettings.BlendPoint.AFTER_STEP) {
+                    for (int i = 0; i < blended.size(); i++) assertTrue(torch.equal(blended.get(i), afterHook.get(i)));
+                }
+            }
+        }
+    }
+
+    @Test void theFinalLatentPasteLeavesTheCleanSourceOutside() {
+        try (InferenceMode im = new InferenceMode()) {
+            BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, plain().withFinalLatentPaste(true));
+            EditResult r = bld.edit(request(2, 1, 4), image, mask, new BackgroundPsnr(), List.of(), null);
+            Tensor mLat = Masks.toLatent(mask, 2, Masks.Downsampling.NEAREST_CENTRE, null);
+            assertTrue(sameOutside(r.samples().get(0).latents(), bld.encodeMean(image), mLat));
+            EditResult without = new BlendedLatentDiffusion(sd, plain()).edit(request(2, 1, 4), image, mask, new BackgroundPsnr(), List.of(), null);
+            assertFalse(sameOutside(without.samples().get(0).latents(), bld.encodeMean(image), mLat), "the official paths drift");
+        }
+    }
+
+    /** The SD2 script's loop, written out line by line, against the hook-based run: bit for bit. */
+    @Test void officialPresetIsTheSd2ScriptLoop() {
+        int steps = 8;
+        long seed = 3;
+        GenerationRequest r = new GenerationRequest("edit", "tiny", "a red boat", "", 16, 16, steps, 7.5, null, seed, 1, 0, 0, null, null);
+        try (InferenceMode im = new InferenceMode()) {
+            BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, BlendSettings.official());
+            PromptConditioning text = sd.encodePrompt(r.prompt(), "", 0);
+            Tensor sourceLatents = bld.encodeMean(image);   // vae.encode(image).latent_dist.mean * scaling
+            Tensor latentMask = Masks.toLatent(mask, 2, Masks.Downsampling.NEAREST_CENTRE, 0.5);
+            Tensor ours = bld.sampleLatents(r, seed, text, image, sourceLatents, latentMask, List.of(), null);
+
+            Rng generator = new Rng(seed);
+            Scheduler scheduler = BlendedLatentDiffusion.officialScheduler().create(steps, generator);
+            assertEquals(875.0, scheduler.timesteps()[0]);      // leading, steps_offset 0: 875, 750, ..., 0
+            assertEquals(0.0, scheduler.timesteps()[steps - 1]);
+            Tensor latents = generator.randn(1, 4, 8, 8);
+            ClassifierFreeGuidance unet = new ClassifierFreeGuidance(sd.unet, text, 7.5, null);
+            for (int i = (int) (steps * 0.25); i < steps; i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    Tensor noisePred = unet.predict(latents, new Step(i, scheduler.timesteps()[i], steps, 2));
+                    Tensor next = scheduler.step(noisePred, i, latents).prevSample();
+                    Tensor noiseSourceLatents = scheduler.addNoise(sourceLatents, generator.randnLike(next), i);
+                    latents = Scopes.keep(next.mul(latentMask).add(noiseSourceLatents.mul(latentMask.neg().add(new Scalar(1)))));
+                }
+            }
+            assertTrue(torch.equal(latents, ours), "max diff " + latents.sub(ours).abs().max().item_double());
+        }
+        assertEquals(740.0, BlendedLatentDiffusion.officialScheduler().create(50, new Rng(0)).timesteps()[BlendSettings.official().firstStep(50)]);
+    }
+
+    @Test void sameSeedSameEditOtherSeedOtherEdit() {
+        try (InferenceMode im = new InferenceMode()) {
+            BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, plain());
+            EditResult a = bld.edit(request(7, 2, 4), image, mask, new BackgroundPsnr(), List.of(), null);
+            EditResult b = bld.edit(request(7, 2, 4), image, mask, new BackgroundPsnr(), List.of(), null);
+            EditResult c = bld.edit(request(8, 1, 4), image, mask, new BackgroundPsnr(), List.of(), null);
+            assertEquals(List.of(7L, 8L), a.samples().stream().map(EditResult.Sample::seed).toList());
+            for (int k = 0; k < 2; k++) assertTrue(torch.equal(a.samples().get(k).image(), b.samples().get(k).image()));
+            assertFalse(torch.equal(a.samples().get(0).image(), a.samples().get(1).image()));
+            // sample k of a batch does not depend on the batch: seed 8 alone equals the second of (7, 8)
+            assertTrue(torch.equal(a.samples().get(1).image(), c.samples().get(0).image()));
+        }
+    }
+
+    @Test void repairLowersTheOutsideErrorAndLeavesTheModelsDecoderUntouched() {
+        Map<String, Tensor> before = new LinkedHashMap<>();
+        sd.vae.decoder.namedParameters().forEach((n, p) -> before.put(n, Scopes.keep(p.t().clone())));
+        try (InferenceMode im = new InferenceMode()) {   // as the CLI calls it: repair must switch gradients back on
+            BlendSettings s = plain().withRepair(new BackgroundRepair.Settings(6, 1e-3, 100.0));
+            EditResult r = new BlendedLatentDiffusion(sd, s).edit(request(5, 1, 4), image, mask, new BackgroundPsnr(), List.of(), null);
+            BackgroundRepair.Result repair = r.repair();
+            assertEquals(6, repair.losses().size());
+            assertTrue(repair.losses().get(5) < repair.losses().get(0), "loss " + repair.losses());
+            double psnrBefore = BackgroundPsnr.psnrOutside(r.samples().get(0).image(), image, mask);
+            double psnrAfter = BackgroundPsnr.psnrOutside(r.best(), image, mask);
+            assertTrue(psnrAfter > psnrBefore, "outside PSNR " + psnrBefore + " -> " + psnrAfter);
+            assertTrue(repair.millis() >= 0);
+        }
+        Map<String, Param> after = sd.vae.decoder.namedParameters();
+        assertEquals(before.keySet(), after.keySet());
+        before.forEach((n, t) -> assertTrue(torch.equal(t, after.get(n).t()), "decoder weight changed: " + n));
+        assertFalse(after.values().iterator().next().t().requires_grad());
+    }
+
+    @Test void thePixelBlendMakesTheOutsideExactlyTheInput() {
+        try (InferenceMode im = new InferenceMode()) {
+            EditResult r = new BlendedLatentDiffusion(sd, plain().withPixelBlend(true)).edit(request(4, 1, 4), image, mask,
+                    new BackgroundPsnr(), List.of(), null);
+            assertTrue(sameOutside(r.best(), image, mask));
+            assertTrue(torch.equal(r.best().mul(mask), r.samples().get(0).image().mul(mask)), "the inside is the edit");
+            assertEquals(Double.POSITIVE_INFINITY, BackgroundPsnr.psnrOutside(r.best(), image, mask));
+        }
+    }
+
+    @Test void samplesAreRankedByTheScorerBestFirst() {
+        EditScorer byPixel = new EditScorer() {   // any deterministic score of the image: its top-left pixel
+            @Override public double score(Tensor edited, Tensor src, Tensor m, String p) {
+                return edited.select(1, 0).select(1, 8).select(1, 8).item_double();
+            }
+        };
+        try (InferenceMode im = new InferenceMode()) {
+            EditResult r = new BlendedLatentDiffusion(sd, plain()).edit(request(10, 4, 3), image, mask, byPixel, List.of(), null);
+            List<Double> scores = r.ranked().stream().map(EditResult.Sample::score).toList();
+            for (int i = 1; i < scores.size(); i++) assertTrue(scores.get(i - 1) >= scores.get(i), scores.toString());
+            assertEquals(r.samples().get(r.ranking().get(0)), r.bestSample());
+            assertEquals(4, r.ranking().stream().distinct().count());
+        }
+        List<EditResult.Sample> fixed = new ArrayList<>();
+        double[] scores = {-4, -1, 0, -1, Double.NaN};
+        for (int k = 0; k < scores.length; k++) fixed.add(new EditResult.Sample(k, null, null, scores[k]));
+        assertEquals(List.of(2, 1, 3, 0, 4), BlendedLatentDiffusion.rank(fixed));   // ties keep seed order, NaN last
+    }
+
+    @Test void backgroundPsnrIsTheOutsidePsnrOnTheUnitScale() {
+        Tensor shifted = image.add(mask.neg().add(new Scalar(1)).mul(new Scalar(0.2)));   // +0.1 on [0, 1] outside
+        Tensor clamped = shifted.clamp(new org.bytedeco.pytorch.ScalarOptional(new Scalar(-1.0)), new org.bytedeco.pytorch.ScalarOptional(new Scalar(1.0)));
+        Tensor d = clamped.sub(image).mul(new Scalar(0.5));
+        double mse = d.mul(d).sum().item_double() / (3 * (256 - 64));
+        assertEquals(10 * Math.log10(1 / mse), BackgroundPsnr.psnrOutside(shifted, image, mask), 1e-4);
+        Tensor flat = torch.zeros(1, 3, 16, 16);
+        assertEquals(20.0, BackgroundPsnr.psnrOutside(flat.add(new Scalar(0.2)), flat, mask), 1e-4);   // mse 0.01
+        assertEquals(Double.POSITIVE_INFINITY, BackgroundPsnr.psnrOutside(flat, flat, mask));
+        assertEquals(Double.POSITIVE_INFINITY, BackgroundPsnr.psnrOutside(flat.add(new Scalar(0.5)), flat, torch.ones(1, 1, 16, 16)));
+    }
+
+    @Test void aFullMaskIsPlainText2ImgWithAWarning() {
+        try (InferenceMode im = new InferenceMode()) {
+            EditResult r = new BlendedLatentDiffusion(sd, BlendSettings.recommended()).edit(request(6, 1, 4), image,
+                    torch.ones(1, 1, 16, 16), new BackgroundPsnr(), List.of(), null);
+            Tensor t2i = Txt2Img.run(sd, request(6, 1, 4), List.of(), null).get(0);
+            assertTrue(torch.equal(t2i, r.best()));
+            assertTrue(r.warnings().get(0).contains("whole image"), r.warnings().toString());
+            assertNull(r.repair());
+        }
+    }
+
+    @Test void badInputsFailClearly() {
+        BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, plain());
+        try (InferenceMode im = new InferenceMode()) {
+            IllegalArgumentException empty = assertThrows(IllegalArgumentException.class,
+                    () -> bld.edit(request(0, 1, 2), image, torch.zeros(1, 1, 16, 16), new BackgroundPsnr(), List.of(), null));
+            assertTrue(empty.getMessage().contains("empty"), empty.getMessage());
+            IllegalArgumentException size = assertThrows(IllegalArgumentException.class,
+                    () -> bld.edit(request(0, 1, 2), image, torch.ones(1, 1, 8, 8), new BackgroundPsnr(), List.of(), null));
+            assertTrue(size.getMessage().contains("mask is 8x8 but the image is 16x16"), size.getMessage());
+            Tensor line = torch.zeros(1, 1, 16, 16);
+            line.select(2, 4).fill_(new Scalar(1.0));   // row 4: centre sampling reads odd rows only
+            IllegalArgumentException thin = assertThrows(IllegalArgumentException.class,
+                    () -> bld.edit(request(0, 1, 2), image, line, new BackgroundPsnr(), List.of(), null));
+            assertTrue(thin.getMessage().contains("vanishes at latent resolution"), thin.getMessage());
+            EditResult kept = new BlendedLatentDiffusion(sd, plain().withDownsampling(Masks.Downsampling.MAX))
+                    .edit(request(0, 1, 2), image, line, new BackgroundPsnr(), List.of(), null);
+            assertEquals(1, kept.samples().size());
+            assertThrows(IllegalArgumentException.class, () -> plain().withBlendStart(1.0));
+            assertThrows(IllegalArgumentException.class, () -> plain().withShrinking(0, 5));
+            assertThrows(IllegalArgumentException.class, () -> new BackgroundRepair.Settings(-1, 1e-4, 100));
+        }
+    }
+
+    @Test void progressiveShrinkingBlendsWithTheDilatedMaskEarly() {
+        List<Double> coverage = new ArrayList<>();
+        try (InferenceMode im = new InferenceMode()) {
+            BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, plain().withShrinking(2, 4))
+                    .observedBy(b -> coverage.add(b.mask().sum().item_double()));
+            bld.edit(request(0, 1, 6), image, mask, new BackgroundPsnr(), List.of(), null);
+        }
+        // true latent mask: 4x4 = 16 cells; dilated by 5x5: 8x8 = 64, by 3x3: 6x6 = 36; true mask from step 4
+        assertEquals(List.of(64.0, 64.0, 36.0, 36.0, 16.0, 16.0), coverage);
+    }
+}
