@@ -39,7 +39,9 @@ import java.util.concurrent.Callable;
         description = "Stroke painting + prompt -> realistic image (GradOP+, CVPR 2023), or the baselines it is compared with.",
         footer = {"", "Methods: gradop+ (one reverse pass, default), gradop (two passes), sdedit, iterative-sdedit, text (text-only samples).",
                 "Defaults are the official code's: 50 DDIM steps, CFG 7.5, strength 0.8, 3 iterations x 12 Adam steps at lr 0.1,",
-                "Gaussian blur 35x35 sigma 7. Any painting size that is a multiple of the VAE factor works; RGBA is composited on --background.",
+                "Gaussian blur 35x35 sigma 7 (always CFG 7.5 unless --cfg is given, also on the ToyWorld model).",
+                "The output has the painting's size; --width/--height resize the painting (bicubic) first. Sizes must be",
+                "multiples of the VAE factor; RGBA paintings are composited on --background. --scheduler defaults to the official DDIM.",
                 "", "Examples:",
                 "  ldm4j stroke2img --painting fox.png --prompt \"a photo of a fox beside a tree\" --out fox.png",
                 "  ldm4j stroke2img --painting scene.png --prompt \"a photo of a cat and a dog\" --region \"#FF8800=cat\" --region \"#3344FF=dog:1.5\" --out pets.png"})

@@ -166,6 +166,15 @@ class GradOpPlusTest {
         assertTrue(a.image().sub(x0.image()).abs().max().item_double() > 1e-4);
     }
 
+    @Test void runsInsideACallersInferenceMode() {
+        StrokePrompt p = StrokePrompt.of("a red house", 5);
+        Tensor plain = GradOpPlus.run(sd, p, painting(16, 16), fast(), null, List.of(), null).image();
+        try (InferenceMode im = new InferenceMode()) {
+            Tensor inside = GradOpPlus.run(sd, p, painting(16, 16), fast(), null, List.of(), null).image();
+            assertEquals(0.0, plain.sub(inside).abs().max().item_double());
+        }
+    }
+
     @Test void nonSquareAndRectangularPaintingsWork() {
         GradOpPlus.Result r = GradOpPlus.run(sd, StrokePrompt.of("a boat", 1), painting(24, 16), fast().withSteps(4), null, List.of(), null);
         assertArrayEquals(new long[]{1, 3, 16, 24}, r.image().sizes().vec().get());
