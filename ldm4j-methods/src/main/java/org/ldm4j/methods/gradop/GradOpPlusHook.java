@@ -49,7 +49,9 @@ public final class GradOpPlusHook implements StepHook {
             history.add(new LatentOptimizer.Result(null, r.losses()));   // losses only: latents are freed with the step
         }
         Tensor noise = rng.randnLike(r.z());
-        return scheduler.addNoise(r.z(), noise, step.index() + 1);
+        Tensor renoised = scheduler.addNoise(r.z(), noise, step.index() + 1);
+        r.z().close();   // a new tensor was made from it; free the optimised latent now rather than at GC
+        return renoised;
     }
 
     /** The loss curves of the iterations done so far ({@link LatentOptimizer.Result#losses()}; z is null). */
