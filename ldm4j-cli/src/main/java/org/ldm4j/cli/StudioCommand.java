@@ -1,0 +1,71 @@
+package org.ldm4j.cli;
+
+import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.studio.Limits;
+import org.ldm4j.studio.StudioConfig;
+import org.ldm4j.studio.StudioServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "studio", mixinStandardHelpOptions = true,
+        description = "Start the studio: a paint canvas and generation page in the browser, over a local JSON API.",
+        footer = {"", "The server listens on 127.0.0.1 only. To reach it from other machines, bind another address and",
+                "give a token that every client must send (the printed URL carries it for the page):",
+                "", "Examples:", "  ldm4j studio", "  ldm4j studio --model models/toyworld-ldm --port 8080",
+                "  ldm4j studio --host 0.0.0.0 --token \"$(openssl rand -hex 16)\""})
+final class StudioCommand implements Callable<Integer> {
+    @Option(names = "--model", description = "Model to load (diffusers folder, .safetensors or Hugging Face id). "
+            + "Default: the embedded ToyWorld model; the studio starts without a model if it is missing.")
+    String model;
+
+    @Option(names = "--port", defaultValue = "7860", description = "TCP port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--host", defaultValue = StudioConfig.LOOPBACK,
+            description = "Address to bind (default: ${DEFAULT-VALUE}); any other address requires --token.")
+    String host;
+
+    @Option(names = "--token", description = "Secret every API call must send as 'Authorization: Bearer <token>'.")
+    String token;
+
+    @Option(names = "--gallery", defaultValue = "outputs/studio", description = "Folder for results (default: ${DEFAULT-VALUE}).")
+    Path gallery;
+
+    @Option(names = "--queue", defaultValue = "8", description = "Jobs that may wait or run at once (default: ${DEFAULT-VALUE}).")
+    int queue;
+
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N.")
+    String device;
+
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, bf16 or fp16.")
+    String dtype;
+
+    @Option(names = "--threads", defaultValue = "1", description = "libtorch threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Override
+    public Integer call() throws Exception {
+        if (queue < 1) throw new Ldm4j.UsageError("--queue must be >= 1, got " + queue);
+        StudioConfig config = new StudioConfig(host, port, token, model != null ? model : ModelLoader.defaultModel(),
+                model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue));
+        StudioServer server;
+        try {
+            server = StudioServer.start(config);
+        } catch (IOException e) {
+            throw new Ldm4j.UsageError(e.getMessage());
+        }
+        System.out.println("ldm4j studio: open " + server.url() + "  (Ctrl+C stops it)");
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }));
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,134 @@
+package org.ldm4j.studio;
+
+import org.ldm4j.pipeline.GenerationRequest;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A submitted job: its request, state, progress, results, and the clients listening to its events.
+ *
+ * <p>States move queued -> running -> done | failed | cancelled (or queued -> cancelled). Events are emitted under
+ * the job's lock, so a client that subscribes gets the current state first and every later event after it, in order.
+ */
+public final class Job {
+    public enum State { QUEUED, RUNNING, DONE, FAILED, CANCELLED;
+        public String json() { return name().toLowerCase(java.util.Locale.ROOT); }
+        public boolean finished() { return this == DONE || this == FAILED || this == CANCELLED; }
+    }
+
+    /** Receives a job's server-sent events; {@code event} is "state" (the job's JSON) or "progress". */
+    public interface Listener {
+        void event(String event, Map<String, Object> data);
+
+        /** Called once after the final "state" event. */
+        void finished();
+    }
+
+    public final String id;
+    public final String mode;
+    public final GenerationRequest request;
+    final Mode.Run run;
+    private final long createdMillis = System.currentTimeMillis();
+    private final List<Listener> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean cancelRequested;
+    private State state = State.QUEUED;
+    private String error;
+    private List<String> results = List.of();
+    private Map<String, Object> progress = Map.of("step", 0, "total", 0, "image", 0, "images", 0, "fraction", 0.0);
+    private String lastPreview;
+
+    Job(String id, Mode mode, Mode.Prepared prepared) {
+        this.id = id;
+        this.mode = mode.name();
+        this.request = prepared.request();
+        this.run = prepared.run();
+    }
+
+    public boolean cancelRequested() { return cancelRequested; }
+
+    public synchronized State state() { return state; }
+
+    public synchronized List<String> results() { return results; }
+
+    /** Asks the job to stop; a queued job is cancelled at once, a running one at its next step. */
+    public synchronized boolean cancel() {
+        if (state.finished()) return false;
+        cancelRequested = true;
+        if (state == State.QUEUED) finish(State.CANCELLED, null, List.of());
+        return true;
+    }
+
+    /** @return false when the job was cancelled while queued (the worker skips it) */
+    synchronized boolean start() {
+        if (state != State.QUEUED) return false;
+        state = State.RUNNING;
+        emit("state", toJson());
+        return true;
+    }
+
+    synchronized void progress(int step, int total, int image, int images, String previewDataUrl) {
+        double fraction = images == 0 || total == 0 ? 0 : (image + (double) step / total) / images;
+        progress = Map.of("step", step, "total", total, "image", image, "images", images, "fraction", fraction);
+        Map<String, Object> event = new LinkedHashMap<>(progress);
+        if (previewDataUrl != null) {
+            lastPreview = previewDataUrl;
+            event.put("preview", previewDataUrl);
+        }
+        emit("progress", event);
+    }
+
+    synchronized void finish(State end, String message, List<String> files) {
+        if (state.finished()) return;
+        state = end;
+        error = message;
+        results = List.copyOf(files);
+        emit("state", toJson());
+        for (Listener l : listeners) l.finished();
+        listeners.clear();
+    }
+
+    /** Sends the current state (and last preview) to {@code l}, then every later event until the job ends. */
+    public synchronized void subscribe(Listener l) {
+        l.event("state", toJson());
+        if (lastPreview != null && !state.finished()) {
+            Map<String, Object> event = new LinkedHashMap<>(progress);
+            event.put("preview", lastPreview);
+            l.event("progress", event);
+        }
+        if (state.finished()) l.finished();
+        else listeners.add(l);
+    }
+
+    public void unsubscribe(Listener l) { listeners.remove(l); }
+
+    private void emit(String event, Map<String, Object> data) {
+        for (Listener l : listeners) {
+            try {
+                l.event(event, data);
+            } catch (RuntimeException e) {
+                listeners.remove(l);   // a client that went away must not stop the job
+            }
+        }
+    }
+
+    /** The job as {@code GET /api/jobs/{id}} answers it. */
+    public synchronized Map<String, Object> toJson() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", id);
+        m.put("mode", mode);
+        m.put("state", state.json());
+        m.put("progress", progress);
+        m.put("created", createdMillis);
+        List<String> urls = new ArrayList<>();
+        for (String f : results) urls.add(Gallery.URL_PREFIX + f);
+        m.put("results", urls);
+        if (error != null) m.put("error", error);
+        if (cancelRequested && !state.finished()) m.put("cancelRequested", true);
+        m.put("parameters", request);
+        return m;
+    }
+}

@@ -1,0 +1,392 @@
+// The studio page: canvas tools, modes, jobs with live progress, gallery. It talks to the server only through the
+// JSON API documented in the module README (the same calls any other client would make).
+'use strict';
+
+const $ = id => document.getElementById(id);
+
+// The token, if the server has one, arrives in the URL fragment (never sent in requests) and stays in this tab.
+const token = (() => {
+  const m = /(?:^#|&)token=([^&]+)/.exec(location.hash);
+  if (m) { sessionStorage.setItem('ldm4j-token', decodeURIComponent(m[1])); history.replaceState(null, '', location.pathname); }
+  return sessionStorage.getItem('ldm4j-token');
+})();
+
+function headers(extra) {
+  const h = { ...extra };
+  if (token) h.Authorization = 'Bearer ' + token;
+  return h;
+}
+
+/** Calls the API; a non-2xx answer becomes an Error with the server's message. */
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: headers(options.headers) });
+  const text = await response.text();
+  let body = null;
+  try { body = text ? JSON.parse(text) : null; } catch (e) { /* not JSON: reported below */ }
+  if (!response.ok) throw new Error((body && body.error) || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+/** Gallery files need the token too, so images are fetched and shown through blob URLs. */
+async function blobUrl(path) {
+  const response = await fetch(path, { headers: headers() });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return URL.createObjectURL(await response.blob());
+}
+
+/**
+ * EXTENSION POINT: one entry per server mode (see Modes.java). `fields` are the parameter inputs the mode shows
+ * (besides prompt, negative prompt, sampler, seed, images); `inputs()` returns the mode's own request fields.
+ */
+const COMMON_FIELDS = ['steps', 'guidanceScale', 'width', 'height'];
+const MODES = {
+  txt2img: {
+    help: 'Generates from the prompt alone; the canvas is not used.',
+    fields: COMMON_FIELDS,
+    inputs: () => ({}),
+  },
+  img2img: {
+    help: 'The canvas is the start image (SDEdit): strength sets how much of it is redrawn.',
+    fields: [...COMMON_FIELDS, 'strength'],
+    inputs: () => ({ initImage: painting.toDataUrl(), strength: number('strength') }),
+  },
+};
+// Modes whose methods are still being written: shown, disabled, until the server lists them.
+const PLANNED_MODES = [
+  { name: 'stroke2img', title: 'Stroke to image', help: 'GradOP: the canvas strokes guide the layout.' },
+  { name: 'edit', title: 'Edit', help: 'Blended Latent Diffusion: paint a mask, regenerate only inside it.' },
+  { name: 'factorgraph', title: 'Factor graph', help: 'Factor-graph diffusion over several prompts.' },
+];
+
+let painting;
+let mode = 'txt2img';
+let model = null;
+let currentJob = null;
+let tool = 'brush';
+
+// ---- canvas --------------------------------------------------------------------------------------------------
+
+const canvas = $('canvas');
+const ctx = canvas.getContext('2d');
+
+function render() {
+  if (canvas.width !== painting.width || canvas.height !== painting.height) {
+    canvas.width = painting.width; canvas.height = painting.height;
+    applyZoom();
+  }
+  ctx.putImageData(painting.composite(), 0, 0);
+}
+
+function applyZoom() {
+  const z = Number($('zoom').value);
+  canvas.style.width = painting.width * z + 'px';
+  canvas.style.height = painting.height * z + 'px';
+  $('zoom-out').textContent = z + '×';
+}
+
+function fitZoom() {
+  const box = Math.min(560, $('stage').clientWidth - 40);
+  $('zoom').value = Math.max(1, Math.min(32, Math.floor(box / Math.max(painting.width, painting.height))));
+  applyZoom();
+}
+
+function updatePalette() {
+  const box = $('palette');
+  box.replaceChildren(...painting.palette(12).map(hex => {
+    const b = document.createElement('button');
+    b.type = 'button'; b.title = hex; b.dataset.colour = hex;
+    b.style.background = hex;
+    b.onclick = () => { $('colour').value = hex; };
+    return b;
+  }));
+}
+
+function pixelAt(event) {
+  const r = canvas.getBoundingClientRect();
+  return [Math.floor((event.clientX - r.left) / r.width * painting.width),
+          Math.floor((event.clientY - r.top) / r.height * painting.height)];
+}
+
+function brushOptions() {
+  return { size: Number($('size').value), opacity: Number($('opacity').value) / 100, colour: $('colour').value,
+           filled: $('filled').checked };
+}
+
+canvas.addEventListener('pointerdown', e => {
+  if (e.button !== 0) return;
+  const [x, y] = pixelAt(e);
+  if (tool === 'fill') {
+    if (x >= 0 && y >= 0 && x < painting.width && y < painting.height) painting.fill(x, y, $('colour').value, brushOptions().opacity);
+    updatePalette();
+    return;
+  }
+  canvas.setPointerCapture(e.pointerId);
+  painting.begin(tool, x, y, brushOptions());
+});
+canvas.addEventListener('pointermove', e => { if (painting.stroke) { const [x, y] = pixelAt(e); painting.move(x, y); } });
+const endStroke = () => { if (painting.stroke) { painting.end(); updatePalette(); } };
+canvas.addEventListener('pointerup', endStroke);
+canvas.addEventListener('pointercancel', endStroke);
+
+function selectTool(name) {
+  tool = name;
+  document.querySelectorAll('.tool').forEach(b => b.classList.toggle('active', b.dataset.tool === name));
+}
+
+document.querySelectorAll('.tool').forEach(b => b.addEventListener('click', () => selectTool(b.dataset.tool)));
+$('size').oninput = () => { $('size-out').textContent = $('size').value; };
+$('opacity').oninput = () => { $('opacity-out').textContent = $('opacity').value + '%'; };
+$('background').onchange = () => painting.setBackground($('background').value);
+$('undo').onclick = () => { painting.undo(); syncSize(); updatePalette(); };
+$('redo').onclick = () => { painting.redo(); syncSize(); updatePalette(); };
+$('clear').onclick = () => { painting.clear(); updatePalette(); };
+$('zoom').oninput = applyZoom;
+$('fit').onclick = fitZoom;
+$('open').onchange = async () => { if ($('open').files[0]) await openAsCanvas($('open').files[0]); $('open').value = ''; };
+
+document.addEventListener('keydown', e => {
+  if (e.target.closest('input, textarea, select')) return;
+  if ((e.ctrlKey || e.metaKey) && e.key === 'z') { e.preventDefault(); $('undo').click(); return; }
+  if ((e.ctrlKey || e.metaKey) && e.key === 'y') { e.preventDefault(); $('redo').click(); return; }
+  const keys = { b: 'brush', e: 'eraser', f: 'fill', l: 'line', r: 'rect', o: 'ellipse' };
+  if (!e.ctrlKey && !e.metaKey && keys[e.key]) selectTool(keys[e.key]);
+});
+
+/** The canvas keeps the size in the width/height fields (the model's resolution). */
+function syncSize() {
+  $('width').value = painting.width;
+  $('height').value = painting.height;
+}
+
+function sizeFromFields() {
+  const w = number('width'), h = number('height');
+  if (w > 0 && h > 0 && w <= 2048 && h <= 2048) painting.resize(w, h);
+}
+$('width').onchange = sizeFromFields;
+$('height').onchange = sizeFromFields;
+
+async function openAsCanvas(blob) {
+  const bitmap = await createImageBitmap(blob);
+  painting.load(bitmap, painting.width, painting.height);
+  updatePalette();
+}
+
+async function useAsCanvas(url) {
+  const img = new Image();
+  img.src = url;
+  await img.decode();
+  painting.load(img, img.naturalWidth, img.naturalHeight);
+  syncSize();
+  updatePalette();
+  say('result loaded as the canvas');
+}
+
+// ---- drag and drop -----------------------------------------------------------------------------------------------
+
+document.addEventListener('dragover', e => { e.preventDefault(); $('stage').classList.toggle('drop', !!e.target.closest('#stage')); });
+document.addEventListener('dragleave', () => $('stage').classList.remove('drop'));
+document.addEventListener('drop', async e => {
+  e.preventDefault();
+  $('stage').classList.remove('drop');
+  const file = e.dataTransfer.files[0];
+  if (!file) return;
+  if (e.target.closest('#stage')) await openAsCanvas(file);
+  if (file.type === 'image/png') {
+    try {
+      const answer = await api('/api/parameters', { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: file });
+      if (answer.parameters) { restore(answer.parameters); say('parameters restored from ' + file.name); }
+    } catch (err) {
+      if (!e.target.closest('#stage')) say(err.message, true);
+    }
+  }
+});
+
+// ---- modes and parameters ----------------------------------------------------------------------------------------
+
+function number(id) { const v = $(id).value; return v === '' ? null : Number(v); }
+
+function showModes(serverModes) {
+  const nav = $('modes');
+  const tabs = serverModes.filter(m => MODES[m.name]).map(m => ({ ...m, available: true }));
+  PLANNED_MODES.filter(p => !tabs.some(t => t.name === p.name)).forEach(p => tabs.push({ ...p, available: false }));
+  nav.replaceChildren(...tabs.map(m => {
+    const b = document.createElement('button');
+    b.type = 'button'; b.role = 'tab'; b.dataset.mode = m.name; b.textContent = m.title;
+    if (!m.available) { b.setAttribute('aria-disabled', 'true'); b.title = 'coming: ' + (m.help || ''); }
+    else b.onclick = () => selectMode(m.name);
+    return b;
+  }));
+  selectMode(mode);
+}
+
+function selectMode(name) {
+  mode = name;
+  document.querySelectorAll('#modes button').forEach(b => b.classList.toggle('active', b.dataset.mode === name));
+  $('mode-help').textContent = MODES[name].help;
+  document.querySelectorAll('#params [data-for]').forEach(l => { l.hidden = !MODES[name].fields.includes(l.querySelector('input').id); });
+}
+
+function requestBody() {
+  const body = { mode, prompt: $('prompt').value, negativePrompt: $('negativePrompt').value || null,
+                 scheduler: $('scheduler').value || null, seed: number('seed'), count: number('count') };
+  MODES[mode].fields.forEach(f => { if (f !== 'strength' && number(f) !== null) body[f] = number(f); });
+  return { ...body, ...MODES[mode].inputs() };
+}
+
+/** Puts a recorded request (from a PNG or the gallery) back into the form. */
+function restore(p) {
+  for (const f of ['prompt', 'negativePrompt', 'steps', 'guidanceScale', 'seed', 'count', 'strength']) {
+    if (p[f] !== undefined && p[f] !== null) $(f).value = p[f];
+  }
+  $('scheduler').value = p.scheduler || '';
+  if (p.width && p.height) { $('width').value = p.width; $('height').value = p.height; sizeFromFields(); }
+  if (p.mode && MODES[p.mode]) selectMode(p.mode);
+}
+
+// ---- jobs ------------------------------------------------------------------------------------------------------
+
+function say(text, error) {
+  $('message').textContent = text;
+  $('message').classList.toggle('error', !!error);
+}
+
+$('params').addEventListener('submit', async e => {
+  e.preventDefault();
+  if (currentJob) return;
+  try {
+    const job = await api('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                         body: JSON.stringify(requestBody()) });
+    currentJob = job.id;
+    $('generate').disabled = true; $('cancel').disabled = false;
+    say('job ' + job.id + ' queued');
+    await follow(job.id);
+  } catch (err) {
+    say(err.message, true);
+  } finally {
+    currentJob = null;
+    $('generate').disabled = !model; $('cancel').disabled = true;
+  }
+});
+
+$('cancel').onclick = async () => {
+  if (!currentJob) return;
+  try { await api('/api/jobs/' + currentJob, { method: 'DELETE' }); say('cancelling…'); } catch (err) { say(err.message, true); }
+};
+
+/**
+ * Reads the job's server-sent events with fetch (EventSource cannot send the token header) until the stream ends.
+ */
+async function follow(id) {
+  const response = await fetch('/api/jobs/' + id + '/events', { headers: headers({ Accept: 'text/event-stream' }) });
+  if (!response.ok) throw new Error('events: ' + response.status);
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '', last = null;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, cut); buffer = buffer.slice(cut + 2);
+      const event = /^event: ?(.*)$/m.exec(block), data = block.split('\n').filter(l => l.startsWith('data:')).map(l => l.slice(5).trim()).join('\n');
+      if (!event || !data) continue;
+      const payload = JSON.parse(data);
+      if (event[1] === 'progress') showProgress(payload);
+      if (event[1] === 'state') { last = payload; showState(payload); }
+    }
+  }
+  if (last && last.state === 'done') await loadGallery();
+}
+
+function showProgress(p) {
+  $('progress').value = p.fraction;
+  $('progress-text').textContent = `image ${p.image + 1}/${p.images}, step ${p.step}/${p.total}`;
+  if (p.preview) { $('preview').src = p.preview; $('preview').hidden = false; }
+}
+
+function showState(job) {
+  if (job.state === 'done') {
+    $('progress').value = 1;
+    $('progress-text').textContent = 'done';
+    say(`done: ${job.results.length} image(s), seed ${job.parameters.seed}`);
+  } else if (job.state === 'failed') {
+    say('failed: ' + job.error, true);
+  } else if (job.state === 'cancelled') {
+    $('progress-text').textContent = 'cancelled';
+    say('cancelled');
+  } else {
+    $('progress-text').textContent = job.state;
+  }
+}
+
+// ---- gallery -----------------------------------------------------------------------------------------------------
+
+async function loadGallery() {
+  const { items } = await api('/api/gallery');
+  const cards = await Promise.all(items.slice(0, 60).map(async item => {
+    const card = document.createElement('div');
+    card.className = 'item'; card.dataset.file = item.file;
+    const img = document.createElement('img');
+    img.alt = item.file;
+    img.src = await blobUrl(item.url);
+    const p = item.parameters || {};
+    const caption = document.createElement('div');
+    caption.className = 'caption';
+    caption.textContent = p.prompt !== undefined ? `${p.mode}: ${p.prompt}` : item.file;
+    caption.title = JSON.stringify(p, null, 1);
+    const details = document.createElement('div');
+    details.className = 'caption';
+    details.textContent = p.seed !== undefined ? `seed ${p.seed}, ${p.steps} steps, cfg ${p.guidanceScale}` + (p.strength != null ? `, strength ${p.strength}` : '') : '';
+    const row = document.createElement('div');
+    row.className = 'row';
+    const use = document.createElement('button');
+    use.type = 'button'; use.textContent = 'Use as canvas'; use.className = 'use';
+    use.onclick = () => useAsCanvas(img.src);
+    const again = document.createElement('button');
+    again.type = 'button'; again.textContent = 'Restore'; again.className = 'restore'; again.title = 'restore these parameters';
+    again.onclick = () => restore(p);
+    const download = document.createElement('a');
+    download.href = img.src; download.download = item.file; download.textContent = 'Download'; download.className = 'download';
+    row.append(use, again, download);
+    card.append(img, caption, details, row);
+    return card;
+  }));
+  $('gallery').replaceChildren(...cards);
+}
+$('refresh').onclick = () => loadGallery().catch(err => say(err.message, true));
+
+// ---- start -------------------------------------------------------------------------------------------------------
+
+async function start() {
+  painting = new Paint.Painting(64, 64);
+  painting.onChange(render);
+  window.studio = { painting, selectTool, selectMode, restore };   // for tests and the console
+  try {
+    const info = await api('/api/models');
+    info.schedulers.forEach(s => $('scheduler').append(new Option(s, s)));
+    showModes(info.modes);
+    model = info.models[0] || null;
+    if (model) {
+      $('model-status').textContent = `model: ${model.name} (${model.defaultSize}×${model.defaultSize})`;
+      $('steps').value = model.defaultSteps;
+      $('guidanceScale').value = model.defaultGuidanceScale;
+      $('width').step = $('height').step = model.vaeScaleFactor;
+      painting.reset(model.defaultSize, model.defaultSize);
+    } else {
+      $('model-status').textContent = info.message;
+      $('model-status').classList.add('error');
+      say(info.message, true);
+    }
+    $('generate').disabled = !model;
+    syncSize();
+    render();
+    fitZoom();
+    await loadGallery();
+  } catch (err) {
+    $('model-status').textContent = 'cannot reach the server: ' + err.message;
+    $('model-status').classList.add('error');
+  }
+  document.body.dataset.ready = 'true';
+}
+
+start();

@@ -1,0 +1,212 @@
+package org.ldm4j.studio;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.image.PngParameters;
+import org.ldm4j.pipeline.TinyStableDiffusion;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The page in a real browser (Debian's chromium + chromedriver, headless): draw on the canvas, run img2img on the
+ * tiny model, watch progress, find the result in the gallery, download it and read its embedded parameters.
+ * Without chromium this FAILS (CI installs it): a skipped browser test would hide a broken page.
+ */
+class StudioBrowserTest {
+    static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+    static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+    @TempDir static Path dir;
+    static StudioFixture studio;
+    static ChromeDriver browser;
+    static Path downloads;
+
+    @BeforeAll
+    static void start() throws Exception {
+        if (!Files.isExecutable(CHROMIUM) || !Files.isExecutable(CHROMEDRIVER)) {
+            fail("the browser test needs " + CHROMIUM + " and " + CHROMEDRIVER
+                    + ": install them with `apt-get install -y chromium chromium-driver` (.ci/run does)");
+        }
+        torch.set_num_threads(1);
+        Path model = TinyStableDiffusion.write(dir.resolve("tiny"), 11);
+        studio = new StudioFixture(StudioServer.start(StudioFixture.config(model, dir.resolve("gallery"), StudioFixture.testLimits())));
+        downloads = Files.createDirectories(dir.resolve("downloads"));
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--user-data-dir=" + Files.createDirectories(dir.resolve("profile")), "--window-size=1200,860");
+        options.setExperimentalOption("prefs", Map.of("download.default_directory", downloads.toString(),
+                "download.prompt_for_download", false));
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).build();
+        browser = new ChromeDriver(service, options);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (browser != null) browser.quit();
+        if (studio != null) studio.close();
+    }
+
+    Object js(String script, Object... args) {
+        return ((JavascriptExecutor) browser).executeScript(script, args);
+    }
+
+    WebDriverWait waiting(int seconds) {
+        return new WebDriverWait(browser, Duration.ofSeconds(seconds));
+    }
+
+    long paintedPixels() {
+        return (Long) js("const l = window.studio.painting.layer; let n = 0; for (let i = 3; i < l.length; i += 4) if (l[i]) n++; return n;");
+    }
+
+    @Test
+    void drawRunImg2imgAndDownloadTheResult() throws Exception {
+        browser.get(studio.base + "/");
+        waiting(20).until(d -> "true".equals(js("return document.body.dataset.ready")));
+        assertTrue(browser.findElement(By.id("model-status")).getText().contains("tiny"));
+        assertEquals(16L, js("return window.studio.painting.width"), "the canvas takes the model's size");
+
+        // brush strokes across the canvas
+        WebElement canvas = browser.findElement(By.id("canvas"));
+        int side = canvas.getSize().getWidth();
+        assertTrue(side >= 16 * 8, "a 16x16 canvas is shown zoomed: " + side + " px");
+        js("document.getElementById('colour').value = '#1040c0'");
+        new Actions(browser).moveToElement(canvas, -side / 3, -side / 3).clickAndHold()
+                .moveByOffset(side / 2, 0).moveByOffset(0, side / 2).release().perform();
+        long afterStroke = paintedPixels();
+        assertTrue(afterStroke >= 16, "the stroke painted pixels: " + afterStroke);
+        assertEquals("#1040c0", js("return window.studio.painting.palette(4)[0]"), "the palette shows the colour in use");
+        assertEquals(1L, js("return document.querySelectorAll('#palette button').length"));
+
+        // a filled rectangle, then fill the rest with the bucket; undo takes the fill back
+        browser.findElement(By.cssSelector("[data-tool=rect]")).click();
+        js("document.getElementById('filled').checked = true; document.getElementById('colour').value = '#20a040'");
+        new Actions(browser).moveToElement(canvas, side / 8, side / 8).clickAndHold().moveByOffset(side / 4, side / 4).release().perform();
+        long withRect = paintedPixels();
+        assertTrue(withRect > afterStroke, "rectangle added pixels");
+        browser.findElement(By.cssSelector("[data-tool=fill]")).click();
+        js("document.getElementById('colour').value = '#f0e0a0'");
+        new Actions(browser).moveToElement(canvas, -side / 2 + 3, side / 2 - 3).click().perform();
+        assertEquals(256L, paintedPixels(), "the fill covered the empty region");
+        browser.findElement(By.id("undo")).click();
+        assertEquals(withRect, paintedPixels(), "undo restores the layer");
+        browser.findElement(By.id("redo")).click();
+        assertEquals(256L, paintedPixels(), "redo applies the fill again");
+
+        // img2img with the canvas as the start
+        browser.findElement(By.cssSelector("#modes [data-mode=img2img]")).click();
+        assertTrue(browser.findElement(By.id("strength")).isDisplayed());
+        assertEquals("true", browser.findElement(By.cssSelector("#modes [data-mode=edit]")).getAttribute("aria-disabled"),
+                "planned modes are shown disabled");
+        setField("prompt", "a blue boat on a lake");
+        setField("steps", "12");
+        setField("strength", "0.6");
+        setField("seed", "1234");
+        js("window.seen = []; new MutationObserver(() => window.seen.push(document.getElementById('progress-text').textContent))"
+                + ".observe(document.getElementById('progress-text'), {childList: true, characterData: true, subtree: true});");
+        browser.findElement(By.id("generate")).click();
+        waiting(60).until(d -> browser.findElement(By.id("message")).getText().startsWith("done"));
+        @SuppressWarnings("unchecked") List<String> seen = (List<String>) js("return window.seen");
+        assertTrue(seen.stream().anyMatch(s -> s.matches("image 1/1, step \\d+/\\d+")), "progress events shown: " + seen);
+        assertTrue(((String) js("return document.getElementById('preview').src")).startsWith("data:image/png;base64,"),
+                "a predicted-x0 preview was shown");
+        assertTrue(browser.findElement(By.id("message")).getText().contains("seed 1234"));
+
+        // the result in the gallery, with its parameters; download it and read them from the file
+        waiting(20).until(d -> !d.findElements(By.cssSelector("#gallery .item")).isEmpty());
+        WebElement item = browser.findElement(By.cssSelector("#gallery .item"));
+        assertTrue(item.getText().contains("img2img: a blue boat on a lake"), item.getText());
+        String file = item.getAttribute("data-file");
+        item.findElement(By.cssSelector("a.download")).click();
+        Path downloaded = downloads.resolve(file);
+        waiting(20).until(d -> Files.isRegularFile(downloaded) && noPartialDownloads());
+        JsonNode embedded = PngParameters.read(downloaded).request();
+        assertEquals("img2img", embedded.get("mode").asText());
+        assertEquals("a blue boat on a lake", embedded.get("prompt").asText());
+        assertEquals(12, embedded.get("steps").asInt());
+        assertEquals(0.6, embedded.get("strength").asDouble(), 1e-9);
+        assertEquals(1234, embedded.get("seed").asLong());
+        assertEquals(16, embedded.get("width").asInt());
+
+        screenshot();
+
+        // restore the parameters, use the result as the canvas
+        setField("prompt", "something else");
+        item.findElement(By.cssSelector("button.restore")).click();
+        assertEquals("a blue boat on a lake", browser.findElement(By.id("prompt")).getAttribute("value"));
+        js("window.studio.painting.clear()");
+        item.findElement(By.cssSelector("button.use")).click();
+        waiting(10).until(d -> paintedPixels() == 256L);
+    }
+
+    @Test
+    void paintPrimitivesRasteriseAsExpected() {
+        browser.get(studio.base + "/");
+        waiting(20).until(d -> "true".equals(js("return document.body.dataset.ready")));
+        // flood fill stops at a wall: a 5x5 layer with a vertical wall at x = 2 fills 2 columns of 5 = 10 pixels
+        assertEquals(10L, js("const w = 5, h = 5, l = new Uint8ClampedArray(w * h * 4);"
+                + "for (let y = 0; y < h; y++) l[(y * w + 2) * 4 + 3] = 255;"
+                + "return Paint.floodRegion(l, w, h, 0, 0, new Uint8Array(w * h));"));
+        // a 1-px line from corner to corner of an 8x8 mask touches exactly 8 pixels, all on the diagonal
+        assertEquals("8,true", js("const m = new Uint8Array(64); Paint.line(m, 8, 8, 0, 0, 7, 7, 1);"
+                + "let n = 0, diag = true; m.forEach((v, i) => { if (v) { n++; diag = diag && (i % 8) === Math.floor(i / 8); } });"
+                + "return n + ',' + diag;"));
+        // a filled ellipse is symmetric and inside its box
+        assertEquals(true, js("const m = new Uint8Array(400); Paint.ellipse(m, 20, 20, 2, 4, 16, 14, 1, true);"
+                + "for (let y = 0; y < 20; y++) for (let x = 0; x < 20; x++) {"
+                + "  if (x < 19 && y < 19 && m[y * 20 + x] !== m[(18 - y) * 20 + (18 - x)]) return false;"
+                + "  if (m[y * 20 + x] && (x < 2 || x > 16 || y < 4 || y > 14)) return false; }"
+                + "return m.some(v => v);"));
+        // half-opacity paint over nothing keeps the colour and sets alpha ~128; the eraser at full opacity clears it
+        assertEquals("255,0,0,128,0", js("const l = new Uint8ClampedArray(4), m = new Uint8Array([1]);"
+                + "Paint.applyMask(l, m, [255, 0, 0], 0.5, false); const s = Array.from(l).join(',');"
+                + "Paint.applyMask(l, m, null, 1, true); return s + ',' + l[3];"));
+    }
+
+    /** The page as a user sees it, for docs/studio.png (copied by hand: tests do not write into the sources). */
+    private void screenshot() throws java.io.IOException {
+        js("window.scrollTo(0, 0)");
+        File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
+        Path target = Path.of("target", "studio.png");
+        Files.createDirectories(target.getParent());
+        Files.copy(shot.toPath(), target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private void setField(String id, String value) {
+        WebElement e = browser.findElement(By.id(id));
+        e.clear();
+        e.sendKeys(value);
+    }
+
+    private static boolean noPartialDownloads() {
+        try (Stream<Path> files = Files.list(downloads)) {
+            return files.noneMatch(p -> p.toString().endsWith(".crdownload"));
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+}
