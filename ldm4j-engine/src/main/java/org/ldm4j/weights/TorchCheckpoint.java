@@ -44,7 +44,8 @@ import java.util.zip.ZipFile;
  * <p>The object must be a dict of tensors, or a dict holding one under {@code "state_dict"} (original SD
  * {@code .ckpt} files); other non-tensor values (epoch, global_step) are listed by {@link #skippedKeys()}. Every
  * storage must exist with exactly numel × element-size bytes and every tensor view (offset, size, stride) must lie
- * inside its storage, all checked on {@link #open}. A read copies only the bytes the view spans; a non-contiguous view
+ * inside its storage, with no more elements than the storage (so a read never allocates more than the file holds),
+ * all checked on {@link #open}. A read copies only the bytes the view spans; a non-contiguous view
  * is made contiguous, and tensors sharing a storage come back as independent copies.
  */
 public final class TorchCheckpoint implements WeightSource {
@@ -232,6 +233,10 @@ public final class TorchCheckpoint implements WeightSource {
             for (int i = 0; i < v.size.length; i++) {
                 numel = Math.multiplyExact(numel, v.size[i]);
                 if (v.size[i] > 0) last = Math.addExact(last, Math.multiplyExact(v.size[i] - 1, v.stride[i]));
+            }
+            if (numel > v.storage.numel) {   // bounds the allocation: a weight never reuses storage elements
+                throw new WeightFormatException("view of " + numel + " elements over storage '" + v.storage.key + "' of "
+                        + v.storage.numel + " (overlapping strides such as 0 are not weights)");
             }
             if (numel > 0 && last >= v.storage.numel) {
                 throw new WeightFormatException("view (offset " + v.offset + ", size " + Arrays.toString(v.size) + ", stride "

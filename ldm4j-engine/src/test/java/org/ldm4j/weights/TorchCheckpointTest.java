@@ -181,6 +181,11 @@ class TorchCheckpointTest {
         e = assertThrows(WeightFormatException.class, () -> TorchCheckpoint.open(outside));
         assertTrue(e.getMessage().contains("tensor 'v'") && e.getMessage().contains("reaches element 11"), e.getMessage());
 
+        Path broadcast = dir.resolve("broadcast.pt");   // stride 0: 10^12 elements from one stored float
+        new TorchZipWriter().storage("s", torch.randn(1)).view("v", "s", 0, new long[]{1_000_000, 1_000_000}, new long[]{0, 0}).write(broadcast);
+        e = assertThrows(WeightFormatException.class, () -> TorchCheckpoint.open(broadcast));
+        assertTrue(e.getMessage().contains("tensor 'v'") && e.getMessage().contains("1000000000000 elements"), e.getMessage());
+
         Path huge = dir.resolve("huge.pt");        // a 2 GiB string length in a 20-byte pickle allocates nothing
         byte[] bomb = {(byte) 0x80, 2, 'X', (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f, 'a', 'b', '.'};
         Files.write(huge, TorchZipWriter.zip("archive", Map.of("data.pkl", bomb)));
