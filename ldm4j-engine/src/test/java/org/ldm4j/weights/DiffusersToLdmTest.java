@@ -60,6 +60,9 @@ class DiffusersToLdmTest {
     /** Folder to single file and back through SingleFileCheckpoint: every tensor of every component is unchanged. */
     @Test void tinyModelRoundTripsThroughASingleFile() throws IOException {
         Path file = TinyStableDiffusion.writeSingleFile(dir, 0, "tiny.safetensors");
+        // a scheduler config unlike the bundled SD 1.5 one, to see that the config folder's is used
+        java.nio.file.Files.writeString(dir.resolve("configs/scheduler/scheduler_config.json"),
+                "{\"_class_name\": \"DDIMScheduler\", \"beta_end\": 0.02}");
         DiffusersFolder folder = DiffusersFolder.open(dir.resolve("diffusers"));
         try (SingleFileCheckpoint ckpt = SingleFileCheckpoint.open(file, dir.resolve("configs"));
              SafetensorsFile raw = SafetensorsFile.open(file)) {
@@ -80,7 +83,8 @@ class DiffusersToLdmTest {
                 }
             }
             assertEquals(raw.names().size(), total);
-            assertEquals("PNDMScheduler", ckpt.schedulerConfig().get("_class_name").textValue());
+            assertEquals("DDIMScheduler", ckpt.schedulerConfig().get("_class_name").textValue());
+            assertEquals(0.02, ckpt.schedulerConfig().get("beta_end").doubleValue());
         }
     }
 }
