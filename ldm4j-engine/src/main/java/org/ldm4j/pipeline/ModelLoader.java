@@ -54,8 +54,8 @@ public final class ModelLoader {
      * @param configFrom for a single file: a folder in diffusers layout whose {@code unet/}, {@code vae/},
      *                   {@code text_encoder/} (and {@code scheduler/}) configs replace the bundled SD ones, and whose
      *                   {@code tokenizer/} is used when none lies beside the file (CLI {@code --config-from DIR})
-     * @param tokenizer  for a single file: the tokenizer folder, before any other (else {@code -Dldm4j.tokenizer},
-     *                   then {@code tokenizer/} beside the file, then {@code configFrom/tokenizer})
+     * @param tokenizer  for a single file: the tokenizer folder (else the first of {@code -Dldm4j.tokenizer},
+     *                   {@code tokenizer/} beside the file, {@code configFrom/tokenizer} that holds one)
      */
     public record Options(HfHub hub, Path configFrom, Path tokenizer) {
         public static Options defaults() { return new Options(null, null, null); }
@@ -130,8 +130,8 @@ public final class ModelLoader {
 
     /** The first tokenizer folder holding vocab.json and merges.txt, in the order {@link Options#tokenizer} documents. */
     private static Path tokenizerFor(Path file, Options options) {
+        if (options.tokenizer() != null) return options.tokenizer();   // explicit: used or reported, never skipped
         List<Path> candidates = new ArrayList<>();
-        if (options.tokenizer() != null) candidates.add(options.tokenizer());
         String property = System.getProperty("ldm4j.tokenizer");
         if (property != null) candidates.add(Path.of(property));
         Path parent = file.toAbsolutePath().getParent();

@@ -83,6 +83,10 @@ class LoaderEquivalenceTest {
         Files.delete(file.resolveSibling("tokenizer/vocab.json"));
         e = assertThrows(WeightFormatException.class, () -> load(file.toString(), none.withConfigFrom(dir.resolve("errors/configs"))));
         assertTrue(e.getMessage().contains("vocab.json"), e.getMessage());
+        Path nowhere = dir.resolve("no-tokenizer");
+        e = assertThrows(WeightFormatException.class,
+                () -> load(file.toString(), none.withConfigFrom(dir.resolve("errors/diffusers")).withTokenizer(nowhere)));
+        assertTrue(e.getMessage().contains(nowhere.toString()), e.getMessage());
         // the config folder's own tokenizer/ is the last fallback: the diffusers folder has one
         StableDiffusion sd = load(file.toString(), none.withConfigFrom(dir.resolve("errors/diffusers")));
         assertEquals(2, sd.vaeScaleFactor());
