@@ -14,7 +14,6 @@ import org.ldm4j.nn.Block;
 import org.ldm4j.weights.DiffusersFolder;
 import org.ldm4j.weights.HfHub;
 import org.ldm4j.weights.SingleFileCheckpoint;
-import org.ldm4j.weights.WeightFormatException;
 import org.ldm4j.weights.WeightLoader;
 import org.ldm4j.weights.WeightSource;
 import org.slf4j.Logger;
@@ -23,14 +22,16 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
  * Resolves a model spec to a loaded {@link StableDiffusion}: a diffusers folder, a single-file original-LDM
- * {@code .safetensors} checkpoint (with the bundled SD configs), or a Hugging Face id {@code org/name[@revision]}
- * (standard cache layout, downloading what is missing unless {@code HF_HUB_OFFLINE=1}). All three end in the same
- * strict {@link WeightLoader}, the same way the embedded ToyWorld model (a diffusers folder) is loaded.
+ * checkpoint ({@code .safetensors}, or {@code .ckpt/.pt/.pth/.bin} read weights-only by {@code TorchCheckpoint}) with
+ * the bundled SD configs or those of {@link Options#configFrom}, or a Hugging Face id {@code org/name[@revision]}
+ * (standard cache layout, downloading what is missing unless {@code HF_HUB_OFFLINE=1}). All end in the same strict
+ * {@link WeightLoader}, the same way the embedded ToyWorld model (a diffusers folder) is loaded.
  */
 public final class ModelLoader {
     private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
@@ -46,19 +47,41 @@ public final class ModelLoader {
         return Path.of(home, "models", "toyworld-ldm").toString();
     }
 
+    /**
+     * How to resolve a spec beyond the spec itself; every field may be null.
+     *
+     * @param hub        the Hub client for {@code org/name} specs (null: {@link HfHub#fromEnvironment()})
+     * @param configFrom for a single file: a folder in diffusers layout whose {@code unet/}, {@code vae/},
+     *                   {@code text_encoder/} (and {@code scheduler/}) configs replace the bundled SD ones, and whose
+     *                   {@code tokenizer/} is used when none lies beside the file (CLI {@code --config-from DIR})
+     * @param tokenizer  for a single file: the tokenizer folder (else the first of {@code -Dldm4j.tokenizer},
+     *                   {@code tokenizer/} beside the file, {@code configFrom/tokenizer} that holds one)
+     */
+    public record Options(HfHub hub, Path configFrom, Path tokenizer) {
+        public static Options defaults() { return new Options(null, null, null); }
+
+        public Options withHub(HfHub h) { return new Options(h, configFrom, tokenizer); }
+
+        public Options withConfigFrom(Path dir) { return new Options(hub, dir, tokenizer); }
+
+        public Options withTokenizer(Path dir) { return new Options(hub, configFrom, dir); }
+    }
+
     public static StableDiffusion load(String spec, Device device, ScalarType dtype) throws IOException {
+        return load(spec, Options.defaults(), device, dtype);
+    }
+
+    public static StableDiffusion load(String spec, Options options, Device device, ScalarType dtype) throws IOException {
         Path path = Path.of(spec);
-        if (Files.isDirectory(path)) return loadFolder(path, device, dtype);
-        if (Files.isRegularFile(path)) {
-            String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
-            if (name.endsWith(".ckpt") || name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".bin")) {
-                throw WeightFormatException.pickleRefused(path);
-            }
-            return loadSingleFile(path, device, dtype);
+        if (Files.isRegularFile(path)) return loadSingleFile(path, options, device, dtype);
+        if (options.configFrom() != null) {
+            throw new IllegalArgumentException("a config folder (--config-from) applies to single-file checkpoints, not to " + spec);
         }
+        if (Files.isDirectory(path)) return loadFolder(path, device, dtype);
         if (HF_ID.matcher(spec).matches() && !spec.startsWith(".") && !spec.startsWith("/")) {
             String[] parts = spec.split("@", 2);
-            Path snapshot = HfHub.fromEnvironment().pipeline(parts[0], parts.length > 1 ? parts[1] : "main", null);
+            HfHub hub = options.hub() != null ? options.hub() : HfHub.fromEnvironment();
+            Path snapshot = hub.pipeline(parts[0], parts.length > 1 ? parts[1] : "main", null);
             return loadFolder(snapshot, device, dtype);
         }
         throw new IOException("no such model folder or file, and not a Hugging Face id (org/name): " + spec);
@@ -86,26 +109,38 @@ public final class ModelLoader {
     }
 
     public static StableDiffusion loadSingleFile(Path file, Device device, ScalarType dtype) throws IOException {
-        try (SingleFileCheckpoint ckpt = SingleFileCheckpoint.open(file)) {
-            LOG.info("loading single-file checkpoint {} ({})", file, ckpt.modelType());
-            Path tokenizerDir = ckpt.tokenizerFolder(tokenizerNextTo(file));
+        return loadSingleFile(file, Options.defaults(), device, dtype);
+    }
+
+    public static StableDiffusion loadSingleFile(Path file, Options options, Device device, ScalarType dtype) throws IOException {
+        Path configs = options.configFrom();
+        try (SingleFileCheckpoint ckpt = configs != null ? SingleFileCheckpoint.open(file, configs) : SingleFileCheckpoint.open(file)) {
+            LOG.info("loading single-file checkpoint {} ({}, configs {})", file, ckpt.modelType(), configs != null ? configs : "bundled");
+            Path tokenizerDir = ckpt.tokenizerFolder(tokenizerFor(file, options));
             UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(unetConfig(ckpt.unetConfig(), file)));
             AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(ckpt.vaeConfig().toString())));
             CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(ckpt.textEncoderConfig().toString())));
             loadInto(unet, ckpt.unet(), "unet", device, dtype);
             loadInto(vae, ckpt.vae(), "vae", device, dtype);
             loadInto(text, ckpt.textEncoder(), "text_encoder", device, dtype);
-            String name = file.getFileName().toString().replaceFirst("\\.safetensors$", "");
+            String name = file.getFileName().toString().replaceFirst("\\.[^.]+$", "");
             return new StableDiffusion(name, CLIPTokenizer.load(tokenizerDir), text, unet, vae, ckpt.schedulerConfig());
         }
     }
 
-    /** A {@code tokenizer/} folder beside the checkpoint, or the one named by {@code -Dldm4j.tokenizer}. */
-    private static Path tokenizerNextTo(Path file) {
-        String explicit = System.getProperty("ldm4j.tokenizer");
-        if (explicit != null) return Path.of(explicit);
+    /** The first tokenizer folder holding vocab.json and merges.txt, in the order {@link Options#tokenizer} documents. */
+    private static Path tokenizerFor(Path file, Options options) {
+        if (options.tokenizer() != null) return options.tokenizer();   // explicit: used or reported, never skipped
+        List<Path> candidates = new ArrayList<>();
+        String property = System.getProperty("ldm4j.tokenizer");
+        if (property != null) candidates.add(Path.of(property));
         Path parent = file.toAbsolutePath().getParent();
-        return parent == null ? null : parent.resolve("tokenizer");
+        if (parent != null) candidates.add(parent.resolve("tokenizer"));
+        if (options.configFrom() != null) candidates.add(options.configFrom().resolve("tokenizer"));
+        for (Path c : candidates) {
+            if (Files.isRegularFile(c.resolve("vocab.json")) && Files.isRegularFile(c.resolve("merges.txt"))) return c;
+        }
+        return candidates.isEmpty() ? null : candidates.get(0);
     }
 
     private static UNet2DConditionConfig unetConfig(JsonNode json, Path source) {

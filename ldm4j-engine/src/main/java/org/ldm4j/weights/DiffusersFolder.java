@@ -14,7 +14,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 
 /**
  * A diffusers pipeline folder ({@code DiffusionPipeline.save_pretrained} layout): {@code model_index.json} naming
@@ -23,13 +22,15 @@ import java.util.stream.Stream;
  *
  * <p>Weights are looked up as diffusers does ({@code modeling_utils}, {@code _add_variant}):
  * {@code diffusion_pytorch_model[.variant].safetensors} or {@code model[.variant].safetensors}, else the sharded
- * {@code ...safetensors.index[.variant].json} whose {@code weight_map} names the shard of every tensor. Pickle files
- * ({@code .bin}, {@code .ckpt}, {@code .pt}, {@code .pth}) are refused with the reason and a conversion command.
+ * {@code ...safetensors.index[.variant].json} whose {@code weight_map} names the shard of every tensor; failing those,
+ * the PyTorch files {@code diffusion_pytorch_model[.variant].bin} / {@code pytorch_model[.variant].bin} (or their
+ * {@code .bin.index.json}), read by {@link TorchCheckpoint} as weights only, never executing the pickle.
  * A VAE saved with pre-0.14 attention names ({@code query/key/value/proj_attn}) is presented under today's names.
  */
 public final class DiffusersFolder {
     private static final JsonMapper JSON = new JsonMapper();
     private static final List<String> WEIGHT_STEMS = List.of("diffusion_pytorch_model", "model");
+    private static final List<String> PICKLE_STEMS = List.of("diffusion_pytorch_model", "pytorch_model");
     private static final List<String> CONFIG_NAMES =
             List.of("config.json", "scheduler_config.json", "tokenizer_config.json", "preprocessor_config.json");
 
@@ -129,11 +130,14 @@ public final class DiffusersFolder {
             tried.add(index.getFileName().toString());
             if (Files.isRegularFile(index)) return openSharded(index);
         }
-        List<Path> pickles;
-        try (Stream<Path> files = Files.list(dir)) {
-            pickles = files.filter(p -> WeightFormatException.isPickleName(p.getFileName().toString())).sorted().toList();
+        for (String stem : PICKLE_STEMS) {   // diffusers' fallback when no safetensors exist
+            Path single = dir.resolve(withVariant(stem + ".bin", variant));
+            tried.add(single.getFileName().toString());
+            if (Files.isRegularFile(single)) return TorchCheckpoint.open(single);
+            Path index = dir.resolve(withVariant(stem + ".bin.index.json", variant));
+            tried.add(index.getFileName().toString());
+            if (Files.isRegularFile(index)) return openSharded(index);
         }
-        if (!pickles.isEmpty()) throw WeightFormatException.pickleRefused(pickles.get(0));
         throw new WeightFormatException(dir + ": no weights found (looked for " + String.join(", ", tried) + ")"
                 + (variant != null ? "; variant '" + variant + "' requested" : ""));
     }
@@ -162,11 +166,10 @@ public final class DiffusersFolder {
         try {
             for (Map.Entry<String, List<String>> e : byShard.entrySet()) {
                 Path shardPath = index.resolveSibling(e.getKey());
-                if (WeightFormatException.isPickleName(e.getKey())) throw WeightFormatException.pickleRefused(shardPath);
                 if (!Files.isRegularFile(shardPath)) {
                     throw new WeightFormatException(index + ": shard " + e.getKey() + " is missing");
                 }
-                SafetensorsFile shard = SafetensorsFile.open(shardPath);
+                WeightSource shard = WeightSource.open(shardPath);
                 parts.add(shard);
                 Set<String> wanted = new LinkedHashSet<>(e.getValue());
                 for (String name : wanted) {

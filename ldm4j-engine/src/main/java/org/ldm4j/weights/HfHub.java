@@ -118,20 +118,30 @@ public final class HfHub {
         return snapshotSelecting(repoId, revision, all -> wanted);
     }
 
+    private static final Pattern PICKLE_WEIGHTS = Pattern.compile(
+            "(diffusion_pytorch_model|pytorch_model)(-\\d{5}-of-\\d{5})?\\.bin|(diffusion_pytorch_model|pytorch_model)\\.bin\\.index\\.json");
+
     /**
      * A Stable Diffusion pipeline ({@link #pipelineFiles}): per component folder, the {@code variant} weights where
-     * the repository has them, else the default ones (as diffusers falls back).
+     * the repository has them, else the default ones (as diffusers falls back); a component folder with no
+     * safetensors at all gets its PyTorch {@code .bin} weights, which {@link TorchCheckpoint} reads weights-only.
      */
     public Path pipeline(String repoId, String revision, String variant) throws IOException {
         return snapshotSelecting(repoId, revision, all -> {
-            java.util.Set<String> withVariant = new java.util.HashSet<>();
+            java.util.Set<String> withVariant = new java.util.HashSet<>(), withSafetensors = new java.util.HashSet<>();
             for (String f : all) {
                 int slash = f.indexOf('/');
-                if (variant != null && slash > 0 && isWeightFile(f.substring(slash + 1), variant)) withVariant.add(f.substring(0, slash));
+                if (slash < 0) continue;
+                if (variant != null && isWeightFile(f.substring(slash + 1), variant)) withVariant.add(f.substring(0, slash));
+                if (f.endsWith(".safetensors")) withSafetensors.add(f.substring(0, slash));
             }
             Predicate<String> plain = pipelineFiles(null), varied = pipelineFiles(variant);
             return f -> {
                 int slash = f.indexOf('/');
+                if (slash > 0 && f.indexOf('/', slash + 1) < 0 && !withSafetensors.contains(f.substring(0, slash))
+                        && PICKLE_WEIGHTS.matcher(f.substring(slash + 1)).matches()) {
+                    return !f.startsWith("safety_checker/") && !f.startsWith("feature_extractor/");
+                }
                 return slash > 0 && withVariant.contains(f.substring(0, slash)) ? varied.test(f) : plain.test(f);
             };
         });

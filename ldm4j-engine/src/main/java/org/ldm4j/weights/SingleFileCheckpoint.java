@@ -10,7 +10,8 @@ import java.nio.file.Path;
 import java.util.Set;
 
 /**
- * An original-LDM single-file checkpoint (one {@code .safetensors} holding UNet, VAE and text encoder under
+ * An original-LDM single-file checkpoint (one {@code .safetensors}, or a {@code .ckpt} read weights-only by
+ * {@link TorchCheckpoint}, holding UNet, VAE and text encoder under
  * {@code model.diffusion_model.}, {@code first_stage_model.}, {@code cond_stage_model.}) seen as three diffusers-named
  * sources, plus the detected model type and its bundled configs.
  *
@@ -33,13 +34,16 @@ public final class SingleFileCheckpoint implements AutoCloseable {
     static final String INPAINT_KEY = LdmToDiffusers.UNET_PREFIX + "input_blocks.0.0.weight";
     static final String V2_KEY = LdmToDiffusers.UNET_PREFIX + "input_blocks.2.1.transformer_blocks.0.attn2.to_k.weight";
 
-    private final SafetensorsFile file;
+    private final Path path;
+    private final WeightSource file;
     private final ModelType type;
     private final JsonNode unetConfig, vaeConfig, textEncoderConfig;
+    private JsonNode schedulerConfig;   // null: the bundled one of the detected type
     private final WeightSource unet, vae, textEncoder;
 
-    private SingleFileCheckpoint(SafetensorsFile file, ModelType type, JsonNode unetConfig, JsonNode vaeConfig,
+    private SingleFileCheckpoint(Path path, WeightSource file, ModelType type, JsonNode unetConfig, JsonNode vaeConfig,
                                  JsonNode textEncoderConfig) {
+        this.path = path;
         this.file = file;
         this.type = type;
         this.unetConfig = unetConfig;
@@ -56,12 +60,12 @@ public final class SingleFileCheckpoint implements AutoCloseable {
 
     /** Opens a checkpoint, detects its type and uses the bundled SD 1.5 / SD 2.1 configs. */
     public static SingleFileCheckpoint open(Path path) throws IOException {
-        SafetensorsFile file = openFile(path);
+        WeightSource file = openFile(path);
         try {
             ModelType type = detect(file);
             ObjectNode unetConfig = (ObjectNode) BundledConfigs.load(type.configs(), "unet/config.json");
             unetConfig.put("in_channels", file.info(INPAINT_KEY).dim(1));
-            return new SingleFileCheckpoint(file, type, unetConfig,
+            return new SingleFileCheckpoint(path, file, type, unetConfig,
                     BundledConfigs.load(type.configs(), "vae/config.json"),
                     BundledConfigs.load(type.configs(), "text_encoder/config.json"));
         } catch (RuntimeException e) {
@@ -73,19 +77,39 @@ public final class SingleFileCheckpoint implements AutoCloseable {
     /** Opens a checkpoint with the given diffusers configs (tiny test models, fine-tunes with other shapes). */
     public static SingleFileCheckpoint open(Path path, JsonNode unetConfig, JsonNode vaeConfig, JsonNode textEncoderConfig)
             throws IOException {
-        SafetensorsFile file = openFile(path);
+        WeightSource file = openFile(path);
         try {
-            return new SingleFileCheckpoint(file, detect(file), unetConfig, vaeConfig, textEncoderConfig);
+            return new SingleFileCheckpoint(path, file, detect(file), unetConfig, vaeConfig, textEncoderConfig);
         } catch (RuntimeException e) {
             file.close();
             throw e;
         }
     }
 
-    private static SafetensorsFile openFile(Path path) throws IOException {
-        if (WeightFormatException.isPickleName(path.getFileName().toString())) throw WeightFormatException.pickleRefused(path);
+    /**
+     * Opens a checkpoint with the configs of a diffusers-layout folder ({@code unet/config.json},
+     * {@code vae/config.json}, {@code text_encoder/config.json}, optionally {@code scheduler/scheduler_config.json}),
+     * as diffusers' {@code from_single_file(..., config=...)} does; for fine-tunes of other shapes and tiny models.
+     */
+    public static SingleFileCheckpoint open(Path path, Path configFolder) throws IOException {
+        JsonNode unet = componentConfig(configFolder, "unet/config.json");
+        JsonNode vae = componentConfig(configFolder, "vae/config.json");
+        JsonNode text = componentConfig(configFolder, "text_encoder/config.json");
+        SingleFileCheckpoint ckpt = open(path, unet, vae, text);
+        Path scheduler = configFolder.resolve("scheduler/scheduler_config.json");
+        if (Files.isRegularFile(scheduler)) ckpt.schedulerConfig = DiffusersFolder.readJson(scheduler);
+        return ckpt;
+    }
+
+    private static JsonNode componentConfig(Path folder, String file) throws IOException {
+        Path p = folder.resolve(file);
+        if (!Files.isRegularFile(p)) throw new WeightFormatException(folder + ": config folder has no " + file);
+        return DiffusersFolder.readJson(p);
+    }
+
+    private static WeightSource openFile(Path path) throws IOException {
         if (!Files.isRegularFile(path)) throw new WeightFormatException(path + ": no such file");
-        SafetensorsFile file = SafetensorsFile.open(path);
+        WeightSource file = WeightSource.open(path);
         if (!file.names().contains(INPAINT_KEY)) {
             file.close();
             throw new WeightFormatException(path + ": not an original-LDM Stable Diffusion checkpoint (no '" + INPAINT_KEY
@@ -116,7 +140,7 @@ public final class SingleFileCheckpoint implements AutoCloseable {
 
     public ModelType modelType() { return type; }
 
-    public Path path() { return file.path(); }
+    public Path path() { return path; }
 
     /** UNet2DConditionModel weights in diffusers names. */
     public WeightSource unet() { return unet; }
@@ -133,7 +157,9 @@ public final class SingleFileCheckpoint implements AutoCloseable {
 
     public JsonNode textEncoderConfig() { return textEncoderConfig; }
 
-    public JsonNode schedulerConfig() { return BundledConfigs.load(type.configs(), "scheduler/scheduler_config.json"); }
+    public JsonNode schedulerConfig() {
+        return schedulerConfig != null ? schedulerConfig.deepCopy() : BundledConfigs.load(type.configs(), "scheduler/scheduler_config.json");
+    }
 
     /**
      * The tokenizer folder to use with this checkpoint: {@code folder} if it holds CLIP's vocab.json and merges.txt.

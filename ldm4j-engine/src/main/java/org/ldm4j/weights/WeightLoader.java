@@ -21,6 +21,11 @@ import java.util.function.Predicate;
  * and reported in one {@link WeightFormatException} naming each tensor, so a wrong checkpoint is diagnosed in one run.
  * A source tensor of shape (out, in, 1, 1) loads into a 2-D (out, in) parameter: original LDM checkpoints store the
  * VAE attention projections as 1x1 convolutions.
+ *
+ * <p>{@link #loadReporting} is the non-strict mode (PyTorch's {@code load_state_dict(strict=False)}): it loads what
+ * matches, leaves missing parameters as they are and returns the missing and unexpected names instead of throwing.
+ * A tensor with the right name but the wrong shape still throws, as in PyTorch: it is never a partial load anybody
+ * wants, it is a different model.
  */
 public final class WeightLoader {
     private static final int LISTED = 12;
@@ -31,7 +36,26 @@ public final class WeightLoader {
         load(block, source, component, name -> false);
     }
 
+    /** What a non-strict load left out: parameters the source lacks, source tensors no parameter took. */
+    public record Report(List<String> missing, List<String> unexpected) {
+        public Report {
+            missing = List.copyOf(missing);
+            unexpected = List.copyOf(unexpected);
+        }
+
+        public boolean complete() { return missing.isEmpty() && unexpected.isEmpty(); }
+    }
+
     public static void load(Block block, WeightSource source, String component, Predicate<String> ignored) {
+        load(block, source, component, ignored, true);
+    }
+
+    /** Non-strict: loads every parameter the source has (shapes must match) and reports the rest. */
+    public static Report loadReporting(Block block, WeightSource source, String component, Predicate<String> ignored) {
+        return load(block, source, component, ignored, false);
+    }
+
+    private static Report load(Block block, WeightSource source, String component, Predicate<String> ignored, boolean strict) {
         Map<String, Param> params = block.namedParameters();
         Set<String> available = new LinkedHashSet<>(source.names());
         List<String> missing = new ArrayList<>();
@@ -49,14 +73,16 @@ public final class WeightLoader {
             }
         }
         available.removeIf(ignored);
-        if (!missing.isEmpty() || !mismatched.isEmpty() || !available.isEmpty()) {
+        if (!mismatched.isEmpty() || (strict && (!missing.isEmpty() || !available.isEmpty()))) {
             StringBuilder msg = new StringBuilder("cannot load " + component + " weights from " + source + ":");
             list(msg, "missing", missing);
             list(msg, "unexpected", new ArrayList<>(available));
             list(msg, "wrong shape", mismatched);
             throw new WeightFormatException(msg.toString());
         }
+        Set<String> absent = new java.util.HashSet<>(missing);
         for (Map.Entry<String, Param> e : params.entrySet()) {
+            if (absent.contains(e.getKey())) continue;
             Param p = e.getValue();
             Tensor t = source.read(e.getKey());
             if (t.dim() != p.shape().length) t = t.reshape(p.shape());
@@ -67,6 +93,7 @@ public final class WeightLoader {
             p.set(moved);
             if (grad) p.t().requires_grad_(true);
         }
+        return new Report(missing, new ArrayList<>(available));
     }
 
     private static boolean isPointwiseConvOfLinear(long[] have, long[] want) {

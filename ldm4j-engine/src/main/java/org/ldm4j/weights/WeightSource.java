@@ -28,6 +28,15 @@ public interface WeightSource extends AutoCloseable {
     /** Releases files and other sources this one wraps. */
     @Override void close();
 
+    /**
+     * Opens one weight file by its extension: {@code .safetensors} ({@link SafetensorsFile}) or a PyTorch checkpoint
+     * {@code .ckpt/.pt/.pth/.bin} ({@link TorchCheckpoint}, weights only).
+     */
+    static WeightSource open(java.nio.file.Path file) throws java.io.IOException {
+        if (WeightFormatException.isPickleName(file.getFileName().toString())) return TorchCheckpoint.open(file);
+        return SafetensorsFile.open(file);
+    }
+
     /** The exception for a name this source does not hold. */
     static IllegalArgumentException unknown(String where, String name) {
         return new IllegalArgumentException("no tensor '" + name + "' in " + where);

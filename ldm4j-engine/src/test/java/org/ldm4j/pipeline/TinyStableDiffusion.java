@@ -11,11 +11,16 @@ import org.ldm4j.models.unet.UNet2DConditionModel;
 import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Block;
+import org.ldm4j.weights.DiffusersFolder;
+import org.ldm4j.weights.DiffusersToLdm;
 import org.ldm4j.weights.SafetensorsWriter;
+import org.ldm4j.weights.TorchZipWriter;
+import org.ldm4j.weights.WeightSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -70,6 +75,37 @@ public final class TinyStableDiffusion {
         Files.writeString(root.resolve("scheduler/scheduler_config.json"), SCHEDULER);
         Files.writeString(root.resolve("model_index.json"), MODEL_INDEX);
         return root;
+    }
+
+    /**
+     * The same tiny model as one original-LDM single file, as users get SD checkpoints: writes the diffusers folder
+     * to {@code dir/diffusers}, converts it with {@link DiffusersToLdm} to {@code dir/single/<fileName>}
+     * ({@code .safetensors}, or {@code .ckpt} in the torch.save zip format), copies the tokenizer beside it
+     * ({@code dir/single/tokenizer/}) and the component configs alone to {@code dir/configs} (for
+     * {@code --config-from}). Returns the checkpoint file.
+     */
+    public static Path writeSingleFile(Path dir, long seed, String fileName) throws IOException {
+        Path folder = write(dir.resolve("diffusers"), seed);
+        Path single = dir.resolve("single");
+        Files.createDirectories(single.resolve("tokenizer"));
+        Path file = single.resolve(fileName);
+        DiffusersFolder diffusers = DiffusersFolder.open(folder);
+        if (fileName.endsWith(".safetensors")) {
+            DiffusersToLdm.writeSingleFile(diffusers, file);
+        } else {
+            try (WeightSource ldm = DiffusersToLdm.checkpoint(diffusers)) {
+                Map<String, Tensor> all = new LinkedHashMap<>();
+                for (String n : ldm.names()) all.put(n, ldm.read(n));
+                TorchZipWriter.write(file, all);
+            }
+        }
+        for (String f : List.of("vocab.json", "merges.txt")) Files.copy(folder.resolve("tokenizer").resolve(f), single.resolve("tokenizer").resolve(f));
+        for (String f : List.of("unet/config.json", "vae/config.json", "text_encoder/config.json", "scheduler/scheduler_config.json")) {
+            Path to = dir.resolve("configs").resolve(f);
+            Files.createDirectories(to.getParent());
+            Files.copy(folder.resolve(f), to);
+        }
+        return file;
     }
 
     private static void write(Path root, String component, String config, Block model, String file) throws IOException {

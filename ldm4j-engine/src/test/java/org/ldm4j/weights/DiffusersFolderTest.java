@@ -79,8 +79,8 @@ class DiffusersFolderTest {
         Files.delete(root.resolve("text_encoder/model.safetensors"));
         Files.write(root.resolve("text_encoder/pytorch_model.bin"), new byte[]{(byte) 0x80, 2, '}', '.'});
         e = assertThrows(WeightFormatException.class, () -> folder.weights("text_encoder"));
-        assertTrue(e.getMessage().contains("pytorch_model.bin") && e.getMessage().contains("arbitrary code")
-                && e.getMessage().contains("st.save_file") && e.getMessage().contains("pytorch_model.safetensors"), e.getMessage());
+        // .bin files are read weights-only now (TorchCheckpointTest); a pre-1.6 bare pickle is refused by name
+        assertTrue(e.getMessage().contains("pytorch_model.bin") && e.getMessage().contains("legacy"), e.getMessage());
 
         Files.delete(root.resolve("text_encoder/pytorch_model.bin"));
         e = assertThrows(WeightFormatException.class, () -> folder.weights("text_encoder"));
