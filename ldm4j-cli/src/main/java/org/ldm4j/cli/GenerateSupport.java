@@ -28,7 +28,10 @@ final class GenerateSupport {
         if (o.scheduler != null) Schedulers.fromAlias(o.scheduler);   // fail on a bad name before loading
         String spec = o.model != null ? o.model : ModelLoader.defaultModel();
         try {
-            return ModelLoader.load(spec, Dtypes.device(o.device), Dtypes.parse(o.dtype));
+            ModelLoader.Options options = ModelLoader.Options.defaults();
+            if (o.configFrom != null) options = options.withConfigFrom(o.configFrom);
+            if (o.tokenizer != null) options = options.withTokenizer(o.tokenizer);
+            return ModelLoader.load(spec, options, Dtypes.device(o.device), Dtypes.parse(o.dtype));
         } catch (IOException e) {
             throw new Ldm4j.UsageError("cannot load model '" + spec + "': " + e.getMessage());
         }

@@ -10,6 +10,14 @@ public final class GenerationOptions {
             + "(org/name[@revision]). Default: the embedded ToyWorld model.")
     String model;
 
+    @Option(names = "--config-from", description = "With a single-file checkpoint: a diffusers folder whose unet/vae/text_encoder "
+            + "configs describe it (default: the bundled SD 1.x/2.x configs).")
+    Path configFrom;
+
+    @Option(names = "--tokenizer", description = "With a single-file checkpoint: CLIP tokenizer folder (vocab.json, merges.txt); "
+            + "default: tokenizer/ beside the file.")
+    Path tokenizer;
+
     @Option(names = {"-p", "--prompt"}, required = true, description = "What to generate.")
     String prompt;
 

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 TrainCommand.class,
                 BenchCommand.class,
                 StudioCommand.class,
+                ConvertCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Ldm4j {
     public static void main(String[] args) {

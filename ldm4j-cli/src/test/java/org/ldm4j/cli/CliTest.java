@@ -97,6 +97,18 @@ class CliTest {
         assertTrue(meanAbs < 60, "mean abs difference " + meanAbs);
     }
 
+    @Test void aConvertedSingleFileGivesTheSamePixelsAsTheFolder() throws Exception {
+        Path single = dir.resolve("tiny-ldm.safetensors");
+        Result c = run("convert", "--in", model.toString(), "--out", single.toString());
+        assertEquals(0, c.code(), c.err());
+        assertEquals(0, run(txt2img("from-folder.png", "--seed", "9")).code());
+        Result r = run("txt2img", "--model", single.toString(), "--config-from", model.toString(),
+                "--tokenizer", model.resolve("tokenizer").toString(), "--prompt", "a red house beside a tree",
+                "--steps", "4", "--scheduler", "ddim", "--seed", "9", "--out", dir.resolve("from-single.png").toString());
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(pixels(dir.resolve("from-folder.png")), pixels(dir.resolve("from-single.png")));
+    }
+
     @Test void badArgumentsGiveOneLineErrorsAndExitCode2() throws Exception {
         Files.writeString(dir.resolve("not-an-image.png"), "hello");
         String[][] cases = {
