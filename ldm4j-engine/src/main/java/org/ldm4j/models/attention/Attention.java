@@ -106,7 +106,7 @@ public final class Attention extends Block {
 
     /** {@code t} in float32 (itself if it already is): attention math runs in fp32 even for bf16/fp16 models. */
     public static Tensor float32(Tensor t) {
-        return Dtypes.isFloat32(t) ? t : Dtypes.to(t, t.device(), ScalarType.Float);
+        return org.ldm4j.nn.Sdpa.float32(t);
     }
 
     private Tensor splitHeads(Tensor x) {

@@ -1,5 +1,6 @@
 package org.ldm4j.models.attention;
 
+import org.ldm4j.nn.Sdpa;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -33,7 +34,6 @@ public final class SdpaProcessor implements AttentionProcessor {
      * @return (B, heads, N, d) float32
      */
     public static Tensor attend(Tensor q, Tensor k, Tensor v, double scale) {
-        return torch.scaled_dot_product_attention(Attention.float32(q), Attention.float32(k), Attention.float32(v),
-                new TensorOptional(), 0.0, false, new DoubleOptional(scale), false);
+        return Sdpa.attend(q, k, v, null, false, scale);
     }
 }

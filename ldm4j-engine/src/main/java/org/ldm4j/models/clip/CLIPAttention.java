@@ -1,5 +1,6 @@
 package org.ldm4j.models.clip;
 
+import org.ldm4j.nn.Sdpa;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -39,21 +40,8 @@ public final class CLIPAttention extends Block {
         Tensor q = split(qProj.forward(x), b, t);   // (B, H, T, D)
         Tensor k = split(kProj.forward(x), b, t);
         Tensor v = split(vProj.forward(x), b, t);
-        ScalarType dtype = q.scalar_type();
-        boolean upcast = q.is_cpu() && (Dtypes.same(dtype, ScalarType.BFloat16) || Dtypes.same(dtype, ScalarType.Half));
-        if (upcast) {
-            q = q.to(ScalarType.Float);
-            k = k.to(ScalarType.Float);
-            v = v.to(ScalarType.Float);
-        }
-        Tensor o;
-        if (additiveMask == null) {
-            o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, true, new DoubleOptional(), false);
-        } else {
-            Tensor mask = Dtypes.to(additiveMask, q.device(), q.scalar_type());
-            o = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(mask), 0.0, false, new DoubleOptional(), false);
-        }
-        if (upcast) o = o.to(dtype);
+        // causal self-attention; a padding mask, when given, already combines both
+        Tensor o = Sdpa.attend(q, k, v, additiveMask, additiveMask == null, Double.NaN).to(q.scalar_type());
         return outProj.forward(o.transpose(1, 2).reshape(b, t, (long) heads * headDim));
     }
 

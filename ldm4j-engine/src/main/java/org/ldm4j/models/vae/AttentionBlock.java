@@ -1,5 +1,6 @@
 package org.ldm4j.models.vae;
 
+import org.ldm4j.nn.Sdpa;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
@@ -51,14 +52,6 @@ public final class AttentionBlock extends Block {
 
     /** softmax(q kᵀ / √d) v, in fp32 when the inputs are half precision on the CPU. */
     static Tensor sdpa(Tensor q, Tensor k, Tensor v) {
-        ScalarType dtype = q.scalar_type();
-        boolean upcast = q.is_cpu() && (Dtypes.same(dtype, ScalarType.BFloat16) || Dtypes.same(dtype, ScalarType.Half));
-        if (upcast) {
-            q = q.to(ScalarType.Float);
-            k = k.to(ScalarType.Float);
-            v = v.to(ScalarType.Float);
-        }
-        Tensor out = torch.scaled_dot_product_attention(q, k, v, new TensorOptional(), 0.0, false, new DoubleOptional(), false);
-        return upcast ? out.to(dtype) : out;
+        return Sdpa.attend(q, k, v, null, false, Double.NaN).to(q.scalar_type());
     }
 }
