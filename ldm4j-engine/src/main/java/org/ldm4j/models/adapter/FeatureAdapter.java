@@ -22,6 +22,9 @@ public interface FeatureAdapter {
 
     int inChannels();
 
+    /** Channels of each feature map, in order: must equal the UNet's block_out_channels. */
+    List<Integer> featureChannels();
+
     /** Input pixels per pixel of the first feature map (the UNet's latent): 8 for SD T2I-Adapters, 1 for FG-DM. */
     int downscaleFactor();
 }

@@ -50,6 +50,13 @@ public final class T2IAdapter extends Block implements FeatureAdapter {
 
     @Override public int inChannels() { return config.inChannels(); }
 
+    @Override public List<Integer> featureChannels() {
+        if (full != null) return config.channels();
+        List<Integer> out = new java.util.ArrayList<>(config.channels());
+        out.add(config.channels().get(config.channels().size() - 1));
+        return out;
+    }
+
     @Override public int downscaleFactor() { return config.downscaleFactor(); }
 
     /** diffusers' {@code total_downscale_factor}: input pixels per pixel of the last feature. */

@@ -58,5 +58,7 @@ public final class TimeAdapter extends Block implements FeatureAdapter {
 
     @Override public int inChannels() { return inChannels; }
 
+    @Override public List<Integer> featureChannels() { return channels; }
+
     @Override public int downscaleFactor() { return 1; }
 }
