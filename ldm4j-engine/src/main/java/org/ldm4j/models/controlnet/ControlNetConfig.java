@@ -78,6 +78,7 @@ public record ControlNetConfig(UNet2DConditionConfig encoder, int conditioningCh
         for (int i = down.size() - 1; i >= 0; i--) up.add(down.get(i).equals("CrossAttnDownBlock2D") ? "CrossAttnUpBlock2D" : "UpBlock2D");
         encoder.set("up_block_types", up);
         encoder.put("_class_name", "UNet2DConditionModel");
+        if (!encoder.hasNonNull("norm_num_groups")) encoder.put("norm_num_groups", 32);   // diffusers' ControlNet default
         UNet2DConditionConfig unet = UNet2DConditionConfig.parse(encoder.toString(), source);
         List<Integer> hint = new ArrayList<>();
         JsonNode h = obj.get("conditioning_embedding_out_channels");
