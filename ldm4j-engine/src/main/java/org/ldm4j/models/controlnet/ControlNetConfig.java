@@ -95,6 +95,11 @@ public record ControlNetConfig(UNet2DConditionConfig encoder, int conditioningCh
         return new ControlNetConfig(unet, conditioningChannels, "rgb", conditioningEmbeddingOutChannels, false);
     }
 
+    /** The same config with another hint encoder. */
+    public ControlNetConfig withHint(List<Integer> widths) {
+        return new ControlNetConfig(encoder, conditioningChannels, channelOrder, widths, globalPoolConditions);
+    }
+
     /** The config as diffusers writes it ({@code _class_name} ControlNetModel, no up path). */
     public String toJson() {
         ObjectNode n = JSON.valueToTree(encoder);
