@@ -7,6 +7,14 @@ import org.ldm4j.image.Infotext;
 import org.ldm4j.image.PngParameters;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
+import org.ldm4j.models.adapter.AdapterLoader;
+import org.ldm4j.models.adapter.T2IAdapter;
+import org.ldm4j.models.controlnet.ControlNetLoader;
+import org.ldm4j.models.controlnet.ControlNetModel;
+import org.ldm4j.pipeline.AdapterSource;
+import org.ldm4j.pipeline.ControlImages;
+import org.ldm4j.pipeline.ControlNetSource;
+import org.ldm4j.pipeline.ControlSource;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.StableDiffusion;
@@ -35,6 +43,68 @@ final class GenerateSupport {
         } catch (IOException e) {
             throw new Ldm4j.UsageError("cannot load model '" + spec + "': " + e.getMessage());
         }
+    }
+
+    /**
+     * The ControlNets and adapters the options name, each with its control image (checked against the output size),
+     * or an empty list. Missing files, wrong kinds of checkpoint and bad images are one-line usage errors.
+     */
+    static List<ControlSource> controls(GenerationOptions o, StableDiffusion sd, int width, int height) {
+        List<ControlSource> out = new ArrayList<>();
+        if (o.controlImages.size() != o.controlnets.size()) {
+            throw new Ldm4j.UsageError(o.controlnets.size() + " --controlnet but " + o.controlImages.size() + " --control-image: give one image per ControlNet");
+        }
+        if (o.adapterImages.size() != o.adapters.size()) {
+            throw new Ldm4j.UsageError(o.adapters.size() + " --adapter but " + o.adapterImages.size() + " --adapter-image: give one image per adapter");
+        }
+        for (int i = 0; i < o.controlnets.size(); i++) {
+            Path p = o.controlnets.get(i);
+            ControlNetModel net;
+            try {
+                net = ControlNetLoader.load(p, sd.device(), sd.dtype());
+            } catch (IOException | RuntimeException e) {
+                throw new Ldm4j.UsageError("cannot load ControlNet '" + p + "': " + message(e));
+            }
+            Tensor hint = image(o.controlImages.get(i), net.config.conditioningChannels(), width, height, "control image");
+            out.add(new ControlNetSource(net, hint, pick(o.controlScales, i, "--control-scale", o.controlnets.size()),
+                    o.controlStart, o.controlEnd, o.guessMode));
+        }
+        for (int i = 0; i < o.adapters.size(); i++) {
+            Path p = o.adapters.get(i);
+            T2IAdapter adapter;
+            try {
+                adapter = AdapterLoader.loadT2I(p, sd.unet.config.blockCount(), sd.vaeScaleFactor(), sd.device(), sd.dtype());
+            } catch (IOException | RuntimeException e) {
+                throw new Ldm4j.UsageError("cannot load T2I-Adapter '" + p + "': " + message(e));
+            }
+            Tensor img = image(o.adapterImages.get(i), adapter.inChannels(), width, height, "adapter image");
+            out.add(new AdapterSource(adapter, img, pick(o.adapterScales, i, "--adapter-scale", o.adapters.size()), o.adapterFactor));
+        }
+        for (ControlSource c : out) c.validate(sd, width, height);
+        return out;
+    }
+
+    private static String message(Exception e) {
+        if (e instanceof java.nio.file.NoSuchFileException) return "no such file or folder";
+        return e.getMessage();
+    }
+
+    private static Tensor image(Path p, int channels, int width, int height, String what) {
+        if (!Files.isRegularFile(p)) throw new Ldm4j.UsageError(what + " not found: " + p);
+        try {
+            Tensor t = ControlImages.read(p, channels);
+            ControlImages.requireSize(what + " " + p, t, width, height);
+            return t;
+        } catch (IOException e) {
+            throw new Ldm4j.UsageError("cannot read " + what + " " + p + ": " + e.getMessage());
+        }
+    }
+
+    private static double pick(List<Double> values, int i, String flag, int count) {
+        if (values.isEmpty()) return 1.0;
+        if (values.size() == 1) return values.get(0);
+        if (values.size() != count) throw new Ldm4j.UsageError(values.size() + " " + flag + " values for " + count + " models: give one, or one each");
+        return values.get(i);
     }
 
     static GenerationRequest request(GenerationOptions o, StableDiffusion sd, String mode, Double strength, String init,

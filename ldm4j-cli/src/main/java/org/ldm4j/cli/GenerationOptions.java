@@ -3,6 +3,8 @@ package org.ldm4j.cli;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /** Options shared by txt2img and img2img. */
 public final class GenerationOptions {
@@ -59,6 +61,38 @@ public final class GenerationOptions {
 
     @Option(names = "--threads", description = "libtorch threads (default: 1 for small models, all cores for SD).")
     Integer threads;
+
+    @Option(names = "--controlnet", description = "ControlNet: a diffusers ControlNet folder or a .safetensors file "
+            + "(diffusers or original cldm layout). Repeat for several (their residuals add up).")
+    List<Path> controlnets = new ArrayList<>();
+
+    @Option(names = "--control-image", description = "Control image for the ControlNet at the same position, at the output size.")
+    List<Path> controlImages = new ArrayList<>();
+
+    @Option(names = "--control-scale", description = "ControlNet strength (default 1.0); one value for all or one per --controlnet.")
+    List<Double> controlScales = new ArrayList<>();
+
+    @Option(names = "--control-start", defaultValue = "0", description = "Fraction of the steps after which the ControlNets start.")
+    double controlStart;
+
+    @Option(names = "--control-end", defaultValue = "1", description = "Fraction of the steps after which the ControlNets stop.")
+    double controlEnd;
+
+    @Option(names = "--guess-mode", description = "ControlNet guess mode: conditional branch only, logspace(0.1..1) scales.")
+    boolean guessMode;
+
+    @Option(names = "--adapter", description = "T2I-Adapter: a diffusers T2IAdapter folder or a .safetensors file "
+            + "(diffusers or original layout). Repeat for several (their features add up).")
+    List<Path> adapters = new ArrayList<>();
+
+    @Option(names = "--adapter-image", description = "Control image for the adapter at the same position, at the output size.")
+    List<Path> adapterImages = new ArrayList<>();
+
+    @Option(names = "--adapter-scale", description = "Adapter weight (default 1.0); one value for all or one per --adapter.")
+    List<Double> adapterScales = new ArrayList<>();
+
+    @Option(names = "--adapter-factor", defaultValue = "1", description = "Fraction of the steps during which the adapters apply.")
+    double adapterFactor;
 
     @Option(names = {"-o", "--out"}, required = true, description = "Output PNG (with several images: name-0.png, ... and name-grid.png).")
     Path out;

@@ -3,6 +3,7 @@ package org.ldm4j.cli;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.Images;
+import org.ldm4j.pipeline.ControlSource;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.Img2Img;
 import org.ldm4j.pipeline.ProgressHook;
@@ -50,7 +51,8 @@ final class Img2ImgCommand implements Callable<Integer> {
         }
         try (InferenceMode inference = new InferenceMode(); ProgressHook progress = new ProgressHook("img2img")) {
             Tensor x = Images.toTensor(img);
-            List<Tensor> images = Img2Img.run(sd, request, x, List.of(progress), null);
+            List<ControlSource> controls = GenerateSupport.controls(options, sd, request.width(), request.height());
+            List<Tensor> images = Img2Img.run(sd, request, x, controls, List.of(progress), null);
             for (Path p : GenerateSupport.write(images, request, sd, options.out)) System.out.println("wrote " + p);
         }
         return 0;

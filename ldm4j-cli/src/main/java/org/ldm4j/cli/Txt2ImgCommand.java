@@ -2,6 +2,7 @@ package org.ldm4j.cli;
 
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.pipeline.ControlSource;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.ProgressHook;
 import org.ldm4j.pipeline.StableDiffusion;
@@ -16,7 +17,8 @@ import java.util.concurrent.Callable;
 @Command(name = "txt2img", mixinStandardHelpOptions = true, description = "Generate images from a prompt.",
         footer = {"", "Examples:",
                 "  ldm4j txt2img --prompt \"a red house beside a tall tree\" --seed 1 --out house.png",
-                "  ldm4j txt2img --model ~/models/sd15 --prompt \"a castle\" --steps 30 --scheduler dpm++2m --out castle.png"})
+                "  ldm4j txt2img --model ~/models/sd15 --prompt \"a castle\" --steps 30 --scheduler dpm++2m --out castle.png",
+                "  ldm4j txt2img --model ~/models/sd15 --controlnet ~/models/control_v11p_sd15_canny --control-image edges.png --prompt \"a bird\" --out bird.png"})
 final class Txt2ImgCommand implements Callable<Integer> {
     @Mixin GenerationOptions options;
 
@@ -25,7 +27,8 @@ final class Txt2ImgCommand implements Callable<Integer> {
         StableDiffusion sd = GenerateSupport.load(options);
         GenerationRequest request = GenerateSupport.request(options, sd, "txt2img", null, null, sd.defaultSize(), sd.defaultSize());
         try (InferenceMode inference = new InferenceMode(); ProgressHook progress = new ProgressHook("txt2img")) {
-            List<Tensor> images = Txt2Img.run(sd, request, List.of(progress), null);
+            List<ControlSource> controls = GenerateSupport.controls(options, sd, request.width(), request.height());
+            List<Tensor> images = Txt2Img.run(sd, request, controls, List.of(progress), null);
             for (Path p : GenerateSupport.write(images, request, sd, options.out)) System.out.println("wrote " + p);
         }
         return 0;

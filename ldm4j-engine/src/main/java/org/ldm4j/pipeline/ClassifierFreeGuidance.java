@@ -8,6 +8,7 @@ import org.ldm4j.models.unet.UNet2DConditionModel;
 import org.ldm4j.models.unet.UNetExtras;
 import org.ldm4j.nn.Dtypes;
 
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -22,9 +23,19 @@ public final class ClassifierFreeGuidance implements Denoiser {
     private final Tensor context;          // (2B, 77, D) = [uncond; cond], or (B, 77, D) without guidance
     private final double scale;
     private final Function<Step, UNetExtras> extras;
+    private final List<? extends ControlSource> controls;
 
     public ClassifierFreeGuidance(UNet2DConditionModel unet, PromptConditioning conditioning, double scale,
                                   Function<Step, UNetExtras> extras) {
+        this(unet, conditioning, scale, extras, List.of());
+    }
+
+    /**
+     * @param controls ControlNets / adapters asked for residuals at every step, summed with {@code extras}' own
+     */
+    public ClassifierFreeGuidance(UNet2DConditionModel unet, PromptConditioning conditioning, double scale,
+                                  Function<Step, UNetExtras> extras, List<? extends ControlSource> controls) {
+        this.controls = controls != null ? controls : List.of();
         this.unet = unet;
         this.scale = scale;
         this.context = guided() ? conditioning.uncondAndCond() : conditioning.cond();
@@ -38,7 +49,12 @@ public final class ClassifierFreeGuidance implements Denoiser {
         Tensor in = guided() ? torch.cat(new TensorVector(z, z), 0) : z;
         in = Dtypes.to(in, unet.device(), unet.dtype());
         Tensor t = torch.scalar_tensor(new Scalar(step.t()));
-        Tensor out = unet.forward(in, t, context, extras.apply(step));
+        UNetExtras x = extras.apply(step);
+        if (!controls.isEmpty()) {
+            ControlInput control = new ControlInput(unet, in, t, context, guided());
+            for (ControlSource c : controls) x = ControlSources.merge(x, c.extras(control, step));
+        }
+        Tensor out = unet.forward(in, t, context, x);
         out = Dtypes.to(out, z.device(), z.scalar_type());
         if (!guided()) return out;
         TensorVector halves = out.chunk(2, 0);

@@ -23,7 +23,14 @@ public final class Img2Img {
     /** @param image (1, 3, H, W) in [-1, 1] with H, W the request's size */
     public static List<Tensor> run(StableDiffusion sd, GenerationRequest request, Tensor image,
                                    List<? extends StepHook> hooks, BooleanSupplier cancelled) {
+        return run(sd, request, image, List.of(), hooks, cancelled);
+    }
+
+    /** With ControlNets / adapters (diffusers' ControlNet img2img: control guidance fractions count this run's steps). */
+    public static List<Tensor> run(StableDiffusion sd, GenerationRequest request, Tensor image, List<? extends ControlSource> controls,
+                                   List<? extends StepHook> hooks, BooleanSupplier cancelled) {
         request.validate(sd.vaeScaleFactor());
+        for (ControlSource c : controls) c.validate(sd, request.width(), request.height());
         if (image.size(2) != request.height() || image.size(3) != request.width()) {
             throw new IllegalArgumentException("init image is " + image.size(3) + "x" + image.size(2)
                     + " but the request asks for " + request.width() + "x" + request.height());
@@ -42,7 +49,7 @@ public final class Img2Img {
                 z = z0;   // strength 0: nothing to denoise
             } else {
                 Tensor zStart = scheduler.addNoise(z0, rng.randnLike(z0), first);
-                Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), null);
+                Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), null, controls);
                 z = DenoisingLoop.run(zStart, scheduler, first, guided, hooks, cancelled);
             }
             images.add(Scopes.keep(sd.decodeLatents(z)));

@@ -24,7 +24,17 @@ public final class Txt2Img {
     /** @return one image per seed, each (1, 3, H, W) float32 in [-1, 1] */
     public static List<Tensor> run(StableDiffusion sd, GenerationRequest request, List<? extends StepHook> hooks,
                                    BooleanSupplier cancelled) {
+        return run(sd, request, List.of(), hooks, cancelled);
+    }
+
+    /**
+     * With ControlNets / adapters ({@link ControlSource}s, summed); each is checked against the request first and
+     * serves every image of the request (so what it caches is computed once).
+     */
+    public static List<Tensor> run(StableDiffusion sd, GenerationRequest request, List<? extends ControlSource> controls,
+                                   List<? extends StepHook> hooks, BooleanSupplier cancelled) {
         request.validate(sd.vaeScaleFactor());
+        for (ControlSource c : controls) c.validate(sd, request.width(), request.height());
         PromptConditioning text = sd.encodePrompt(request.prompt(), request.negativePrompt(), request.clipSkip());
         List<Tensor> images = new ArrayList<>();
         for (int k = 0; k < request.count(); k++) {
@@ -34,7 +44,7 @@ public final class Txt2Img {
             Tensor zT = rng.randn(sd.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float, 1, sd.latentChannels(),
                     request.height() / sd.vaeScaleFactor(), request.width() / sd.vaeScaleFactor())
                     .mul(new Scalar(scheduler.initNoiseSigma()));
-            Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), null);
+            Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), null, controls);
             Tensor z0 = DenoisingLoop.run(zT, scheduler, 0, guided, hooks, cancelled);
             images.add(Scopes.keep(sd.decodeLatents(z0)));
         }

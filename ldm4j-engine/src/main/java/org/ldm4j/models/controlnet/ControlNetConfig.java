@@ -1,0 +1,126 @@
+package org.ldm4j.models.controlnet;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.ldm4j.models.unet.UNet2DConditionConfig;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * diffusers {@code ControlNetModel} config ({@code config.json}). The encoder keys (block types and channels, heads,
+ * cross-attention width, ...) mean what they mean for the UNet, so they are read into a {@link UNet2DConditionConfig}
+ * (with the up path mirrored, which the ControlNet has not, so that the UNet validation applies); the keys only a
+ * ControlNet has are components here.
+ *
+ * @param encoder                           the UNet encoder part (down blocks, mid block, time embedding)
+ * @param conditioningChannels              channels of the control image (3)
+ * @param channelOrder                      "rgb" or "bgr" (bgr flips the hint's channels first)
+ * @param conditioningEmbeddingOutChannels  hint encoder widths, (16, 32, 96, 256) for SD; one stride-2 conv per step
+ * @param globalPoolConditions              residuals averaged over space (shuffle ControlNets); implies guess mode
+ */
+public record ControlNetConfig(UNet2DConditionConfig encoder, int conditioningChannels, String channelOrder,
+                               List<Integer> conditioningEmbeddingOutChannels, boolean globalPoolConditions) {
+    public static final String CLASS_NAME = "ControlNetModel";
+    static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY, true);
+
+    public ControlNetConfig {
+        if (conditioningEmbeddingOutChannels == null || conditioningEmbeddingOutChannels.isEmpty()) {
+            throw new IllegalArgumentException("conditioning_embedding_out_channels must list at least one width");
+        }
+        if (!channelOrder.equals("rgb") && !channelOrder.equals("bgr")) {
+            throw new IllegalArgumentException("unknown controlnet_conditioning_channel_order '" + channelOrder + "' (rgb or bgr)");
+        }
+        if (conditioningChannels < 1) throw new IllegalArgumentException("conditioning_channels must be >= 1");
+        conditioningEmbeddingOutChannels = List.copyOf(conditioningEmbeddingOutChannels);
+    }
+
+    /** Pixels of the hint per latent cell: 2^(number of stride-2 convs of the hint encoder), 8 for SD. */
+    public int hintDownscale() { return 1 << (conditioningEmbeddingOutChannels.size() - 1); }
+
+    public static ControlNetConfig read(Path file) {
+        try {
+            return parse(Files.readString(file), file.toString());
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read ControlNet config " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Parses {@code config.json}; a config of another class (a UNet, a T2I-Adapter) is rejected by name. */
+    public static ControlNetConfig parse(String json, String source) {
+        JsonNode node;
+        try {
+            node = JSON.readTree(json);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(source + ": invalid JSON: " + e.getMessage(), e);
+        }
+        if (!(node instanceof ObjectNode obj)) throw new IllegalArgumentException(source + ": not a JSON object");
+        String cls = obj.path("_class_name").asText(CLASS_NAME);
+        if (!cls.equals(CLASS_NAME)) {
+            throw new IllegalArgumentException(source + ": this is a " + cls + " config, not a " + CLASS_NAME);
+        }
+        ObjectNode encoder = obj.deepCopy();
+        ArrayNode up = encoder.arrayNode();
+        List<String> down = new ArrayList<>();
+        JsonNode downTypes = obj.get("down_block_types");
+        if (downTypes != null) downTypes.forEach(n -> down.add(n.asText()));
+        else down.addAll(List.of("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"));
+        for (int i = down.size() - 1; i >= 0; i--) up.add(down.get(i).equals("CrossAttnDownBlock2D") ? "CrossAttnUpBlock2D" : "UpBlock2D");
+        encoder.set("up_block_types", up);
+        encoder.put("_class_name", "UNet2DConditionModel");
+        if (!encoder.hasNonNull("norm_num_groups")) encoder.put("norm_num_groups", 32);   // diffusers' ControlNet default
+        UNet2DConditionConfig unet = UNet2DConditionConfig.parse(encoder.toString(), source);
+        List<Integer> hint = new ArrayList<>();
+        JsonNode h = obj.get("conditioning_embedding_out_channels");
+        if (h != null && !h.isNull()) h.forEach(n -> hint.add(n.asInt()));
+        else hint.addAll(List.of(16, 32, 96, 256));
+        boolean pool = obj.path("global_pool_conditions").asBoolean(false);
+        return new ControlNetConfig(unet, obj.path("conditioning_channels").asInt(3),
+                obj.path("controlnet_conditioning_channel_order").asText("rgb"), hint, pool);
+    }
+
+    /** diffusers {@code ControlNetModel.from_unet}: the UNet's encoder keys plus the given hint encoder. */
+    public static ControlNetConfig fromUnet(UNet2DConditionConfig unet, List<Integer> conditioningEmbeddingOutChannels,
+                                            int conditioningChannels) {
+        return new ControlNetConfig(unet, conditioningChannels, "rgb", conditioningEmbeddingOutChannels, false);
+    }
+
+    /** The same config with another hint encoder. */
+    public ControlNetConfig withHint(List<Integer> widths) {
+        return new ControlNetConfig(encoder, conditioningChannels, channelOrder, widths, globalPoolConditions);
+    }
+
+    /** The config as diffusers writes it ({@code _class_name} ControlNetModel, no up path). */
+    public String toJson() {
+        ObjectNode n = JSON.valueToTree(encoder);
+        for (String k : List.of("up_block_types", "out_channels", "sample_size", "conv_out_kernel", "center_input_sample")) n.remove(k);
+        n.put("_class_name", CLASS_NAME);
+        n.put("conditioning_channels", conditioningChannels);
+        n.put("controlnet_conditioning_channel_order", channelOrder);
+        ArrayNode hint = n.putArray("conditioning_embedding_out_channels");
+        conditioningEmbeddingOutChannels.forEach(hint::add);
+        n.put("global_pool_conditions", globalPoolConditions);
+        try {
+            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(withoutNulls(n));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static ObjectNode withoutNulls(ObjectNode n) {
+        List<String> nulls = new ArrayList<>();
+        n.fields().forEachRemaining(e -> { if (e.getValue().isNull()) nulls.add(e.getKey()); });
+        n.remove(nulls);
+        return n;
+    }
+}

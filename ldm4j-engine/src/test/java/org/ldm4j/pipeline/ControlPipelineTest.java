@@ -1,0 +1,156 @@
+package org.ldm4j.pipeline;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.models.adapter.T2IAdapter;
+import org.ldm4j.models.controlnet.ControlNetModel;
+import org.ldm4j.models.unet.UNetExtras;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Engine;
+import org.ldm4j.nn.Rng;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** ControlNets and adapters driving the real pipelines on the tiny model. */
+class ControlPipelineTest {
+    @TempDir static Path dir;
+    static StableDiffusion sd;
+    static ControlNetModel net;
+    static T2IAdapter adapter;
+    static Tensor hint;
+
+    @BeforeAll static void load() throws Exception {
+        Engine.threads(1);
+        sd = ModelLoader.load(TinyStableDiffusion.write(dir.resolve("tiny"), 0).toString(), Dtypes.device("cpu"), ScalarType.Float);
+        net = TinyControl.controlNet(sd.unet, 2);
+        adapter = TinyControl.adapter(3);
+        hint = new Rng(9).rand(1, 3, 16, 16);
+    }
+
+    static GenerationRequest request(int steps, int count, Double strength) {
+        return new GenerationRequest(strength == null ? "txt2img" : "img2img", "tiny", "a red house", "", 16, 16, steps, 5.0,
+                "ddim", 3, count, 0, 0, strength, null);
+    }
+
+    static Tensor txt2img(List<ControlSource> controls, int steps) {
+        try (InferenceMode im = new InferenceMode()) {
+            return Txt2Img.run(sd, request(steps, 1, null), controls, List.of(), null).get(0);
+        }
+    }
+
+    @Test void aControlNetChangesTheImageAndAZeroOneDoesNot() {
+        Tensor plain = txt2img(List.of(), 3);
+        assertFalse(torch.equal(plain, txt2img(List.of(new ControlNetSource(net, hint, 1.0)), 3)));
+        ControlNetModel zero = ControlNetModel.fromUnet(sd.unet, TinyControl.HINT_WIDTHS, 3);
+        assertTrue(torch.equal(plain, txt2img(List.of(new ControlNetSource(zero, hint, 1.0)), 3)));
+    }
+
+    @Test void guidanceStartAndEndSwitchTheControlNetAtDiffusersSteps() {
+        ControlNetSource source = new ControlNetSource(net, hint, 1.0, 0.2, 0.7, false);
+        List<Integer> on = new ArrayList<>();
+        for (int i = 0; i < 10; i++) if (source.active(new Step(i, 0, 10, 0))) on.add(i);
+        assertEquals(List.of(2, 3, 4, 5, 6), on, "off while i/n < 0.2 or (i+1)/n > 0.7");
+        txt2img(List.of(source), 10);
+        assertEquals(5, source.runs(), "the ControlNet ran only on its steps");
+
+        // img2img: the fractions count the steps this run executes (steps 5..9 of 10 at strength 0.5)
+        ControlNetSource late = new ControlNetSource(net, hint, 1.0, 0.0, 0.6, false);
+        try (InferenceMode im = new InferenceMode()) {
+            Img2Img.run(sd, request(10, 1, 0.5), Images16.gray(), List.of(late), List.of(), null);
+        }
+        assertEquals(3, late.runs(), "3 of the 5 executed steps are within the first 60%");
+    }
+
+    @Test void twoHalfStrengthControlNetsEqualOneAtFullStrength() {
+        try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
+            PromptConditioning text = sd.encodePrompt("a red house", "", 0);
+            Tensor z = new Rng(1).randn(1, 4, 8, 8);
+            Step step = new Step(0, 500, 4, 0);
+            Tensor one = new ClassifierFreeGuidance(sd.unet, text, 5.0, null, List.of(new ControlNetSource(net, hint, 1.0))).predict(z, step);
+            Tensor two = new ClassifierFreeGuidance(sd.unet, text, 5.0, null,
+                    List.of(new ControlNetSource(net, hint, 0.5), new ControlNetSource(net, hint, 0.5))).predict(z, step);
+            assertTrue(torch.allclose(one, two, 1e-5, 1e-6, false), "MultiControlNet sums the residuals");
+        }
+    }
+
+    @Test void guessModeRunsTheConditionalHalfOnlyAndLeavesTheUnconditionalOneAlone() {
+        try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
+            Rng rng = new Rng(2);
+            Tensor z = rng.randn(1, 4, 8, 8), ctx = rng.randn(2, 77, 32);
+            Tensor batch = torch.cat(new org.bytedeco.pytorch.TensorVector(z, z), 0);
+            Tensor t = torch.scalar_tensor(new Scalar(400.0));
+            UNetExtras x = new ControlNetSource(net, hint, 0.9, 0, 1, true).extras(new ControlInput(sd.unet, batch, t, ctx, true), new Step(0, 400, 4, 0));
+            ControlNetModel.Residuals cond = net.forward(z, t, ctx.chunk(2, 0).get(1), hint, 0.9, true);
+            for (int i = 0; i < cond.down().size(); i++) {
+                Tensor r = x.downBlockAdditionalResiduals().get(i);
+                assertEquals(0.0, r.chunk(2, 0).get(0).abs().max().item_double(), "unconditional residual " + i + " is zero");
+                assertTrue(torch.allclose(cond.down().get(i), r.chunk(2, 0).get(1), 1e-5, 1e-6, false), "residual " + i);
+            }
+        }
+    }
+
+    @Test void plainAdapterFeaturesAreComputedOncePerGenerationAndChangeTheImage() {
+        Tensor plain = txt2img(List.of(), 4);
+        AdapterSource source = new AdapterSource(adapter, hint, 1.0);
+        try (InferenceMode im = new InferenceMode()) {
+            List<Tensor> images = Txt2Img.run(sd, request(4, 2, null), List.of(source), List.of(), null);
+            assertEquals(2, images.size());
+            assertFalse(torch.equal(plain, images.get(0)));
+        }
+        assertEquals(1, source.computations(), "two images x four steps, one adapter run");
+
+        AdapterSource half = new AdapterSource(adapter, hint, 1.0, 0.5);
+        List<Integer> on = new ArrayList<>();
+        for (int i = 0; i < 5; i++) if (half.active(new Step(i, 0, 5, 0))) on.add(i);
+        assertEquals(List.of(0, 1), on, "applied while i < int(5 * 0.5)");
+    }
+
+    @Test void fgdmRootAdapterRunsOnTheNoisyLatentEveryStep() {
+        torch.manual_seed(5);
+        org.ldm4j.models.adapter.TimeAdapter time = new org.ldm4j.models.adapter.TimeAdapter(4, List.of(32, 64), 2, 128, 32);
+        AdapterSource root = new AdapterSource(time, null, 1.0);
+        Tensor out = txt2img(List.of(root), 3);
+        assertEquals(3, root.computations());
+        assertFalse(torch.equal(txt2img(List.of(), 3), out));
+    }
+
+    @Test void badInputsAreClearErrors() {
+        Tensor small = new Rng(1).rand(1, 3, 8, 8);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> txt2img(List.of(new ControlNetSource(net, small, 1.0)), 2));
+        assertTrue(e.getMessage().contains("control image is 8x8 but the output is 16x16"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> txt2img(List.of(new AdapterSource(adapter, new Rng(1).rand(1, 1, 16, 16), 1.0)), 2));
+        assertTrue(e.getMessage().contains("1 channels, the adapter takes 3"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new ControlNetSource(net, hint, 1.0, 0.8, 0.2, false));
+        assertTrue(e.getMessage().contains("start < end"), e.getMessage());
+        ControlNetModel sdSized = new ControlNetModel(TinyControl.config().withHint(List.of(4, 8, 8, 8)));
+        e = assertThrows(IllegalArgumentException.class, () -> txt2img(List.of(new ControlNetSource(sdSized, hint, 1.0)), 2));
+        assertTrue(e.getMessage().contains("downsamples by 8 but the model's VAE factor is 2"), e.getMessage());
+    }
+
+    @Test void controlImagesAreUnitRangeRgbOrPilGrey() {
+        BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_INT_RGB);
+        img.setRGB(0, 0, 0xff8000);
+        img.setRGB(1, 0, 0x0000ff);
+        float[] rgb = org.ldm4j.nn.Tensors.toFloats(ControlImages.toTensor(img, 3));
+        assertArrayEquals(new float[]{1f, 0f, 128 / 255f, 0f, 0f, 1f}, rgb);
+        float[] grey = org.ldm4j.nn.Tensors.toFloats(ControlImages.toTensor(img, 1));
+        assertArrayEquals(new float[]{151 / 255f, 29 / 255f}, grey, "PIL: (r*19595 + g*38470 + b*7471 + 32768) >> 16");
+    }
+
+    /** A grey 16x16 init image in [-1, 1]. */
+    static final class Images16 {
+        static Tensor gray() { return torch.zeros(1, 3, 16, 16); }
+    }
+}
