@@ -47,7 +47,6 @@ public final class AdapterLoader {
             }
         }
         if (!Files.isRegularFile(path)) throw new NoSuchFileException(path.toString(), null, "no T2I-Adapter folder or file");
-        if (!path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) throw WeightFormatException.pickleRefused(path);
         Path beside = path.toAbsolutePath().resolveSibling("config.json");
         T2IAdapterConfig cfg = null;
         if (Files.isRegularFile(beside)) {
@@ -57,7 +56,7 @@ public final class AdapterLoader {
                 cfg = null;
             }
         }
-        try (WeightSource w = SafetensorsFile.open(path)) {
+        try (WeightSource w = WeightSource.open(path)) {   // safetensors or a weights-only PyTorch checkpoint
             return loadT2I(w, cfg, levels, downscaleFactor, device, dtype);
         }
     }

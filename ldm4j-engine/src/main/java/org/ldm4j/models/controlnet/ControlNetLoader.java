@@ -20,7 +20,7 @@ import java.util.Locale;
  * {@code diffusion_pytorch_model[.variant].safetensors}, as {@code ControlNetModel.save_pretrained} writes), or from a
  * single {@code .safetensors} file in diffusers or original cldm layout (config from a {@code config.json} beside it,
  * else inferred from the shapes). Anything that goes through {@link WeightSource} loads the same way
- * ({@link #load(WeightSource, ControlNetConfig, Device, ScalarType)}), so pickle {@code .pth} readers plug in there.
+ * ({@link #load(WeightSource, ControlNetConfig, Device, ScalarType)}), and lllyasviel's {@code .pth} files load through the weights-only reader.
  * A checkpoint of another kind is refused with what it is.
  */
 public final class ControlNetLoader {
@@ -47,8 +47,6 @@ public final class ControlNetLoader {
             }
         }
         if (!Files.isRegularFile(path)) throw new NoSuchFileException(path.toString(), null, "no ControlNet folder or file");
-        String name = path.getFileName().toString().toLowerCase(Locale.ROOT);
-        if (!name.endsWith(".safetensors")) throw WeightFormatException.pickleRefused(path);
         Path beside = path.toAbsolutePath().resolveSibling("config.json");
         ControlNetConfig cfg = null;
         if (Files.isRegularFile(beside)) {
@@ -58,7 +56,8 @@ public final class ControlNetLoader {
                 cfg = null;   // a config of another model (e.g. a UNet's) sitting there: infer instead
             }
         }
-        try (WeightSource weights = SafetensorsFile.open(path)) {
+        // .safetensors, or a PyTorch checkpoint (.pth/.ckpt) read weights-only (TorchCheckpoint: no code runs)
+        try (WeightSource weights = WeightSource.open(path)) {
             return load(weights, cfg, device, dtype);
         }
     }
