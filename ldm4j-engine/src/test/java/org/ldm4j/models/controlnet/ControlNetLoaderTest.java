@@ -92,6 +92,15 @@ class ControlNetLoaderTest {
         assertSameWeights(net, loaded);
     }
 
+    @Test void lllyasvielStylePthLoadsThroughTheWeightsOnlyReader() throws Exception {
+        ControlNetModel net = TinyControl.controlNet(TinyControl.unet(1), 2);
+        Path pth = dir.resolve("pth").resolve("control_tiny.pth");
+        Files.createDirectories(pth.getParent());
+        org.ldm4j.weights.TorchZipWriter.write(pth, cldm(net, "control_model."));
+        Files.writeString(pth.resolveSibling("config.json"), net.config.toJson());
+        assertSameWeights(net, ControlNetLoader.load(pth, Dtypes.device("cpu"), ScalarType.Float));
+    }
+
     @Test void unprefixedCldmFileWithoutConfigGetsItsConfigFromTheShapes() throws Exception {
         UNet2DConditionConfig wide = UNet2DConditionConfig.parse(TinyStableDiffusion.UNET, "tiny")
                 .with("{\"block_out_channels\": [64, 128], \"norm_num_groups\": 32}");
