@@ -1,0 +1,53 @@
+package org.ldm4j.methods.fgdm;
+
+import java.util.List;
+
+/**
+ * One factor of an FG-DM (paper eq. 3): the frozen shared UNet, its own conditioning branch, and its own scheduler
+ * chain ({@link FactorSettings}). A CONDITION factor samples a map (segmentation, depth, ...); the IMAGE factor
+ * samples the image and is nobody's parent.
+ *
+ * @param parents names of the factors it is conditioned on, declared before it in the graph
+ */
+public record Factor(String name, Role role, List<String> parents, FactorConditioning conditioning, FactorSettings settings) {
+    public enum Role { CONDITION, IMAGE }
+
+    public Factor {
+        if (name == null || name.isBlank()) throw new IllegalArgumentException("a factor needs a name");
+        parents = List.copyOf(parents);
+        if (parents.contains(name)) throw new IllegalArgumentException("factor '" + name + "' lists itself as a parent");
+        if (parents.size() != parents.stream().distinct().count()) throw new IllegalArgumentException("factor '" + name + "' lists a parent twice: " + parents);
+        boolean root = parents.isEmpty();
+        if (conditioning == null) throw new IllegalArgumentException("factor '" + name + "' needs a conditioning branch (TextOnly for none)");
+        if (conditioning instanceof FactorConditioning.NoisyLatentAdapter && !root) {
+            throw new IllegalArgumentException("factor '" + name + "' has parents " + parents + ": a noisy-latent adapter is for the root factor");
+        }
+        if (conditioning instanceof FactorConditioning.ParentLatentAdapter && root) {
+            throw new IllegalArgumentException("factor '" + name + "' has an adapter over parent latents but no parents");
+        }
+        if (conditioning instanceof FactorConditioning.ControlNetOnMaps c) {
+            if (root) throw new IllegalArgumentException("factor '" + name + "' has a ControlNet over parent maps but no parents");
+            if (c.renderers().size() != parents.size()) {
+                throw new IllegalArgumentException("factor '" + name + "' has " + parents.size() + " parents but " + c.renderers().size() + " hint renderers");
+            }
+        }
+    }
+
+    /** The root condition factor: text only into the UNet, its adapter on its own noisy latent. */
+    public static Factor root(String name, FactorConditioning.NoisyLatentAdapter adapter, FactorSettings settings) {
+        return new Factor(name, Role.CONDITION, List.of(), adapter, settings);
+    }
+
+    /** A condition factor conditioned on parent latents. */
+    public static Factor child(String name, List<String> parents, FactorConditioning.ParentLatentAdapter adapter, FactorSettings settings) {
+        return new Factor(name, Role.CONDITION, parents, adapter, settings);
+    }
+
+    public static Factor image(String name, List<String> parents, FactorConditioning conditioning, FactorSettings settings) {
+        return new Factor(name, Role.IMAGE, parents, conditioning, settings);
+    }
+
+    public boolean isRoot() { return parents.isEmpty(); }
+
+    public Factor withSettings(FactorSettings s) { return new Factor(name, role, parents, conditioning, s); }
+}

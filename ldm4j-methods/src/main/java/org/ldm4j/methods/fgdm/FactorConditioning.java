@@ -1,0 +1,39 @@
+package org.ldm4j.methods.fgdm;
+
+import org.ldm4j.models.adapter.FeatureAdapter;
+import org.ldm4j.models.controlnet.ControlNetModel;
+
+import java.util.List;
+
+/**
+ * A factor's conditioning branch on the frozen shared UNet (brief sections 3-4). The branch decides what the factor
+ * sees of the graph: nothing but the text, its own noisy latent, its parents' latents, or its parents' decoded maps.
+ */
+public sealed interface FactorConditioning {
+    /** Text only: the plain frozen UNet (a factor with no trained branch, e.g. SD itself as an image factor). */
+    record TextOnly() implements FactorConditioning {}
+
+    /**
+     * The root condition factor (P(y^K | c), eq. 4): an FG-DM adapter (a {@code TimeAdapter} or the plain latent
+     * {@code Adapter}) whose input is the same noisy latent z_t the UNet sees.
+     */
+    record NoisyLatentAdapter(FeatureAdapter adapter, double scale) implements FactorConditioning {}
+
+    /**
+     * A child factor (eqs. 5-6) with an adapter over its parents' latents, concatenated along channels in the order
+     * the factor lists its parents; a parent that is switched off contributes zeros (the null condition of CFG
+     * training). Parent latents of another size are resized nearest to this factor's latent size.
+     */
+    record ParentLatentAdapter(FeatureAdapter adapter, double scale) implements FactorConditioning {}
+
+    /**
+     * An image factor with a ControlNet over its parents' maps (the released seg -> image factor): each parent is
+     * decoded and drawn at the output size by its {@link HintRenderer} (one per parent, in order), hints concatenated
+     * along channels; a switched-off parent is a black hint.
+     */
+    record ControlNetOnMaps(ControlNetModel net, double scale, List<HintRenderer> renderers) implements FactorConditioning {
+        public ControlNetOnMaps {
+            renderers = List.copyOf(renderers);
+        }
+    }
+}

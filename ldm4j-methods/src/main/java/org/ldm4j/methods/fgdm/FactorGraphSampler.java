@@ -1,0 +1,161 @@
+package org.ldm4j.methods.fgdm;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Rng;
+import org.ldm4j.nn.Scopes;
+import org.ldm4j.pipeline.ClassifierFreeGuidance;
+import org.ldm4j.pipeline.Denoiser;
+import org.ldm4j.pipeline.DenoisingLoop;
+import org.ldm4j.pipeline.PromptConditioning;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.pipeline.Step;
+import org.ldm4j.pipeline.StepHook;
+import org.ldm4j.schedulers.Scheduler;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Samples a {@link FactorGraph} in one of two forms (brief section 2):
+ *
+ * <ul>
+ *   <li><b>SEQUENTIAL</b> (the released inference path): in graph order, each factor runs its whole reverse chain in
+ *       the engine's {@link DenoisingLoop}, conditioned on its parents' finished latents. SBPC needs this form: the
+ *       image factor runs only on the chosen map.</li>
+ *   <li><b>JOINT</b> (paper eqs. 4-6: "all conditions are sampled at each denoising step"): one loop over steps; at
+ *       step t the root factor denoises z^K_t with text only (eq. 4), each child is conditioned on its parents'
+ *       z_{t-1} of the same step (eq. 5), the image factor last (eq. 6). All sampled factors need the same number
+ *       of steps. A ControlNet image factor then decodes its parents' latents at every step.</li>
+ * </ul>
+ * Each factor is the frozen shared UNet + its branch ({@link FactorBranch}) under the engine's
+ * {@link ClassifierFreeGuidance}, with its own scheduler and generator. Call inside an {@code InferenceMode}.
+ */
+public final class FactorGraphSampler {
+    private FactorGraphSampler() {}
+
+    /** One factor in one run: its denoiser, scheduler and current value. */
+    private static final class Run {
+        final Factor factor;
+        final FactorBranch.Value value;
+        Scheduler scheduler;
+        Denoiser denoiser;
+        long nanos;
+
+        Run(Factor factor, FactorBranch.Value value) {
+            this.factor = factor;
+            this.value = value;
+        }
+
+        boolean sampled() { return denoiser != null; }
+    }
+
+    public static FactorGraphResult run(FactorGraph graph, FactorGraphRequest request, FactorListener listener, BooleanSupplier cancelled) {
+        FactorListener observer = listener != null ? listener : FactorListener.NONE;
+        for (String name : request.switchedOff()) graph.indexOf(name);
+        for (String name : request.given().keySet()) graph.indexOf(name);
+        StableDiffusion sd = graph.sd;
+        Map<String, Run> runs = new LinkedHashMap<>();
+        Map<String, PromptConditioning> texts = new HashMap<>();
+        for (Factor f : graph.factors()) {
+            if (request.switchedOff().contains(f.name())) continue;
+            FactorGraphRequest.Given given = request.given().get(f.name());
+            if (given != null) {
+                Tensor latents = given.latents() != null ? given.latents() : encodeMean(sd, given.image());
+                runs.put(f.name(), new Run(f, new FactorBranch.Value(Scopes.keep(latents), given.image())));
+                continue;
+            }
+            FactorSettings s = f.settings();
+            Rng rng = new Rng(graph.factorSeed(f.name(), request.seed()));
+            Scheduler scheduler = sd.scheduler(s.scheduler(), s.eta()).create(s.steps(), rng);
+            Tensor zT = rng.randn(sd.device(), ScalarType.Float, 1, sd.latentChannels(), s.height() / sd.vaeScaleFactor(),
+                    s.width() / sd.vaeScaleFactor()).mul(new Scalar(scheduler.initNoiseSigma()));
+            Run run = new Run(f, new FactorBranch.Value(Scopes.keep(zT), null));
+            run.scheduler = scheduler;
+            PromptConditioning text = texts.computeIfAbsent(request.prompt() + s.promptSuffix() + "\u0000" + s.negativePrompt(),
+                    k -> sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0));
+            FactorBranch branch = new FactorBranch(sd, f, () -> parentValues(f, runs), observer);
+            run.denoiser = new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
+            runs.put(f.name(), run);
+        }
+        if (request.mode() == FactorGraphRequest.Mode.SEQUENTIAL) sequential(runs, observer, cancelled);
+        else joint(runs, observer, cancelled);
+
+        Map<String, Tensor> latents = new LinkedHashMap<>(), images = new LinkedHashMap<>();
+        Map<String, Long> millis = new LinkedHashMap<>();
+        for (Run r : runs.values()) {
+            latents.put(r.factor.name(), r.value.latents);
+            if (r.value.image != null) images.put(r.factor.name(), r.value.image);
+            if (r.sampled()) millis.put(r.factor.name(), r.nanos / 1_000_000);
+        }
+        return new FactorGraphResult(graph, request.mode(), latents, images, millis);
+    }
+
+    /** Each factor's whole chain in the engine's loop, parents first; children see the parents' final latents. */
+    private static void sequential(Map<String, Run> runs, FactorListener listener, BooleanSupplier cancelled) {
+        for (Run r : runs.values()) {
+            if (!r.sampled()) continue;
+            long start = System.nanoTime();
+            StepHook report = new StepHook() {
+                @Override public Tensor afterStep(Tensor latents, Tensor predictedX0, Step step) {
+                    listener.stepped(r.factor, step, latents);
+                    return latents;
+                }
+            };
+            r.value.advance(DenoisingLoop.run(r.value.latents, r.scheduler, 0, r.denoiser, List.of(report), cancelled));
+            r.nanos += System.nanoTime() - start;
+        }
+    }
+
+    /** Eqs. 4-6: per step, every factor in graph order; a child's branch reads its parents' z_{t-1} of this step. */
+    private static void joint(Map<String, Run> runs, FactorListener listener, BooleanSupplier cancelled) {
+        List<Run> sampled = new ArrayList<>();
+        for (Run r : runs.values()) if (r.sampled()) sampled.add(r);
+        if (sampled.isEmpty()) return;
+        int n = sampled.get(0).scheduler.timesteps().length;
+        for (Run r : sampled) {
+            if (r.scheduler.timesteps().length != n) {
+                throw new IllegalArgumentException("joint sampling steps all factors together: factor '" + r.factor.name() + "' has "
+                        + r.scheduler.timesteps().length + " steps, factor '" + sampled.get(0).factor.name() + "' " + n);
+            }
+        }
+        for (int i = 0; i < n; i++) {
+            if (cancelled != null && cancelled.getAsBoolean()) throw new StepHook.Cancelled("cancelled before step " + i);
+            try (PointerScope scope = new PointerScope()) {
+                for (Run r : sampled) {
+                    long start = System.nanoTime();
+                    Step step = new Step(i, r.scheduler.timesteps()[i], n, 0);
+                    Tensor zt = r.value.latents;
+                    Tensor eps = r.denoiser.predict(r.scheduler.scaleModelInput(zt, i), step);   // ε_θ(z_t, parents' z_{t-1}, t)
+                    Tensor previous = r.scheduler.step(eps, i, zt).prevSample();                  // z_{t-1} = f(z_t, ε)
+                    listener.stepped(r.factor, step, previous);
+                    r.value.advance(Scopes.keep(previous));
+                    r.nanos += System.nanoTime() - start;
+                }
+            }
+        }
+    }
+
+    private static List<FactorBranch.Value> parentValues(Factor f, Map<String, Run> runs) {
+        List<FactorBranch.Value> out = new ArrayList<>(f.parents().size());
+        for (String p : f.parents()) {
+            Run r = runs.get(p);
+            out.add(r == null ? null : r.value);
+        }
+        return out;
+    }
+
+    /** The VAE posterior mean of a map in [-1, 1], scaled as the UNet's latents (brief: the mean at inference). */
+    static Tensor encodeMean(StableDiffusion sd, Tensor image) {
+        Tensor x = Dtypes.to(image, sd.device(), sd.vae.dtype());
+        Tensor mean = sd.vae.encode(x).mean();
+        return Dtypes.to(mean, image.device(), ScalarType.Float).mul(new Scalar(sd.vae.config().scalingFactor()));
+    }
+}

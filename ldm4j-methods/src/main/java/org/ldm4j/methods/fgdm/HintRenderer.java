@@ -1,0 +1,37 @@
+package org.ldm4j.methods.fgdm;
+
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.pipeline.StableDiffusion;
+
+/**
+ * Turns a parent factor's decoded map (1, 3, h, w) in [-1, 1] into a ControlNet hint (1, 3, H, W) in [0, 1] at the
+ * image factor's size (the released hand-off: (x+1)/2, clamp, uint8, resize, /255).
+ */
+@FunctionalInterface
+public interface HintRenderer {
+    Tensor render(Tensor decodedMap, int width, int height);
+
+    /**
+     * Segmentation parents: decode to classes at the generated resolution, resize the classes nearest, draw the
+     * palette colours. Unlike the released bilinear resize of colours, no border pixel gets a colour of no class.
+     */
+    static HintRenderer segmentation(Palette palette, int tolerance) {
+        return (map, w, h) -> SegmentationMaps.hint(SegmentationMaps.decode(map, palette, tolerance), palette, w, h);
+    }
+
+    /** Continuous maps (depth, normal, sketch): quantised to 8 bits as the released code does, resized bilinearly. */
+    static HintRenderer continuous() {
+        return (map, w, h) -> {
+            Tensor unit = map.to(torch.ScalarType.Float).add(new Scalar(1)).div(new Scalar(2)).clamp(new org.bytedeco.pytorch.ScalarOptional(new Scalar(0)),
+                    new org.bytedeco.pytorch.ScalarOptional(new Scalar(1)));
+            Tensor u8 = unit.mul(new Scalar(255)).round().div(new Scalar(255));
+            if (u8.size(2) == h && u8.size(3) == w) return u8;
+            return torch.upsample_bilinear2d(u8, new long[]{h, w}, false);
+        };
+    }
+
+    /** Decodes a factor's latents with the shared VAE (the maps go through SD's own autoencoder, brief section 1). */
+    static Tensor decode(StableDiffusion sd, Tensor latents) { return sd.decodeLatents(latents); }
+}

@@ -1,0 +1,61 @@
+package org.ldm4j.methods.fgdm;
+
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Object recall of a segmentation map (paper sec. 4, Tables 3-4): |objects(prompt) ∩ present(map)| / |objects(prompt)|,
+ * where a class is present when it covers at least {@code minAreaFraction} of the map (a few stray pixels of a colour
+ * at a border are not an object). A prompt naming nothing has recall 1 (nothing is missing).
+ */
+public record ObjectRecall(Set<Integer> wanted, double minAreaFraction) implements MapScorer {
+    public ObjectRecall {
+        wanted = Set.copyOf(wanted);
+        if (!(minAreaFraction >= 0 && minAreaFraction < 1)) throw new IllegalArgumentException("area threshold must be in [0, 1), got " + minAreaFraction);
+        for (int c : wanted) if (c < 0) throw new IllegalArgumentException("wanted class index must be >= 0, got " + c);
+    }
+
+    @Override
+    public double score(ClassMap map) {
+        if (wanted.isEmpty()) return 1.0;
+        Set<Integer> present = present(map, minAreaFraction);
+        int hit = 0;
+        for (int c : wanted) if (present.contains(c)) hit++;
+        return (double) hit / wanted.size();
+    }
+
+    /** Classes covering at least {@code minAreaFraction} of the map (unlabeled never counts). */
+    public static Set<Integer> present(ClassMap map, double minAreaFraction) {
+        double need = Math.max(1, minAreaFraction * map.labels().length);
+        Set<Integer> out = new TreeSet<>();
+        map.areas().forEach((cls, area) -> {
+            if (cls != ClassMap.UNLABELED && area >= need) out.add(cls);
+        });
+        return out;
+    }
+
+    /**
+     * The classes a prompt names: words equal to a class name, or to its plural/singular ("trees", "flowers" ->
+     * "flower"s). {@code objectsOnly}: count only object classes, as the paper's recall does for things.
+     * (The paper extracts objects with an LLM for open vocabularies; a closed palette needs only word matching.)
+     */
+    public static Set<Integer> namedIn(String prompt, Palette palette, boolean objectsOnly) {
+        Set<Integer> out = new LinkedHashSet<>();
+        List<String> words = List.of(prompt.toLowerCase(Locale.ROOT).split("[^a-z]+"));
+        for (int c = 0; c < palette.size(); c++) {
+            if (objectsOnly && !palette.isObject(c)) continue;
+            String name = palette.name(c);
+            String singular = name.endsWith("s") ? name.substring(0, name.length() - 1) : name;
+            for (String w : words) {
+                if (!w.isEmpty() && (w.equals(name) || w.equals(singular) || w.equals(singular + "s") || w.equals(singular + "es"))) {
+                    out.add(c);
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+}
