@@ -1,0 +1,174 @@
+package org.ldm4j.methods.fgdm;
+
+import org.junit.jupiter.api.Test;
+
+import java.awt.image.BufferedImage;
+import java.util.List;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Palette decoding, regions and every map edit on small constructed maps. */
+class MapEditsTest {
+    static final int SKY = 0, GRASS = 1, HOUSE = 2, TREE = 3;
+    static final Palette PALETTE = Palette.of(List.of(
+            new Palette.Entry("sky", 0x0080FF, false), new Palette.Entry("grass", 0x00FF00, false),
+            new Palette.Entry("house", 0xFF0000, true), new Palette.Entry("tree", 0x008000, true)), 0x000000);
+
+    /** 16x16: sky rows 0-7, grass rows 8-15. */
+    static ClassMap skyAndGrass() {
+        int[] l = new int[256];
+        for (int i = 0; i < 256; i++) l[i] = i / 16 < 8 ? SKY : GRASS;
+        return new ClassMap(16, 16, l);
+    }
+
+    static ClassMap paint(ClassMap m, int x0, int y0, int x1, int y1, int cls) {
+        return MapEdits.add(m, Shapes.rectangle(m.width(), m.height(), x0, y0, x1, y1), cls);
+    }
+
+    @Test void paletteDecodingUsesAPerChannelToleranceAndLeavesTheRestUnlabeled() {
+        BufferedImage img = new BufferedImage(4, 1, BufferedImage.TYPE_INT_RGB);
+        img.setRGB(0, 0, 0xFF0000);               // house exactly
+        img.setRGB(1, 0, 0xE4_1C_1C);             // house, every channel off by 27 / 28
+        img.setRGB(2, 0, 0xE3_00_00);             // red off by 28... plus 0 -> still house at tolerance 28
+        img.setRGB(3, 0, 0x80_40_40);             // far from everything
+        ClassMap m = SegmentationMaps.decode(img, PALETTE, 28);
+        assertArrayEquals(new int[]{HOUSE, HOUSE, HOUSE, ClassMap.UNLABELED}, m.labels());
+        img.setRGB(1, 0, 0xE0_00_00);             // off by 31 in red
+        assertEquals(ClassMap.UNLABELED, SegmentationMaps.decode(img, PALETTE, 28).labels()[1]);
+        assertEquals(HOUSE, SegmentationMaps.decode(img, PALETTE, 31).labels()[1]);
+        assertEquals(127, PALETTE.minDistance(), "grass #00ff00 vs tree #008000");
+        // round trip through colours
+        ClassMap scene = paint(skyAndGrass(), 3, 3, 6, 6, HOUSE);
+        assertEquals(scene, SegmentationMaps.decode(scene.toImage(PALETTE), PALETTE, 0));
+    }
+
+    @Test void decodeBeforeResizeKeepsOnlyPaletteColours() {
+        ClassMap scene = paint(skyAndGrass(), 3, 3, 6, 6, HOUSE);
+        ClassMap big = scene.resizeNearest(32, 32);
+        assertEquals(4 * scene.area(HOUSE), big.area(HOUSE));
+        assertEquals(Set.of(SKY, GRASS, HOUSE), big.areas().keySet());
+        float[] hint = org.ldm4j.nn.Tensors.toFloats(SegmentationMaps.hint(scene, PALETTE, 32, 32));
+        for (int i = 0; i < 32 * 32; i++) {
+            int rgb = (Math.round(hint[i] * 255) << 16) | (Math.round(hint[1024 + i] * 255) << 8) | Math.round(hint[2048 + i] * 255);
+            assertNotEquals(ClassMap.UNLABELED, PALETTE.decode(rgb, 0), "hint pixel " + i + " has a colour of no class");
+        }
+    }
+
+    @Test void regionsAreEightConnectedComponentsOfOneClass() {
+        ClassMap m = paint(paint(skyAndGrass(), 2, 2, 3, 3, HOUSE), 4, 4, 5, 5, HOUSE);   // touching diagonally
+        m = paint(m, 10, 2, 11, 3, HOUSE);                                               // separate
+        Region r = Region.at(m, 2, 2);
+        assertEquals(HOUSE, r.classId());
+        assertEquals(8, r.area(), "the diagonal neighbour belongs to the component");
+        assertFalse(r.contains(10, 2));
+        assertEquals(4.0, r.centroidX(), 1e-9, "mean of the pixel centres");
+    }
+
+    @Test void moveWithAndWithoutClearingTheOldPlace() {
+        ClassMap m = paint(skyAndGrass(), 2, 2, 4, 4, HOUSE);
+        Region house = Region.at(m, 3, 3);
+        ClassMap moved = MapEdits.move(m, house, 8, 1, true);
+        assertEquals(9, moved.area(HOUSE));
+        for (int y = 3; y <= 5; y++) for (int x = 10; x <= 12; x++) assertEquals(HOUSE, moved.get(x, y), "new place " + x + "," + y);
+        for (int y = 2; y <= 4; y++) for (int x = 2; x <= 4; x++) assertEquals(SKY, moved.get(x, y), "old place filled with sky");
+        ClassMap copied = MapEdits.move(m, house, 8, 1, false);
+        assertEquals(18, copied.area(HOUSE), "the official editor leaves the old copy");
+        ClassMap edge = MapEdits.move(m, house, 12, 0, true);
+        assertEquals(6, edge.area(HOUSE), "columns 14-15 stay, column 16 is off the map");
+        assertEquals(9, m.area(HOUSE), "input untouched");
+    }
+
+    @Test void removeFillsFromTheSurroundingClassesNotUnlabeled() {
+        ClassMap m = paint(skyAndGrass(), 6, 6, 9, 9, HOUSE);   // straddles the sky/grass line at row 8
+        ClassMap removed = MapEdits.remove(m, Region.at(m, 7, 7));
+        assertEquals(skyAndGrass(), removed, "rows 6-7 become sky, rows 8-9 grass");
+        ClassMap whole = ClassMap.filled(4, 4, TREE);
+        assertEquals(16, MapEdits.remove(whole, Region.at(whole, 0, 0)).area(ClassMap.UNLABELED), "nothing around: unlabeled");
+    }
+
+    @Test void flipMirrorsAboutTheCentroid() {
+        ClassMap m = skyAndGrass();
+        m = paint(m, 2, 2, 4, 2, HOUSE);
+        m = paint(m, 2, 3, 2, 3, HOUSE);                        // an L: foot on the left, centroid x = 3.25
+        ClassMap flipped = MapEdits.flip(m, Region.at(m, 2, 2), MapEdits.Axis.HORIZONTAL);
+        ClassMap expected = paint(paint(skyAndGrass(), 2, 2, 4, 2, HOUSE), 4, 3, 4, 3, HOUSE);   // foot on the right
+        assertEquals(expected, flipped);
+        ClassMap up = MapEdits.flip(m, Region.at(m, 2, 2), MapEdits.Axis.VERTICAL);
+        assertEquals(paint(paint(skyAndGrass(), 2, 3, 4, 3, HOUSE), 2, 2, 2, 2, HOUSE), up);
+    }
+
+    @Test void resizeScalesAboutTheCentroidAndFillsWhatShrinks() {
+        ClassMap m = paint(skyAndGrass(), 4, 2, 7, 5, HOUSE);   // 4x4, centroid (6, 4)
+        ClassMap big = MapEdits.resize(m, Region.at(m, 5, 3), 2.0);
+        assertEquals(64, big.area(HOUSE));
+        Region r = Region.at(big, 6, 4);
+        assertEquals(2, r.minX());
+        assertEquals(9, r.maxX());
+        assertEquals(0, r.minY());
+        assertEquals(7, r.maxY());
+        ClassMap small = MapEdits.resize(m, Region.at(m, 5, 3), 0.5);
+        assertEquals(4, small.area(HOUSE));
+        assertEquals(HOUSE, small.get(5, 3));
+        assertEquals(HOUSE, small.get(6, 4));
+        assertEquals(SKY, small.get(4, 2), "the shrunk-away corner is sky again");
+        assertThrows(IllegalArgumentException.class, () -> MapEdits.resize(m, Region.at(m, 5, 3), 0));
+    }
+
+    @Test void addPaintsShapesAndStrokes() {
+        ClassMap m = skyAndGrass();
+        ClassMap tree = MapEdits.add(m, Shapes.ellipse(16, 16, 8, 8, 3, 3), TREE);
+        assertEquals(TREE, tree.get(8, 8));
+        assertEquals(GRASS, tree.get(8, 12));
+        assertEquals(32, tree.area(TREE), "pixel centres within radius 3: 8 per quadrant");
+        ClassMap line = MapEdits.add(m, Shapes.stroke(16, 16, new int[][]{{1, 1}, {14, 1}}, 0.5), HOUSE);
+        assertEquals(14, line.area(HOUSE), "a one-pixel stroke from x=1 to 14 on row 1");
+    }
+
+    @Test void depthReorderSwapsMeansAndKeepsRelief() {
+        float[] v = new float[16 * 16];
+        for (int i = 0; i < v.length; i++) v[i] = 0.5f;
+        boolean[] near = Shapes.rectangle(16, 16, 1, 1, 4, 4), far = Shapes.rectangle(16, 16, 8, 8, 11, 11);
+        for (int i = 0; i < v.length; i++) {
+            if (near[i]) v[i] = 0.8f + 0.01f * (i % 16);
+            if (far[i]) v[i] = 0.2f;
+        }
+        DepthMap d = new DepthMap(16, 16, v);
+        DepthMap swapped = DepthEdits.swap(d, near, far);
+        assertEquals(DepthEdits.mean(d, far), DepthEdits.mean(swapped, near), 1e-5);
+        assertEquals(DepthEdits.mean(d, near), DepthEdits.mean(swapped, far), 1e-5);
+        assertEquals(0.01f, swapped.get(2, 1) - swapped.get(1, 1), 1e-5, "relief kept");
+        assertEquals(0.5f, swapped.get(15, 0));
+        boolean[] picked = DepthEdits.regionAt(d, 9, 9, 0.05f);
+        int count = 0;
+        for (boolean b : picked) if (b) count++;
+        assertEquals(16, count, "the far square alone: a 0.3 depth edge stops the flood");
+        assertThrows(IllegalArgumentException.class, () -> DepthEdits.swap(d, near, near));
+    }
+
+    @Test void objectRecallCountsNamedObjectsAboveTheAreaThreshold() {
+        ClassMap m = paint(skyAndGrass(), 2, 2, 5, 5, HOUSE);   // 16 px = 6.25%
+        m = paint(m, 10, 10, 10, 10, TREE);                      // 1 px = 0.4%
+        Set<Integer> wanted = ObjectRecall.namedIn("Two houses and a tree by the lake", PALETTE, true);
+        assertEquals(Set.of(HOUSE, TREE), wanted);
+        assertEquals(1.0, new ObjectRecall(wanted, 0.0).score(m));
+        assertEquals(0.5, new ObjectRecall(wanted, 0.01).score(m), "a one-pixel tree is not an object");
+        assertEquals(1.0, new ObjectRecall(Set.of(), 0.01).score(m));
+        assertEquals(Set.of(SKY, GRASS, HOUSE), ObjectRecall.present(m, 0.01));
+    }
+
+    @Test void badInputsAreClearErrors() {
+        ClassMap m = skyAndGrass();
+        var e = assertThrows(IllegalArgumentException.class, () -> Region.at(m, 16, 3));
+        assertTrue(e.getMessage().contains("outside the 16x16 map"), e.getMessage());
+        ClassMap holes = MapEdits.add(m, Shapes.rectangle(16, 16, 0, 0, 1, 1), ClassMap.UNLABELED);
+        e = assertThrows(IllegalArgumentException.class, () -> Region.at(holes, 0, 0));
+        assertTrue(e.getMessage().contains("on no region"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> PALETTE.classOf("dragon"));
+        assertTrue(e.getMessage().contains("unknown class 'dragon'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Palette.of(List.of(new Palette.Entry("a", 0x000000, false)), 0x000000));
+        assertTrue(e.getMessage().contains("unlabeled colour"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> MapEdits.remove(ClassMap.filled(8, 8, 0), Region.at(m, 0, 0)));
+        assertTrue(e.getMessage().contains("16x16"), e.getMessage());
+    }
+}
