@@ -33,9 +33,9 @@ public record Factor(String name, Role role, List<String> parents, FactorConditi
         }
     }
 
-    /** The root condition factor: text only into the UNet, its adapter on its own noisy latent. */
+    /** The root condition factor: text only into the UNet, its adapter (null = none) on its own noisy latent. */
     public static Factor root(String name, FactorConditioning.NoisyLatentAdapter adapter, FactorSettings settings) {
-        return new Factor(name, Role.CONDITION, List.of(), adapter, settings);
+        return new Factor(name, Role.CONDITION, List.of(), adapter != null ? adapter : new FactorConditioning.TextOnly(), settings);
     }
 
     /** A condition factor conditioned on parent latents. */
