@@ -42,9 +42,12 @@ class FactorGraphSamplerTest {
     static final FactorSettings SETTINGS = new FactorSettings(16, 16, 3, 5.0, "ddim", 0, "", "");
     InferenceMode inference;
 
-    @BeforeAll static void load() throws Exception {
+    @BeforeAll static void load() throws Exception { load(dir); }
+
+    /** Loads the tiny SD written into {@code root} and builds the seg -> depth -> image graph on it. */
+    static void load(Path root) throws Exception {
         Engine.threads(1);
-        sd = ModelLoader.load(TinyStableDiffusion.write(dir.resolve("tiny"), 0).toString(), Dtypes.device("cpu"), ScalarType.Float);
+        sd = ModelLoader.load(TinyStableDiffusion.write(root.resolve("tiny"), 0).toString(), Dtypes.device("cpu"), ScalarType.Float);
         graph = new FactorGraph(sd, List.of(
                 Factor.root("seg", new FactorConditioning.NoisyLatentAdapter(timeAdapter(11), 1.0), SETTINGS),
                 Factor.child("depth", List.of("seg"), new FactorConditioning.ParentLatentAdapter(timeAdapter(12), 1.0), SETTINGS),

@@ -1,0 +1,103 @@
+package org.ldm4j.methods.fgdm;
+
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.ldm4j.nn.Engine;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** SBPC on the tiny FG-DM of {@link FactorGraphSamplerTest}, with stub scorers. */
+class SbpcTest {
+    @org.junit.jupiter.api.io.TempDir static java.nio.file.Path dir;
+    static FactorGraph graph;
+
+    @BeforeAll static void load() throws Exception {
+        Engine.threads(1);
+        FactorGraphSamplerTest.load(dir);
+        graph = new FactorGraph(FactorGraphSamplerTest.sd, List.of(FactorGraphSamplerTest.graph.factor("seg"),
+                Factor.image("image", List.of("seg"), new FactorConditioning.ControlNetOnMaps(FactorGraphSamplerTest.controlNet(21, 3), 1.0,
+                        List.of(HintRenderer.segmentation(MapEditsTest.PALETTE, 63))), FactorGraphSamplerTest.SETTINGS)));
+    }
+
+    /** Returns the given scores in turn and records the maps it saw. */
+    static final class Scripted implements MapScorer {
+        final double[] scores;
+        final List<ClassMap> seen = new ArrayList<>();
+
+        Scripted(double... scores) { this.scores = scores; }
+
+        @Override public double score(ClassMap map) {
+            seen.add(map);
+            return scores[seen.size() - 1];
+        }
+    }
+
+    @Test void picksTheMaxScoreSampleReportsAllScoresAndRunsTheImageFactorOnceOnIt() {
+        try (InferenceMode im = new InferenceMode()) {
+            Scripted scorer = new Scripted(0.2, 0.9, 0.5, 0.9);
+            AtomicInteger imageSteps = new AtomicInteger();
+            FactorListener count = new FactorListener() {
+                @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z) { if (f.name().equals("image")) imageSteps.incrementAndGet(); }
+            };
+            SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 40, scorer,
+                    new SbpcSettings(4, 2, true, null, 63), count, null);
+            assertEquals(List.of(0.2, 0.9, 0.5, 0.9), r.scores());
+            assertEquals(1, r.chosen(), "the first of the best");
+            assertEquals(41, r.chosenSeed());
+            assertEquals(4, r.candidateMillis().size());
+            assertEquals(3, imageSteps.get(), "the image factor ran once (3 steps), on the chosen map only");
+            assertEquals(8, r.maps().get(0).width(), "candidates at half resolution");
+            assertEquals(scorer.seen, r.maps());
+
+            // the chosen map is candidate 1 re-sampled: seed 41, 2 steps, 8x8
+            FactorGraph cheap = graph.withSettings("seg", graph.factor("seg").settings().withSteps(2).withSize(8, 8));
+            FactorGraphResult again = FactorGraphSampler.run(cheap, FactorGraphRequest.of("a red house", 41, FactorGraphRequest.Mode.SEQUENTIAL)
+                    .withSwitchedOff(Set.of("image")), null, null);
+            assertTrue(torch.equal(again.latents("seg"), r.result().latents("seg")), "the final run was given the chosen candidate");
+            assertEquals(SegmentationMaps.decode(again.decoded("seg"), MapEditsTest.PALETTE, 63), r.maps().get(1));
+            assertArrayEquals(new long[]{1, 3, 16, 16}, r.result().decoded("image").sizes().vec().get(), "the image at full size");
+        }
+    }
+
+    @Test void stopsAtTheFirstSampleAboveTheThreshold() {
+        try (InferenceMode im = new InferenceMode()) {
+            SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 0, new Scripted(0.3, 0.95, 1.0),
+                    new SbpcSettings(3, 1, false, 0.9, 63), null, null);
+            assertEquals(List.of(0.3, 0.95), r.scores());
+            assertEquals(1, r.chosen());
+            assertEquals(16, r.maps().get(0).width());
+        }
+    }
+
+    @Test void imageLevelBaselineScoresEveryImageWithTheSegmenter() {
+        List<Long> seeds = new ArrayList<>();
+        ImageSbpc.Result r = ImageSbpc.run(3, 100, s -> {
+            seeds.add(s);
+            return torch.full(new long[]{1, 3, 2, 2}, new org.bytedeco.pytorch.Scalar((double) s));
+        }, image -> ClassMap.filled(2, 2, (int) image.max().item_double() - 100), map -> map.get(0, 0) == 1 ? 1.0 : 0.1, null, null);
+        assertEquals(List.of(100L, 101L, 102L), seeds);
+        assertEquals(List.of(0.1, 1.0, 0.1), r.scores());
+        assertEquals(1, r.chosen());
+        assertEquals(101.0, r.image().max().item_double());
+    }
+
+    @Test void badSettingsAreClearErrors() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new SbpcSettings(0, 10, true, null, 63));
+        assertTrue(e.getMessage().contains("samples must be in 1..256"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Sbpc.run(graph, "image", MapEditsTest.PALETTE, "x", 0, m -> 0,
+                SbpcSettings.paper(63), null, null));
+        assertTrue(e.getMessage().contains("'image' is the image factor"), e.getMessage());
+        FactorGraph tiny = graph.withSettings("seg", graph.factor("seg").settings().withSize(2, 2));
+        e = assertThrows(IllegalArgumentException.class, () -> Sbpc.run(tiny, "seg", MapEditsTest.PALETTE, "x", 0, m -> 0,
+                SbpcSettings.paper(63), null, null));
+        assertTrue(e.getMessage().contains("halves to 1"), e.getMessage());
+    }
+}
