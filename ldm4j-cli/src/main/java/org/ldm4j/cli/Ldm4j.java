@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 Img2ImgCommand.class,
                 Stroke2ImgCommand.class,
                 EditCommand.class,
+                FgdmCommand.class,
                 ToyWorldCommand.class,
                 TrainCommand.class,
                 BenchCommand.class,

@@ -1,0 +1,272 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.ldm4j.image.AtomicFiles;
+import org.ldm4j.image.Images;
+import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.MapEdits;
+import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.methods.fgdm.Region;
+import org.ldm4j.methods.fgdm.SegmentationMaps;
+import org.ldm4j.methods.fgdm.Shapes;
+import org.ldm4j.toyworld.ToyClass;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ldm4j fgdm ...}: FG-DM (Sridhar et al., NeurIPS 2024). {@code edit} edits a ToyWorld segmentation map as the
+ * FG-DM editor does (no model needed); {@code sample} will run the factor graph once ToyWorld FG-DM factors exist.
+ */
+@Command(name = "fgdm", mixinStandardHelpOptions = true,
+        description = "FG-DM: factor-graph sampling of condition maps and images, SBPC, and map editing.",
+        subcommands = {FgdmCommand.Edit.class, FgdmCommand.Sample.class})
+public final class FgdmCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() { spec.commandLine().usage(System.out); }
+
+    /** ToyWorld's classes as an FG-DM palette (unlabeled drawn black, which no ToyWorld class uses). */
+    static Palette toyWorldPalette() {
+        List<Palette.Entry> entries = new ArrayList<>();
+        for (ToyClass c : ToyClass.values()) entries.add(new Palette.Entry(c.label(), c.colour(), c.isObject()));
+        return Palette.of(entries, 0x000000);
+    }
+
+    static int[] point(String option, String value) {
+        String[] p = value == null ? new String[0] : value.split(",");
+        try {
+            if (p.length == 2) return new int[]{Integer.parseInt(p[0].trim()), Integer.parseInt(p[1].trim())};
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new Ldm4j.UsageError(option + " must be X,Y in pixels, got '" + value + "'");
+    }
+
+    @Command(name = "edit", mixinStandardHelpOptions = true,
+            description = "Edit a ToyWorld segmentation colour map: move, resize, flip, remove or add an object. "
+                    + "A region is the connected area of one class under --region X,Y; holes left behind are filled from the "
+                    + "surrounding classes.",
+            footer = {"", "Writes DIR/map.png (colours), DIR/labels.png (class indices, 255 = unlabeled) and DIR/edit.json.",
+                    "", "Examples:",
+                    "  ldm4j fgdm edit --map seg.png --op move --region 20,40 --to 44,40 --out edited",
+                    "  ldm4j fgdm edit --map seg.png --op resize --region 20,40 --scale 1.5 --out edited",
+                    "  ldm4j fgdm edit --map seg.png --op flip --region 20,40 --axis horizontal --out edited",
+                    "  ldm4j fgdm edit --map seg.png --op remove --region 20,40 --out edited",
+                    "  ldm4j fgdm edit --map seg.png --op add --class tree --to 48,30 --size 10,16 --out edited",
+                    "  ldm4j fgdm edit --map seg.png --op add --class boat --shape stroke --stroke \"10,50 30,52\" --brush 3 --out edited"})
+    static final class Edit implements Callable<Integer> {
+        @Option(names = "--map", required = true, description = "Segmentation colour map (PNG) in ToyWorld's palette.")
+        Path map;
+        @Option(names = "--op", required = true, description = "move, resize, flip, remove or add.")
+        String op;
+        @Option(names = "--region", description = "X,Y: a pixel of the object to edit (move, resize, flip, remove).")
+        String region;
+        @Option(names = "--to", description = "X,Y: move: where the --region pixel goes; add: the shape's centre.")
+        String to;
+        @Option(names = "--keep-old", description = "move: leave the object at its old place too (the official editor's behaviour).")
+        boolean keepOld;
+        @Option(names = "--scale", description = "resize: factor about the object's centroid, e.g. 0.5 or 2.")
+        Double scale;
+        @Option(names = "--axis", defaultValue = "horizontal", description = "flip: horizontal or vertical (default ${DEFAULT-VALUE}).")
+        String axis;
+        @Option(names = "--class", description = "add: the class to paint (" + "sky, grass, house, tree, boat, ...).")
+        String className;
+        @Option(names = "--shape", defaultValue = "ellipse", description = "add: ellipse, rect or stroke (default ${DEFAULT-VALUE}).")
+        String shape;
+        @Option(names = "--size", description = "add: W,H of the ellipse or rectangle (default: a quarter of the map's sides).")
+        String size;
+        @Option(names = "--stroke", description = "add --shape stroke: the brush path, \"X,Y X,Y ...\".")
+        String stroke;
+        @Option(names = "--brush", defaultValue = "2", description = "add --shape stroke: brush radius in pixels (default ${DEFAULT-VALUE}).")
+        double brush;
+        @Option(names = "--tolerance", defaultValue = "63", description = "per-channel colour tolerance when reading the map (default ${DEFAULT-VALUE}; "
+                + "ToyWorld colours differ by >= 127).")
+        int tolerance;
+        @Option(names = "--out", required = true, description = "Output folder.")
+        Path out;
+
+        @Override
+        public Integer call() throws IOException {
+            String operation = op.toLowerCase(Locale.ROOT);
+            if (!List.of("move", "resize", "flip", "remove", "add").contains(operation)) {
+                throw new Ldm4j.UsageError("unknown --op '" + op + "': use move, resize, flip, remove or add");
+            }
+            if (!Files.isRegularFile(map)) throw new Ldm4j.UsageError("file not found: " + map);
+            Palette palette = toyWorldPalette();
+            ClassMap before = SegmentationMaps.decode(Images.readImage(map), palette, tolerance);
+            if (before.area(ClassMap.UNLABELED) == before.labels().length) {
+                throw new Ldm4j.UsageError("map " + map + " has no ToyWorld palette colours (tolerance " + tolerance
+                        + "): is it a ToyWorld segmentation colour map?");
+            }
+            int unlabeled = before.area(ClassMap.UNLABELED);
+            if (unlabeled * 20 > before.labels().length) {
+                System.err.println("ldm4j: warning: " + Math.round(100.0 * unlabeled / before.labels().length) + "% of " + map
+                        + " matches no ToyWorld colour (tolerance " + tolerance + "); those pixels are unlabeled");
+            }
+            ObjectNode report = new ObjectMapper().createObjectNode();
+            report.put("map", map.toString());
+            report.put("op", operation);
+            ClassMap after;
+            if (operation.equals("add")) {
+                if (className == null) throw new Ldm4j.UsageError("--op add needs --class NAME (" + String.join(", ", palette.names()) + ")");
+                int cls = palette.classOf(className);
+                boolean[] mask = addMask(before);
+                after = MapEdits.add(before, mask, cls);
+                report.put("class", palette.name(cls));
+                report.set("added", describe(Region.ofMask(cls, before.width(), before.height(), mask)));
+            } else {
+                if (region == null) throw new Ldm4j.UsageError("--op " + operation + " needs --region X,Y (a pixel of the object)");
+                int[] at = point("--region", region);
+                Region picked = Region.at(before, at[0], at[1]);
+                report.put("class", palette.name(picked.classId()));
+                report.set("region", describe(picked));
+                after = switch (operation) {
+                    case "move" -> {
+                        if (to == null) throw new Ldm4j.UsageError("--op move needs --to X,Y (where the --region pixel goes)");
+                        int[] target = point("--to", to);
+                        report.put("clearedOldPlace", !keepOld);
+                        yield MapEdits.move(before, picked, target[0] - at[0], target[1] - at[1], !keepOld);
+                    }
+                    case "resize" -> {
+                        if (scale == null) throw new Ldm4j.UsageError("--op resize needs --scale S (e.g. 0.5 or 2)");
+                        report.put("scale", scale);
+                        yield MapEdits.resize(before, picked, scale);
+                    }
+                    case "flip" -> {
+                        MapEdits.Axis a;
+                        try {
+                            a = MapEdits.Axis.valueOf(axis.toUpperCase(Locale.ROOT));
+                        } catch (IllegalArgumentException e) {
+                            throw new Ldm4j.UsageError("--axis must be horizontal or vertical, got '" + axis + "'");
+                        }
+                        report.put("axis", a.name().toLowerCase(Locale.ROOT));
+                        yield MapEdits.flip(before, picked, a);
+                    }
+                    default -> MapEdits.remove(before, picked);
+                };
+            }
+            report.set("areasBefore", areas(before, palette));
+            report.set("areasAfter", areas(after, palette));
+            Files.createDirectories(out);
+            Images.writePng(after.toImage(palette), out.resolve("map.png"));
+            Images.writePng(after.toLabelImage(), out.resolve("labels.png"));
+            AtomicFiles.write(out.resolve("edit.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+            System.out.println("fgdm edit: " + operation + " " + report.path("class").asText() + " -> " + out.resolve("map.png").toAbsolutePath());
+            return 0;
+        }
+
+        private boolean[] addMask(ClassMap m) {
+            int w = m.width(), h = m.height();
+            switch (shape.toLowerCase(Locale.ROOT)) {
+                case "stroke" -> {
+                    if (stroke == null || stroke.isBlank()) throw new Ldm4j.UsageError("--shape stroke needs --stroke \"X,Y X,Y ...\"");
+                    String[] parts = stroke.trim().split("\\s+");
+                    int[][] pts = new int[parts.length][];
+                    for (int i = 0; i < parts.length; i++) pts[i] = point("--stroke", parts[i]);
+                    return Shapes.stroke(w, h, pts, brush);
+                }
+                case "ellipse", "rect" -> {
+                    if (to == null) throw new Ldm4j.UsageError("--op add --shape " + shape + " needs --to X,Y (the shape's centre)");
+                    int[] c = point("--to", to);
+                    int[] s = size != null ? point("--size", size) : new int[]{Math.max(1, w / 4), Math.max(1, h / 4)};
+                    if (s[0] < 1 || s[1] < 1) throw new Ldm4j.UsageError("--size must be positive, got '" + size + "'");
+                    boolean[] mask = shape.equalsIgnoreCase("rect")
+                            ? Shapes.rectangle(w, h, c[0] - s[0] / 2, c[1] - s[1] / 2, c[0] - s[0] / 2 + s[0] - 1, c[1] - s[1] / 2 + s[1] - 1)
+                            : Shapes.ellipse(w, h, c[0] + 0.5, c[1] + 0.5, s[0] / 2.0, s[1] / 2.0);
+                    for (boolean b : mask) if (b) return mask;
+                    throw new Ldm4j.UsageError("the " + shape + " at " + to + " lies outside the " + w + "x" + h + " map");
+                }
+                default -> throw new Ldm4j.UsageError("--shape must be ellipse, rect or stroke, got '" + shape + "'");
+            }
+        }
+
+        private static ObjectNode describe(Region r) {
+            ObjectNode n = new ObjectMapper().createObjectNode();
+            n.put("area", r.area());
+            ArrayNode box = n.putArray("box");
+            box.add(r.minX()).add(r.minY()).add(r.maxX()).add(r.maxY());
+            n.put("centroidX", r.centroidX());
+            n.put("centroidY", r.centroidY());
+            return n;
+        }
+
+        private static ObjectNode areas(ClassMap m, Palette palette) {
+            ObjectNode n = new ObjectMapper().createObjectNode();
+            for (Map.Entry<Integer, Integer> e : m.areas().entrySet()) n.put(palette.name(e.getKey()), e.getValue());
+            return n;
+        }
+    }
+
+    @Command(name = "sample", mixinStandardHelpOptions = true,
+            description = "Sample a ToyWorld FG-DM: segmentation factor, then the image factor (sequential, the released form) "
+                    + "or all factors per step (joint, the paper's eqs. 4-6); optionally SBPC over N segmentation samples.",
+            footer = {"", "Needs trained factor weights in --model (ToyWorld base model + seg adapter + image ControlNet).",
+                    "", "Examples (once the weights exist):",
+                    "  ldm4j fgdm sample --prompt \"a house and two trees by a lake\" --out fg",
+                    "  ldm4j fgdm sample --prompt \"a boat on a lake\" --sbpc 10 --condition-steps 10 --half-res --out fg",
+                    "  ldm4j fgdm sample --prompt \"a red car\" --mode joint --steps 20 --out fg",
+                    "  ldm4j fgdm sample --prompt \"a red car\" --given seg=edited/map.png --out fg"})
+    static final class Sample implements Callable<Integer> {
+        static final Path DEFAULT_MODEL = Path.of("models", "toyworld-fgdm");
+
+        @Option(names = "--model", description = "FG-DM weights folder (default models/toyworld-fgdm).")
+        Path model;
+        @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
+        String prompt;
+        @Option(names = "--mode", defaultValue = "sequential", description = "sequential or joint (default ${DEFAULT-VALUE}).")
+        String mode;
+        @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}, as the released code).")
+        long seed;
+        @Option(names = "--steps", defaultValue = "50", description = "Condition-factor DDIM steps (default ${DEFAULT-VALUE}).")
+        int steps;
+        @Option(names = "--image-steps", defaultValue = "20", description = "Image-factor DDIM steps (default ${DEFAULT-VALUE}; joint mode uses --steps).")
+        int imageSteps;
+        @Option(names = "--cfg", defaultValue = "7.5", description = "Condition-factor guidance (default ${DEFAULT-VALUE}).")
+        double cfg;
+        @Option(names = "--image-cfg", defaultValue = "9.0", description = "Image-factor guidance (default ${DEFAULT-VALUE}).")
+        double imageCfg;
+        @Option(names = "--sbpc", defaultValue = "1", description = "SBPC: number of segmentation samples scored by object recall (default ${DEFAULT-VALUE}).")
+        int sbpc;
+        @Option(names = "--condition-steps", description = "SBPC: steps of the candidate maps (default: --steps).")
+        Integer conditionSteps;
+        @Option(names = "--half-res", description = "SBPC: sample candidate maps at half resolution.")
+        boolean halfRes;
+        @Option(names = "--min-area", defaultValue = "0.005", description = "SBPC: an object counts when it covers this fraction of the map (default ${DEFAULT-VALUE}).")
+        double minArea;
+        @Option(names = "--off", split = ",", description = "Factors to switch off (their children get the null condition).")
+        List<String> off;
+        @Option(names = "--given", description = "FACTOR=PNG: use this (edited) map instead of sampling the factor.")
+        Map<String, Path> given;
+        @Option(names = "--out", required = true, description = "Output folder (image.png, seg.png, sbpc.json).")
+        Path out;
+
+        @Override
+        public Integer call() {
+            String m = mode.toLowerCase(Locale.ROOT);
+            if (!m.equals("sequential") && !m.equals("joint")) throw new Ldm4j.UsageError("--mode must be sequential or joint, got '" + mode + "'");
+            if (sbpc < 1) throw new Ldm4j.UsageError("--sbpc must be >= 1, got " + sbpc);
+            if (sbpc > 1 && m.equals("joint")) throw new Ldm4j.UsageError("--sbpc needs --mode sequential (the image factor runs only on the chosen map)");
+            Path weights = model != null ? model : DEFAULT_MODEL;
+            if (!Files.isDirectory(weights)) {
+                throw new Ldm4j.UsageError("no FG-DM weights at " + weights + ": the ToyWorld FG-DM factors are not trained yet"
+                        + " (use 'ldm4j fgdm edit' on ToyWorld maps meanwhile)");
+            }
+            throw new Ldm4j.UsageError("found " + weights + ", but loading ToyWorld FG-DM factor weights is not implemented yet:"
+                    + " it comes with the FG-DM training");
+        }
+    }
+}
