@@ -218,7 +218,8 @@ public final class StudioServer implements AutoCloseable {
         JsonNode modeNode = body.get("mode");
         if (modeNode != null && !modeNode.isTextual()) throw ApiError.badRequest("mode must be a string");
         Mode mode = Modes.get(modeNode == null ? null : modeNode.textValue());
-        Mode.Prepared prepared = mode.prepare(new RequestFields(body, worker.info, config.limits(), mode.extraFields()));
+        Mode.Prepared prepared = mode.prepare(new RequestFields(body, worker.info, config.limits(), mode.extraFields(),
+                worker.sd.tokenizer));
         Job job = new Job(HexFormat.of().formatHex(randomId()), mode, prepared);
         synchronized (jobs) {
             jobs.put(job.id, job);

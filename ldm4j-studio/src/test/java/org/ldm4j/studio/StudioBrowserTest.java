@@ -120,7 +120,7 @@ class StudioBrowserTest {
         // img2img with the canvas as the start
         browser.findElement(By.cssSelector("#modes [data-mode=img2img]")).click();
         assertTrue(browser.findElement(By.id("strength")).isDisplayed());
-        assertEquals("true", browser.findElement(By.cssSelector("#modes [data-mode=edit]")).getAttribute("aria-disabled"),
+        assertEquals("true", browser.findElement(By.cssSelector("#modes [data-mode=factorgraph]")).getAttribute("aria-disabled"),
                 "planned modes are shown disabled");
         setField("prompt", "a blue boat on a lake");
         setField("steps", "12");
