@@ -35,30 +35,68 @@ async function blobUrl(path) {
 }
 
 /**
- * EXTENSION POINT: one entry per server mode (see Modes.java). `fields` are the parameter inputs the mode shows
- * (besides prompt, negative prompt, sampler, seed, images); `inputs()` returns the mode's own request fields.
+ * EXTENSION POINT: one entry per server mode (see Modes.java). `fields()` names the parameter inputs the mode
+ * shows (elements with a matching data-for; prompt, negative prompt, sampler, seed and images are always shown);
+ * `inputs()` returns the mode's own request fields; `layer: 'mask'` makes the canvas tools paint the edit mask.
  */
 const COMMON_FIELDS = ['steps', 'guidanceScale', 'width', 'height'];
+const GRADOP_FIELDS = ['strength', 'gradSteps', 'lr', 'paintingFunction', 'blurKernel', 'blurSigma', 'regions'];
+const STROKE_FIELDS = {   // what each stroke-to-image method reads (the server refuses the others)
+  'gradop+': ['preset', 'iterations', ...GRADOP_FIELDS],
+  gradop: GRADOP_FIELDS,
+  sdedit: ['strength'],
+  'iterative-sdedit': ['strength', 'iterations'],
+  text: [],
+};
 const MODES = {
   txt2img: {
     help: 'Generates from the prompt alone; the canvas is not used.',
-    fields: COMMON_FIELDS,
+    fields: () => COMMON_FIELDS,
     inputs: () => ({}),
   },
   img2img: {
     help: 'The canvas is the start image (SDEdit): strength sets how much of it is redrawn.',
-    fields: [...COMMON_FIELDS, 'strength'],
+    fields: () => [...COMMON_FIELDS, 'strength'],
     inputs: () => ({ initImage: painting.toDataUrl(), strength: number('strength') }),
+  },
+  stroke2img: {
+    help: 'The canvas is a stroke painting; GradOP+ turns it into a realistic image of the prompt. '
+        + 'Name what a colour shows with a phrase of the prompt in the table.',
+    fields: () => [...COMMON_FIELDS, 'method', ...STROKE_FIELDS[$('method').value]],
+    inputs: strokeInputs,
+  },
+  edit: {
+    help: 'The canvas is the image to edit; the tools now paint the mask over it (white = regenerate from the prompt). '
+        + 'Samples are ranked by how well they keep the rest, best first.',
+    fields: () => [...COMMON_FIELDS, 'editPreset', 'repair', ...($('repair').checked ? ['repairSteps'] : []), 'maskTools'],
+    inputs: () => ({ image: painting.toDataUrl(), mask: mask.toDataUrl(), preset: $('editPreset').value,
+                     repair: $('repair').checked, ...($('repair').checked ? { repairSteps: number('repairSteps') } : {}) }),
+    layer: 'mask',
   },
 };
 // Modes whose methods are still being written: shown, disabled, until the server lists them.
 const PLANNED_MODES = [
-  { name: 'stroke2img', title: 'Stroke to image', help: 'GradOP: the canvas strokes guide the layout.' },
-  { name: 'edit', title: 'Edit', help: 'Blended Latent Diffusion: paint a mask, regenerate only inside it.' },
   { name: 'factorgraph', title: 'Factor graph', help: 'Factor-graph diffusion over several prompts.' },
 ];
 
+/** The stroke-to-image fields the chosen method reads, and the colour -> phrase rows that have a phrase. */
+function strokeInputs() {
+  const body = { painting: painting.toDataUrl(), method: $('method').value };
+  for (const f of STROKE_FIELDS[body.method]) {
+    if (f === 'regions') continue;
+    const el = $(f);
+    body[f] = el.type === 'number' ? number(f) : el.value;
+  }
+  const regions = [...document.querySelectorAll('#regions tbody tr[data-colour]')]
+    .map(tr => ({ colour: tr.dataset.colour, phrase: tr.querySelector('.phrase').value.trim(), weight: Number(tr.querySelector('.weight').value) }))
+    .filter(r => r.phrase);
+  if (STROKE_FIELDS[body.method].includes('regions') && regions.length) body.regions = regions;
+  return body;
+}
+
 let painting;
+let mask;          // the edit mask: white strokes on black, over the canvas in edit mode
+const regionText = new Map();   // colour -> {phrase, weight} typed into the region table, kept across rebuilds
 let mode = 'txt2img';
 let model = null;
 let currentJob = null;
@@ -74,8 +112,24 @@ function render() {
     canvas.width = painting.width; canvas.height = painting.height;
     applyZoom();
   }
-  ctx.putImageData(painting.composite(), 0, 0);
+  if (mask.width !== painting.width || mask.height !== painting.height) mask.reset(painting.width, painting.height);
+  const picture = painting.composite();
+  if (mode === 'edit') overlayMask(picture.data, mask.composite().data);
+  ctx.putImageData(picture, 0, 0);
 }
+
+/** Tints the picture red where the mask is white, at 55%, so the image stays visible under the mask. */
+function overlayMask(picture, maskPixels) {
+  for (let o = 0; o < picture.length; o += 4) {
+    const a = 0.55 * maskPixels[o] / 255;
+    picture[o] = picture[o] * (1 - a) + 255 * a;
+    picture[o + 1] = picture[o + 1] * (1 - a) + 40 * a;
+    picture[o + 2] = picture[o + 2] * (1 - a) + 40 * a;
+  }
+}
+
+/** The layer the canvas tools paint on: the mask in edit mode, the picture otherwise. */
+function layer() { return MODES[mode].layer === 'mask' ? mask : painting; }
 
 function applyZoom() {
   const z = Number($('zoom').value);
@@ -92,7 +146,9 @@ function fitZoom() {
 
 function updatePalette() {
   const box = $('palette');
-  box.replaceChildren(...painting.palette(12).map(hex => {
+  const colours = painting.palette(12);
+  updateRegions(colours);
+  box.replaceChildren(...colours.map(hex => {
     const b = document.createElement('button');
     b.type = 'button'; b.title = hex; b.dataset.colour = hex;
     b.style.background = hex;
@@ -101,30 +157,56 @@ function updatePalette() {
   }));
 }
 
+/** One row per colour in use: the phrase (of the prompt) it shows and its weight; what was typed survives rebuilds. */
+function updateRegions(colours) {
+  document.querySelectorAll('#regions tr[data-colour]').forEach(tr => regionText.set(tr.dataset.colour,
+      { phrase: tr.querySelector('.phrase').value, weight: Number(tr.querySelector('.weight').value) }));
+  const rows = colours.map(hex => {
+    const saved = regionText.get(hex) || { phrase: '', weight: 1 };
+    const tr = document.createElement('tr');
+    tr.dataset.colour = hex;
+    const swatch = document.createElement('td');
+    swatch.innerHTML = '<span class="swatch"></span>';
+    swatch.firstChild.style.background = hex;
+    swatch.append(hex);
+    const phrase = document.createElement('input');
+    phrase.className = 'phrase'; phrase.value = saved.phrase; phrase.placeholder = 'e.g. house';
+    const weight = document.createElement('input');
+    weight.className = 'weight'; weight.type = 'number'; weight.step = 'any'; weight.value = saved.weight;
+    const cells = [phrase, weight].map(input => { const td = document.createElement('td'); td.append(input); return td; });
+    tr.append(swatch, ...cells);
+    return tr;
+  });
+  if (!rows.length) rows.push(Object.assign(document.createElement('tr'), { className: 'empty', innerHTML: '<td colspan="3">paint to list the colours</td>' }));
+  document.querySelector('#regions tbody').replaceChildren(...rows);
+}
+
 function pixelAt(event) {
   const r = canvas.getBoundingClientRect();
   return [Math.floor((event.clientX - r.left) / r.width * painting.width),
           Math.floor((event.clientY - r.top) / r.height * painting.height)];
 }
 
+/** The mask is binary: white at full opacity (the eraser takes it away). */
 function brushOptions() {
-  return { size: Number($('size').value), opacity: Number($('opacity').value) / 100, colour: $('colour').value,
-           filled: $('filled').checked };
+  const masking = layer() === mask;
+  return { size: Number($('size').value), opacity: masking ? 1 : Number($('opacity').value) / 100,
+           colour: masking ? '#ffffff' : $('colour').value, filled: $('filled').checked };
 }
 
 canvas.addEventListener('pointerdown', e => {
   if (e.button !== 0) return;
-  const [x, y] = pixelAt(e);
+  const [x, y] = pixelAt(e), target = layer();
   if (tool === 'fill') {
-    if (x >= 0 && y >= 0 && x < painting.width && y < painting.height) painting.fill(x, y, $('colour').value, brushOptions().opacity);
+    if (x >= 0 && y >= 0 && x < target.width && y < target.height) target.fill(x, y, brushOptions().colour, brushOptions().opacity);
     updatePalette();
     return;
   }
   canvas.setPointerCapture(e.pointerId);
-  painting.begin(tool, x, y, brushOptions());
+  target.begin(tool, x, y, brushOptions());
 });
-canvas.addEventListener('pointermove', e => { if (painting.stroke) { const [x, y] = pixelAt(e); painting.move(x, y); } });
-const endStroke = () => { if (painting.stroke) { painting.end(); updatePalette(); } };
+canvas.addEventListener('pointermove', e => { const target = layer(); if (target.stroke) { const [x, y] = pixelAt(e); target.move(x, y); } });
+const endStroke = () => { const target = layer(); if (target.stroke) { target.end(); updatePalette(); } };
 canvas.addEventListener('pointerup', endStroke);
 canvas.addEventListener('pointercancel', endStroke);
 
@@ -137,9 +219,22 @@ document.querySelectorAll('.tool').forEach(b => b.addEventListener('click', () =
 $('size').oninput = () => { $('size-out').textContent = $('size').value; };
 $('opacity').oninput = () => { $('opacity-out').textContent = $('opacity').value + '%'; };
 $('background').onchange = () => painting.setBackground($('background').value);
-$('undo').onclick = () => { painting.undo(); syncSize(); updatePalette(); };
-$('redo').onclick = () => { painting.redo(); syncSize(); updatePalette(); };
-$('clear').onclick = () => { painting.clear(); updatePalette(); };
+$('undo').onclick = () => { layer().undo(); syncSize(); updatePalette(); };
+$('redo').onclick = () => { layer().redo(); syncSize(); updatePalette(); };
+$('clear').onclick = () => { layer().clear(); updatePalette(); };
+$('mask-undo').onclick = () => mask.undo();
+$('mask-clear').onclick = () => mask.clear();
+$('method').onchange = () => { methodDefaults(); selectMode(mode); };
+$('repair').onchange = () => selectMode(mode);
+$('editPreset').onchange = () => { $('repair').checked = $('editPreset').value === 'recommended'; selectMode(mode); };
+
+/** The chosen method's own defaults (official GradOP+ code; GradOP takes 50 Adam steps, the deleted stub's). */
+function methodDefaults() {
+  $('strength').value = 0.8;
+  $('iterations').value = 3;
+  $('gradSteps').value = $('method').value === 'gradop' ? 50 : 12;
+  $('lr').value = 0.1;
+}
 $('zoom').oninput = applyZoom;
 $('fit').onclick = fitZoom;
 $('open').onchange = async () => { if ($('open').files[0]) await openAsCanvas($('open').files[0]); $('open').value = ''; };
@@ -220,27 +315,40 @@ function showModes(serverModes) {
 }
 
 function selectMode(name) {
+  if (name === 'stroke2img' && mode !== name) methodDefaults();
+  if (layer().stroke) layer().end();
   mode = name;
   document.querySelectorAll('#modes button').forEach(b => b.classList.toggle('active', b.dataset.mode === name));
   $('mode-help').textContent = MODES[name].help;
-  document.querySelectorAll('#params [data-for]').forEach(l => { l.hidden = !MODES[name].fields.includes(l.querySelector('input').id); });
+  const fields = MODES[name].fields();
+  document.querySelectorAll('#params [data-for]').forEach(el => { el.hidden = !fields.includes(el.dataset.for); });
+  $('count-label').textContent = name === 'edit' ? 'Samples' : 'Images';
+  render();
 }
 
 function requestBody() {
   const body = { mode, prompt: $('prompt').value, negativePrompt: $('negativePrompt').value || null,
                  scheduler: $('scheduler').value || null, seed: number('seed'), count: number('count') };
-  MODES[mode].fields.forEach(f => { if (f !== 'strength' && number(f) !== null) body[f] = number(f); });
+  COMMON_FIELDS.forEach(f => { if (number(f) !== null) body[f] = number(f); });
   return { ...body, ...MODES[mode].inputs() };
 }
 
-/** Puts a recorded request (from a PNG or the gallery) back into the form. */
-function restore(p) {
+/** The generic request inside a recorded one: stroke2img records it as `generation`, edit as `request`. */
+function generic(p) { return (p && (p.generation || p.request)) || p || {}; }
+
+/** Puts a recorded request (from a PNG or the gallery) back into the form, with a method's own settings. */
+function restore(recorded) {
+  const p = generic(recorded), s = recorded.settings || {};
+  if (recorded.method) $('method').value = recorded.method;
+  if (p.mode && MODES[p.mode]) selectMode(p.mode);   // first: entering stroke2img resets the method's defaults
   for (const f of ['prompt', 'negativePrompt', 'steps', 'guidanceScale', 'seed', 'count', 'strength']) {
     if (p[f] !== undefined && p[f] !== null) $(f).value = p[f];
   }
   $('scheduler').value = p.scheduler || '';
   if (p.width && p.height) { $('width').value = p.width; $('height').value = p.height; sizeFromFields(); }
-  if (p.mode && MODES[p.mode]) selectMode(p.mode);
+  if (recorded.preset && p.mode === 'stroke2img') $('preset').value = recorded.preset;
+  for (const f of ['iterations', 'gradSteps', 'lr']) if (s[f] !== undefined) $(f).value = s[f];
+  if (s.painting) { $('paintingFunction').value = s.painting.function; $('blurKernel').value = s.painting.blurKernel; $('blurSigma').value = s.painting.blurSigma; }
 }
 
 // ---- jobs ------------------------------------------------------------------------------------------------------
@@ -308,7 +416,8 @@ function showState(job) {
   if (job.state === 'done') {
     $('progress').value = 1;
     $('progress-text').textContent = 'done';
-    say(`done: ${job.results.length} image(s), seed ${job.parameters.seed}`);
+    say(`done: ${job.results.length} image(s), seed ${generic(job.parameters).seed}`);
+    showResults(job.outputs).catch(err => say(err.message, true));
   } else if (job.state === 'failed') {
     say('failed: ' + job.error, true);
   } else if (job.state === 'cancelled') {
@@ -317,6 +426,27 @@ function showState(job) {
   } else {
     $('progress-text').textContent = job.state;
   }
+}
+
+/** The last job's images in the server's order (an edit's best first), each with its caption (rank and score). */
+async function showResults(outputs) {
+  const figures = await Promise.all(outputs.map(async o => {
+    const figure = document.createElement('figure');
+    const img = document.createElement('img');
+    img.src = await blobUrl(o.url); img.alt = o.label || o.url;
+    const caption = document.createElement('figcaption');
+    caption.textContent = o.label || '';
+    figure.append(img, caption);
+    return figure;
+  }));
+  $('results').replaceChildren(...figures);
+}
+
+/** One line on how a result was made beyond the generic request: the method and its regions, or the edit's rank. */
+function methodLine(p) {
+  if (p.method) return p.method + (p.preset ? ' ' + p.preset : '') + (p.regions ? ': ' + p.regions.join(', ') : '');
+  if (p.rank) return `rank ${p.rank}, ${p.scorer} ${p.score != null ? p.score.toFixed(2) : 'inf'}` + (p.repaired ? ', repaired' : '');
+  return '';
 }
 
 // ---- gallery -----------------------------------------------------------------------------------------------------
@@ -329,14 +459,17 @@ async function loadGallery() {
     const img = document.createElement('img');
     img.alt = item.file;
     img.src = await blobUrl(item.url);
-    const p = item.parameters || {};
+    const recorded = item.parameters || {}, p = generic(recorded);
     const caption = document.createElement('div');
     caption.className = 'caption';
     caption.textContent = p.prompt !== undefined ? `${p.mode}: ${p.prompt}` : item.file;
-    caption.title = JSON.stringify(p, null, 1);
+    caption.title = JSON.stringify(recorded, null, 1);
     const details = document.createElement('div');
     details.className = 'caption';
     details.textContent = p.seed !== undefined ? `seed ${p.seed}, ${p.steps} steps, cfg ${p.guidanceScale}` + (p.strength != null ? `, strength ${p.strength}` : '') : '';
+    const method = document.createElement('div');
+    method.className = 'caption method';
+    method.textContent = methodLine(recorded);
     const row = document.createElement('div');
     row.className = 'row';
     const use = document.createElement('button');
@@ -344,11 +477,11 @@ async function loadGallery() {
     use.onclick = () => useAsCanvas(img.src);
     const again = document.createElement('button');
     again.type = 'button'; again.textContent = 'Restore'; again.className = 'restore'; again.title = 'restore these parameters';
-    again.onclick = () => restore(p);
+    again.onclick = () => restore(recorded);
     const download = document.createElement('a');
     download.href = img.src; download.download = item.file; download.textContent = 'Download'; download.className = 'download';
     row.append(use, again, download);
-    card.append(img, caption, details, row);
+    card.append(img, caption, details, method, row);
     return card;
   }));
   $('gallery').replaceChildren(...cards);
@@ -358,9 +491,12 @@ $('refresh').onclick = () => loadGallery().catch(err => say(err.message, true));
 // ---- start -------------------------------------------------------------------------------------------------------
 
 async function start() {
+  mask = new Paint.Painting(64, 64);
+  mask.background = [0, 0, 0];
   painting = new Paint.Painting(64, 64);
   painting.onChange(render);
-  window.studio = { painting, selectTool, selectMode, restore };   // for tests and the console
+  mask.onChange(render);
+  window.studio = { painting, mask, selectTool, selectMode, restore };   // for tests and the console
   try {
     const info = await api('/api/models');
     info.schedulers.forEach(s => $('scheduler').append(new Option(s, s)));
