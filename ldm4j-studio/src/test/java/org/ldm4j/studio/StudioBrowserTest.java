@@ -260,10 +260,12 @@ class StudioBrowserTest {
         long masked = maskedPixels();
         assertTrue(masked > 10 && masked < 256, "the mask brush painted the mask: " + masked);
         assertEquals(before, js("return window.studio.painting.layer.join(',')"), "the picture is untouched");
-        // the mask shows as a red tint over the picture
-        assertEquals(true, js("const c = document.getElementById('canvas').getContext('2d').getImageData(8, 8, 1, 1).data;"
+        // the mask shows as a translucent magenta tint over the picture: (p + 0.55 (tint - p)) per channel
+        assertEquals("true,true", js("const c = document.getElementById('canvas').getContext('2d').getImageData(8, 8, 1, 1).data;"
                 + "const p = window.studio.painting.composite().data.slice((8 * 16 + 8) * 4, (8 * 16 + 8) * 4 + 4);"
-                + "return c[0] > p[0] - 1 && (c[1] < p[1] || c[0] > p[0]) && window.studio.mask.layer[(8 * 16 + 8) * 4 + 3] > 0;"));
+                + "const near = (v, t) => Math.abs(v - t) <= 1;"
+                + "return [window.studio.mask.layer[(8 * 16 + 8) * 4 + 3] > 0, near(c[0], p[0] * 0.45 + 255 * 0.55) && near(c[1], p[1] * 0.45)"
+                + " && near(c[2], p[2] * 0.45 + 255 * 0.55)].join(',');"));
         browser.findElement(By.id("mask-undo")).click();
         assertEquals(0L, maskedPixels(), "mask undo");
         new Actions(browser).moveToElement(canvas, -side / 6, 0).clickAndHold().moveByOffset(side / 3, 0).release().perform();
@@ -313,9 +315,12 @@ class StudioBrowserTest {
         screenshot("studio.png");
     }
 
+    /** A taller window shows the results and the gallery below the form too. */
     private void screenshot(String name) throws java.io.IOException {
         js("window.scrollTo(0, 0)");
+        browser.manage().window().setSize(new org.openqa.selenium.Dimension(1200, 1240));
         File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
+        browser.manage().window().setSize(new org.openqa.selenium.Dimension(1200, 860));
         Path target = Path.of("target", name);
         Files.createDirectories(target.getParent());
         Files.copy(shot.toPath(), target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);

@@ -118,13 +118,12 @@ function render() {
   ctx.putImageData(picture, 0, 0);
 }
 
-/** Tints the picture red where the mask is white, at 55%, so the image stays visible under the mask. */
+/** Tints the picture magenta where the mask is white, at 55%, so the image stays visible under the mask. */
 function overlayMask(picture, maskPixels) {
+  const tint = [255, 0, 255];
   for (let o = 0; o < picture.length; o += 4) {
     const a = 0.55 * maskPixels[o] / 255;
-    picture[o] = picture[o] * (1 - a) + 255 * a;
-    picture[o + 1] = picture[o + 1] * (1 - a) + 40 * a;
-    picture[o + 2] = picture[o + 2] * (1 - a) + 40 * a;
+    for (let c = 0; c < 3; c++) picture[o + c] = picture[o + c] * (1 - a) + tint[c] * a;
   }
 }
 
