@@ -14,7 +14,7 @@ import java.util.function.BooleanSupplier;
  * One kind of job the studio runs ({@code "mode"} of {@code POST /api/jobs}).
  *
  * <p>Adding a method is: one class implementing this, one line in {@link Modes#ALL}, one entry in {@code MODES} of
- * the page's {@code studio.js}. {@link #prepare} runs on the HTTP thread and must reject bad input there (as
+ * the page's {@code modes.js}. {@link #prepare} runs on the HTTP thread and must reject bad input there (as
  * {@link ApiError}), so a job that is queued can only fail for reasons the client could not have known;
  * {@link Run#generate} runs on the model's worker.
  */

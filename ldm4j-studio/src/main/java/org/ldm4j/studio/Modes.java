@@ -9,7 +9,7 @@ public final class Modes {
     private Modes() {}
 
     /**
-     * EXTENSION POINT: register new modes here (and in {@code MODES} of studio.js). Planned next:
+     * EXTENSION POINT: register new modes here (and in {@code MODES} of modes.js). Planned next:
      * <ul>
      *   <li>{@code factorgraph}: factor-graph diffusion (shared/design/fgdm.md).</li>
      * </ul>

@@ -71,6 +71,7 @@ final class Stroke2ImgMode implements Mode {
             throw ApiError.badRequest("painting is " + painting.getWidth() + "x" + painting.getHeight() + " but width/height ask for "
                     + generic.width() + "x" + generic.height() + " (leave them out to use the painting's size)");
         }
+        if (!method.equals("gradop+") && f.node("preset") != null) throw ApiError.badRequest("preset applies to gradop+ only, not " + method);
         String preset = method.equals("gradop+") ? preset(f) : null;
         Object settings = invalidAs400(() -> settings(method, preset, generic, f));
         PaintingSettings paint = settings instanceof GradOpPlusSettings s ? s.painting()
@@ -201,6 +202,7 @@ final class Stroke2ImgMode implements Mode {
         Double strength = f.optionalDouble("regionStrength"), tolerance = f.optionalDouble("regionTolerance");
         if (list == null || list.isEmpty()) {
             if (list != null && !list.isArray()) throw ApiError.badRequest("regions must be a list of {colour, phrase, weight}");
+            if (strength != null || tolerance != null) throw ApiError.badRequest("regionStrength and regionTolerance need regions");
             return null;
         }
         if (!list.isArray()) throw ApiError.badRequest("regions must be a list of {colour, phrase, weight}");

@@ -335,6 +335,7 @@ class StudioApiTest {
         assertTrue(page.headers().firstValue("Content-Security-Policy").orElse("").contains("connect-src 'self'"));
         assertEquals(200, studio.get("/studio.js").statusCode());
         assertEquals(200, studio.get("/paint.js").statusCode());
+        assertEquals(200, studio.get("/modes.js").statusCode());
         assertEquals(200, studio.get("/studio.css").statusCode());
     }
 

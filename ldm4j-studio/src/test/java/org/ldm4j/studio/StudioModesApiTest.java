@@ -190,6 +190,8 @@ class StudioModesApiTest {
         assertError(studio.postJson("/api/jobs", stroke("gradop+").put("paintingFunction", "oil").toString()), 400, "unknown painting function 'oil'");
         assertError(studio.postJson("/api/jobs", stroke("gradop+").put("blurKernel", 35).toString()), 400, "blur kernel 35 needs a painting larger");
         assertError(studio.postJson("/api/jobs", stroke("gradop").put("iterations", 2).toString()), 400, "not gradop");
+        assertError(studio.postJson("/api/jobs", stroke("sdedit").put("preset", "official").toString()), 400, "preset applies to gradop+ only");
+        assertError(studio.postJson("/api/jobs", stroke("gradop+").put("regionTolerance", 10).toString()), 400, "need regions");
         assertError(studio.postJson("/api/jobs", stroke("sdedit").put("lr", 0.1).toString()), 400, "apply to gradop+ and gradop only");
         assertError(studio.postJson("/api/jobs", stroke("gradop+").put("eta", 0.5).toString()), 400, "eta is not supported");
         assertError(studio.postJson("/api/jobs", stroke("gradop+").put("width", 32).toString()), 400, "painting is 16x16");
