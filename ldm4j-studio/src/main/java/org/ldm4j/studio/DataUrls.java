@@ -27,18 +27,32 @@ public final class DataUrls {
      * without allocating it.
      */
     public static BufferedImage decodePng(String dataUrl, String field, int maxSide) {
-        if (!dataUrl.startsWith(PNG_PREFIX)) throw ApiError.badRequest(field + " must be a data URL starting with " + PNG_PREFIX);
-        byte[] bytes;
-        try {
-            bytes = Base64.getDecoder().decode(dataUrl.substring(PNG_PREFIX.length()));
-        } catch (IllegalArgumentException e) {
-            throw ApiError.badRequest(field + " is not valid base64: " + e.getMessage());
-        }
-        return decodePng(bytes, field, maxSide);
+        return toRgb(readPng(bytes(dataUrl, field), field, maxSide));
     }
 
     /** {@link #decodePng(String, String, int)} on raw PNG bytes. */
     public static BufferedImage decodePng(byte[] bytes, String field, int maxSide) {
+        return toRgb(readPng(bytes, field, maxSide));
+    }
+
+    /**
+     * The PNG as stored, alpha kept: for masks, where a translucent pixel must not turn white (= edit) as it would
+     * composited on white ({@code Images.maskToTensor} reads alpha itself).
+     */
+    public static BufferedImage decodePngWithAlpha(String dataUrl, String field, int maxSide) {
+        return readPng(bytes(dataUrl, field), field, maxSide);
+    }
+
+    private static byte[] bytes(String dataUrl, String field) {
+        if (!dataUrl.startsWith(PNG_PREFIX)) throw ApiError.badRequest(field + " must be a data URL starting with " + PNG_PREFIX);
+        try {
+            return Base64.getDecoder().decode(dataUrl.substring(PNG_PREFIX.length()));
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest(field + " is not valid base64: " + e.getMessage());
+        }
+    }
+
+    private static BufferedImage readPng(byte[] bytes, String field, int maxSide) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReadersByFormatName("png");
             ImageReader reader = readers.next();
@@ -49,7 +63,7 @@ public final class DataUrls {
                     throw new ApiError(413, field + " is " + w + "x" + h + ", larger than the limit of " + maxSide
                             + " pixels a side");
                 }
-                return toRgb(reader.read(0));
+                return reader.read(0);
             } finally {
                 reader.dispose();
             }

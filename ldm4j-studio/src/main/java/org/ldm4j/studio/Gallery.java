@@ -32,6 +32,15 @@ public final class Gallery {
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,200}\\.png");
     private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
+    private static final Pattern RESULT_NAME = Pattern.compile("(.*)-(\\d{1,6})\\.png");
+    /** Jobs newest first, a job's own files in their order (k = 0 first: an edit's best sample leads). */
+    private static final Comparator<Path> NEWEST_JOB_FIRST = Comparator
+            .comparing((Path p) -> RESULT_NAME.matcher(p.getFileName().toString()).replaceFirst("$1"), Comparator.reverseOrder())
+            .thenComparingInt(p -> {
+                java.util.regex.Matcher m = RESULT_NAME.matcher(p.getFileName().toString());
+                return m.matches() ? Integer.parseInt(m.group(2)) : 0;
+            });
+
     private final Path dir;
 
     public Gallery(Path dir) throws IOException {
@@ -42,19 +51,24 @@ public final class Gallery {
     public Path dir() { return dir; }
 
     /**
-     * Writes one PNG per image, each atomically; if any write fails, the ones already written are deleted, so a
-     * job leaves all its files or none.
+     * One file to write: the pixels, the request of this image alone (for the A1111 infotext) and what the
+     * {@code ldm4j} chunk records (the request itself, or a method's record with its settings, as the CLI writes).
+     */
+    public record Picture(BufferedImage image, GenerationRequest request, Object embedded) {}
+
+    /**
+     * Writes one PNG per picture, named {@code <date>-<time>-<job>-<k>.png} in the given order, each atomically; if
+     * any write fails, the ones already written are deleted, so a job leaves all its files or none.
      * @return the file names
      */
-    public List<String> write(String jobId, List<BufferedImage> images, GenerationRequest request, String samplerLabel)
-            throws IOException {
+    public List<String> write(String jobId, List<Picture> pictures, String samplerLabel) throws IOException {
         String base = LocalDateTime.now().format(STAMP) + "-" + jobId;
         List<Path> written = new ArrayList<>();
         try {
-            for (int k = 0; k < images.size(); k++) {
-                GenerationRequest single = request.withSeed(request.seed() + k);
+            for (int k = 0; k < pictures.size(); k++) {
+                Picture p = pictures.get(k);
                 Path file = dir.resolve(base + "-" + k + ".png");
-                PngParameters.write(file, images.get(k), infotext(single, samplerLabel), single);
+                PngParameters.write(file, p.image(), infotext(p.request(), samplerLabel), p.embedded());
                 written.add(file);
             }
         } catch (IOException | RuntimeException e) {
@@ -96,7 +110,7 @@ public final class Gallery {
                 }
             }
         }
-        files.sort(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed());
+        files.sort(NEWEST_JOB_FIRST);
         List<Map<String, Object>> out = new ArrayList<>();
         for (Path p : files.subList(0, Math.min(limit, files.size()))) {
             Map<String, Object> e = new LinkedHashMap<>();

@@ -35,7 +35,7 @@ final class Img2ImgMode implements Mode {
         }
         return new Prepared(request, (sd, hooks, cancelled) -> {
             Tensor x = Images.toTensor(init);
-            return Img2Img.run(sd, request, x, hooks, cancelled);
+            return Output.plain(Img2Img.run(sd, request, x, hooks, cancelled), request);
         });
     }
 }

@@ -31,6 +31,9 @@ public final class Job {
     public final String id;
     public final String mode;
     public final GenerationRequest request;
+    /** What the job JSON shows as its parameters: the request, or the method's full record. */
+    public final Object parameters;
+    final int loopsPerImage;
     final Mode.Run run;
     private final long createdMillis = System.currentTimeMillis();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
@@ -38,6 +41,7 @@ public final class Job {
     private State state = State.QUEUED;
     private String error;
     private List<String> results = List.of();
+    private List<String> labels = List.of();
     private Map<String, Object> progress = Map.of("step", 0, "total", 0, "image", 0, "images", 0, "fraction", 0.0);
     private String lastPreview;
 
@@ -45,6 +49,8 @@ public final class Job {
         this.id = id;
         this.mode = mode.name();
         this.request = prepared.request();
+        this.parameters = prepared.parameters();
+        this.loopsPerImage = prepared.loopsPerImage();
         this.run = prepared.run();
     }
 
@@ -70,8 +76,7 @@ public final class Job {
         return true;
     }
 
-    synchronized void progress(int step, int total, int image, int images, String previewDataUrl) {
-        double fraction = images == 0 || total == 0 ? 0 : (image + (double) step / total) / images;
+    synchronized void progress(int step, int total, int image, int images, double fraction, String previewDataUrl) {
         progress = Map.of("step", step, "total", total, "image", image, "images", images, "fraction", fraction);
         Map<String, Object> event = new LinkedHashMap<>(progress);
         if (previewDataUrl != null) {
@@ -82,10 +87,16 @@ public final class Job {
     }
 
     synchronized void finish(State end, String message, List<String> files) {
+        finish(end, message, files, List.of());
+    }
+
+    /** @param captions one short caption per file (null entries allowed), or empty */
+    synchronized void finish(State end, String message, List<String> files, List<String> captions) {
         if (state.finished()) return;
         state = end;
         error = message;
         results = List.copyOf(files);
+        labels = new ArrayList<>(captions);
         emit("state", toJson());
         for (Listener l : listeners) l.finished();
         listeners.clear();
@@ -126,9 +137,17 @@ public final class Job {
         List<String> urls = new ArrayList<>();
         for (String f : results) urls.add(Gallery.URL_PREFIX + f);
         m.put("results", urls);
+        List<Map<String, Object>> outputs = new ArrayList<>();
+        for (int k = 0; k < results.size(); k++) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("url", urls.get(k));
+            if (k < labels.size() && labels.get(k) != null) o.put("label", labels.get(k));
+            outputs.add(o);
+        }
+        m.put("outputs", outputs);
         if (error != null) m.put("error", error);
         if (cancelRequested && !state.finished()) m.put("cancelRequested", true);
-        m.put("parameters", request);
+        m.put("parameters", parameters);
         return m;
     }
 }

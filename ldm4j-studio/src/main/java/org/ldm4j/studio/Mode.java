@@ -5,6 +5,7 @@ import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.StepHook;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
@@ -12,10 +13,10 @@ import java.util.function.BooleanSupplier;
 /**
  * One kind of job the studio runs ({@code "mode"} of {@code POST /api/jobs}).
  *
- * <p>Adding a method (GradOP stroke-to-image, Blended Latent Diffusion edit, factor graph) is: one class
- * implementing this, one line in {@link Modes#ALL}, one entry in {@code MODES} of the page's {@code studio.js}.
- * {@link #prepare} runs on the HTTP thread and must reject bad input there (as {@link ApiError}), so a job that is
- * queued can only fail for reasons the client could not have known; {@link Run#generate} runs on the model's worker.
+ * <p>Adding a method is: one class implementing this, one line in {@link Modes#ALL}, one entry in {@code MODES} of
+ * the page's {@code modes.js}. {@link #prepare} runs on the HTTP thread and must reject bad input there (as
+ * {@link ApiError}), so a job that is queued can only fail for reasons the client could not have known;
+ * {@link Run#generate} runs on the model's worker.
  */
 public interface Mode {
     /** The {@code mode} value clients send, e.g. {@code "txt2img"}. */
@@ -33,10 +34,36 @@ public interface Mode {
     /** The work of one job; must poll {@code cancelled} through the denoising loop and pass {@code hooks} to it. */
     @FunctionalInterface
     interface Run {
-        /** @return the images, each (1, 3, H, W) in [-1, 1] */
-        List<Tensor> generate(StableDiffusion sd, List<? extends StepHook> hooks, BooleanSupplier cancelled);
+        /** @return the images to write, in the order the page shows them (best first where the method ranks) */
+        List<Output> generate(StableDiffusion sd, List<? extends StepHook> hooks, BooleanSupplier cancelled);
     }
 
-    /** @param request what is embedded in the result PNGs and shown in the gallery */
-    record Prepared(GenerationRequest request, Run run) {}
+    /**
+     * One result image.
+     * @param image (1, 3, H, W) in [-1, 1]
+     * @param request the request of this image alone (its own seed): the A1111 infotext is made from it
+     * @param embedded what the PNG's {@code ldm4j} chunk records (the request, or the method's record as the CLI writes it)
+     * @param label a short caption for the page (rank and score of an edit sample), or null
+     */
+    record Output(Tensor image, GenerationRequest request, Object embedded, String label) {
+        /** Images of seeds seed, seed + 1, ... each recording its own request (txt2img, img2img). */
+        public static List<Output> plain(List<Tensor> images, GenerationRequest request) {
+            List<Output> out = new ArrayList<>();
+            for (int k = 0; k < images.size(); k++) {
+                GenerationRequest single = request.withSeed(request.seed() + k);
+                out.add(new Output(images.get(k), single, single, null));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * @param request the generic request (count, seed, size, steps): progress and the gallery's sampler label use it
+     * @param parameters what {@code GET /api/jobs/{id}} shows as the job's parameters (the request, or the
+     *                   method's full record)
+     * @param loopsPerImage denoising loops run for each image (2 for two-pass methods), so progress adds up to 1
+     */
+    record Prepared(GenerationRequest request, Object parameters, int loopsPerImage, Run run) {
+        public Prepared(GenerationRequest request, Run run) { this(request, request, 1, run); }
+    }
 }

@@ -2,14 +2,12 @@ package org.ldm4j.studio;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
-import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.Images;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.StepHook;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -82,12 +80,16 @@ public final class ModelWorker implements AutoCloseable {
     private void execute(Job job) {
         try (PointerScope scope = new PointerScope(); InferenceMode inference = new InferenceMode()) {
             PreviewHook preview = new PreviewHook(job, sd, limits.previewEvery());
-            List<Tensor> images = job.run.generate(sd, List.of(preview), job::cancelRequested);
+            List<Mode.Output> outputs = job.run.generate(sd, List.of(preview), job::cancelRequested);
             if (job.cancelRequested()) throw new StepHook.Cancelled("cancelled after the last step");
-            List<BufferedImage> pictures = new ArrayList<>();
-            for (Tensor t : images) pictures.add(Images.toImage(t));
-            List<String> files = gallery.write(job.id, pictures, job.request, Gallery.samplerLabel(job.request, info));
-            job.finish(Job.State.DONE, null, files);
+            List<Gallery.Picture> pictures = new ArrayList<>();
+            List<String> labels = new ArrayList<>();
+            for (Mode.Output o : outputs) {
+                pictures.add(new Gallery.Picture(Images.toImage(o.image()), o.request(), o.embedded()));
+                labels.add(o.label());
+            }
+            List<String> files = gallery.write(job.id, pictures, Gallery.samplerLabel(job.request, info));
+            job.finish(Job.State.DONE, null, files, labels);
         } catch (StepHook.Cancelled c) {
             job.finish(Job.State.CANCELLED, "cancelled", List.of());
         } catch (IllegalArgumentException | ApiError e) {

@@ -9,14 +9,13 @@ public final class Modes {
     private Modes() {}
 
     /**
-     * EXTENSION POINT: register new modes here (and in {@code MODES} of studio.js). Planned:
+     * EXTENSION POINT: register new modes here (and in {@code MODES} of modes.js). Planned next:
      * <ul>
-     *   <li>{@code stroke2img}: GradOP stroke-to-image (shared/design/gradop.md) — the canvas is the stroke guide;</li>
-     *   <li>{@code edit}: Blended Latent Diffusion (shared/design/blended.md) — the canvas plus a painted mask;</li>
      *   <li>{@code factorgraph}: factor-graph diffusion (shared/design/fgdm.md).</li>
      * </ul>
      */
-    public static final List<Mode> ALL = List.of(new Txt2ImgMode(), new Img2ImgMode());
+    public static final List<Mode> ALL = List.of(new Txt2ImgMode(), new Img2ImgMode(), new Stroke2ImgMode(),
+            new EditMode());
 
     private static final Map<String, Mode> BY_NAME = byName(ALL);
 

@@ -1,6 +1,7 @@
 package org.ldm4j.studio;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.ldm4j.models.clip.CLIPTokenizer;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.schedulers.Schedulers;
 
@@ -21,8 +22,14 @@ public final class RequestFields {
     private final JsonNode body;
     private final ModelInfo model;
     private final Limits limits;
+    private final CLIPTokenizer tokenizer;
 
     public RequestFields(JsonNode body, ModelInfo model, Limits limits, Set<String> extraFields) {
+        this(body, model, limits, extraFields, null);
+    }
+
+    /** @param tokenizer the model's tokenizer (thread-safe), for modes that check phrases against the prompt; or null */
+    public RequestFields(JsonNode body, ModelInfo model, Limits limits, Set<String> extraFields, CLIPTokenizer tokenizer) {
         if (body == null || !body.isObject()) throw ApiError.badRequest("the request body must be a JSON object");
         Set<String> unknown = new TreeSet<>();
         for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
@@ -37,6 +44,30 @@ public final class RequestFields {
         this.body = body;
         this.model = model;
         this.limits = limits;
+        this.tokenizer = tokenizer;
+    }
+
+    /** The loaded model's tokenizer, or null when the caller has none. */
+    public CLIPTokenizer tokenizer() { return tokenizer; }
+
+    /** The raw field, or null when absent or JSON null. */
+    public JsonNode node(String name) {
+        JsonNode n = body.get(name);
+        return n == null || n.isNull() ? null : n;
+    }
+
+    public Integer optionalInt(String name) {
+        JsonNode n = node(name);
+        if (n == null) return null;
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) throw ApiError.badRequest(name + " must be an integer");
+        return n.intValue();
+    }
+
+    public Boolean optionalBoolean(String name) {
+        JsonNode n = node(name);
+        if (n == null) return null;
+        if (!n.isBoolean()) throw ApiError.badRequest(name + " must be true or false");
+        return n.booleanValue();
     }
 
     public Limits limits() { return limits; }
@@ -114,10 +145,8 @@ public final class RequestFields {
     }
 
     private int optionalInt(String name, int fallback) {
-        JsonNode n = body.get(name);
-        if (n == null || n.isNull()) return fallback;
-        if (!n.isIntegralNumber() || !n.canConvertToInt()) throw ApiError.badRequest(name + " must be an integer");
-        return n.intValue();
+        Integer i = optionalInt(name);
+        return i == null ? fallback : i;
     }
 
     private long longValue(String name) {

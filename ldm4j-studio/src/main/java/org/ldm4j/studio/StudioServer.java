@@ -44,7 +44,8 @@ public final class StudioServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StudioServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, String> PAGE_FILES = Map.of(
-            "/", "index.html", "/studio.js", "studio.js", "/paint.js", "paint.js", "/studio.css", "studio.css");
+            "/", "index.html", "/studio.js", "studio.js", "/modes.js", "modes.js", "/paint.js", "paint.js",
+            "/studio.css", "studio.css");
     private static final String WEB_ROOT = "/org/ldm4j/studio/web/";
     private static final int MAX_REMEMBERED_JOBS = 1000;
     private static final SecureRandom IDS = new SecureRandom();
@@ -218,7 +219,8 @@ public final class StudioServer implements AutoCloseable {
         JsonNode modeNode = body.get("mode");
         if (modeNode != null && !modeNode.isTextual()) throw ApiError.badRequest("mode must be a string");
         Mode mode = Modes.get(modeNode == null ? null : modeNode.textValue());
-        Mode.Prepared prepared = mode.prepare(new RequestFields(body, worker.info, config.limits(), mode.extraFields()));
+        Mode.Prepared prepared = mode.prepare(new RequestFields(body, worker.info, config.limits(), mode.extraFields(),
+                worker.sd.tokenizer));
         Job job = new Job(HexFormat.of().formatHex(randomId()), mode, prepared);
         synchronized (jobs) {
             jobs.put(job.id, job);

@@ -70,7 +70,7 @@ class StudioApiTest {
         assertEquals("pndm", m.at("/models/0/defaultScheduler").asText());
         List<String> modes = new ArrayList<>();
         m.get("modes").forEach(x -> modes.add(x.get("name").asText()));
-        assertEquals(List.of("txt2img", "img2img"), modes);
+        assertEquals(List.of("txt2img", "img2img", "stroke2img", "edit"), modes);
         assertEquals(2, m.at("/limits/queueCapacity").asInt());
     }
 
@@ -335,6 +335,7 @@ class StudioApiTest {
         assertTrue(page.headers().firstValue("Content-Security-Policy").orElse("").contains("connect-src 'self'"));
         assertEquals(200, studio.get("/studio.js").statusCode());
         assertEquals(200, studio.get("/paint.js").statusCode());
+        assertEquals(200, studio.get("/modes.js").statusCode());
         assertEquals(200, studio.get("/studio.css").statusCode());
     }
 

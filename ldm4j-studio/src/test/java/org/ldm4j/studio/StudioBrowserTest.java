@@ -120,7 +120,7 @@ class StudioBrowserTest {
         // img2img with the canvas as the start
         browser.findElement(By.cssSelector("#modes [data-mode=img2img]")).click();
         assertTrue(browser.findElement(By.id("strength")).isDisplayed());
-        assertEquals("true", browser.findElement(By.cssSelector("#modes [data-mode=edit]")).getAttribute("aria-disabled"),
+        assertEquals("true", browser.findElement(By.cssSelector("#modes [data-mode=factorgraph]")).getAttribute("aria-disabled"),
                 "planned modes are shown disabled");
         setField("prompt", "a blue boat on a lake");
         setField("steps", "12");
@@ -129,7 +129,7 @@ class StudioBrowserTest {
         js("window.seen = []; new MutationObserver(() => window.seen.push(document.getElementById('progress-text').textContent))"
                 + ".observe(document.getElementById('progress-text'), {childList: true, characterData: true, subtree: true});");
         browser.findElement(By.id("generate")).click();
-        waiting(60).until(d -> browser.findElement(By.id("message")).getText().startsWith("done"));
+        awaitMessage("done", 60);
         @SuppressWarnings("unchecked") List<String> seen = (List<String>) js("return window.seen");
         assertTrue(seen.stream().anyMatch(s -> s.matches("image 1/1, step \\d+/\\d+")), "progress events shown: " + seen);
         assertTrue(((String) js("return document.getElementById('preview').src")).startsWith("data:image/png;base64,"),
@@ -187,11 +187,141 @@ class StudioBrowserTest {
                 + "Paint.applyMask(l, m, null, 1, true); return s + ',' + l[3];"));
     }
 
+    @Test
+    void strokesInTwoColoursWithAPhraseRunGradopPlus() throws Exception {
+        openPage();
+        browser.findElement(By.cssSelector("#modes [data-mode=stroke2img]")).click();
+        assertTrue(browser.findElement(By.id("method")).isDisplayed());
+        assertEquals("gradop+", browser.findElement(By.id("method")).getAttribute("value"));
+        assertEquals("0.8", browser.findElement(By.id("strength")).getAttribute("value"), "the method's default strength");
+        assertEquals("12", browser.findElement(By.id("gradSteps")).getAttribute("value"));
+
+        // two strokes in two colours: the region table lists both
+        WebElement canvas = browser.findElement(By.id("canvas"));
+        int side = canvas.getSize().getWidth();
+        js("document.getElementById('size').value = 4; document.getElementById('colour').value = '#d03020'");
+        new Actions(browser).moveToElement(canvas, -side / 3, -side / 4).clickAndHold().moveByOffset(side / 2, 0).release().perform();
+        js("document.getElementById('colour').value = '#1040c0'");
+        new Actions(browser).moveToElement(canvas, -side / 3, side / 4).clickAndHold().moveByOffset(side / 2, 0).release().perform();
+        assertEquals(List.of("#d03020", "#1040c0"), js("return [...document.querySelectorAll('#regions tr[data-colour]')].map(r => r.dataset.colour).sort().reverse()"));
+
+        setField("prompt", "a red house by a lake");
+        setField("steps", "4");
+        setField("seed", "77");
+        setField("iterations", "1");
+        setField("gradSteps", "2");
+        setField("blurKernel", "5");
+        setField("blurSigma", "1");
+        // a phrase that is not in the prompt: the server's message is shown, nothing runs
+        browser.findElement(By.cssSelector("#regions tr[data-colour='#1040c0'] .phrase")).sendKeys("castle");
+        browser.findElement(By.id("generate")).click();
+        waiting(20).until(d -> d.findElement(By.id("message")).getText().contains("does not occur in prompt"));
+        assertTrue(browser.findElement(By.id("message")).getAttribute("class").contains("error"));
+        browser.findElement(By.cssSelector("#regions tr[data-colour='#1040c0'] .phrase")).clear();
+        browser.findElement(By.cssSelector("#regions tr[data-colour='#d03020'] .phrase")).sendKeys("house");
+        // a later stroke rebuilds the table and keeps what was typed
+        new Actions(browser).moveToElement(canvas, 0, 0).click().perform();
+        assertEquals("house", browser.findElement(By.cssSelector("#regions tr[data-colour='#d03020'] .phrase")).getAttribute("value"));
+
+        browser.findElement(By.id("generate")).click();
+        awaitMessage("done", 60);
+        assertTrue(((String) js("return document.getElementById('preview').src")).startsWith("data:image/png;base64,"), "a preview was shown");
+        assertEquals("gradop+ (official)", browser.findElement(By.cssSelector("#results figcaption")).getText());
+        WebElement item = browser.findElement(By.cssSelector("#gallery .item"));
+        assertTrue(item.getText().contains("stroke2img: a red house by a lake"), item.getText());
+        assertTrue(item.findElement(By.cssSelector(".method")).getText().contains("gradop+ official: #D03020=house"), item.getText());
+        JsonNode recorded = StudioFixture.json(studio.get("/api/gallery")).at("/items/0/parameters");
+        assertEquals(2, recorded.at("/settings/gradSteps").asInt());
+        assertEquals(77, recorded.at("/generation/seed").asLong());
+        screenshot("studio-stroke.png");
+
+        // restoring the parameters brings back the method's settings
+        setField("gradSteps", "9");
+        item.findElement(By.cssSelector("button.restore")).click();
+        assertEquals("2", browser.findElement(By.id("gradSteps")).getAttribute("value"));
+    }
+
+    @Test
+    void paintAMaskOverAnOpenedImageAndRunAnEdit() throws Exception {
+        openPage();
+        Path picture = dir.resolve("lake.png");
+        Files.write(picture, StudioFixture.png(StudioFixture.picture(16, 16)));
+        browser.findElement(By.id("open")).sendKeys(picture.toString());
+        waiting(10).until(d -> paintedPixels() == 256L);
+        String before = (String) js("return window.studio.painting.layer.join(',')");
+
+        browser.findElement(By.cssSelector("#modes [data-mode=edit]")).click();
+        assertEquals("Samples", browser.findElement(By.id("count-label")).getText());
+        assertTrue(browser.findElement(By.id("repair")).isSelected(), "the recommended preset repairs the background");
+        WebElement canvas = browser.findElement(By.id("canvas"));
+        int side = canvas.getSize().getWidth();
+        js("document.getElementById('size').value = 5");
+        new Actions(browser).moveToElement(canvas, -side / 6, 0).clickAndHold().moveByOffset(side / 3, 0).release().perform();
+        long masked = maskedPixels();
+        assertTrue(masked > 10 && masked < 256, "the mask brush painted the mask: " + masked);
+        assertEquals(before, js("return window.studio.painting.layer.join(',')"), "the picture is untouched");
+        // the mask shows as a translucent magenta tint over the picture: (p + 0.55 (tint - p)) per channel
+        assertEquals("true,true", js("const c = document.getElementById('canvas').getContext('2d').getImageData(8, 8, 1, 1).data;"
+                + "const p = window.studio.painting.composite().data.slice((8 * 16 + 8) * 4, (8 * 16 + 8) * 4 + 4);"
+                + "const near = (v, t) => Math.abs(v - t) <= 1;"
+                + "return [window.studio.mask.layer[(8 * 16 + 8) * 4 + 3] > 0, near(c[0], p[0] * 0.45 + 255 * 0.55) && near(c[1], p[1] * 0.45)"
+                + " && near(c[2], p[2] * 0.45 + 255 * 0.55)].join(',');"));
+        browser.findElement(By.id("mask-undo")).click();
+        assertEquals(0L, maskedPixels(), "mask undo");
+        new Actions(browser).moveToElement(canvas, -side / 6, 0).clickAndHold().moveByOffset(side / 3, 0).release().perform();
+        assertEquals(masked, maskedPixels());
+
+        setField("prompt", "a boat");
+        setField("steps", "4");
+        setField("count", "2");
+        setField("repairSteps", "2");
+        setField("seed", "5");
+        browser.findElement(By.id("generate")).click();
+        awaitMessage("done", 60);
+        waiting(10).until(d -> d.findElements(By.cssSelector("#results figcaption")).size() == 3);
+        List<String> captions = browser.findElements(By.cssSelector("#results figcaption")).stream().map(WebElement::getText).toList();
+        assertTrue(captions.get(0).startsWith("best, repaired"), captions.toString());
+        assertTrue(captions.get(1).startsWith("#1 background-psnr"), captions.toString());
+        assertTrue(captions.get(2).startsWith("#2 background-psnr"), captions.toString());
+        List<String> methodLines = browser.findElements(By.cssSelector("#gallery .item .method")).stream().limit(3).map(WebElement::getText).toList();
+        assertTrue(methodLines.get(0).startsWith("rank 1") && methodLines.get(0).endsWith("repaired"), methodLines.toString());
+        assertTrue(methodLines.get(1).startsWith("rank 1, background-psnr"), methodLines.toString());
+        assertTrue(methodLines.get(2).startsWith("rank 2, background-psnr"), methodLines.toString());
+        assertTrue(browser.findElement(By.cssSelector("#gallery .item")).getText().contains("edit: a boat"));
+        screenshot("studio-edit.png");
+    }
+
+    /** Waits for the status line to start with {@code prefix}; a timeout reports what it says instead. */
+    private void awaitMessage(String prefix, int seconds) {
+        try {
+            waiting(seconds).until(d -> d.findElement(By.id("message")).getText().startsWith(prefix));
+        } catch (org.openqa.selenium.TimeoutException e) {
+            fail("waited for '" + prefix + "', the page says '" + browser.findElement(By.id("message")).getText() + "', progress '"
+                    + browser.findElement(By.id("progress-text")).getText() + "'");
+        }
+    }
+
+    private void openPage() {
+        browser.get(studio.base + "/");
+        waiting(20).until(d -> "true".equals(js("return document.body.dataset.ready")));
+    }
+
+    long maskedPixels() {
+        return (Long) js("const l = window.studio.mask.layer; let n = 0; for (let i = 3; i < l.length; i += 4) if (l[i]) n++; return n;");
+    }
+
     /** The page as a user sees it, for docs/studio.png (copied by hand: tests do not write into the sources). */
     private void screenshot() throws java.io.IOException {
+        screenshot("studio.png");
+    }
+
+    /** A taller window shows the results and the gallery below the form too. */
+    private void screenshot(String name) throws java.io.IOException {
         js("window.scrollTo(0, 0)");
+        browser.manage().window().setSize(new org.openqa.selenium.Dimension(1200, 1240));
         File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
-        Path target = Path.of("target", "studio.png");
+        browser.manage().window().setSize(new org.openqa.selenium.Dimension(1200, 860));
+        Path target = Path.of("target", name);
         Files.createDirectories(target.getParent());
         Files.copy(shot.toPath(), target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     }

@@ -34,31 +34,8 @@ async function blobUrl(path) {
   return URL.createObjectURL(await response.blob());
 }
 
-/**
- * EXTENSION POINT: one entry per server mode (see Modes.java). `fields` are the parameter inputs the mode shows
- * (besides prompt, negative prompt, sampler, seed, images); `inputs()` returns the mode's own request fields.
- */
-const COMMON_FIELDS = ['steps', 'guidanceScale', 'width', 'height'];
-const MODES = {
-  txt2img: {
-    help: 'Generates from the prompt alone; the canvas is not used.',
-    fields: COMMON_FIELDS,
-    inputs: () => ({}),
-  },
-  img2img: {
-    help: 'The canvas is the start image (SDEdit): strength sets how much of it is redrawn.',
-    fields: [...COMMON_FIELDS, 'strength'],
-    inputs: () => ({ initImage: painting.toDataUrl(), strength: number('strength') }),
-  },
-};
-// Modes whose methods are still being written: shown, disabled, until the server lists them.
-const PLANNED_MODES = [
-  { name: 'stroke2img', title: 'Stroke to image', help: 'GradOP: the canvas strokes guide the layout.' },
-  { name: 'edit', title: 'Edit', help: 'Blended Latent Diffusion: paint a mask, regenerate only inside it.' },
-  { name: 'factorgraph', title: 'Factor graph', help: 'Factor-graph diffusion over several prompts.' },
-];
-
 let painting;
+let mask;          // the edit mask: white strokes on black, over the canvas in edit mode
 let mode = 'txt2img';
 let model = null;
 let currentJob = null;
@@ -74,8 +51,14 @@ function render() {
     canvas.width = painting.width; canvas.height = painting.height;
     applyZoom();
   }
-  ctx.putImageData(painting.composite(), 0, 0);
+  if (mask.width !== painting.width || mask.height !== painting.height) mask.reset(painting.width, painting.height);
+  const picture = painting.composite();
+  if (mode === 'edit') overlayMask(picture.data, mask.composite().data);
+  ctx.putImageData(picture, 0, 0);
 }
+
+/** The layer the canvas tools paint on: the mask in edit mode, the picture otherwise. */
+function layer() { return MODES[mode].layer === 'mask' ? mask : painting; }
 
 function applyZoom() {
   const z = Number($('zoom').value);
@@ -92,7 +75,9 @@ function fitZoom() {
 
 function updatePalette() {
   const box = $('palette');
-  box.replaceChildren(...painting.palette(12).map(hex => {
+  const colours = painting.palette(12);
+  updateRegions(colours);
+  box.replaceChildren(...colours.map(hex => {
     const b = document.createElement('button');
     b.type = 'button'; b.title = hex; b.dataset.colour = hex;
     b.style.background = hex;
@@ -107,24 +92,26 @@ function pixelAt(event) {
           Math.floor((event.clientY - r.top) / r.height * painting.height)];
 }
 
+/** The mask is binary: white at full opacity (the eraser takes it away). */
 function brushOptions() {
-  return { size: Number($('size').value), opacity: Number($('opacity').value) / 100, colour: $('colour').value,
-           filled: $('filled').checked };
+  const masking = layer() === mask;
+  return { size: Number($('size').value), opacity: masking ? 1 : Number($('opacity').value) / 100,
+           colour: masking ? '#ffffff' : $('colour').value, filled: $('filled').checked };
 }
 
 canvas.addEventListener('pointerdown', e => {
   if (e.button !== 0) return;
-  const [x, y] = pixelAt(e);
+  const [x, y] = pixelAt(e), target = layer();
   if (tool === 'fill') {
-    if (x >= 0 && y >= 0 && x < painting.width && y < painting.height) painting.fill(x, y, $('colour').value, brushOptions().opacity);
+    if (x >= 0 && y >= 0 && x < target.width && y < target.height) target.fill(x, y, brushOptions().colour, brushOptions().opacity);
     updatePalette();
     return;
   }
   canvas.setPointerCapture(e.pointerId);
-  painting.begin(tool, x, y, brushOptions());
+  target.begin(tool, x, y, brushOptions());
 });
-canvas.addEventListener('pointermove', e => { if (painting.stroke) { const [x, y] = pixelAt(e); painting.move(x, y); } });
-const endStroke = () => { if (painting.stroke) { painting.end(); updatePalette(); } };
+canvas.addEventListener('pointermove', e => { const target = layer(); if (target.stroke) { const [x, y] = pixelAt(e); target.move(x, y); } });
+const endStroke = () => { const target = layer(); if (target.stroke) { target.end(); updatePalette(); } };
 canvas.addEventListener('pointerup', endStroke);
 canvas.addEventListener('pointercancel', endStroke);
 
@@ -137,9 +124,14 @@ document.querySelectorAll('.tool').forEach(b => b.addEventListener('click', () =
 $('size').oninput = () => { $('size-out').textContent = $('size').value; };
 $('opacity').oninput = () => { $('opacity-out').textContent = $('opacity').value + '%'; };
 $('background').onchange = () => painting.setBackground($('background').value);
-$('undo').onclick = () => { painting.undo(); syncSize(); updatePalette(); };
-$('redo').onclick = () => { painting.redo(); syncSize(); updatePalette(); };
-$('clear').onclick = () => { painting.clear(); updatePalette(); };
+$('undo').onclick = () => { layer().undo(); syncSize(); updatePalette(); };
+$('redo').onclick = () => { layer().redo(); syncSize(); updatePalette(); };
+$('clear').onclick = () => { layer().clear(); updatePalette(); };
+$('mask-undo').onclick = () => mask.undo();
+$('mask-clear').onclick = () => mask.clear();
+$('method').onchange = () => { methodDefaults(); selectMode(mode); };
+$('repair').onchange = () => selectMode(mode);
+$('editPreset').onchange = () => { $('repair').checked = $('editPreset').value === 'recommended'; selectMode(mode); };
 $('zoom').oninput = applyZoom;
 $('fit').onclick = fitZoom;
 $('open').onchange = async () => { if ($('open').files[0]) await openAsCanvas($('open').files[0]); $('open').value = ''; };
@@ -220,27 +212,40 @@ function showModes(serverModes) {
 }
 
 function selectMode(name) {
+  if (name === 'stroke2img' && mode !== name) methodDefaults();
+  if (layer().stroke) layer().end();
   mode = name;
   document.querySelectorAll('#modes button').forEach(b => b.classList.toggle('active', b.dataset.mode === name));
   $('mode-help').textContent = MODES[name].help;
-  document.querySelectorAll('#params [data-for]').forEach(l => { l.hidden = !MODES[name].fields.includes(l.querySelector('input').id); });
+  const fields = MODES[name].fields();
+  document.querySelectorAll('#params [data-for]').forEach(el => { el.hidden = !fields.includes(el.dataset.for); });
+  $('count-label').textContent = name === 'edit' ? 'Samples' : 'Images';
+  render();
 }
 
 function requestBody() {
   const body = { mode, prompt: $('prompt').value, negativePrompt: $('negativePrompt').value || null,
                  scheduler: $('scheduler').value || null, seed: number('seed'), count: number('count') };
-  MODES[mode].fields.forEach(f => { if (f !== 'strength' && number(f) !== null) body[f] = number(f); });
+  COMMON_FIELDS.forEach(f => { if (number(f) !== null) body[f] = number(f); });
   return { ...body, ...MODES[mode].inputs() };
 }
 
-/** Puts a recorded request (from a PNG or the gallery) back into the form. */
-function restore(p) {
+/** The generic request inside a recorded one: stroke2img records it as `generation`, edit as `request`. */
+function generic(p) { return (p && (p.generation || p.request)) || p || {}; }
+
+/** Puts a recorded request (from a PNG or the gallery) back into the form, with a method's own settings. */
+function restore(recorded) {
+  const p = generic(recorded), s = recorded.settings || {};
+  if (recorded.method) $('method').value = recorded.method;
+  if (p.mode && MODES[p.mode]) selectMode(p.mode);   // first: entering stroke2img resets the method's defaults
   for (const f of ['prompt', 'negativePrompt', 'steps', 'guidanceScale', 'seed', 'count', 'strength']) {
     if (p[f] !== undefined && p[f] !== null) $(f).value = p[f];
   }
   $('scheduler').value = p.scheduler || '';
   if (p.width && p.height) { $('width').value = p.width; $('height').value = p.height; sizeFromFields(); }
-  if (p.mode && MODES[p.mode]) selectMode(p.mode);
+  if (recorded.preset && p.mode === 'stroke2img') $('preset').value = recorded.preset;
+  for (const f of ['iterations', 'gradSteps', 'lr']) if (s[f] !== undefined) $(f).value = s[f];
+  if (s.painting) { $('paintingFunction').value = s.painting.function; $('blurKernel').value = s.painting.blurKernel; $('blurSigma').value = s.painting.blurSigma; }
 }
 
 // ---- jobs ------------------------------------------------------------------------------------------------------
@@ -308,7 +313,8 @@ function showState(job) {
   if (job.state === 'done') {
     $('progress').value = 1;
     $('progress-text').textContent = 'done';
-    say(`done: ${job.results.length} image(s), seed ${job.parameters.seed}`);
+    say(`done: ${job.results.length} image(s), seed ${generic(job.parameters).seed}`);
+    showResults(job.outputs).catch(err => say(err.message, true));
   } else if (job.state === 'failed') {
     say('failed: ' + job.error, true);
   } else if (job.state === 'cancelled') {
@@ -317,6 +323,20 @@ function showState(job) {
   } else {
     $('progress-text').textContent = job.state;
   }
+}
+
+/** The last job's images in the server's order (an edit's best first), each with its caption (rank and score). */
+async function showResults(outputs) {
+  const figures = await Promise.all(outputs.map(async o => {
+    const figure = document.createElement('figure');
+    const img = document.createElement('img');
+    img.src = await blobUrl(o.url); img.alt = o.label || o.url;
+    const caption = document.createElement('figcaption');
+    caption.textContent = o.label || '';
+    figure.append(img, caption);
+    return figure;
+  }));
+  $('results').replaceChildren(...figures);
 }
 
 // ---- gallery -----------------------------------------------------------------------------------------------------
@@ -329,14 +349,17 @@ async function loadGallery() {
     const img = document.createElement('img');
     img.alt = item.file;
     img.src = await blobUrl(item.url);
-    const p = item.parameters || {};
+    const recorded = item.parameters || {}, p = generic(recorded);
     const caption = document.createElement('div');
     caption.className = 'caption';
     caption.textContent = p.prompt !== undefined ? `${p.mode}: ${p.prompt}` : item.file;
-    caption.title = JSON.stringify(p, null, 1);
+    caption.title = JSON.stringify(recorded, null, 1);
     const details = document.createElement('div');
     details.className = 'caption';
     details.textContent = p.seed !== undefined ? `seed ${p.seed}, ${p.steps} steps, cfg ${p.guidanceScale}` + (p.strength != null ? `, strength ${p.strength}` : '') : '';
+    const method = document.createElement('div');
+    method.className = 'caption method';
+    method.textContent = methodLine(recorded);
     const row = document.createElement('div');
     row.className = 'row';
     const use = document.createElement('button');
@@ -344,11 +367,11 @@ async function loadGallery() {
     use.onclick = () => useAsCanvas(img.src);
     const again = document.createElement('button');
     again.type = 'button'; again.textContent = 'Restore'; again.className = 'restore'; again.title = 'restore these parameters';
-    again.onclick = () => restore(p);
+    again.onclick = () => restore(recorded);
     const download = document.createElement('a');
     download.href = img.src; download.download = item.file; download.textContent = 'Download'; download.className = 'download';
     row.append(use, again, download);
-    card.append(img, caption, details, row);
+    card.append(img, caption, details, method, row);
     return card;
   }));
   $('gallery').replaceChildren(...cards);
@@ -358,9 +381,12 @@ $('refresh').onclick = () => loadGallery().catch(err => say(err.message, true));
 // ---- start -------------------------------------------------------------------------------------------------------
 
 async function start() {
+  mask = new Paint.Painting(64, 64);
+  mask.background = [0, 0, 0];
   painting = new Paint.Painting(64, 64);
   painting.onChange(render);
-  window.studio = { painting, selectTool, selectMode, restore };   // for tests and the console
+  mask.onChange(render);
+  window.studio = { painting, mask, selectTool, selectMode, restore };   // for tests and the console
   try {
     const info = await api('/api/models');
     info.schedulers.forEach(s => $('scheduler').append(new Option(s, s)));

@@ -1,0 +1,130 @@
+package org.ldm4j.studio;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.image.Images;
+import org.ldm4j.methods.blended.BackgroundPsnr;
+import org.ldm4j.methods.blended.BackgroundRepair;
+import org.ldm4j.methods.blended.BlendSettings;
+import org.ldm4j.methods.blended.BlendedLatentDiffusion;
+import org.ldm4j.methods.blended.EditResult;
+import org.ldm4j.methods.blended.Masks;
+import org.ldm4j.pipeline.GenerationRequest;
+
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Edit (Blended Latent Diffusion, {@code org.ldm4j.methods.blended}): {@code image} (the canvas) is regenerated from
+ * the prompt inside {@code mask} (white = edit, same size) and kept outside. {@code count} samples are ranked by
+ * background PSNR; the results are, best first: the best sample after background repair and pixel paste (when the
+ * preset or {@code repair}/{@code repairSteps} enable them), then every sample as sampled, each with its rank and
+ * score. {@code preset}: recommended (default) or official, as {@code ldm4j edit --preset}.
+ */
+final class EditMode implements Mode {
+    static final String IMAGE = "image", MASK = "mask";
+    static final String FROM_CANVAS = "studio canvas", MASK_FROM_PAGE = "studio mask";
+    static final int MAX_REPAIR_STEPS = 1000;
+
+    /** The PNG's {@code ldm4j} chunk: the same record {@code ldm4j edit} writes. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record EditRecord(GenerationRequest request, String mask, BlendSettings blended, String scorer, Integer rank,
+                      Double score, Boolean repaired, Long repairMillis) {}
+
+    @Override public String name() { return "edit"; }
+
+    @Override public String title() { return "Edit"; }
+
+    @Override public Set<String> extraFields() { return Set.of(IMAGE, MASK, "preset", "repair", "repairSteps"); }
+
+    @Override
+    public Prepared prepare(RequestFields f) {
+        int maxSide = f.limits().maxSide();
+        BufferedImage image = DataUrls.decodePng(f.requiredText(IMAGE), IMAGE, maxSide);
+        BufferedImage mask = DataUrls.decodePngWithAlpha(f.requiredText(MASK), MASK, maxSide);
+        BlendSettings settings = Stroke2ImgMode.invalidAs400(() -> settings(f));
+        checkMask(image, mask, settings, f.model().vaeScaleFactor());
+        GenerationRequest request = f.toRequest(name(), image.getWidth(), image.getHeight(), null, FROM_CANVAS);
+        if (request.width() != image.getWidth() || request.height() != image.getHeight()) {
+            throw ApiError.badRequest("image is " + image.getWidth() + "x" + image.getHeight() + " but width/height ask for "
+                    + request.width() + "x" + request.height() + " (leave them out to use the image's size)");
+        }
+        if (settings.firstStep(request.steps()) >= request.steps()) {
+            throw ApiError.badRequest("blend start " + settings.blendStart() + " of " + request.steps() + " steps leaves no step to run");
+        }
+        EditRecord parameters = new EditRecord(request, MASK_FROM_PAGE, settings, new BackgroundPsnr().name(), null, null, null, null);
+        return new Prepared(request, parameters, 1, (sd, hooks, cancelled) -> {
+            Tensor x = Images.toTensor(image), m = Images.maskToTensor(mask);
+            EditResult r = new BlendedLatentDiffusion(sd, settings).edit(request, x, m, new BackgroundPsnr(), hooks, cancelled);
+            return outputs(r, request, settings);
+        });
+    }
+
+    /** recommended or official, then repair on/off and its steps, as {@code ldm4j edit}'s options. */
+    private static BlendSettings settings(RequestFields f) {
+        String preset = f.optionalText("preset") == null ? "recommended" : f.optionalText("preset").toLowerCase(Locale.ROOT);
+        BlendSettings s = switch (preset) {
+            case "recommended" -> BlendSettings.recommended();
+            case "official" -> BlendSettings.official();
+            default -> throw ApiError.badRequest("unknown preset '" + preset + "' (expected recommended or official)");
+        };
+        Boolean repair = f.optionalBoolean("repair");
+        Integer steps = f.optionalInt("repairSteps");
+        if (Boolean.FALSE.equals(repair) && steps != null) throw ApiError.badRequest("repair false and repairSteps contradict each other");
+        if (steps != null && (steps < 1 || steps > MAX_REPAIR_STEPS)) {
+            throw ApiError.badRequest("repairSteps must be in 1.." + MAX_REPAIR_STEPS + ", got " + steps);
+        }
+        if (Boolean.FALSE.equals(repair)) return s.withRepair(BackgroundRepair.Settings.off());
+        if (Boolean.TRUE.equals(repair) || steps != null) {
+            BackgroundRepair.Settings base = s.repair().enabled() ? s.repair() : BackgroundRepair.Settings.official();
+            s = s.withRepair(steps != null ? base.withSteps(steps) : base);
+        }
+        return s;
+    }
+
+    /**
+     * The library's own checks (shape, size against the image, multiple of the VAE factor, not empty), plus one it
+     * would only make on the worker: a mask thinner than the VAE factor vanishes at latent resolution.
+     */
+    private static void checkMask(BufferedImage image, BufferedImage mask, BlendSettings settings, int factor) {
+        try (PointerScope scope = new PointerScope()) {
+            Tensor x = Images.toTensor(image), m = Images.maskToTensor(mask);
+            Masks.check(m, x, factor);
+            if (!Masks.isFull(m) && Masks.isEmpty(Masks.toLatent(m, factor, settings.downsampling(), settings.threshold()))) {
+                throw ApiError.badRequest("the mask vanishes at latent resolution (1/" + factor + " of the image): it is thinner than "
+                        + factor + " pixels; paint a wider mask");
+            }
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest(e.getMessage());
+        }
+    }
+
+    /** The repaired best first (when repair or the pixel paste changed it), then every sample by rank. */
+    private static List<Output> outputs(EditResult r, GenerationRequest request, BlendSettings settings) {
+        List<Output> out = new ArrayList<>();
+        EditResult.Sample top = r.bestSample();
+        BackgroundRepair.Result repair = r.repair();
+        if (r.best() != top.image()) {   // the same tensor when neither repair nor the pixel paste ran
+            GenerationRequest single = request.withSeed(top.seed());
+            out.add(new Output(r.best(), single, new EditRecord(single, MASK_FROM_PAGE, settings, r.scorer(), 1, finite(top.score()),
+                    repair != null, repair != null ? repair.millis() : null), "best" + (repair != null ? ", repaired" : ", pasted")
+                    + " (seed " + top.seed() + ")"));
+        }
+        List<EditResult.Sample> ranked = r.ranked();
+        for (int rank = 1; rank <= ranked.size(); rank++) {
+            EditResult.Sample s = ranked.get(rank - 1);
+            GenerationRequest single = request.withSeed(s.seed());
+            out.add(new Output(s.image(), single, new EditRecord(single, MASK_FROM_PAGE, settings, r.scorer(), rank,
+                    finite(s.score()), false, null), "#" + rank + " " + r.scorer() + " " + score(s.score()) + " (seed " + s.seed() + ")"));
+        }
+        return out;
+    }
+
+    private static Double finite(double v) { return Double.isFinite(v) ? v : null; }   // JSON has no infinity
+
+    private static String score(double v) { return Double.isInfinite(v) ? "inf" : String.format(Locale.ROOT, "%.2f dB", v); }
+}
