@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code ldm4j} command: one subcommand per job. Bad arguments exit with code 2 and a one-line message. */
 @Command(name = "ldm4j", mixinStandardHelpOptions = true, version = "ldm4j 0.1.0",
         description = "Guided image synthesis with latent diffusion models, on libtorch.",
-        subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, ToyWorldCommand.class, TrainCommand.class, BenchCommand.class,
+        subcommands = {Txt2ImgCommand.class, Img2ImgCommand.class, ToyWorldCommand.class, TrainCommand.class, BenchCommand.class, EvalCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Ldm4j {
     public static void main(String[] args) {
