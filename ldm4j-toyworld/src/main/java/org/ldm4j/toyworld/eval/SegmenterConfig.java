@@ -28,7 +28,7 @@ public record SegmenterConfig(int[] channels, int numClasses, int normGroups) {
         channels = channels.clone();
     }
 
-    /** The ToyWorld default: about 0.9 M parameters, 128-dim embedding. */
+    /** The ToyWorld default: 1.18 M parameters, 128-dim embedding, about 0.7 GMAC per 64x64 image. */
     public static SegmenterConfig toyWorld() { return new SegmenterConfig(new int[]{32, 64, 96, 128}, ToyClass.count(), 8); }
 
     /** The input side must be a multiple of this (other sizes are padded internally). */

@@ -1,6 +1,7 @@
 package org.ldm4j.toyworld.eval;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -10,6 +11,7 @@ import org.ldm4j.nn.Block;
 import org.ldm4j.nn.Conv2d;
 import org.ldm4j.nn.GroupNorm;
 import org.ldm4j.nn.Seq;
+import org.ldm4j.nn.Tensors;
 import org.ldm4j.weights.SafetensorsFile;
 import org.ldm4j.weights.SafetensorsWriter;
 import org.ldm4j.weights.WeightLoader;
@@ -19,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -38,6 +41,7 @@ import java.util.Map;
 public final class ToyWorldSegmenter extends Block {
     public static final String WEIGHTS_FILE = "model.safetensors";
     public static final String CONFIG_FILE = "config.json";
+    private static final int BATCH = 32;
 
     /** GroupNorm, SiLU, conv3x3, GroupNorm, SiLU, conv3x3, plus the input (diffusers' ResnetBlock2D without time). */
     static final class ResBlock extends Block {
@@ -106,15 +110,9 @@ public final class ToyWorldSegmenter extends Block {
         int m = config.sizeMultiple();
         long padH = (m - h % m) % m, padW = (m - w % m) % m;
         Tensor x = padH + padW > 0 ? torch.replication_pad2d(images, 0, padW, 0, padH) : images;
-        x = stem.forward(x);
-        Tensor[] skips = new Tensor[down.size()];
-        for (int i = 0; i < down.size(); i++) {
-            Level level = down.get(i);
-            if (level.conv != null) x = level.conv.forward(x);
-            x = level.res.forward(x);
-            skips[i] = x;
-        }
-        Tensor embedding = x.mean(new long[]{2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+        Tensor[] skips = encode(x);
+        x = skips[skips.length - 1];
+        Tensor embedding = pool(x);
         for (int j = 0; j < up.size(); j++) {
             int target = down.size() - 2 - j;
             Level level = up.get(j);
@@ -134,11 +132,63 @@ public final class ToyWorldSegmenter extends Block {
         }
     }
 
-    /** The FID embedding (B, D), without gradients. */
+    /** The FID embedding (B, D), without gradients; runs the encoder only. */
     public Tensor embed(Tensor images) {
         try (NoGradGuard g = new NoGradGuard()) {
-            return forward(images).embedding();
+            int m = config.sizeMultiple();
+            long padH = (m - images.size(2) % m) % m, padW = (m - images.size(3) % m) % m;
+            Tensor x = padH + padW > 0 ? torch.replication_pad2d(images, 0, padW, 0, padH) : images;
+            Tensor[] levels = encode(x);
+            return pool(levels[levels.length - 1]);
         }
+    }
+
+    /** The encoder's output at every level, full resolution first. */
+    private Tensor[] encode(Tensor x) {
+        x = stem.forward(x);
+        Tensor[] levels = new Tensor[down.size()];
+        for (int i = 0; i < down.size(); i++) {
+            Level level = down.get(i);
+            if (level.conv != null) x = level.conv.forward(x);
+            x = level.res.forward(x);
+            levels[i] = x;
+        }
+        return levels;
+    }
+
+    private static Tensor pool(Tensor x) {
+        return x.mean(new long[]{2, 3}, false, new org.bytedeco.pytorch.ScalarTypeOptional());
+    }
+
+    /** Class maps of packed-RGB images of one size, in batches of {@value #BATCH}, one int[H·W] per image. */
+    public int[][] classMaps(List<int[]> rgb, int width, int height) {
+        int[][] out = new int[rgb.size()][];
+        for (int start = 0; start < rgb.size(); start += BATCH) {
+            try (PointerScope scope = new PointerScope()) {
+                List<int[]> batch = rgb.subList(start, Math.min(rgb.size(), start + BATCH));
+                int[][] maps = EvalImages.classMaps(predict(EvalImages.tensor(batch, width, height)));
+                System.arraycopy(maps, 0, out, start, maps.length);
+            }
+        }
+        return out;
+    }
+
+    /** Embeddings of packed-RGB images of one size, in batches of {@value #BATCH}: double[N][D]. */
+    public double[][] embeddings(List<int[]> rgb, int width, int height) {
+        double[][] out = new double[rgb.size()][];
+        for (int start = 0; start < rgb.size(); start += BATCH) {
+            try (PointerScope scope = new PointerScope()) {
+                List<int[]> batch = rgb.subList(start, Math.min(rgb.size(), start + BATCH));
+                float[] e = Tensors.toFloats(embed(EvalImages.tensor(batch, width, height)));
+                int d = e.length / batch.size();
+                for (int i = 0; i < batch.size(); i++) {
+                    double[] row = new double[d];
+                    for (int k = 0; k < d; k++) row[k] = e[i * d + k];
+                    out[start + i] = row;
+                }
+            }
+        }
+        return out;
     }
 
     /** Writes {@code config.json} and fp16 {@code model.safetensors} into {@code dir} (atomically, each). */
