@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 ToyWorldCommand.class,
                 TrainCommand.class,
                 BenchCommand.class,
+                EvalCommand.class,
                 StudioCommand.class,
                 ConvertCommand.class,
                 CommandLine.HelpCommand.class})
