@@ -271,8 +271,9 @@ public final class TorchCheckpoint implements WeightSource {
             byte[] b = in.readNBytes((int) entry.getSize());
             if (b.length != entry.getSize()) throw new WeightFormatException(path + ": entry " + entry.getName() + " is truncated");
             return b;
-        } catch (ZipException e) {
-            throw new WeightFormatException(path + ": entry " + entry.getName() + " is corrupt: " + e.getMessage(), e);
+        } catch (ZipException | EOFException e) {
+            // a truncated or corrupt deflated entry ends early; that is bad data, not a failing disk (TorchCheckpointFuzzTest)
+            throw new WeightFormatException(path + ": entry " + entry.getName() + " is corrupt or truncated: " + e.getMessage(), e);
         }
     }
 

@@ -50,8 +50,8 @@ class TorchCheckpointFuzzTest {
     }
 
     @FuzzTest(maxDuration = "5m")
-    @DictionaryEntries({"torch._utils\n_rebuild_tensor_v2\n", "collections\nOrderedDict\n", "torch\nFloatStorage\n",
-            "torch\nHalfStorage\n", "torch\nLongStorage\n", "storage", "cpu", "state_dict", "builtins\neval\n"})
+    @DictionaryEntries({"torch._utils", "_rebuild_tensor_v2", "_rebuild_parameter", "collections", "OrderedDict", "torch",
+            "FloatStorage", "HalfStorage", "LongStorage", "storage", "cpu", "state_dict", "builtins", "eval"})
     void pickleInValidZip(byte[] pickle) throws IOException {
         byte[] zip = zip(pickle);
         Files.write(file, zip);

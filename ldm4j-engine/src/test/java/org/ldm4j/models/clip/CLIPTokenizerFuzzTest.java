@@ -30,7 +30,7 @@ class CLIPTokenizerFuzzTest {
     }
 
     @FuzzTest(maxDuration = "5m")
-    @DictionaryEntries({"\"<|startoftext|>\"", "\"<|endoftext|>\"", "</w>", "#version: 0.2\n", "\"bos_token\"",
+    @DictionaryEntries({"\"<|startoftext|>\"", "\"<|endoftext|>\"", "</w>", "#version: 0.2", "\"bos_token\"",
             "\"model_max_length\"", "\"pad_token\"", "\"content\""})
     void loadAndEncode(FuzzedDataProvider data) throws IOException {
         String vocab = data.consumeString(2000), config = data.consumeString(300), prompt = data.consumeString(200);
