@@ -104,7 +104,7 @@ public final class TorchCheckpoint implements WeightSource {
         ZipFile zip;
         try {
             zip = new ZipFile(path.toFile());
-        } catch (ZipException e) {
+        } catch (ZipException | EOFException e) {   // EOF: the file ends inside the zip's END record (TorchCheckpointFuzzTest)
             throw new WeightFormatException(path + ": unreadable zip archive (truncated or corrupt?): " + e.getMessage(), e);
         }
         try {
