@@ -109,6 +109,10 @@ public final class TorchCheckpoint implements WeightSource {
         }
         try {
             return parse(path, zip);
+        } catch (IllegalArgumentException e) {
+            // java.util.zip reports an entry name that is not valid UTF-8 this way, while iterating (TorchCheckpointFuzzTest)
+            zip.close();
+            throw new WeightFormatException(path + ": corrupt zip directory: " + e.getMessage(), e);
         } catch (RuntimeException | IOException e) {
             zip.close();
             throw e;
