@@ -10,14 +10,16 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.ldm4j.nn.Dtypes;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -148,14 +150,39 @@ public final class Images {
                 + (h0 + (height % multiple == 0 ? 0 : multiple)) + ")");
     }
 
-    /** Decodes any ImageIO-readable file, with errors that name the path. */
+    /**
+     * Largest image {@link #readImage}/{@link #readMask} decode, in pixels (4096 x 4096; SD works at 2048 a side at most).
+     * ImageIO allocates the whole raster from the header before reading any pixel data, so without this check a
+     * 69-byte PNG declaring 12000 x 12000 made the JVM allocate 576 MB (found by ImagesFuzzTest).
+     */
+    public static final long MAX_PIXELS = 4096L * 4096L;
+
+    /** Decodes any ImageIO-readable file, with errors that name the path; the declared size is checked first. */
     static BufferedImage read(Path path) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "image file not found");
         if (!Files.isRegularFile(path)) throw new IOException(path + " is not a regular file");
         BufferedImage image;
-        try (InputStream in = Files.newInputStream(path)) {
-            image = ImageIO.read(in);
-        } catch (IOException | RuntimeException e) {
+        try (ImageInputStream in = ImageIO.createImageInputStream(path.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new IOException(path + ": not an image in a supported format (PNG, JPEG, BMP, GIF)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w < 1 || h < 1 || w * h > MAX_PIXELS) {
+                    throw new IOException(path + ": image declares " + w + "x" + h + " pixels; the limit is " + MAX_PIXELS
+                            + " pixels (4096x4096)");
+                }
+                image = reader.read(0);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(path.toString())) throw e;
+            throw new IOException(path + ": cannot decode image: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
             throw new IOException(path + ": cannot decode image: " + e.getMessage(), e);
         }
         if (image == null) throw new IOException(path + ": not an image in a supported format (PNG, JPEG, BMP, GIF)");

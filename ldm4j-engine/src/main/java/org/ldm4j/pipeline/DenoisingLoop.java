@@ -13,6 +13,10 @@ import java.util.function.BooleanSupplier;
  * the scheduler step, {@code afterStep} hooks.
  *
  * <p>Each step runs in its own native-memory scope, so a 50-step run does not grow: only the latents leave it.
+ *
+ * <p>After every step the latents are checked for NaN/Inf (one reduction over a small tensor, negligible next to
+ * the denoiser): a non-finite value would otherwise travel silently through the remaining steps and the VAE and end
+ * up as a black or garbage PNG. The run stops with {@link NonFiniteLatentsException} naming the step.
  */
 public final class DenoisingLoop {
     private DenoisingLoop() {}
@@ -37,6 +41,10 @@ public final class DenoisingLoop {
                 Scheduler.StepOutput out = scheduler.step(modelOutput, i, x);
                 Tensor prev = out.prevSample();
                 for (StepHook h : hooks) prev = h.afterStep(prev, out.predOriginalSample(), step);
+                if (!prev.isfinite().all().item_bool()) {
+                    throw new NonFiniteLatentsException(i, timesteps[i], timesteps.length,
+                            modelOutput.isfinite().all().item_bool() ? "the scheduler step or a step hook" : "the denoiser's output");
+                }
                 next = Scopes.keep(prev);
             }
             if (z != latents) z.close();   // our own intermediate, nobody else holds this handle

@@ -104,11 +104,15 @@ public final class TorchCheckpoint implements WeightSource {
         ZipFile zip;
         try {
             zip = new ZipFile(path.toFile());
-        } catch (ZipException e) {
+        } catch (ZipException | EOFException e) {   // EOF: the file ends inside the zip's END record (TorchCheckpointFuzzTest)
             throw new WeightFormatException(path + ": unreadable zip archive (truncated or corrupt?): " + e.getMessage(), e);
         }
         try {
             return parse(path, zip);
+        } catch (IllegalArgumentException e) {
+            // java.util.zip reports an entry name that is not valid UTF-8 this way, while iterating (TorchCheckpointFuzzTest)
+            zip.close();
+            throw new WeightFormatException(path + ": corrupt zip directory: " + e.getMessage(), e);
         } catch (RuntimeException | IOException e) {
             zip.close();
             throw e;
@@ -271,8 +275,9 @@ public final class TorchCheckpoint implements WeightSource {
             byte[] b = in.readNBytes((int) entry.getSize());
             if (b.length != entry.getSize()) throw new WeightFormatException(path + ": entry " + entry.getName() + " is truncated");
             return b;
-        } catch (ZipException e) {
-            throw new WeightFormatException(path + ": entry " + entry.getName() + " is corrupt: " + e.getMessage(), e);
+        } catch (ZipException | EOFException e) {
+            // a truncated or corrupt deflated entry ends early; that is bad data, not a failing disk (TorchCheckpointFuzzTest)
+            throw new WeightFormatException(path + ": entry " + entry.getName() + " is corrupt or truncated: " + e.getMessage(), e);
         }
     }
 

@@ -26,6 +26,7 @@ import java.util.stream.Stream;
  */
 public final class Checkpoints {
     private static final int KEEP = 2;
+    private static final java.util.regex.Pattern COMPLETE = java.util.regex.Pattern.compile("step-\\d{8,}");
     private final Path dir;
 
     public Checkpoints(Path runDir) { this.dir = runDir.resolve("checkpoints"); }
@@ -89,14 +90,24 @@ public final class Checkpoints {
         return out;
     }
 
+    /**
+     * Keeps the {@link #KEEP} newest complete checkpoints and removes temporary folders left by a run that was killed
+     * while writing. Only names of the form {@code step-NNNNNNNN} count as checkpoints: before, a leftover
+     * {@code step-NNNNNNNN.tmpXXX} sorted above the real ones, took a "keep" slot, and the older complete checkpoint
+     * was deleted in its place (found by CheckpointCrashTest).
+     */
     private void prune(String newest) throws IOException {
         List<Path> steps;
         try (Stream<Path> s = Files.list(dir)) {
-            steps = s.filter(p -> p.getFileName().toString().startsWith("step-"))
-                    .sorted(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed()).toList();
+            steps = s.filter(p -> p.getFileName().toString().startsWith("step-")).toList();
         }
-        for (int i = KEEP; i < steps.size(); i++) {
-            if (!steps.get(i).getFileName().toString().equals(newest)) deleteTree(steps.get(i));
+        List<Path> complete = steps.stream().filter(p -> COMPLETE.matcher(p.getFileName().toString()).matches())
+                .sorted(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed()).toList();
+        for (int i = KEEP; i < complete.size(); i++) {
+            if (!complete.get(i).getFileName().toString().equals(newest)) deleteTree(complete.get(i));
+        }
+        for (Path p : steps) {
+            if (!COMPLETE.matcher(p.getFileName().toString()).matches()) deleteTree(p);   // one writer per run folder
         }
     }
 

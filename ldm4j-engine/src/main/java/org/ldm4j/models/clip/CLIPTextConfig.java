@@ -74,8 +74,10 @@ public record CLIPTextConfig(
 
     public static CLIPTextConfig parse(String json) {
         try {
-            return new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            CLIPTextConfig c = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
                     .readValue(json, CLIPTextConfig.class);
+            if (c == null) throw new IllegalArgumentException("CLIPTextConfig: not a JSON object");   // the text "null"
+            return c;
         } catch (IOException e) {
             throw new IllegalArgumentException("CLIPTextConfig: " + e.getMessage(), e);
         }

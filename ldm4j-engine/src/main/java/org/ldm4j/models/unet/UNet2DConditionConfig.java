@@ -101,6 +101,8 @@ public record UNet2DConditionConfig(
         } catch (IOException e) {
             throw new IllegalArgumentException(source + ": not a valid UNet2DConditionModel config: " + e.getMessage(), e);
         }
+        // Jackson maps the JSON text "null" (or an empty document) to a null object (found by DiffusersConfigFuzzTest)
+        if (c == null) throw new IllegalArgumentException(source + ": not a valid UNet2DConditionModel config: not a JSON object");
         c.validate(source);
         return c;
     }

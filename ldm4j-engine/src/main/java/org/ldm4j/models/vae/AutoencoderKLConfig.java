@@ -98,7 +98,9 @@ public record AutoencoderKLConfig(
 
     public static AutoencoderKLConfig parse(String json) {
         try {
-            return mapper().readValue(json, AutoencoderKLConfig.class);
+            AutoencoderKLConfig c = mapper().readValue(json, AutoencoderKLConfig.class);
+            if (c == null) throw new IllegalArgumentException("AutoencoderKL config: not a JSON object");   // the text "null"
+            return c;
         } catch (IOException e) {
             throw new IllegalArgumentException("AutoencoderKL config: " + e.getMessage(), e);
         }

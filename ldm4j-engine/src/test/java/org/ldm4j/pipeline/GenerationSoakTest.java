@@ -1,0 +1,71 @@
+package org.ldm4j.pipeline;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.image.Images;
+import org.ldm4j.image.Infotext;
+import org.ldm4j.image.PngParameters;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Engine;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Memory soak: consecutive generations in one JVM through the library loop the CLI batch and the studio call
+ * (Txt2Img.run, decode to images, PNG with parameters written atomically), on the tiny model. After a warm-up the
+ * resident set ({@code VmRSS} of /proc/self/status: Java heap plus libtorch's native memory) must grow less than 5%.
+ * 100 generations by default (a few seconds); {@code -Dldm4j.long=true} (profile fuzz-long) runs 1000.
+ */
+class GenerationSoakTest {
+    @TempDir Path dir;
+
+    static long rssKb() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
+        }
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+
+    @Test void residentMemoryStaysFlatOverManyGenerations() throws Exception {
+        Engine.threads(1);
+        int total = Boolean.getBoolean("ldm4j.long") ? 1000 : 100, warmUp = total / 10;
+        TinyStableDiffusion.write(dir.resolve("tiny"), 0);
+        StableDiffusion sd = ModelLoader.load(dir.resolve("tiny").toString(), Dtypes.device("cpu"), ScalarType.Float);
+        Path out = Files.createDirectories(dir.resolve("out"));
+        List<long[]> curve = new ArrayList<>();
+        long base = 0;
+        long t0 = System.nanoTime();
+        for (int i = 1; i <= total; i++) {
+            GenerationRequest r = new GenerationRequest("txt2img", "tiny", "a red house " + i, "", 16, 16, 4, 5.0, "ddim",
+                    i, 1, 0, 0, null, null);
+            try (PointerScope scope = new PointerScope()) {
+                Tensor image = Txt2Img.run(sd, r, List.of(), null).get(0);
+                PngParameters.write(out.resolve("image-" + (i % 10) + ".png"), Images.toImage(image),
+                        Infotext.of(r.prompt(), "", 4, "DDIM", 5.0, i, 16, 16, "tiny"), r);
+            }
+            if (i == warmUp) {
+                System.gc();
+                base = rssKb();
+            }
+            if (i % (total / 10) == 0) curve.add(new long[]{i, rssKb()});
+        }
+        System.gc();
+        long end = rssKb();
+        double growth = (end - base) / (double) base;
+        StringBuilder s = new StringBuilder(String.format("soak: %d generations in %.1f s; VmRSS (MB) after generation",
+                total, (System.nanoTime() - t0) / 1e9));
+        for (long[] p : curve) s.append(String.format(" %d:%.1f", p[0], p[1] / 1024.0));
+        s.append(String.format("; growth after warm-up (%d) %.2f%%", warmUp, 100 * growth));
+        System.out.println(s);
+        assertTrue(growth < 0.05, s.toString());
+    }
+}

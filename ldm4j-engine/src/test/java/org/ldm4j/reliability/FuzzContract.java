@@ -1,0 +1,39 @@
+package org.ldm4j.reliability;
+
+import java.util.Arrays;
+
+/**
+ * The contract every fuzz target checks: a parser given arbitrary bytes either returns a valid result or throws one
+ * of the exception types its API documents, with a message. Anything else (NullPointerException,
+ * ArrayIndexOutOfBoundsException, NegativeArraySizeException, ClassCastException, an undocumented exception type, an
+ * empty message) is a finding: it is rethrown as an {@link AssertionError} that Jazzer reports with the input.
+ * OutOfMemoryError and timeouts are findings of Jazzer itself.
+ */
+public final class FuzzContract {
+    private FuzzContract() {}
+
+    /** Code under test; may throw anything. */
+    @FunctionalInterface
+    public interface Body { void run() throws Exception; }
+
+    /** Runs {@code body}; a throwable is accepted only if it is an instance of one of {@code documented}. */
+    @SafeVarargs
+    public static void check(String target, Body body, Class<? extends Throwable>... documented) {
+        try {
+            body.run();
+        } catch (Throwable t) {
+            if (t instanceof VirtualMachineError vm) throw vm;   // OOM/StackOverflow: Jazzer reports them itself
+            if (t instanceof AssertionError a) throw a;
+            for (Class<? extends Throwable> ok : documented) {
+                if (ok.isInstance(t)) {
+                    if (t.getMessage() == null || t.getMessage().isBlank()) {
+                        throw new AssertionError(target + ": documented " + t.getClass().getName() + " without a message", t);
+                    }
+                    return;
+                }
+            }
+            throw new AssertionError(target + ": undocumented " + t.getClass().getName() + " (documented: "
+                    + Arrays.stream(documented).map(Class::getSimpleName).toList() + "): " + t.getMessage(), t);
+        }
+    }
+}

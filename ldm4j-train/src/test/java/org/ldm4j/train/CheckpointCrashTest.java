@@ -1,0 +1,113 @@
+package org.ldm4j.train;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.weights.SafetensorsFile;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A training run ({@link CrashableTraining} in a child JVM, a checkpoint every step) is killed with SIGKILL three
+ * times at random moments, mostly in the middle of writing a checkpoint. After each kill the {@code latest}
+ * checkpoint must be complete and readable; each rerun must resume from exactly that step; the finished run must
+ * end with the same weights, byte for byte, as a run that was never interrupted; and the checkpoints folder must hold
+ * the two newest complete checkpoints and no temporary leftovers.
+ */
+class CheckpointCrashTest {
+    static final long TOTAL = 24;
+
+    static Process child(Path run) throws IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                CrashableTraining.class.getName(), run.toString(), Long.toString(TOTAL)).redirectErrorStream(true).start();
+    }
+
+    /** Runs a child until it has started step {@code killAt} (or finishes), then kills it after a random delay. */
+    static long runAndKill(Path run, long killAt, Random random) throws Exception {
+        Process p = child(run);
+        long resumed = -1;
+        try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream()))) {
+            for (String line; (line = out.readLine()) != null; ) {
+                // stderr (the progress bar, \r-separated) is merged in, so a marker may end a longer line
+                int r = line.indexOf("RESUMED ");
+                if (r >= 0) resumed = Long.parseLong(line.substring(r + 8).trim());
+                if (line.endsWith("STEP " + killAt)) {
+                    Thread.sleep(random.nextInt(30));
+                    p.destroyForcibly();
+                    break;
+                }
+            }
+        }
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        return resumed;
+    }
+
+    static long completeStep(Path checkpoint) throws IOException {
+        try (SafetensorsFile model = SafetensorsFile.open(checkpoint.resolve("model.safetensors"));
+             SafetensorsFile opt = SafetensorsFile.open(checkpoint.resolve("optimizer.safetensors"));
+             SafetensorsFile ema = SafetensorsFile.open(checkpoint.resolve("ema.safetensors"))) {
+            assertEquals(model.names(), ema.names());
+            assertTrue(opt.names().size() >= model.names().size());
+            return Long.parseLong(model.metadata().get("step"));
+        }
+    }
+
+    @Test void killedRunsResumeFromTheLastCompleteCheckpoint(@TempDir Path dir) throws Exception {
+        Path run = dir.resolve("crashed");
+        Random random = new Random(7);
+        long expectedResume = 0;
+        for (long killAt : new long[]{5, 11, 17}) {
+            long resumed = runAndKill(run, killAt, random);
+            assertEquals(expectedResume, resumed, "resumed from the last complete checkpoint");
+            Path latest = new Checkpoints(run).latest();
+            assertNotNull(latest, "a complete checkpoint exists after the kill at step " + killAt);
+            expectedResume = completeStep(latest);
+            assertTrue(expectedResume >= killAt - 1 && expectedResume <= killAt + 1, "latest is step " + expectedResume);
+        }
+        Process finish = child(run);
+        String output = new String(finish.getInputStream().readAllBytes());
+        assertTrue(finish.waitFor(120, TimeUnit.SECONDS) && finish.exitValue() == 0, output);
+        assertTrue(output.contains("RESUMED " + expectedResume) && output.contains("DONE " + TOTAL), output);
+
+        Path straight = dir.resolve("straight");
+        Process clean = child(straight);
+        String cleanOut = new String(clean.getInputStream().readAllBytes());
+        assertTrue(clean.waitFor(120, TimeUnit.SECONDS) && clean.exitValue() == 0, cleanOut);
+        Path last = new Checkpoints(run).latest(), reference = new Checkpoints(straight).latest();
+        for (String f : List.of("model.safetensors", "ema.safetensors", "optimizer.safetensors")) {
+            assertArrayEquals(Files.readAllBytes(reference.resolve(f)), Files.readAllBytes(last.resolve(f)), f);
+        }
+        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+            List<String> names = s.map(p -> p.getFileName().toString()).sorted().toList();
+            assertEquals(List.of("latest", String.format("step-%08d", TOTAL - 1), String.format("step-%08d", TOTAL)),
+                    names.stream().filter(n -> !n.equals("latest.tmp")).toList());
+        }
+    }
+
+    /** The defect the crash runs exposed: a killed save's temporary folder must neither count as a checkpoint nor stay. */
+    @Test void aLeftoverTemporaryFolderDoesNotEvictACompleteCheckpoint(@TempDir Path run) throws IOException {
+        TrainerTest.Model m = new TrainerTest.Model();
+        AdamW adam = new AdamW(m.namedParameters(), 0.9, 0.999, 1e-8, 0.0);
+        Checkpoints checkpoints = new Checkpoints(run);
+        checkpoints.save(2, m, adam, null);
+        Files.createDirectories(run.resolve("checkpoints/step-00000003.tmp12345"));   // as a SIGKILL mid-save leaves it
+        checkpoints.save(3, m, adam, null);
+        try (Stream<Path> s = Files.list(run.resolve("checkpoints"))) {
+            assertEquals(List.of("latest", "step-00000002", "step-00000003"),
+                    s.map(p -> p.getFileName().toString()).filter(n -> !n.equals("latest.tmp")).sorted().toList());
+        }
+    }
+}
