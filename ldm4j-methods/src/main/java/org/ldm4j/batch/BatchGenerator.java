@@ -17,6 +17,7 @@ import org.ldm4j.methods.gradop.GradOp;
 import org.ldm4j.methods.gradop.GradOpPlus;
 import org.ldm4j.methods.gradop.GradOpPlusSettings;
 import org.ldm4j.methods.gradop.GradOpSettings;
+import org.ldm4j.methods.gradop.PaintingSettings;
 import org.ldm4j.methods.gradop.Stroke2ImgBaselines;
 import org.ldm4j.methods.gradop.StrokePainting;
 import org.ldm4j.methods.gradop.StrokePrompt;
@@ -171,6 +172,11 @@ public final class BatchGenerator {
         int steps;
         double cfg;
         Double strength;
+        PaintingSettings paint = PaintingSettings.official();
+        if (p.has("blurKernel") || p.has("blurSigma")) {
+            paint = paint.withBlur(p.integer("blurKernel", paint.blurKernel()), p.real("blurSigma", paint.blurSigma()));
+        }
+        paint.validate();
         try (NoGradGuard noGrad = new NoGradGuard()) {
             Tensor y = StrokePainting.toTensor(img);
             switch (variant) {
@@ -180,7 +186,7 @@ public final class BatchGenerator {
                         case "recommended" -> GradOpPlusSettings.recommended();
                         default -> throw new IllegalArgumentException("unknown stroke2img preset '" + preset + "' (official or recommended)");
                     };
-                    s = s.withScheduler(scheduler);
+                    s = s.withPainting(paint).withScheduler(scheduler);
                     if (p.has("steps")) s = s.withSteps(p.integer("steps"));
                     if (p.has("cfg")) s = s.withGuidanceScale(p.real("cfg"));
                     if (p.has("strength")) s = s.withStrength(p.real("strength"));
@@ -196,7 +202,7 @@ public final class BatchGenerator {
                     out = GradOpPlus.run(sd, prompt, y, s, null, List.of(), null).image();
                 }
                 case "gradop" -> {
-                    GradOpSettings s = GradOpSettings.defaults().withScheduler(scheduler);
+                    GradOpSettings s = GradOpSettings.defaults().withPainting(paint).withScheduler(scheduler);
                     if (p.has("steps")) s = s.withSteps(p.integer("steps"));
                     if (p.has("cfg")) s = s.withGuidanceScale(p.real("cfg"));
                     if (p.has("strength")) s = s.withProjectionStrength(p.real("strength"));

@@ -14,7 +14,8 @@ final class MethodParameters {
     static final Map<String, Set<String>> EXTRA = Map.of(
             "txt2img", Set.of(),
             "img2img", Set.of("init", "strength"),
-            "stroke2img", Set.of("painting", "variant", "preset", "strength", "iterations", "gradSteps", "lr", "lossScale", "background"),
+            "stroke2img", Set.of("painting", "variant", "preset", "strength", "iterations", "gradSteps", "lr", "lossScale", "background",
+                    "blurKernel", "blurSigma"),
             "edit", Set.of("image", "mask", "preset", "blendStart", "repairSteps", "repair", "pixelBlend"));
 
     private final Map<String, Object> values;
