@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 FgdmCommand.class,
                 ToyWorldCommand.class,
                 TrainCommand.class,
+                BatchCommand.class,
                 BenchCommand.class,
                 EvalCommand.class,
                 StudioCommand.class,
