@@ -14,7 +14,7 @@ import java.util.List;
  * <p>Notation (paper eq. 12 and 16): {@code aT} = alphaBar_t, {@code aPrev} = alphaBar_{t-1}, {@code x0} = predicted
  * x_0, {@code eps} = predicted noise, {@code std} = sigma_t(eta). Scalars are float32 like diffusers' 0-dim tensors.
  */
-public final class DDIMScheduler implements Scheduler {
+public final class DDIMScheduler extends IntegerTimestepScheduler {
 
     /** {@code scheduler_config.json} of a {@code DDIMScheduler}; missing keys take diffusers' defaults. */
     public record Config(Integer numTrainTimesteps, Double betaStart, Double betaEnd, String betaSchedule,
@@ -84,15 +84,7 @@ public final class DDIMScheduler implements Scheduler {
         this.eta = eta;
     }
 
-    @Override public double[] timesteps() {
-        double[] out = new double[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
-    }
-
-    @Override public double initNoiseSigma() { return 1.0; }
-
-    @Override public Tensor scaleModelInput(Tensor sample, int i) { return sample; }
+    @Override protected long[] integerTimesteps() { return timesteps; }
 
     @Override public StepOutput step(Tensor modelOutput, int i, Tensor sample) {
         // 1. previous timestep: diffusers always subtracts T // N, whatever the spacing

@@ -15,7 +15,7 @@ import java.util.List;
  * <p>Notation: {@code aT} = alphaBar_t, {@code aPrev} = alphaBar_{t'} of the next timestep in the list,
  * {@code alphaT} = aT / aPrev, {@code betaT} = 1 - alphaT (the effective beta of a skipped-step schedule).
  */
-public final class DDPMScheduler implements Scheduler {
+public final class DDPMScheduler extends IntegerTimestepScheduler {
 
     /** {@code scheduler_config.json} of a {@code DDPMScheduler}; missing keys take diffusers' defaults. */
     public record Config(Integer numTrainTimesteps, Double betaStart, Double betaEnd, String betaSchedule,
@@ -70,15 +70,7 @@ public final class DDPMScheduler implements Scheduler {
         this.rng = rng;
     }
 
-    @Override public double[] timesteps() {
-        double[] out = new double[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
-    }
-
-    @Override public double initNoiseSigma() { return 1.0; }
-
-    @Override public Tensor scaleModelInput(Tensor sample, int i) { return sample; }
+    @Override protected long[] integerTimesteps() { return timesteps; }
 
     @Override public StepOutput step(Tensor modelOutput, int i, Tensor sample) {
         // 1. alphas, betas; the previous timestep is the next one in the list (diffusers previous_timestep)

@@ -18,7 +18,7 @@ import java.util.List;
  * latest x0 predictions, {@code r0 = h_0 / h}, {@code D0, D1, D2} = the divided differences of eq. (8)-(9).
  * Scalars are float32 like diffusers' 0-dim tensors.
  */
-public final class DPMSolverMultistepScheduler implements Scheduler {
+public final class DPMSolverMultistepScheduler extends IntegerTimestepScheduler {
 
     /** {@code scheduler_config.json} of a {@code DPMSolverMultistepScheduler}; missing keys take diffusers' defaults. */
     public record Config(Integer numTrainTimesteps, Double betaStart, Double betaEnd, String betaSchedule,
@@ -156,15 +156,7 @@ public final class DPMSolverMultistepScheduler implements Scheduler {
         for (int i = 0; i < n; i++) timesteps[i] = (long) ts[i];
     }
 
-    @Override public double[] timesteps() {
-        double[] out = new double[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
-    }
-
-    @Override public double initNoiseSigma() { return 1.0; }
-
-    @Override public Tensor scaleModelInput(Tensor sample, int i) { return sample; }
+    @Override protected long[] integerTimesteps() { return timesteps; }
 
     /** alpha_t and sigma_t of the VP process at Karras sigma {@code s}. */
     private static float alphaOf(float s) { return 1f / (float) Math.sqrt(s * s + 1f); }

@@ -18,7 +18,7 @@ import java.util.List;
  * {@code counter}), not by the index: a run started mid-schedule (img2img) warms up from its first step.
  * The predicted x0 is the DDIM estimate from the combined noise prediction at the step's effective timestep.
  */
-public final class PNDMScheduler implements Scheduler {
+public final class PNDMScheduler extends IntegerTimestepScheduler {
 
     /** {@code scheduler_config.json} of a {@code PNDMScheduler}; missing keys take diffusers' defaults. */
     public record Config(Integer numTrainTimesteps, Double betaStart, Double betaEnd, String betaSchedule,
@@ -111,15 +111,7 @@ public final class PNDMScheduler implements Scheduler {
         for (int i = 0, j = a.length - 1; i < j; i++, j--) { long x = a[i]; a[i] = a[j]; a[j] = x; }
     }
 
-    @Override public double[] timesteps() {
-        double[] out = new double[timesteps.length];
-        for (int i = 0; i < out.length; i++) out[i] = timesteps[i];
-        return out;
-    }
-
-    @Override public double initNoiseSigma() { return 1.0; }
-
-    @Override public Tensor scaleModelInput(Tensor sample, int i) { return sample; }
+    @Override protected long[] integerTimesteps() { return timesteps; }
 
     @Override public StepOutput step(Tensor modelOutput, int i, Tensor sample) {
         if (lastIndex >= 0 && i != lastIndex + 1) {
