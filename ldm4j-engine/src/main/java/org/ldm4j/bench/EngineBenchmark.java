@@ -68,11 +68,13 @@ public final class EngineBenchmark {
         UNet2DConditionModel unet = new UNet2DConditionModel(config);
         CLIPTextModel text = new CLIPTextModel(CLIPTextConfig.sd1());
         AutoencoderKL vae = new AutoencoderKL(AutoencoderKLConfig.sd1());
+        peak("after building the random-weight models");
         Rng rng = new Rng(0);
         Tensor sample = rng.randn(2, 4, latent, latent), context = rng.randn(2, 77, 768);
         Tensor t = torch.full(new long[]{}, new Scalar(981L));
         double fp32 = timeBest(() -> unet.forward(sample, t, context, UNetExtras.NONE), 2);
         report("UNet CFG step fp32", fp32, stepFlops, bestPeak);
+        peak("after the fp32 UNet steps");
         Tensor ref = keepOutput(() -> unet.forward(sample, t, context, UNetExtras.NONE));
 
         Tensor ids = Tensors.ofLongs(new long[77], 1, 77);
@@ -80,6 +82,7 @@ public final class EngineBenchmark {
         if (includeVae) {
             Tensor z = rng.randn(1, 4, latent, latent);
             out.printf(Locale.ROOT, "VAE decode %dx%d fp32: %.2f s%n", latent * 8, latent * 8, timeBest(() -> vae.decode(z), 1));
+            peak("after the VAE decode");
         }
         if (txt2imgSteps > 0) txt2img(unet, text, vae, latent * 8, txt2imgSteps);
         out.printf(Locale.ROOT, "peak resident memory (fp32 run): %.2f GB%n", peakRssBytes() / 1e9);
@@ -119,6 +122,21 @@ public final class EngineBenchmark {
             out.printf(Locale.ROOT, "txt2img %dx%d, %d DDIM steps, CFG 7.5, fp32: %.2f s/step (steps 2..%d), %.1f s total "
                     + "(text encoder + steps + VAE decode)%n", size, size, steps, stepNanos[0] / 1e9 / Math.max(1, steps - 1), steps, total);
         }
+    }
+
+    private void peak(String when) {
+        out.printf(Locale.ROOT, "  peak resident memory %s: %.2f GB (now %.2f GB)%n", when, peakRssBytes() / 1e9, rssBytes("VmRSS:") / 1e9);
+    }
+
+    private static long rssBytes(String key) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(key)) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
     }
 
     private void report(String what, double seconds, double flops, double peak) {
@@ -169,14 +187,5 @@ public final class EngineBenchmark {
     }
 
     /** VmHWM of this process (Linux), or -1 where /proc is not there. */
-    public static long peakRssBytes() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        } catch (IOException | NumberFormatException e) {
-            return -1;
-        }
-        return -1;
-    }
+    public static long peakRssBytes() { return rssBytes("VmHWM:"); }
 }

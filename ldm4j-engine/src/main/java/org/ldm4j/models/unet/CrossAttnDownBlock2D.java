@@ -2,7 +2,7 @@ package org.ldm4j.models.unet;
 
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.models.attention.AttentionProcessor;
-import org.ldm4j.models.attention.ScopedForward;
+import org.ldm4j.nn.ScopedForward;
 import org.ldm4j.models.attention.Transformer2DModel;
 import org.ldm4j.models.resnet.Downsample2D;
 import org.ldm4j.models.resnet.ResnetBlock2D;

@@ -4,7 +4,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.ldm4j.models.attention.AttentionProcessor;
-import org.ldm4j.models.attention.ScopedForward;
+import org.ldm4j.nn.ScopedForward;
 import org.ldm4j.models.attention.Transformer2DModel;
 import org.ldm4j.models.resnet.ResnetBlock2D;
 import org.ldm4j.models.resnet.Upsample2D;

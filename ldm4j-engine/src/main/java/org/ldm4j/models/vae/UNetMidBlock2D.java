@@ -3,6 +3,7 @@ package org.ldm4j.models.vae;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.models.resnet.ResnetBlock2D;
 import org.ldm4j.nn.Block;
+import org.ldm4j.nn.ScopedForward;
 import org.ldm4j.nn.Seq;
 
 /**
@@ -24,8 +25,12 @@ public final class UNetMidBlock2D extends Block {
     }
 
     public Tensor forward(Tensor x) {
-        Tensor h = resnets.get(0).forward(x, null);
-        if (attentions.size() > 0) h = attentions.get(0).forward(h);
+        Tensor h;
+        try (ScopedForward s = ScopedForward.open()) {
+            h = resnets.get(0).forward(x, null);
+            if (attentions.size() > 0) h = attentions.get(0).forward(h);
+            h = s.keep(h);
+        }
         return resnets.get(1).forward(h, null);
     }
 }

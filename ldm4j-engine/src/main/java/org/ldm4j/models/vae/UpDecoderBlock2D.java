@@ -4,6 +4,7 @@ import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.models.resnet.ResnetBlock2D;
 import org.ldm4j.models.resnet.Upsample2D;
 import org.ldm4j.nn.Block;
+import org.ldm4j.nn.ScopedForward;
 import org.ldm4j.nn.Seq;
 
 /**
@@ -28,8 +29,17 @@ public final class UpDecoderBlock2D extends Block {
     }
 
     public Tensor forward(Tensor x) {
-        for (ResnetBlock2D r : resnets.items()) x = r.forward(x, null);
-        if (upsamplers != null) x = upsamplers.get(0).forward(x, null);
+        // One native-memory scope per resnet: at 512 px the decoder's temporaries otherwise pile up to ~6 GB.
+        for (ResnetBlock2D r : resnets.items()) {
+            try (ScopedForward s = ScopedForward.open()) {
+                x = s.keep(r.forward(x, null));
+            }
+        }
+        if (upsamplers != null) {
+            try (ScopedForward s = ScopedForward.open()) {
+                x = s.keep(upsamplers.get(0).forward(x, null));
+            }
+        }
         return x;
     }
 }

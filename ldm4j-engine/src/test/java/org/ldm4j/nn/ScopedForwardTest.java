@@ -1,4 +1,4 @@
-package org.ldm4j.models.attention;
+package org.ldm4j.nn;
 
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
