@@ -5,8 +5,6 @@ import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.ldm4j.models.attention.AttentionProcessor;
-import org.ldm4j.models.unet.CrossAttnDownBlock2D;
-import org.ldm4j.models.unet.DownBlock2D;
 import org.ldm4j.models.unet.TimestepEmbedding;
 import org.ldm4j.models.unet.Timesteps;
 import org.ldm4j.models.unet.UNet2DConditionConfig;
@@ -84,10 +82,7 @@ public final class ControlNetModel extends Block {
             int input = output;
             output = channels.get(i);
             boolean last = i == n - 1;
-            Block b = c.downBlockTypes().get(i).equals("CrossAttnDownBlock2D")
-                    ? new CrossAttnDownBlock2D(input, output, tembDim, layers.get(i), transformerLayers.get(i), eps, groups,
-                            heads.get(i), crossDims.get(i), !last, c.downsamplePadding(), linearProj)
-                    : new DownBlock2D(input, output, tembDim, layers.get(i), eps, groups, !last, c.downsamplePadding());
+            Block b = UNet2DConditionModel.downBlock(c, i, input);
             downBlocksModule.add(b);
             down.add((UNetDownBlock) b);
             for (int l = 0; l < layers.get(i); l++) controlnetDownBlocks.add(zeroConv(output));

@@ -68,11 +68,7 @@ public final class UNet2DConditionModel extends Block {
         for (int i = 0; i < n; i++) {
             int input = output;
             output = channels.get(i);
-            boolean last = i == n - 1;
-            Block b = config.downBlockTypes().get(i).equals("CrossAttnDownBlock2D")
-                    ? new CrossAttnDownBlock2D(input, output, tembDim, layers.get(i), transformerLayers.get(i), eps, groups,
-                            heads.get(i), crossDims.get(i), !last, config.downsamplePadding(), linearProj)
-                    : new DownBlock2D(input, output, tembDim, layers.get(i), eps, groups, !last, config.downsamplePadding());
+            Block b = downBlock(config, i, input);
             downBlocksModule.add(b);
             down.add((UNetDownBlock) b);
         }
@@ -128,6 +124,22 @@ public final class UNet2DConditionModel extends Block {
      * @param extras              ControlNet/adapter residuals and attention processor, or null / {@link UNetExtras#NONE}
      * @return (B, out_channels, H, W) in the dtype of {@code sample}
      */
+    /**
+     * Down block {@code i} of this configuration, taking {@code input} channels (the previous block's output): the
+     * UNet's encoder and the ControlNet's copy of it are built by this one method, so they cannot drift apart.
+     */
+    public static Block downBlock(UNet2DConditionConfig config, int i, int input) {
+        int output = config.blockOutChannels().get(i);
+        boolean last = i == config.blockOutChannels().size() - 1;
+        int tembDim = config.timeEmbedDim(), groups = config.normNumGroups(), layers = config.layersPerBlockList().get(i);
+        double eps = config.normEps();
+        return config.downBlockTypes().get(i).equals("CrossAttnDownBlock2D")
+                ? new CrossAttnDownBlock2D(input, output, tembDim, layers, config.transformerLayersPerBlockList().get(i), eps,
+                        groups, config.headsPerBlock().get(i), config.crossAttentionDimPerBlock().get(i), !last,
+                        config.downsamplePadding(), config.useLinearProjection())
+                : new DownBlock2D(input, output, tembDim, layers, eps, groups, !last, config.downsamplePadding());
+    }
+
     public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, UNetExtras extras) {
         UNetExtras x = extras != null ? extras : UNetExtras.NONE;
         AttentionProcessor attention = x.attention();
