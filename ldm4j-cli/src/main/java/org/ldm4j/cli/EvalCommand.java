@@ -276,7 +276,7 @@ final class EvalCommand {
             description = "Checks the evaluator: ToyWorld-FID of real vs real (near 0), of flat stroke paintings (far worse), of VAE reconstructions; mIoU and recall on real scenes.")
     static final class Sanity extends Common implements Callable<Integer> {
         @Option(names = "--count", defaultValue = "500", description = "Images per set (default: ${DEFAULT-VALUE}).") int count;
-        @Option(names = "--vae", description = "A ToyWorld VAE folder (config.json + weights), e.g. models/toyworld-ldm/vae.") Path vae;
+        @Option(names = "--vae", description = "A ToyWorld VAE folder (config.json + weights), e.g. models/toyworld-vae (or models/toyworld-ldm/vae).") Path vae;
         @Option(names = "--size", defaultValue = "64") int size;
 
         @Override

@@ -33,7 +33,7 @@ final class TrainCommand {
     @Command(name = "vae", mixinStandardHelpOptions = true,
             description = "Train the ToyWorld AutoencoderKL; resumes from the run folder's last checkpoint.",
             footer = {"", "Example:", "  ldm4j train vae --config configs/train/toyworld-vae.json --run runs/toyworld-vae",
-                    "  ldm4j train vae --config configs/train/toyworld-vae.json --run runs/toyworld-vae --export models/toyworld-ldm/vae"})
+                    "  ldm4j train vae --config configs/train/toyworld-vae.json --run runs/toyworld-vae --export models/toyworld-vae"})
     static final class Vae implements Callable<Integer> {
         @Option(names = "--config", required = true) Path config;
         @Option(names = "--run", required = true, description = "Run folder (checkpoints, metrics.jsonl).") Path run;

@@ -40,8 +40,8 @@ import java.util.concurrent.Callable;
 @Command(name = "ldm", mixinStandardHelpOptions = true,
         description = "Train the ToyWorld latent diffusion model (UNet + text encoder) on a trained ToyWorld VAE; resumable.",
         footer = {"", "Example:",
-                "  ldm4j train ldm --config configs/train/toyworld-ldm.json --run runs/toyworld-ldm --vae models/toyworld-ldm/vae",
-                "  ldm4j train ldm --config configs/train/toyworld-ldm.json --run runs/toyworld-ldm --vae models/toyworld-ldm/vae --export models/toyworld-ldm"})
+                "  ldm4j train ldm --config configs/train/toyworld-ldm.json --run runs/toyworld-ldm --vae models/toyworld-vae",
+                "  ldm4j train ldm --config configs/train/toyworld-ldm.json --run runs/toyworld-ldm --vae models/toyworld-vae --export models/toyworld-ldm"})
 final class TrainLdmCommand implements Callable<Integer> {
     @Option(names = "--config", required = true) Path config;
     @Option(names = "--run", required = true, description = "Run folder (checkpoints, metrics.jsonl, tokenizer).") Path run;
