@@ -1,0 +1,81 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.pipeline.TinyStableDiffusion;
+import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.toyworld.eval.SegmenterConfig;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code ldm4j eval gradop} end to end on the tiny model (16x16 noise images) and a tiny random segmenter. */
+class EvalGradopCommandTest {
+    @TempDir static Path dir;
+    static Path model, segmenter;
+
+    @BeforeAll static void setUp() throws Exception {
+        torch.set_num_threads(1);
+        torch.manual_seed(0);
+        model = TinyStableDiffusion.write(dir.resolve("tiny"), 0);
+        segmenter = dir.resolve("seg");
+        new ToyWorldSegmenter(new SegmenterConfig(new int[]{8, 16}, ToyClass.count(), 4)).save(segmenter, Map.of());
+    }
+
+    static String[] args(String... extra) {
+        List<String> a = new ArrayList<>(List.of("eval", "gradop", "--model", model.toString(), "--segmenter", segmenter.toString(),
+                "--size", "16", "--n", "2", "--steps", "3", "--iterations", "1", "--gradop-grad-steps", "2"));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    @Test void everyMethodGetsOneRowOfFiniteFigures() throws Exception {
+        Path json = dir.resolve("report.json");
+        CliTest.Result r = CliTest.run(args("--strengths", "0.6,0.8", "--grad-steps", "1,2", "--json", json.toString()));
+        assertEquals(0, r.code(), r.err());
+        JsonNode report = new ObjectMapper().readTree(Files.readString(json));
+        assertEquals(2, report.get("samples").asInt());
+        assertEquals(16, report.get("size").asInt());
+        // The evaluator's blur at 16 px: radius max(1, round(17·16/512)) = 1, sigma 7·16/512.
+        assertEquals(3, report.get("blur_kernel").asInt());
+        assertEquals(7.0 * 16 / 512, report.get("blur_sigma").asDouble(), 1e-12);
+        List<String> names = new ArrayList<>();
+        for (JsonNode row : report.get("methods")) {
+            String name = row.get("method").asText();
+            names.add(name);
+            assertEquals(2, row.get("samples").asInt(), name);
+            for (String key : List.of("faithfulness", "psnr_truth", "toyworld_fid", "seconds_per_image", "time_vs_sdedit_0.8")) {
+                assertTrue(row.get(key).isNumber() && Double.isFinite(row.get(key).asDouble()), name + " " + key + " = " + row.get(key));
+            }
+            assertTrue(row.get("faithfulness").asDouble() >= 0 && row.get("toyworld_fid").asDouble() >= -1e-9, name);
+            assertTrue(row.get("seconds_per_image").asDouble() > 0, name);
+            JsonNode recall = row.get("object_recall");
+            assertTrue(recall.isNull() || (recall.asDouble() >= 0 && recall.asDouble() <= 1), name + " recall " + recall);
+            assertTrue(r.out().contains(name), "table lacks " + name + ":\n" + r.out());
+        }
+        assertEquals(List.of("sdedit(0.6)", "sdedit(0.8)", "iterative-sdedit", "gradop+(1)", "gradop+(2)", "gradop(2)"), names);
+        assertEquals(1.0, report.get("methods").get(1).get("time_vs_sdedit_0.8").asDouble(), 1e-12);
+    }
+
+    @Test void badArgumentsExitWithCode2AndOneLine() {
+        CliTest.Result strength = CliTest.run(args("--strengths", "1.5"));
+        assertEquals(2, strength.code());
+        assertTrue(strength.err().contains("--strengths must be in (0, 1]"), strength.err());
+        CliTest.Result few = CliTest.run("eval", "gradop", "--model", model.toString(), "--segmenter", segmenter.toString(), "--n", "1");
+        assertEquals(2, few.code());
+        assertTrue(few.err().contains("--n must be >= 2"), few.err());
+        CliTest.Result noSegmenter = CliTest.run("eval", "gradop", "--model", model.toString(), "--segmenter", dir.resolve("none").toString());
+        assertEquals(2, noSegmenter.code());
+        assertTrue(noSegmenter.err().contains("no segmenter at"), noSegmenter.err());
+    }
+}
