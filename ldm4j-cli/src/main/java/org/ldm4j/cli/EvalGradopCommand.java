@@ -133,11 +133,11 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         }
         int sdedit08 = -1;
         for (int i = 0; i < methods.size(); i++) if (methods.get(i).name().equals("sdedit(0.8)")) sdedit08 = i;
-        System.out.printf("%-20s %12s %10s %12s %8s %10s %10s%n", "method", "faithfulness", "PSNR", "ToyWorld-FID", "recall", "s/image", "vs SDEdit(0.8)");
+        System.out.printf("%-20s %12s %10s %12s %8s %10s %15s%n", "method", "faithfulness", "PSNR", "ToyWorld-FID", "recall", "s/image", "vs SDEdit(0.8)");
         for (int i = 0; i < methods.size(); i++) {
             double[] f = figures.get(i);
             double ratio = sdedit08 < 0 ? Double.NaN : f[4] / figures.get(sdedit08)[4];
-            System.out.printf(Locale.ROOT, "%-20s %12.5f %10.2f %12.3f %8s %10.3f %10s%n", methods.get(i).name(), f[0], f[1], f[2],
+            System.out.printf(Locale.ROOT, "%-20s %12.5f %10.2f %12.3f %8s %10.3f %15s%n", methods.get(i).name(), f[0], f[1], f[2],
                     Double.isNaN(f[3]) ? "-" : f4(f[3]), f[4], Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.2fx", ratio));
             ObjectNode row = rows.addObject().put("method", methods.get(i).name()).put("faithfulness", f[0]).put("psnr_truth", f[1])
                     .put("toyworld_fid", f[2]).put("seconds_per_image", f[4]).put("samples", n);

@@ -65,6 +65,10 @@ class EvalGradopCommandTest {
         }
         assertEquals(List.of("sdedit(0.6)", "sdedit(0.8)", "iterative-sdedit", "gradop+(1)", "gradop+(2)", "gradop(2)"), names);
         assertEquals(1.0, report.get("methods").get(1).get("time_vs_sdedit_0.8").asDouble(), 1e-12);
+        // One round of iterative SDEdit is SDEdit(0.8) with the same seed: the same images, so the same figures.
+        for (String key : List.of("faithfulness", "psnr_truth", "toyworld_fid")) {
+            assertEquals(report.get("methods").get(1).get(key).asDouble(), report.get("methods").get(2).get(key).asDouble(), 1e-9, key);
+        }
     }
 
     @Test void badArgumentsExitWithCode2AndOneLine() {
