@@ -8,15 +8,14 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.AutoencoderKLConfig;
-import org.ldm4j.nn.Engine;
 import org.ldm4j.nn.Param;
-import org.ldm4j.train.LrSchedule;
 import org.ldm4j.train.Trainer;
 import org.ldm4j.train.toyworld.SceneBatches;
 import org.ldm4j.train.toyworld.ToyWorldVae;
 import org.ldm4j.weights.SafetensorsWriter;
 import org.ldm4j.image.AtomicFiles;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.charset.StandardCharsets;
@@ -35,40 +34,27 @@ final class TrainCommand {
             footer = {"", "Example:", "  ldm4j train vae --config configs/train/toyworld-vae.json --run runs/toyworld-vae",
                     "  ldm4j train vae --config configs/train/toyworld-vae.json --run runs/toyworld-vae --export models/toyworld-vae"})
     static final class Vae implements Callable<Integer> {
-        @Option(names = "--config", required = true) Path config;
-        @Option(names = "--run", required = true, description = "Run folder (checkpoints, metrics.jsonl).") Path run;
-        @Option(names = "--until", description = "Stop at this step (default: the config's total).") Long until;
-        @Option(names = "--threads", defaultValue = "1") int threads;
+        @Mixin TrainRun train;
         @Option(names = "--export", description = "Write the EMA weights (fp16) as a diffusers vae/ folder here and exit.") Path export;
 
         @Override
         public Integer call() throws Exception {
-            Engine.threads(threads);
-            JsonNode c = new ObjectMapper().readTree(Files.readString(config));
+            JsonNode c = train.start("vae");
             AutoencoderKLConfig vaeConfig = AutoencoderKLConfig.parse(c.get("vae").toString());
             org.bytedeco.pytorch.global.torch.manual_seed(c.path("seed").asLong(0));
             AutoencoderKL vae = new AutoencoderKL(vaeConfig);
-            long total = c.get("steps").asLong();
-            Trainer trainer = new Trainer(vae, options(c, run));
+            Trainer trainer = new Trainer(vae, train.options(c));
             if (export != null) {
                 exportVae(vae, trainer, c.get("vae"), export, c.path("size").asInt(64));
                 return 0;
             }
             SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64));
             double loss = trainer.run(new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6)),
-                    until != null ? until : total);
+                    train.lastStep(c));
             System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
             return 0;
         }
 
-        static Trainer.Options options(JsonNode c, Path run) {
-            long total = c.get("steps").asLong();
-            return new Trainer.Options(total,
-                    new LrSchedule(c.get("lr").asDouble(), c.path("warmup_steps").asInt(0), (int) total,
-                            c.path("cosine").asBoolean(true), c.path("min_lr_factor").asDouble(0.0)),
-                    c.path("clip_norm").asDouble(1.0), c.path("ema_decay").asDouble(0.999), c.path("weight_decay").asDouble(0),
-                    c.path("checkpoint_every").asInt(100), c.path("log_every").asInt(20), c.path("seed").asLong(0), run);
-        }
 
         /** EMA weights -> fp16 safetensors + config.json with scaling_factor = 1 / std of validation latents (as SD did). */
         private static void exportVae(AutoencoderKL vae, Trainer trainer, JsonNode configJson, Path out, int size) throws Exception {

@@ -16,7 +16,6 @@ import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Block;
 import org.ldm4j.nn.Dtypes;
-import org.ldm4j.nn.Engine;
 import org.ldm4j.nn.Param;
 import org.ldm4j.schedulers.Schedulers;
 import org.ldm4j.toyworld.Vocabulary;
@@ -28,6 +27,7 @@ import org.ldm4j.weights.SafetensorsWriter;
 import org.ldm4j.weights.WeightLoader;
 import org.ldm4j.weights.WeightSource;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.charset.StandardCharsets;
@@ -43,19 +43,15 @@ import java.util.concurrent.Callable;
                 "  ldm4j train ldm --config configs/train/toyworld-ldm.json --run runs/toyworld-ldm --vae models/toyworld-vae",
                 "  ldm4j train ldm --config configs/train/toyworld-ldm.json --run runs/toyworld-ldm --vae models/toyworld-vae --export models/toyworld-ldm"})
 final class TrainLdmCommand implements Callable<Integer> {
-    @Option(names = "--config", required = true) Path config;
-    @Option(names = "--run", required = true, description = "Run folder (checkpoints, metrics.jsonl, tokenizer).") Path run;
+    @Mixin TrainRun train;
     @Option(names = "--vae", required = true, description = "The trained ToyWorld vae/ folder (config.json + weights).") Path vaeDir;
-    @Option(names = "--until", description = "Stop at this step (default: the config's total).") Long until;
-    @Option(names = "--threads", defaultValue = "1") int threads;
     @Option(names = "--export", description = "Write the EMA weights (fp16) as a complete diffusers model folder here and exit.") Path export;
 
     @Override
     public Integer call() throws Exception {
-        Engine.threads(threads);
-        ObjectMapper json = new ObjectMapper();
-        JsonNode c = json.readTree(Files.readString(config));
-        Path tokenizerDir = run.resolve("tokenizer");
+        JsonNode c = train.start("unet", "text_encoder", "scheduler");
+        if (!Files.isRegularFile(vaeDir.resolve("config.json"))) throw new Ldm4j.UsageError("no trained VAE at " + vaeDir + " (config.json missing)");
+        Path tokenizerDir = train.run.resolve("tokenizer");
         writeTokenizer(tokenizerDir, c.path("tokenizer_max_length").asInt(77));
         CLIPTokenizer tokenizer = CLIPTokenizer.load(tokenizerDir);
         ObjectNode textJson = ((ObjectNode) c.get("text_encoder").deepCopy())
@@ -70,9 +66,9 @@ final class TrainLdmCommand implements Callable<Integer> {
         }
         torch.manual_seed(c.path("seed").asLong(0));
         ToyWorldLdm.Denoiser model = new ToyWorldLdm.Denoiser(
-                new UNet2DConditionModel(UNet2DConditionConfig.parse(c.get("unet").toString(), config.toString())),
+                new UNet2DConditionModel(UNet2DConditionConfig.parse(c.get("unet").toString(), train.config.toString())),
                 new CLIPTextModel(CLIPTextConfig.parse(textJson.toString())));
-        Trainer trainer = new Trainer(model, TrainCommand.Vae.options(c, run));
+        Trainer trainer = new Trainer(model, train.options(c));
         if (export != null) {
             exportModel(model, trainer, c, textJson, tokenizerDir, vaeDir, export);
             return 0;
@@ -82,7 +78,7 @@ final class TrainLdmCommand implements Callable<Integer> {
                 new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64)), c.path("caption_dropout").asDouble(0.1));
         System.out.printf("UNet %.2f M parameters, text encoder %.2f M%n",
                 model.unet.parameterCount() / 1e6, model.textEncoder.parameterCount() / 1e6);
-        double loss = trainer.run(objective, until != null ? until : c.get("steps").asLong());
+        double loss = trainer.run(objective, train.lastStep(c));
         System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
         return 0;
     }

@@ -1,0 +1,51 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.ldm4j.nn.Engine;
+import org.ldm4j.train.LrSchedule;
+import org.ldm4j.train.Trainer;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** The options and set-up every {@code ldm4j train ...} recipe shares: config file, run folder, stop step, threads. */
+final class TrainRun {
+    @Option(names = "--config", required = true, description = "Training config (JSON, under configs/train/).") Path config;
+    @Option(names = "--run", required = true, description = "Run folder (checkpoints, metrics.jsonl); resumed if it has a checkpoint.") Path run;
+    @Option(names = "--until", description = "Stop at this step (default: the config's total).") Long until;
+    @Option(names = "--threads", defaultValue = "1", description = "libtorch threads (default ${DEFAULT-VALUE}).") int threads;
+
+    /** Sets the threads and reads the config, requiring the given top-level objects; bad files are usage errors. */
+    JsonNode start(String... requiredObjects) throws IOException {
+        Engine.threads(threads);
+        if (!Files.isRegularFile(config)) throw new Ldm4j.UsageError("no such config file: " + config);
+        JsonNode c;
+        try {
+            c = new ObjectMapper().readTree(Files.readString(config));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new Ldm4j.UsageError(config + ": not valid JSON: " + e.getOriginalMessage());
+        }
+        for (String key : requiredObjects) {
+            if (!c.path(key).isObject()) throw new Ldm4j.UsageError(config + ": missing object '" + key + "'");
+        }
+        if (!c.path("steps").canConvertToLong() || !c.path("lr").isNumber()) {
+            throw new Ldm4j.UsageError(config + ": 'steps' and 'lr' are required numbers");
+        }
+        return c;
+    }
+
+    /** The trainer's settings from the config's shared keys (steps, lr, warm-up, cosine, clipping, EMA, cadence, seed). */
+    Trainer.Options options(JsonNode c) {
+        long total = c.get("steps").asLong();
+        return new Trainer.Options(total,
+                new LrSchedule(c.get("lr").asDouble(), c.path("warmup_steps").asInt(0), (int) total,
+                        c.path("cosine").asBoolean(true), c.path("min_lr_factor").asDouble(0.0)),
+                c.path("clip_norm").asDouble(1.0), c.path("ema_decay").asDouble(0.999), c.path("weight_decay").asDouble(0),
+                c.path("checkpoint_every").asInt(100), c.path("log_every").asInt(20), c.path("seed").asLong(0), run);
+    }
+
+    long lastStep(JsonNode c) { return until != null ? until : c.get("steps").asLong(); }
+}
