@@ -92,6 +92,25 @@ class MetricsTest {
     }
 
     @Test
+    void textureEnergyIsZeroOnFlatColourAndSeparatesScenesFromTheirPaintings() {
+        int[] flat = new int[16 * 16];
+        java.util.Arrays.fill(flat, 0x3060a0);
+        assertEquals(0.0, ImageQuality.textureEnergy(flat, 16, 16), 1e-12);
+        // one bright pixel on black: only it and its 4 neighbours have a nonzero Laplacian (4 + 4 x 1) * Y
+        int[] dot = new int[16 * 16];
+        dot[8 * 16 + 8] = 0xffffff;
+        assertEquals(8.0 / (14 * 14), ImageQuality.textureEnergy(dot, 16, 16), 1e-9);
+        double scenes = 0, paintings = 0;
+        for (long seed = ToyWorldFid.TEST_SEEDS; seed < ToyWorldFid.TEST_SEEDS + 20; seed++) {
+            Scene s = ToyWorld.sample(seed);
+            scenes += ImageQuality.textureEnergy(s.rgb(), s.width(), s.height());
+            paintings += ImageQuality.textureEnergy(s.painting(seed, org.ldm4j.toyworld.PaintingOptions.defaults()).rgb(), s.width(), s.height());
+        }
+        assertTrue(scenes > 1.5 * paintings, "scenes " + scenes / 20 + " vs paintings " + paintings / 20);
+        assertThrows(IllegalArgumentException.class, () -> ImageQuality.textureEnergy(flat, 8, 8));
+    }
+
+    @Test
     void blurKernelMatchesGradopAt512AndScalesDown() {
         float[] k = PaintingFunction.forWidth(512).kernel();
         assertEquals(35, k.length);

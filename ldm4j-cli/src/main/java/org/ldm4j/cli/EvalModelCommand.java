@@ -1,0 +1,185 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.image.Images;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.pipeline.Txt2Img;
+import org.ldm4j.toyworld.PaintingOptions;
+import org.ldm4j.toyworld.Scene;
+import org.ldm4j.toyworld.eval.EvalImages;
+import org.ldm4j.toyworld.eval.FrechetDistance;
+import org.ldm4j.toyworld.eval.ImageQuality;
+import org.ldm4j.toyworld.eval.ObjectRecall;
+import org.ldm4j.toyworld.eval.ToyWorldFid;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ldm4j eval model}: the quality bars of a ToyWorld text-to-image model (the embedded default model's issue),
+ * all measured in one run on held-out test scenes:
+ * <ul>
+ *   <li>VAE reconstruction PSNR (bar: at least 28 dB);</li>
+ *   <li>text2img on the scenes' captions (DDIM, 25 steps, guidance 5): caption object recall (bar: 0.75) and
+ *       ToyWorld-FID, against the FID of the VAE's reconstructions of the same scenes (bar: at most 2x), since the
+ *       decoder bounds what any latent model can reach;</li>
+ *   <li>texture: the mean {@link ImageQuality#textureEnergy} of generated images relative to real scenes, next to the
+ *       flat stroke paintings of the same scenes (a model that paints flat regions scores near the paintings);</li>
+ *   <li>speed: seconds per image and images per second at the evaluated settings (bar: under 1 s per 64x64 image at
+ *       25 steps on the 2-core CPU), after one untimed warm-up image.</li>
+ * </ul>
+ * Generated images and reconstructions are compared with as many <em>other</em> real test scenes (the FID reference),
+ * so both FIDs have the same sample size and the same bias.
+ */
+@Command(name = "model", mixinStandardHelpOptions = true,
+        description = "Quality bars of a ToyWorld text-to-image model: VAE PSNR, text2img recall, FID vs VAE-reconstruction FID, texture, speed.",
+        footer = {"", "Example:", "  ldm4j eval model --model models/toyworld-ldm --n 128 --json runs/eval/model.json"})
+final class EvalModelCommand extends EvalCommand.Common implements Callable<Integer> {
+    static final double PSNR_BAR = 28, RECALL_BAR = 0.75, FID_RATIO_BAR = 2, SECONDS_BAR = 1;
+
+    @Option(names = "--model", defaultValue = "models/toyworld-ldm", description = "Diffusers folder of the model (default: ${DEFAULT-VALUE}).") String model;
+    @Option(names = "--n", defaultValue = "128", description = "Held-out test scenes (captions) (default: ${DEFAULT-VALUE}).") int n;
+    @Option(names = "--seed", defaultValue = "0", description = "Noise seed of the first caption (caption i uses seed + i).") long seed;
+    @Option(names = "--steps", defaultValue = "25", description = "DDIM steps (default: ${DEFAULT-VALUE}).") int steps;
+    @Option(names = "--cfg", defaultValue = "5", description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).") double cfg;
+    @Option(names = "--scheduler", defaultValue = "ddim", description = "Sampler (default: ${DEFAULT-VALUE}).") String scheduler;
+    @Option(names = "--device", defaultValue = "cpu") String device;
+    @Option(names = "--dtype", defaultValue = "fp32") String dtype;
+    @Option(names = "--save", description = "Also write the generated images here (PNG with parameters).") java.nio.file.Path save;
+
+    @Override
+    public Integer call() throws Exception {
+        if (n < 2) throw new Ldm4j.UsageError("--n must be >= 2 (ToyWorld-FID needs a covariance), got " + n);
+        if (steps < 1) throw new Ldm4j.UsageError("--steps must be >= 1, got " + steps);
+        ToyWorldSegmenter segmenter = loadSegmenter();
+        StableDiffusion sd = load();
+        int size = sd.defaultSize();
+        List<Scene> scenes = ToyWorldFid.scenes(ToyWorldFid.TEST_SEEDS, n, size);
+        ToyWorldFid fid = new ToyWorldFid(segmenter);
+        FrechetDistance.Statistics reference = fid.realStatistics(ToyWorldFid.TEST_SEEDS + n, n, size);
+
+        // VAE: reconstructions of the test scenes (posterior mode, as the VAE's own validation).
+        List<int[]> reconstructions = new ArrayList<>();
+        double psnr = 0;
+        for (int start = 0; start < n; start += 16) {
+            List<Scene> batch = scenes.subList(start, Math.min(n, start + 16));
+            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                Tensor x = Dtypes.to(EvalImages.scenes(batch), sd.device(), sd.vae.dtype());
+                Tensor recon = Dtypes.to(sd.vae.decode(sd.vae.encode(x).mode()), Dtypes.device("cpu"), org.bytedeco.pytorch.global.torch.ScalarType.Float);
+                List<java.awt.image.BufferedImage> images = Images.toImages(recon);
+                for (int i = 0; i < batch.size(); i++) {
+                    int[] rgb = EvalImages.rgb(images.get(i));
+                    reconstructions.add(rgb);
+                    psnr += ImageQuality.psnr(rgb, batch.get(i).rgb(), null);
+                }
+            }
+        }
+        psnr /= n;
+
+        // text2img on the held-out captions.
+        ObjectRecall recall = new ObjectRecall();
+        List<int[]> generated = new ArrayList<>();
+        generate(sd, scenes.get(0).caption(), seed, size, null);   // untimed warm-up: first calls allocate and fill caches
+        long started = System.nanoTime();
+        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("txt2img").setInitialMax(n).setStyle(ProgressBarStyle.ASCII)
+                .setUnit(" images", 1).showSpeed().build()) {
+            for (int i = 0; i < n; i++) {
+                generated.add(generate(sd, scenes.get(i).caption(), seed + i, size, save == null ? null : save.resolve(String.format(Locale.ROOT, "%05d.png", i))));
+                bar.step();
+            }
+        }
+        double secondsPerImage = (System.nanoTime() - started) / 1e9 / n;
+        int[][] maps = segmenter.classMaps(generated, size, size);
+        double recallSum = 0;
+        int named = 0;
+        for (int i = 0; i < n; i++) {
+            ObjectRecall.Result r = recall.recall(scenes.get(i).caption(), maps[i]);
+            if (!Double.isNaN(r.recall())) { recallSum += r.recall(); named++; }
+        }
+        double meanRecall = named == 0 ? Double.NaN : recallSum / named;
+
+        List<int[]> real = scenes.stream().map(Scene::rgb).toList();
+        List<int[]> paintings = scenes.stream().map(s -> s.painting(s.seed(), PaintingOptions.defaults()).rgb()).toList();
+        double fidGenerated = fid.fid(generated, size, size, reference);
+        double fidRecon = fid.fid(reconstructions, size, size, reference);
+        double fidReal = fid.fid(real, size, size, reference);
+        double fidPaintings = fid.fid(paintings, size, size, reference);
+        double texReal = texture(real, size), texGen = texture(generated, size), texRecon = texture(reconstructions, size),
+                texPaint = texture(paintings, size);
+
+        System.out.printf(Locale.ROOT, "%-34s %10s %10s %8s%n", "figure", "value", "bar", "");
+        row("VAE reconstruction PSNR (dB)", psnr, ">= 28", psnr >= PSNR_BAR);
+        row("text2img object recall", meanRecall, ">= 0.75", meanRecall >= RECALL_BAR);
+        row("ToyWorld-FID text2img", fidGenerated, "", null);
+        row("ToyWorld-FID VAE reconstructions", fidRecon, "", null);
+        row("FID ratio text2img / reconstruction", fidGenerated / fidRecon, "<= 2", fidGenerated / fidRecon <= FID_RATIO_BAR);
+        row("ToyWorld-FID real (sampling floor)", fidReal, "", null);
+        row("ToyWorld-FID flat paintings", fidPaintings, "", null);
+        row("texture text2img / real", texGen / texReal, "", null);
+        row("texture reconstruction / real", texRecon / texReal, "", null);
+        row("texture paintings / real", texPaint / texReal, "", null);
+        row("seconds per image", secondsPerImage, "< 1", secondsPerImage < SECONDS_BAR);
+        System.out.printf(Locale.ROOT, "%.2f images/s; %d test scenes from seed %d (%dx%d), %s %d steps, guidance %s, FID against %d other test scenes%n",
+                1 / secondsPerImage, n, ToyWorldFid.TEST_SEEDS, size, size, scheduler, steps, trim(cfg), n);
+
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "toyworld_model").put("model", model).put("samples", n)
+                .put("size", size).put("steps", steps).put("cfg", cfg).put("scheduler", scheduler).put("seed", seed)
+                .put("vae_psnr", psnr).put("fid_text2img", fidGenerated).put("fid_vae_reconstruction", fidRecon)
+                .put("fid_ratio", fidGenerated / fidRecon).put("fid_real", fidReal).put("fid_paintings", fidPaintings)
+                .put("texture_real", texReal).put("texture_text2img", texGen).put("texture_reconstruction", texRecon)
+                .put("texture_paintings", texPaint).put("seconds_per_image", secondsPerImage).put("images_per_second", 1 / secondsPerImage);
+        if (Double.isNaN(meanRecall)) report.putNull("object_recall"); else report.put("object_recall", meanRecall);
+        writeJson(report);
+        return 0;
+    }
+
+    /** One image; written to {@code file} (PNG with its parameters, so {@code eval recall} can re-read the prompt) unless null. */
+    private int[] generate(StableDiffusion sd, String caption, long imageSeed, int size, java.nio.file.Path file) throws IOException {
+        GenerationRequest request = new GenerationRequest("txt2img", model, caption, "", size, size, steps, cfg, scheduler,
+                imageSeed, 1, 0, 0, null, null);
+        java.awt.image.BufferedImage image;
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            image = Images.toImage(Txt2Img.run(sd, request, List.of(), null).get(0));
+        }
+        if (file != null) {
+            java.nio.file.Files.createDirectories(file.toAbsolutePath().getParent());
+            org.ldm4j.image.PngParameters.write(file, image, GenerateSupport.a1111(request, sd), request);
+        }
+        return EvalImages.rgb(image);
+    }
+
+    private StableDiffusion load() {
+        try {
+            return ModelLoader.load(model, ModelLoader.Options.defaults(), Dtypes.device(device), Dtypes.parse(dtype));
+        } catch (IOException e) {
+            throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
+        }
+    }
+
+    private static double texture(List<int[]> images, int size) {
+        double sum = 0;
+        for (int[] rgb : images) sum += ImageQuality.textureEnergy(rgb, size, size);
+        return sum / images.size();
+    }
+
+    private static void row(String label, double value, String bar, Boolean pass) {
+        System.out.printf(Locale.ROOT, "%-34s %10.4f %10s %8s%n", label, value, bar, pass == null ? "" : pass ? "PASS" : "FAIL");
+    }
+
+    private static String trim(double v) { return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v); }
+}

@@ -1,0 +1,69 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.pipeline.TinyStableDiffusion;
+import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.toyworld.eval.SegmenterConfig;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code ldm4j eval model} end to end on the tiny model (16x16) and a tiny random segmenter. */
+class EvalModelCommandTest {
+    @TempDir static Path dir;
+    static Path model, segmenter;
+
+    @BeforeAll static void setUp() throws Exception {
+        torch.set_num_threads(1);
+        torch.manual_seed(0);
+        model = TinyStableDiffusion.write(dir.resolve("tiny"), 0);
+        segmenter = dir.resolve("seg");
+        new ToyWorldSegmenter(new SegmenterConfig(new int[]{8, 16}, ToyClass.count(), 4)).save(segmenter, Map.of());
+    }
+
+    @Test void reportsEveryBarAndItsFiguresAgreeWithTheSingleEvaluations() throws Exception {
+        Path json = dir.resolve("model.json"), saved = dir.resolve("generated");
+        CliTest.Result r = CliTest.run("eval", "model", "--model", model.toString(), "--segmenter", segmenter.toString(),
+                "--n", "4", "--steps", "3", "--json", json.toString(), "--save", saved.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode report = new ObjectMapper().readTree(Files.readString(json));
+        assertEquals(16, report.get("size").asInt());
+        for (String key : List.of("vae_psnr", "fid_text2img", "fid_vae_reconstruction", "fid_ratio", "fid_real", "fid_paintings",
+                "texture_real", "texture_text2img", "texture_paintings", "seconds_per_image", "images_per_second")) {
+            assertTrue(report.get(key).isNumber() && Double.isFinite(report.get(key).asDouble()), key + " = " + report.get(key));
+        }
+        assertEquals(report.get("fid_text2img").asDouble() / report.get("fid_vae_reconstruction").asDouble(), report.get("fid_ratio").asDouble(), 1e-9);
+        for (String label : List.of("VAE reconstruction PSNR", "text2img object recall", "FID ratio", "seconds per image")) {
+            assertTrue(r.out().contains(label), "table lacks " + label + ":\n" + r.out());
+        }
+        assertTrue(r.out().contains("PASS") || r.out().contains("FAIL"), r.out());
+        // the saved images carry their captions: eval recall on them must give the same mean recall
+        try (Stream<Path> s = Files.list(saved)) {
+            assertEquals(4, s.count());
+        }
+        Path recallJson = dir.resolve("recall.json");
+        CliTest.Result rr = CliTest.run("eval", "recall", "--images", saved.toString(), "--segmenter", segmenter.toString(),
+                "--json", recallJson.toString());
+        assertEquals(0, rr.code(), rr.err());
+        JsonNode recall = new ObjectMapper().readTree(Files.readString(recallJson));
+        if (report.get("object_recall").isNull()) assertTrue(recall.get("mean_recall").isNull() || Double.isNaN(recall.get("mean_recall").asDouble()));
+        else assertEquals(report.get("object_recall").asDouble(), recall.get("mean_recall").asDouble(), 1e-9);
+    }
+
+    @Test void tooFewScenesIsAUsageError() {
+        CliTest.Result few = CliTest.run("eval", "model", "--model", model.toString(), "--segmenter", segmenter.toString(), "--n", "1");
+        assertEquals(2, few.code());
+        assertTrue(few.err().contains("--n must be >= 2"), few.err());
+    }
+}
