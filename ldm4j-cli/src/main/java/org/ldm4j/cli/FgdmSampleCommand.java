@@ -133,6 +133,16 @@ final class FgdmSampleCommand implements Callable<Integer> {
         long loadMillis = (System.nanoTime() - loadStart) / 1_000_000;
 
         ObjectNode report = JSON.createObjectNode();
+        report.put("prompt", prompt);
+        report.put("seed", seed);
+        report.put("mode", m.name().toLowerCase(Locale.ROOT));
+        report.put("model", folder.folder.toString());
+        ArrayNode objectNames = report.putArray("objects");
+        wanted.forEach(c -> objectNames.add(palette.name(c)));
+        if (sbpc > 1) {
+            report.putObject("sbpc").put("samples", sbpc).put("candidate_steps", conditionSteps != null ? conditionSteps
+                    : graph.factor(seg.name()).settings().steps()).put("min_area", minArea);
+        }
         FactorGraphResult result;
         SbpcResult chosen = null;
         try (InferenceMode ignored = new InferenceMode()) {
@@ -154,12 +164,6 @@ final class FgdmSampleCommand implements Callable<Integer> {
             for (String name : result.factors()) written.add(write(graph, folder, result, name, chosen != null ? chosen.chosenSeed() : seed));
             candidates(report, chosen, result, seg, palette, wanted);
         }
-        report.put("prompt", prompt);
-        report.put("seed", seed);
-        report.put("mode", m.name().toLowerCase(Locale.ROOT));
-        report.put("model", folder.folder.toString());
-        ArrayNode objectNames = report.putArray("objects");
-        wanted.forEach(c -> objectNames.add(palette.name(c)));
         ObjectNode fs = report.putObject("factors");
         for (Factor f : graph.factors()) {
             ObjectNode n = fs.putObject(f.name());
