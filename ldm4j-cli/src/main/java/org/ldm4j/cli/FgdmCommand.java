@@ -27,11 +27,12 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code ldm4j fgdm ...}: FG-DM (Sridhar et al., NeurIPS 2024). {@code edit} edits a ToyWorld segmentation map as the
- * FG-DM editor does (no model needed); {@code sample} will run the factor graph once ToyWorld FG-DM factors exist.
+ * FG-DM editor does (no model needed); {@code sample} ({@link FgdmSampleCommand}) runs a trained FG-DM folder, with SBPC;
+ * {@code dataset} ({@link FgdmDatasetCommand}) writes generated (image, maps, caption) tuples in ToyWorld's format.
  */
 @Command(name = "fgdm", mixinStandardHelpOptions = true,
-        description = "FG-DM: factor-graph sampling of condition maps and images, SBPC, and map editing.",
-        subcommands = {FgdmCommand.Edit.class, FgdmCommand.Sample.class})
+        description = "FG-DM: factor-graph sampling of condition maps and images, SBPC, dataset generation and map editing.",
+        subcommands = {FgdmCommand.Edit.class, FgdmSampleCommand.class, FgdmDatasetCommand.class})
 public final class FgdmCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -208,65 +209,6 @@ public final class FgdmCommand implements Runnable {
             ObjectNode n = new ObjectMapper().createObjectNode();
             for (Map.Entry<Integer, Integer> e : m.areas().entrySet()) n.put(palette.name(e.getKey()), e.getValue());
             return n;
-        }
-    }
-
-    @Command(name = "sample", mixinStandardHelpOptions = true,
-            description = "Sample a ToyWorld FG-DM: segmentation factor, then the image factor (sequential, the released form) "
-                    + "or all factors per step (joint, the paper's eqs. 4-6); optionally SBPC over N segmentation samples.",
-            footer = {"", "Needs trained factor weights in --model (ToyWorld base model + seg adapter + image ControlNet).",
-                    "", "Examples (once the weights exist):",
-                    "  ldm4j fgdm sample --prompt \"a house and two trees by a lake\" --out fg",
-                    "  ldm4j fgdm sample --prompt \"a boat on a lake\" --sbpc 10 --condition-steps 10 --half-res --out fg",
-                    "  ldm4j fgdm sample --prompt \"a red car\" --mode joint --steps 20 --out fg",
-                    "  ldm4j fgdm sample --prompt \"a red car\" --given seg=edited/map.png --out fg"})
-    static final class Sample implements Callable<Integer> {
-        static final Path DEFAULT_MODEL = Path.of("models", "toyworld-fgdm");
-
-        @Option(names = "--model", description = "FG-DM weights folder (default models/toyworld-fgdm).")
-        Path model;
-        @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
-        String prompt;
-        @Option(names = "--mode", defaultValue = "sequential", description = "sequential or joint (default ${DEFAULT-VALUE}).")
-        String mode;
-        @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}, as the released code).")
-        long seed;
-        @Option(names = "--steps", defaultValue = "50", description = "Condition-factor DDIM steps (default ${DEFAULT-VALUE}).")
-        int steps;
-        @Option(names = "--image-steps", defaultValue = "20", description = "Image-factor DDIM steps (default ${DEFAULT-VALUE}; joint mode uses --steps).")
-        int imageSteps;
-        @Option(names = "--cfg", defaultValue = "7.5", description = "Condition-factor guidance (default ${DEFAULT-VALUE}).")
-        double cfg;
-        @Option(names = "--image-cfg", defaultValue = "9.0", description = "Image-factor guidance (default ${DEFAULT-VALUE}).")
-        double imageCfg;
-        @Option(names = "--sbpc", defaultValue = "1", description = "SBPC: number of segmentation samples scored by object recall (default ${DEFAULT-VALUE}).")
-        int sbpc;
-        @Option(names = "--condition-steps", description = "SBPC: steps of the candidate maps (default: --steps).")
-        Integer conditionSteps;
-        @Option(names = "--half-res", description = "SBPC: sample candidate maps at half resolution.")
-        boolean halfRes;
-        @Option(names = "--min-area", defaultValue = "0.005", description = "SBPC: an object counts when it covers this fraction of the map (default ${DEFAULT-VALUE}).")
-        double minArea;
-        @Option(names = "--off", split = ",", description = "Factors to switch off (their children get the null condition).")
-        List<String> off;
-        @Option(names = "--given", description = "FACTOR=PNG: use this (edited) map instead of sampling the factor.")
-        Map<String, Path> given;
-        @Option(names = "--out", required = true, description = "Output folder (image.png, seg.png, sbpc.json).")
-        Path out;
-
-        @Override
-        public Integer call() {
-            String m = mode.toLowerCase(Locale.ROOT);
-            if (!m.equals("sequential") && !m.equals("joint")) throw new Ldm4j.UsageError("--mode must be sequential or joint, got '" + mode + "'");
-            if (sbpc < 1) throw new Ldm4j.UsageError("--sbpc must be >= 1, got " + sbpc);
-            if (sbpc > 1 && m.equals("joint")) throw new Ldm4j.UsageError("--sbpc needs --mode sequential (the image factor runs only on the chosen map)");
-            Path weights = model != null ? model : DEFAULT_MODEL;
-            if (!Files.isDirectory(weights)) {
-                throw new Ldm4j.UsageError("no FG-DM weights at " + weights + ": the ToyWorld FG-DM factors are not trained yet"
-                        + " (use 'ldm4j fgdm edit' on ToyWorld maps meanwhile)");
-            }
-            throw new Ldm4j.UsageError("found " + weights + ", but loading ToyWorld FG-DM factor weights is not implemented yet:"
-                    + " it comes with the FG-DM training");
         }
     }
 }

@@ -7,6 +7,8 @@
  *   <li>{@link org.ldm4j.methods.fgdm.FactorGraph} + {@link org.ldm4j.methods.fgdm.FactorGraphSampler}: condition
  *       factors and an image factor sharing one frozen UNet, sampled sequentially (released code) or jointly
  *       (the paper's eqs. 4-6).</li>
+ *   <li>{@link org.ldm4j.methods.fgdm.FgdmFolder} + {@link org.ldm4j.methods.fgdm.FgdmManifest}: a trained FG-DM on
+ *       disk ({@code fgdm.json} + adapter / ControlNet weights over a base LDM) loaded as a factor graph.</li>
  *   <li>{@link org.ldm4j.methods.fgdm.Palette}, {@link org.ldm4j.methods.fgdm.ClassMap},
  *       {@link org.ldm4j.methods.fgdm.SegmentationMaps}: segmentation maps as colour images and back.</li>
  *   <li>{@link org.ldm4j.methods.fgdm.Sbpc} / {@link org.ldm4j.methods.fgdm.ImageSbpc}: sampling-based prompt

@@ -1,0 +1,331 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.image.AtomicFiles;
+import org.ldm4j.image.Images;
+import org.ldm4j.image.Infotext;
+import org.ldm4j.image.PngParameters;
+import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.FactorGraphRequest;
+import org.ldm4j.methods.fgdm.FactorGraphResult;
+import org.ldm4j.methods.fgdm.FactorGraphSampler;
+import org.ldm4j.methods.fgdm.FactorSettings;
+import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.FgdmManifest;
+import org.ldm4j.methods.fgdm.ObjectRecall;
+import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.methods.fgdm.Sbpc;
+import org.ldm4j.methods.fgdm.SbpcResult;
+import org.ldm4j.methods.fgdm.SbpcSettings;
+import org.ldm4j.methods.fgdm.SegmentationMaps;
+import org.ldm4j.schedulers.Schedulers;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** {@code ldm4j fgdm sample}: one run of a trained FG-DM folder, optionally with SBPC over N segmentation samples. */
+@Command(name = "sample", mixinStandardHelpOptions = true,
+        description = "Sample a ToyWorld FG-DM: the condition factors (segmentation, depth, ...), then the image factor "
+                + "(sequential, the released form) or all factors per step (joint, the paper's eqs. 4-6); optionally SBPC: "
+                + "N segmentation samples scored by object recall, the image drawn once from the best.",
+        footer = {"", "Writes DIR/<factor>.png for every factor (image.png with its PNG parameters) and DIR/sample.json "
+                + "(each SBPC candidate's recall, timings).",
+                "", "Examples:",
+                "  ldm4j fgdm sample --prompt \"a house and two trees by a lake\" --out fg",
+                "  ldm4j fgdm sample --prompt \"a boat on a lake\" --sbpc 10 --condition-steps 10 --half-res --out fg",
+                "  ldm4j fgdm sample --prompt \"a red car\" --mode joint --out fg",
+                "  ldm4j fgdm sample --prompt \"a red car\" --factors seg --out fg",
+                "  ldm4j fgdm sample --prompt \"a red car\" --given seg=edited/map.png --out fg"})
+final class FgdmSampleCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Option(names = "--model", description = "FG-DM folder with fgdm.json (default models/toyworld-fgdm).")
+    Path model;
+    @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
+    String prompt;
+    @Option(names = "--mode", defaultValue = "sequential", description = "sequential or joint (default ${DEFAULT-VALUE}).")
+    String mode;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed (default ${DEFAULT-VALUE}, as the released code).")
+    long seed;
+    @Option(names = "--steps", description = "Condition-factor DDIM steps (default: the manifest's).")
+    Integer steps;
+    @Option(names = "--image-steps", description = "Image-factor DDIM steps (default: the manifest's).")
+    Integer imageSteps;
+    @Option(names = "--cfg", description = "Condition-factor guidance (default: the manifest's).")
+    Double cfg;
+    @Option(names = "--image-cfg", description = "Image-factor guidance (default: the manifest's).")
+    Double imageCfg;
+    @Option(names = "--half-res", description = "Condition maps at half the image's side (the paper: no loss of image quality).")
+    boolean halfRes;
+    @Option(names = "--full-size", description = "Condition maps at the image's size.")
+    boolean fullSize;
+    @Option(names = "--sbpc", defaultValue = "1", description = "SBPC: segmentation samples scored by object recall (default ${DEFAULT-VALUE}).")
+    int sbpc;
+    @Option(names = "--condition-steps", description = "SBPC: steps of the candidate maps (default: --steps).")
+    Integer conditionSteps;
+    @Option(names = "--objects", split = ",", description = "Objects the recall counts, e.g. house,tree (default: the ToyWorld objects the prompt names).")
+    List<String> objects;
+    @Option(names = "--min-area", defaultValue = "0.005", description = "An object counts when it covers this fraction of the map (default ${DEFAULT-VALUE}).")
+    double minArea;
+    @Option(names = "--factors", split = ",", description = "Factors to run, e.g. seg,depth (default: all); the others are switched off.")
+    List<String> factors;
+    @Option(names = "--given", description = "FACTOR=PNG: use this (edited) map instead of sampling the factor.")
+    Map<String, Path> given;
+    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N.")
+    String device;
+    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, bf16 or fp16.")
+    String dtype;
+    @Option(names = "--threads", description = "libtorch threads (default 1).")
+    Integer threads;
+    @Option(names = "--out", required = true, description = "Output folder.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        long start = System.nanoTime();
+        FactorGraphRequest.Mode m = switch (mode.toLowerCase(Locale.ROOT)) {
+            case "sequential" -> FactorGraphRequest.Mode.SEQUENTIAL;
+            case "joint" -> FactorGraphRequest.Mode.JOINT;
+            default -> throw new Ldm4j.UsageError("--mode must be sequential or joint, got '" + mode + "'");
+        };
+        if (sbpc < 1) throw new Ldm4j.UsageError("--sbpc must be >= 1, got " + sbpc);
+        if (halfRes && fullSize) throw new Ldm4j.UsageError("--half-res and --full-size exclude each other");
+        if (sbpc > 1 && m == FactorGraphRequest.Mode.JOINT) throw new Ldm4j.UsageError("--sbpc needs --mode sequential (the image factor runs only on the chosen map)");
+        if (sbpc > 1 && (given != null || factors != null)) throw new Ldm4j.UsageError("--sbpc samples every factor: it cannot be combined with --given or --factors");
+        if (conditionSteps != null && sbpc == 1) throw new Ldm4j.UsageError("--condition-steps sets the SBPC candidates' steps (needs --sbpc N > 1); use --steps");
+        if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
+
+        FgdmFolder folder = FgdmSupport.read(model);
+        FgdmManifest manifest = folder.manifest;
+        Palette palette = FgdmCommand.toyWorldPalette();
+        Set<String> off = switchedOff(manifest);
+        FgdmManifest.Entry seg = manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
+        Set<Integer> wanted = wanted(palette);
+        if (sbpc > 1 && seg == null) throw new Ldm4j.UsageError("--sbpc scores segmentation maps, but " + folder.folder + " has no segmentation factor");
+        if (sbpc > 1 && wanted.isEmpty()) {
+            throw new Ldm4j.UsageError("--sbpc needs objects to look for: the prompt names none of ToyWorld's objects; give --objects (e.g. house,tree)");
+        }
+        Map<String, FactorSettings> settings = settings(manifest);
+        Map<String, BufferedImage> givenMaps = readGiven(manifest, settings, palette);
+
+        long loadStart = System.nanoTime();
+        FactorGraph graph = FgdmSupport.load(folder, palette, device, dtype, threads);
+        for (Map.Entry<String, FactorSettings> e : settings.entrySet()) graph = graph.withSettings(e.getKey(), e.getValue());
+        long loadMillis = (System.nanoTime() - loadStart) / 1_000_000;
+
+        ObjectNode report = JSON.createObjectNode();
+        report.put("prompt", prompt);
+        report.put("seed", seed);
+        report.put("mode", m.name().toLowerCase(Locale.ROOT));
+        report.put("model", folder.folder.toString());
+        ArrayNode objectNames = report.putArray("objects");
+        wanted.forEach(c -> objectNames.add(palette.name(c)));
+        if (sbpc > 1) {
+            report.putObject("sbpc").put("samples", sbpc).put("candidate_steps", conditionSteps != null ? conditionSteps
+                    : graph.factor(seg.name()).settings().steps()).put("min_area", minArea);
+        }
+        FactorGraphResult result;
+        SbpcResult chosen = null;
+        try (InferenceMode ignored = new InferenceMode()) {
+            if (sbpc > 1) {
+                chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, new ObjectRecall(wanted, minArea),
+                        new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette)),
+                        FgdmSupport.progress(), null);
+                result = chosen.result();
+            } else {
+                Map<String, FactorGraphRequest.Given> fixed = new HashMap<>();
+                // a given segmentation is redrawn in clean palette colours (an editor's antialiasing is not a class)
+                givenMaps.forEach((name, img) -> fixed.put(name, new FactorGraphRequest.Given(null, manifest.factor(name).map()
+                        == FgdmManifest.MapKind.SEGMENTATION ? SegmentationMaps.toImageTensor(SegmentationMaps.decode(img, palette,
+                        FgdmFolder.tolerance(palette)), palette) : Images.toTensor(img))));
+                result = FactorGraphSampler.run(graph, new FactorGraphRequest(prompt, seed, m, off, fixed), FgdmSupport.progress(), null);
+            }
+            Files.createDirectories(out);
+            ArrayNode written = report.putArray("files");
+            for (String name : result.factors()) written.add(write(graph, folder, result, name, chosen != null ? chosen.chosenSeed() : seed));
+            candidates(report, chosen, result, seg, palette, wanted);
+        }
+        ObjectNode fs = report.putObject("factors");
+        for (Factor f : graph.factors()) {
+            ObjectNode n = fs.putObject(f.name());
+            FactorSettings s = f.settings();
+            n.put("role", f.role().name().toLowerCase(Locale.ROOT));
+            FgdmManifest.MapKind kind = manifest.factor(f.name()).map();
+            if (kind != null) n.put("map", kind.key());
+            n.put("width", s.width()).put("height", s.height()).put("steps", s.steps()).put("guidance_scale", s.guidanceScale());
+            n.put("state", off.contains(f.name()) ? "off" : givenMaps.containsKey(f.name()) ? "given" : "sampled");
+            if (result.millis().containsKey(f.name())) n.put("millis", result.millis().get(f.name()));
+        }
+        ObjectNode timings = report.putObject("timings_ms");
+        timings.put("load", loadMillis);
+        if (chosen != null) {
+            timings.put("candidates", chosen.candidateMillis().stream().mapToLong(Long::longValue).sum());
+            timings.put("final_run", chosen.imageMillis());
+        }
+        timings.put("total", (System.nanoTime() - start) / 1_000_000);
+        AtomicFiles.write(out.resolve("sample.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+        System.out.println("fgdm sample: " + String.join(", ", result.factors()) + " -> " + out.toAbsolutePath()
+                + (chosen != null ? " (SBPC chose candidate " + chosen.chosen() + " of " + chosen.scores().size() + ", recall "
+                + String.format(Locale.ROOT, "%.2f", chosen.bestScore()) + ")" : ""));
+        return 0;
+    }
+
+    /** The factors --factors leaves out (unknown names are usage errors). */
+    private Set<String> switchedOff(FgdmManifest manifest) {
+        if (factors == null) return Set.of();
+        Set<String> on = new LinkedHashSet<>();
+        for (String f : factors) {
+            String name = f.trim();
+            if (name.isEmpty()) continue;
+            if (!manifest.names().contains(name)) {
+                throw new Ldm4j.UsageError("unknown factor '" + name + "' in --factors; this FG-DM has " + String.join(", ", manifest.names()));
+            }
+            on.add(name);
+        }
+        if (on.isEmpty()) throw new Ldm4j.UsageError("--factors is empty; this FG-DM has " + String.join(", ", manifest.names()));
+        Set<String> off = new HashSet<>(manifest.names());
+        off.removeAll(on);
+        return off;
+    }
+
+    /** Class indices the recall counts: --objects, or the objects the prompt names. */
+    private Set<Integer> wanted(Palette palette) {
+        if (objects == null) return ObjectRecall.namedIn(prompt, palette, true);
+        Set<Integer> out = new LinkedHashSet<>();
+        for (String o : objects) {
+            if (o.isBlank()) continue;
+            try {
+                out.add(palette.classOf(o));
+            } catch (IllegalArgumentException e) {
+                throw new Ldm4j.UsageError("unknown object '" + o.trim() + "' in --objects; ToyWorld classes: " + String.join(", ", palette.names()));
+            }
+        }
+        if (out.isEmpty()) throw new Ldm4j.UsageError("--objects is empty: name at least one ToyWorld object (e.g. house,tree)");
+        return out;
+    }
+
+    /** Each factor's settings after --steps/--cfg/--image-*, --half-res and --full-size. */
+    private Map<String, FactorSettings> settings(FgdmManifest manifest) {
+        FgdmManifest.Entry image = manifest.factors().stream().filter(e -> e.role() == Factor.Role.IMAGE).findFirst().orElse(null);
+        if ((halfRes || fullSize) && image == null) throw new Ldm4j.UsageError("--half-res/--full-size size the maps by the image factor, and this FG-DM has none");
+        Map<String, FactorSettings> out = new java.util.LinkedHashMap<>();
+        for (FgdmManifest.Entry e : manifest.factors()) {
+            FactorSettings s = e.settings();
+            boolean isImage = e.role() == Factor.Role.IMAGE;
+            Integer st = isImage ? imageSteps : steps;
+            Double g = isImage ? imageCfg : cfg;
+            try {
+                if (st != null) s = s.withSteps(st);
+                if (g != null) s = new FactorSettings(s.width(), s.height(), s.steps(), g, s.scheduler(), s.eta(), s.negativePrompt(), s.promptSuffix());
+            } catch (IllegalArgumentException ex) {
+                throw new Ldm4j.UsageError((isImage ? "image factor: " : "condition factors: ") + ex.getMessage());
+            }
+            if (!isImage && fullSize) s = s.withSize(image.width(), image.height());
+            if (!isImage && halfRes) s = s.withSize(image.width() / 2, image.height() / 2);
+            out.put(e.name(), s);
+        }
+        return out;
+    }
+
+    /** Reads --given maps: a condition factor, an existing PNG of the factor's size, palette colours for segmentation. */
+    private Map<String, BufferedImage> readGiven(FgdmManifest manifest, Map<String, FactorSettings> settings, Palette palette) {
+        Map<String, BufferedImage> out = new java.util.LinkedHashMap<>();
+        if (given == null) return out;
+        for (Map.Entry<String, Path> g : given.entrySet()) {
+            String name = g.getKey();
+            if (!manifest.names().contains(name)) throw new Ldm4j.UsageError("unknown factor '" + name + "' in --given; this FG-DM has " + String.join(", ", manifest.names()));
+            FgdmManifest.Entry e = manifest.factor(name);
+            if (e.role() == Factor.Role.IMAGE) throw new Ldm4j.UsageError("--given " + name + ": the image factor is sampled, not given; give a condition map");
+            Path file = g.getValue();
+            if (!Files.isRegularFile(file)) throw new Ldm4j.UsageError("--given " + name + ": file not found: " + file);
+            BufferedImage img;
+            try {
+                img = Images.readImage(file);
+            } catch (IOException | RuntimeException ex) {
+                throw new Ldm4j.UsageError("--given " + name + ": cannot read " + file + ": " + ex.getMessage());
+            }
+            if (img == null) throw new Ldm4j.UsageError("--given " + name + ": " + file + " is not an image");
+            FactorSettings s = settings.get(name);
+            if (img.getWidth() != s.width() || img.getHeight() != s.height()) {
+                throw new Ldm4j.UsageError("--given " + name + ": " + file + " is " + img.getWidth() + "x" + img.getHeight() + ", but factor '" + name
+                        + "' samples " + s.width() + "x" + s.height() + " maps" + (halfRes || fullSize ? "" : " (--full-size / --half-res change that)"));
+            }
+            if (e.map() == FgdmManifest.MapKind.SEGMENTATION) {
+                ClassMap classes = SegmentationMaps.decode(img, palette, FgdmFolder.tolerance(palette));
+                if (classes.area(ClassMap.UNLABELED) == classes.labels().length) {
+                    throw new Ldm4j.UsageError("--given " + name + ": " + file + " has no ToyWorld palette colours: is it a ToyWorld segmentation colour map?");
+                }
+            }
+            out.put(name, img);
+        }
+        return out;
+    }
+
+    /** Writes one factor's output as DIR/name.png with its PNG parameters; returns the file name. */
+    private String write(FactorGraph graph, FgdmFolder folder, FactorGraphResult result, String name, long usedSeed) throws IOException {
+        Factor f = graph.factor(name);
+        FactorSettings s = f.settings();
+        Tensor decoded = result.decoded(name);
+        BufferedImage img = Images.toImage(decoded);
+        String file = name + ".png";
+        Infotext info = Infotext.of(prompt + s.promptSuffix(), s.negativePrompt(), s.steps(), Schedulers.fromAlias(s.scheduler()).a1111Label(),
+                s.guidanceScale(), graph.factorSeed(name, usedSeed), img.getWidth(), img.getHeight(), folder.folder.getFileName() + "/" + name);
+        ObjectNode request = JSON.createObjectNode();
+        request.put("mode", "fgdm-sample").put("model", folder.folder.toString()).put("factor", name).put("prompt", prompt)
+                .put("seed", usedSeed).put("steps", s.steps()).put("guidance_scale", s.guidanceScale())
+                .put("width", s.width()).put("height", s.height()).put("sampling", result.mode.name().toLowerCase(Locale.ROOT));
+        PngParameters.write(out.resolve(file), img, info, request);
+        return file;
+    }
+
+    /** sample.json's candidates: every SBPC candidate's seed, recall, objects found and time (one when no SBPC). */
+    private void candidates(ObjectNode report, SbpcResult sbpc, FactorGraphResult result, FgdmManifest.Entry seg, Palette palette,
+                            Set<Integer> wanted) throws IOException {
+        ArrayNode list = report.putArray("candidates");
+        ObjectRecall recall = new ObjectRecall(wanted, minArea);
+        if (sbpc != null) {
+            Files.createDirectories(out.resolve("candidates"));
+            for (int k = 0; k < sbpc.scores().size(); k++) {
+                ClassMap map = sbpc.maps().get(k);
+                String file = "candidates/" + seg.name() + "-" + k + ".png";
+                Images.writePng(map.toImage(palette), out.resolve(file));
+                candidate(list.addObject(), seed + k, sbpc.scores().get(k), map, palette, sbpc.candidateMillis().get(k)).put("file", file);
+            }
+            report.put("chosen", sbpc.chosen());
+            report.put("chosen_seed", sbpc.chosenSeed());
+        } else if (seg != null && result.factors().contains(seg.name())) {
+            ClassMap map = FgdmSupport.classes(result.decoded(seg.name()), palette);
+            candidate(list.addObject(), seed, recall.score(map), map, palette, result.millis().getOrDefault(seg.name(), 0L));
+            report.put("chosen", 0);
+            report.put("chosen_seed", seed);
+        }
+    }
+
+    private ObjectNode candidate(ObjectNode n, long candidateSeed, double score, ClassMap map, Palette palette, long millis) {
+        n.put("seed", candidateSeed);
+        n.put("recall", score);
+        ArrayNode present = n.putArray("present");
+        for (int c : ObjectRecall.present(map, minArea)) present.add(palette.name(c));
+        n.put("millis", millis);
+        return n;
+    }
+}

@@ -1,0 +1,185 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.image.PngParameters;
+import org.ldm4j.methods.fgdm.TinyFgdm;
+import org.ldm4j.toyworld.ToyClass;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code ldm4j fgdm sample} and {@code fgdm dataset} end to end on the tiny FG-DM folder ({@link TinyFgdm}). */
+class FgdmSampleCliTest {
+    @TempDir static Path dir;
+    static Path model;
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    @BeforeAll static void writeModel() throws Exception {
+        model = TinyFgdm.write(dir, 0);
+    }
+
+    static String[] sample(Path out, String... extra) {
+        List<String> a = new ArrayList<>(List.of("fgdm", "sample", "--model", model.toString(), "--prompt", "a red house and a tree",
+                "--out", out.toString()));
+        a.addAll(List.of(extra));
+        return a.toArray(new String[0]);
+    }
+
+    static BufferedImage read(Path p) throws Exception { return ImageIO.read(p.toFile()); }
+
+    static int[] pixels(BufferedImage img) { return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth()); }
+
+    @Test void sampleWithSbpcWritesEveryFactorAndEachCandidatesRecall() throws Exception {
+        Path out = dir.resolve("sbpc");
+        CliTest.Result r = CliTest.run(sample(out, "--sbpc", "3", "--seed", "7"));
+        assertEquals(0, r.code(), r.err());
+        assertEquals(TinyFgdm.MAP_SIZE, read(out.resolve("seg.png")).getWidth());
+        assertEquals(TinyFgdm.MAP_SIZE, read(out.resolve("depth.png")).getHeight());
+        assertEquals(TinyFgdm.IMAGE_SIZE, read(out.resolve("image.png")).getWidth());
+        PngParameters.Contents meta = PngParameters.read(out.resolve("image.png"));
+        assertEquals("a red house and a tree", meta.infotext().prompt());
+        assertEquals("DDIM", meta.fields().get("Sampler"));
+
+        JsonNode report = JSON.readTree(out.resolve("sample.json").toFile());
+        assertEquals(List.of("house", "tree"), names(report.get("objects")));
+        JsonNode candidates = report.get("candidates");
+        assertEquals(3, candidates.size());
+        double best = -1;
+        for (int k = 0; k < 3; k++) {
+            JsonNode c = candidates.get(k);
+            assertEquals(7 + k, c.get("seed").asLong());
+            double recall = c.get("recall").asDouble();
+            // recall = |wanted ∩ present| / |wanted|, recomputed from the candidate's reported objects
+            List<String> present = names(c.get("present"));
+            long hit = List.of("house", "tree").stream().filter(present::contains).count();
+            assertEquals(hit / 2.0, recall, 1e-9, "candidate " + k);
+            assertTrue(Files.exists(out.resolve(c.get("file").asText())));
+            best = Math.max(best, recall);
+        }
+        int chosen = report.get("chosen").asInt();
+        assertEquals(best, candidates.get(chosen).get("recall").asDouble(), "SBPC keeps a candidate of maximum recall");
+        assertEquals(7 + chosen, report.get("chosen_seed").asLong());
+        assertTrue(report.get("timings_ms").has("candidates") && report.get("timings_ms").has("total"));
+        assertEquals(TinyFgdm.STEPS, report.get("factors").get("image").get("steps").asInt());
+        assertEquals(List.of("seg.png", "depth.png", "image.png"), names(report.get("files")));
+    }
+
+    @Test void sampleIsDeterministicAndFactorsAndSizesFollowTheOptions() throws Exception {
+        Path a = dir.resolve("a"), b = dir.resolve("b"), seg = dir.resolve("segonly");
+        assertEquals(0, CliTest.run(sample(a, "--full-size", "--seed", "3")).code());
+        assertEquals(0, CliTest.run(sample(b, "--full-size", "--seed", "3")).code());
+        assertEquals(TinyFgdm.IMAGE_SIZE, read(a.resolve("seg.png")).getWidth(), "--full-size: maps at the image's size");
+        for (String f : List.of("seg.png", "depth.png", "image.png")) {
+            assertArrayEquals(pixels(read(a.resolve(f))), pixels(read(b.resolve(f))), f + " reproduces with the seed");
+        }
+        CliTest.Result r = CliTest.run(sample(seg, "--factors", "seg"));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(Files.exists(seg.resolve("seg.png")));
+        assertFalse(Files.exists(seg.resolve("image.png")), "the image factor is switched off");
+        assertEquals("off", JSON.readTree(seg.resolve("sample.json").toFile()).get("factors").get("image").get("state").asText());
+    }
+
+    @Test void aGivenSegmentationMapIsUsedInsteadOfSampled() throws Exception {
+        BufferedImage map = new BufferedImage(TinyFgdm.MAP_SIZE, TinyFgdm.MAP_SIZE, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < map.getHeight(); y++) {
+            for (int x = 0; x < map.getWidth(); x++) map.setRGB(x, y, (y < 4 ? ToyClass.SKY : x < 4 ? ToyClass.HOUSE : ToyClass.GRASS).colour());
+        }
+        Path png = dir.resolve("given.png"), out = dir.resolve("given");
+        ImageIO.write(map, "png", png.toFile());
+        CliTest.Result r = CliTest.run(sample(out, "--given", "seg=" + png));
+        assertEquals(0, r.code(), r.err());
+        assertArrayEquals(pixels(map), pixels(read(out.resolve("seg.png"))), "seg.png is the given map");
+        JsonNode report = JSON.readTree(out.resolve("sample.json").toFile());
+        assertEquals("given", report.get("factors").get("seg").get("state").asText());
+        assertEquals(0.5, report.get("candidates").get(0).get("recall").asDouble(), "the house is there, the tree is not");
+        assertTrue(Files.exists(out.resolve("image.png")));
+    }
+
+    @Test void badInputsAreOneLineUsageErrors() throws Exception {
+        Path small = dir.resolve("small.png"), grey = dir.resolve("grey.png"), out = dir.resolve("bad");
+        ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "png", small.toFile());
+        BufferedImage g = new BufferedImage(TinyFgdm.MAP_SIZE, TinyFgdm.MAP_SIZE, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < g.getHeight(); y++) for (int x = 0; x < g.getWidth(); x++) g.setRGB(x, y, 0x404040);
+        ImageIO.write(g, "png", grey.toFile());
+        Map<String, String[]> cases = new TreeMap<>();
+        cases.put("empty objects", sample(out, "--objects", ""));
+        cases.put("unknown object", sample(out, "--objects", "house,dragon"));
+        cases.put("unknown factor", sample(out, "--factors", "seg,colour"));
+        cases.put("wrong-size given", sample(out, "--given", "seg=" + small));
+        cases.put("given without palette colours", sample(out, "--given", "seg=" + grey));
+        cases.put("given image factor", sample(out, "--given", "image=" + grey));
+        cases.put("both sizes", sample(out, "--half-res", "--full-size"));
+        cases.put("sbpc joint", sample(out, "--sbpc", "2", "--mode", "joint"));
+        cases.put("sbpc nothing to count", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", "a sky", "--sbpc", "2", "--out", out.toString()});
+        cases.put("missing model", new String[]{"fgdm", "sample", "--model", dir.resolve("nothing").toString(), "--prompt", "x", "--out", out.toString()});
+        cases.put("dataset n 0", new String[]{"fgdm", "dataset", "--model", model.toString(), "--n", "0", "--out", out.toString()});
+        for (Map.Entry<String, String[]> c : cases.entrySet()) {
+            CliTest.Result r = CliTest.run(c.getValue());
+            assertEquals(2, r.code(), c.getKey() + ": " + r.err());
+            assertEquals(1, r.err().strip().lines().count(), c.getKey() + " is one line: " + r.err());
+            assertTrue(r.err().startsWith("ldm4j: "), c.getKey() + ": " + r.err());
+        }
+        assertFalse(Files.exists(out.resolve("sample.json")), "nothing was sampled");
+    }
+
+    @Test void datasetWritesNTuplesAndARerunWritesOnlyTheMissingOne() throws Exception {
+        Path out = dir.resolve("dataset");
+        String[] args = {"fgdm", "dataset", "--model", model.toString(), "--n", "3", "--seed", "10", "--out", out.toString()};
+        CliTest.Result first = CliTest.run(args);
+        assertEquals(0, first.code(), first.err());
+        assertTrue(first.out().contains("tuples/s"), first.out());
+        List<String> lines = Files.readAllLines(out.resolve("index.jsonl"));
+        assertEquals(3, lines.size());
+        for (String line : lines) {
+            JsonNode e = JSON.readTree(line);
+            assertEquals(TinyFgdm.IMAGE_SIZE, e.get("width").asInt());
+            assertEquals(List.of("image", "seg", "segidx", "depth"), fieldNames(e.get("files")));
+            for (JsonNode f : e.get("files")) assertEquals(TinyFgdm.IMAGE_SIZE, read(out.resolve(f.asText())).getWidth(), f.asText());
+            assertFalse(e.get("captions").get(0).asText().isBlank());
+        }
+        assertTrue(Files.exists(out.resolve("palette.json")) && Files.exists(out.resolve("vocabulary.txt")));
+
+        Path lastImage = out.resolve("0000012_image.png"), firstImage = out.resolve("0000010_image.png");
+        byte[] lastBytes = Files.readAllBytes(lastImage);
+        FileTime firstTime = Files.getLastModifiedTime(firstImage);
+        for (String m : List.of("image", "seg", "segidx", "depth")) Files.delete(out.resolve("0000012_" + m + ".png"));
+        CliTest.Result again = CliTest.run(args);
+        assertEquals(0, again.code(), again.err());
+        assertTrue(again.out().contains("wrote 1 tuples (2 already there)"), again.out());
+        assertEquals(firstTime, Files.getLastModifiedTime(firstImage), "a complete tuple is not written again");
+        assertArrayEquals(lastBytes, Files.readAllBytes(lastImage), "the missing tuple comes back the same (seeded)");
+        List<Long> seeds = Files.readAllLines(out.resolve("index.jsonl")).stream().map(l -> {
+            try {
+                return JSON.readTree(l).get("seed").asLong();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        }).sorted().toList();
+        assertEquals(List.of(10L, 11L, 12L), seeds);
+    }
+
+    static List<String> names(JsonNode array) {
+        List<String> out = new ArrayList<>();
+        array.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    static List<String> fieldNames(JsonNode object) {
+        List<String> out = new ArrayList<>();
+        object.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+}

@@ -1,0 +1,183 @@
+package org.ldm4j.methods.fgdm;
+
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.ldm4j.image.AtomicFiles;
+import org.ldm4j.models.adapter.AdapterLoader;
+import org.ldm4j.models.adapter.FeatureAdapter;
+import org.ldm4j.models.controlnet.ControlNetLoader;
+import org.ldm4j.models.controlnet.ControlNetModel;
+import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.weights.WeightFormatException;
+import org.ldm4j.weights.WeightSource;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A trained FG-DM on disk (shared spec FGDM-FOLDER.md): {@code fgdm.json} ({@link FgdmManifest}) plus one weights
+ * file or folder per trained factor, over a frozen base LDM.
+ *
+ * <pre>
+ *   fgdm.json                       the manifest
+ *   seg/adapter.safetensors         root factor: FG-DM TimeAdapter (or plain latent Adapter) weights alone
+ *   depth/adapter.safetensors       child factor: adapter over the parents' latents (4 x #parents channels in)
+ *   image/config.json + image/diffusion_pytorch_model.safetensors   image factor: a diffusers ControlNetModel
+ * </pre>
+ *
+ * {@link #read} checks the manifest and that every weights path exists; {@link #load} builds the {@link FactorGraph}
+ * and checks that each weights file is the kind and width its factor needs. Segmentation parents of a ControlNet are
+ * drawn in the caller's palette (the methods module does not know ToyWorld; the CLI passes ToyWorld's).
+ */
+public final class FgdmFolder {
+    public static final String MANIFEST = "fgdm.json";
+
+    public final Path folder;
+    public final FgdmManifest manifest;
+
+    private FgdmFolder(Path folder, FgdmManifest manifest) {
+        this.folder = folder;
+        this.manifest = manifest;
+    }
+
+    /**
+     * Reads and checks {@code folder/fgdm.json}: bad JSON, unknown keys or values, parents not declared before, and
+     * missing weights are {@link IllegalArgumentException}s naming the file and key.
+     */
+    public static FgdmFolder read(Path folder) throws IOException {
+        if (!Files.isDirectory(folder)) throw new NoSuchFileException(folder.toString(), null, "no FG-DM folder");
+        Path file = folder.resolve(MANIFEST);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(folder + " is not an FG-DM folder: it has no " + MANIFEST);
+        }
+        FgdmManifest m = FgdmManifest.parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+        FgdmFolder f = new FgdmFolder(folder, m);
+        for (int i = 0; i < m.factors().size(); i++) {
+            FgdmManifest.Entry e = m.factors().get(i);
+            if (e.weights() == null) continue;
+            Path w = f.weights(e);
+            String at = file + ": factors[" + i + "] ('" + e.name() + "') \"weights\": ";
+            if (e.conditioning() == FgdmManifest.Conditioning.CONTROLNET_ON_MAPS) {
+                if (Files.isDirectory(w) && !Files.isRegularFile(w.resolve("config.json"))) {
+                    throw new IllegalArgumentException(at + w + " has no config.json: a ControlNet folder needs config.json + diffusion_pytorch_model.safetensors");
+                }
+                if (!Files.exists(w)) throw new IllegalArgumentException(at + "no ControlNet folder or file at " + w);
+            } else if (!Files.isRegularFile(w)) {
+                throw new IllegalArgumentException(at + "no adapter weights file at " + w);
+            }
+        }
+        return f;
+    }
+
+    /** Writes {@code folder/fgdm.json} atomically (the weights are the trainer's to write). */
+    public static void write(Path folder, FgdmManifest manifest) throws IOException {
+        Files.createDirectories(folder);
+        AtomicFiles.write(folder.resolve(MANIFEST), manifest.toJson().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** The base model's path: {@code base_model} resolved against the folder (or as is when absolute). */
+    public Path baseModel() { return folder.resolve(manifest.baseModel()).normalize(); }
+
+    /** Where a factor's weights are (null for text_only). */
+    public Path weights(FgdmManifest.Entry e) { return e.weights() == null ? null : folder.resolve(e.weights()).normalize(); }
+
+    /** Loads the base model from {@code base_model} and builds the graph on it. */
+    public FactorGraph load(Device device, ScalarType dtype, Palette palette) throws IOException {
+        Path base = baseModel();
+        if (!Files.exists(base)) {
+            throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": \"base_model\" '" + manifest.baseModel() + "' -> " + base
+                    + " does not exist (train or download the base LDM first)");
+        }
+        return load(ModelLoader.load(base.toString(), device, dtype), palette);
+    }
+
+    /**
+     * Builds the graph on an already loaded base model (e.g. shared with other commands). Every factor gets its
+     * manifest settings: DDIM, eta 0, "" as the unconditional text, no prompt suffix.
+     *
+     * @param palette the colours segmentation parents are decoded and drawn with for a ControlNet's hint
+     */
+    public FactorGraph load(StableDiffusion sd, Palette palette) throws IOException {
+        if (palette == null) throw new IllegalArgumentException("a palette is needed to draw segmentation maps");
+        int tolerance = tolerance(palette);
+        List<Factor> factors = new ArrayList<>();
+        for (FgdmManifest.Entry e : manifest.factors()) {
+            FactorConditioning c = switch (e.conditioning()) {
+                case TEXT_ONLY -> new FactorConditioning.TextOnly();
+                case NOISY_LATENT_ADAPTER -> new FactorConditioning.NoisyLatentAdapter(adapter(sd, e), e.scale());
+                case PARENT_LATENT_ADAPTER -> new FactorConditioning.ParentLatentAdapter(adapter(sd, e), e.scale());
+                case CONTROLNET_ON_MAPS -> {
+                    List<HintRenderer> renderers = new ArrayList<>();
+                    for (String p : e.parents()) {
+                        renderers.add(manifest.factor(p).map() == FgdmManifest.MapKind.SEGMENTATION
+                                ? HintRenderer.segmentation(palette, tolerance) : HintRenderer.continuous());
+                    }
+                    yield new FactorConditioning.ControlNetOnMaps(controlNet(sd, e), e.scale(), renderers);
+                }
+            };
+            factors.add(new Factor(e.name(), e.role(), e.parents(), c, e.settings()));
+        }
+        try {
+            return new FactorGraph(sd, factors);
+        } catch (IllegalArgumentException ex) {
+            throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /**
+     * Per-channel tolerance for reading a palette's colours back: just under half the smallest distance between two
+     * classes, so that no colour can decode as two classes (63 for ToyWorld, whose colours differ by >= 127).
+     */
+    public static int tolerance(Palette palette) {
+        return palette.size() < 2 ? 63 : Math.max(0, (palette.minDistance() - 1) / 2);
+    }
+
+    private FeatureAdapter adapter(StableDiffusion sd, FgdmManifest.Entry e) throws IOException {
+        Path file = weights(e);
+        FeatureAdapter adapter;
+        try (WeightSource w = WeightSource.open(file)) {
+            adapter = AdapterLoader.loadFgdm(w, sd.unet, sd.unet.config.normNumGroups());
+        } catch (WeightFormatException ex) {
+            throw new WeightFormatException(where(e) + ex.getMessage(), ex);
+        }
+        int expected = sd.latentChannels() * Math.max(1, e.parents().size());
+        if (adapter.inChannels() != expected) {
+            throw new WeightFormatException(where(e) + file + " takes " + adapter.inChannels() + " input channels, but "
+                    + (e.parents().isEmpty() ? "a root factor's adapter reads its own " + sd.latentChannels() + "-channel latent"
+                    : e.parents().size() + " parent latents of " + sd.latentChannels() + " channels make " + expected));
+        }
+        return adapter;
+    }
+
+    private ControlNetModel controlNet(StableDiffusion sd, FgdmManifest.Entry e) throws IOException {
+        Path path = weights(e);
+        ControlNetModel net;
+        try {
+            net = ControlNetLoader.load(path, sd.device(), sd.dtype());
+        } catch (WeightFormatException ex) {
+            throw new WeightFormatException(where(e) + ex.getMessage(), ex);
+        }
+        int expected = 3 * e.parents().size();
+        if (net.config.conditioningChannels() != expected) {
+            throw new WeightFormatException(where(e) + path + " takes " + net.config.conditioningChannels() + "-channel hints, but "
+                    + e.parents().size() + " parent maps " + e.parents() + " drawn as RGB make " + expected);
+        }
+        if (net.hintDownscale() != sd.vaeScaleFactor()) {
+            throw new WeightFormatException(where(e) + path + " encodes hints down by " + net.hintDownscale() + ", but the base model's VAE factor is "
+                    + sd.vaeScaleFactor());
+        }
+        return net;
+    }
+
+    private String where(FgdmManifest.Entry e) {
+        return folder.resolve(MANIFEST) + ": factor '" + e.name() + "' \"weights\": ";
+    }
+
+    @Override public String toString() { return "FgdmFolder[" + folder + ", factors " + manifest.names() + "]"; }
+}

@@ -1,0 +1,267 @@
+package org.ldm4j.methods.fgdm;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The {@code fgdm.json} of an FG-DM folder (the shared spec, FGDM-FOLDER.md): the base model and the factors in
+ * declaration (topological) order. The record checks what the manifest alone can tell (names, parent order, which
+ * conditioning fits which factor); {@link FgdmFolder} checks the files it names. Unknown keys are errors, so a typo
+ * ("guidance" for "guidance_scale") never silently becomes a default.
+ *
+ * @param baseModel the frozen base LDM's diffusers folder, relative to the FG-DM folder or absolute
+ */
+public record FgdmManifest(String baseModel, List<Entry> factors) {
+    public static final String CLASS_NAME = "FactorGraph";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Set<String> TOP_KEYS = Set.of("_class_name", "base_model", "factors");
+    private static final Set<String> FACTOR_KEYS = Set.of("name", "role", "map", "parents", "conditioning", "weights", "scale",
+            "width", "height", "steps", "guidance_scale");
+
+    /** How a condition factor's decoded output is read and drawn (brief section 6). */
+    public enum MapKind {
+        SEGMENTATION, DEPTH, SKETCH, NORMAL;
+
+        public String key() { return name().toLowerCase(Locale.ROOT); }
+    }
+
+    /** The conditioning branch a factor was trained with (see {@link FactorConditioning}). */
+    public enum Conditioning {
+        TEXT_ONLY, NOISY_LATENT_ADAPTER, PARENT_LATENT_ADAPTER, CONTROLNET_ON_MAPS;
+
+        public String key() { return name().toLowerCase(Locale.ROOT); }
+    }
+
+    /**
+     * One factor.
+     *
+     * @param map     null for the image factor
+     * @param weights file (adapters) or folder (ControlNet) relative to the FG-DM folder; null for text_only
+     * @param width   default output size in pixels (condition factors: half the image side in ToyWorld)
+     */
+    public record Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
+                        String weights, double scale, int width, int height, int steps, double guidanceScale) {
+        public Entry {
+            if (name == null || name.isBlank()) throw new IllegalArgumentException("a factor needs a \"name\"");
+            if (!name.matches("[A-Za-z0-9_-]+")) {
+                throw new IllegalArgumentException("factor name '" + name + "' must be letters, digits, '_' or '-' (it names files)");
+            }
+            String where = "factor '" + name + "': ";
+            if (role == null) throw new IllegalArgumentException(where + "needs a \"role\" (condition or image)");
+            if (conditioning == null) throw new IllegalArgumentException(where + "needs a \"conditioning\"");
+            parents = parents == null ? List.of() : List.copyOf(parents);
+            if (role == Factor.Role.CONDITION && map == null) {
+                throw new IllegalArgumentException(where + "a condition factor needs a \"map\" (" + keys(MapKind.values()) + ")");
+            }
+            if (role == Factor.Role.IMAGE && map != null) throw new IllegalArgumentException(where + "the image factor has no \"map\"");
+            boolean root = parents.isEmpty();
+            switch (conditioning) {
+                case NOISY_LATENT_ADAPTER -> {
+                    if (!root) throw new IllegalArgumentException(where + "noisy_latent_adapter is for the root factor, but it has parents " + parents);
+                }
+                case PARENT_LATENT_ADAPTER -> {
+                    if (root) throw new IllegalArgumentException(where + "parent_latent_adapter needs \"parents\"");
+                }
+                case CONTROLNET_ON_MAPS -> {
+                    if (role != Factor.Role.IMAGE) throw new IllegalArgumentException(where + "controlnet_on_maps is for the image factor (role image)");
+                    if (root) throw new IllegalArgumentException(where + "controlnet_on_maps needs \"parents\" (the maps it is drawn from)");
+                }
+                case TEXT_ONLY -> { }
+            }
+            if (conditioning == Conditioning.TEXT_ONLY && weights != null) {
+                throw new IllegalArgumentException(where + "text_only has no \"weights\", got '" + weights + "'");
+            }
+            if (conditioning != Conditioning.TEXT_ONLY && (weights == null || weights.isBlank())) {
+                throw new IllegalArgumentException(where + conditioning.key() + " needs \"weights\"");
+            }
+            if (!(Math.abs(scale) < 1e6)) throw new IllegalArgumentException(where + "\"scale\" must be a finite number, got " + scale);
+            try {
+                new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "");
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(where + e.getMessage(), e);
+            }
+        }
+
+        /** The factor's default sampling settings: DDIM, eta 0, "" as the negative text, no prompt suffix. */
+        public FactorSettings settings() { return new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", ""); }
+    }
+
+    public FgdmManifest {
+        if (baseModel == null || baseModel.isBlank()) throw new IllegalArgumentException("\"base_model\" is missing");
+        factors = List.copyOf(factors);
+        if (factors.isEmpty()) throw new IllegalArgumentException("\"factors\" is empty: a factor graph needs at least one factor");
+        Map<String, Entry> declared = new HashMap<>();
+        for (Entry e : factors) {
+            if (declared.containsKey(e.name())) throw new IllegalArgumentException("two factors are named '" + e.name() + "'");
+            for (String p : e.parents()) {
+                Entry parent = declared.get(p);
+                if (parent == null) {
+                    throw new IllegalArgumentException("factor '" + e.name() + "' names parent '" + p + "', which is not declared before it"
+                            + " (declared so far: " + declared.keySet() + ")");
+                }
+                if (parent.role() == Factor.Role.IMAGE) throw new IllegalArgumentException("factor '" + e.name() + "' names the image factor '" + p + "' as a parent");
+            }
+            if (e.parents().size() != e.parents().stream().distinct().count()) {
+                throw new IllegalArgumentException("factor '" + e.name() + "' lists a parent twice: " + e.parents());
+            }
+            declared.put(e.name(), e);
+        }
+    }
+
+    public Entry factor(String name) {
+        for (Entry e : factors) if (e.name().equals(name)) return e;
+        throw new IllegalArgumentException("no factor named '" + name + "'; factors: " + names());
+    }
+
+    public List<String> names() { return factors.stream().map(Entry::name).toList(); }
+
+    /** The first factor drawing {@code kind} maps, or null. */
+    public Entry firstOf(MapKind kind) {
+        for (Entry e : factors) if (e.map() == kind) return e;
+        return null;
+    }
+
+    /** The manifest as JSON (what {@link #parse} reads back). */
+    public String toJson() {
+        ObjectNode root = JSON.createObjectNode();
+        root.put("_class_name", CLASS_NAME);
+        root.put("base_model", baseModel);
+        ArrayNode list = root.putArray("factors");
+        for (Entry e : factors) {
+            ObjectNode n = list.addObject();
+            n.put("name", e.name());
+            n.put("role", e.role().name().toLowerCase(Locale.ROOT));
+            if (e.map() != null) n.put("map", e.map().key());
+            ArrayNode parents = n.putArray("parents");
+            e.parents().forEach(parents::add);
+            n.put("conditioning", e.conditioning().key());
+            if (e.weights() != null) n.put("weights", e.weights());
+            n.put("scale", e.scale());
+            n.put("width", e.width());
+            n.put("height", e.height());
+            n.put("steps", e.steps());
+            n.put("guidance_scale", e.guidanceScale());
+        }
+        return root.toPrettyString() + "\n";
+    }
+
+    /**
+     * Parses a manifest; every problem is an {@link IllegalArgumentException} starting with {@code source} and naming
+     * the key (and the factor) at fault.
+     */
+    public static FgdmManifest parse(String json, String source) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(json);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException(source + ": not valid JSON: " + e.getOriginalMessage());
+        }
+        if (root == null || !root.isObject()) throw new IllegalArgumentException(source + ": expected a JSON object");
+        unknownKeys(root, TOP_KEYS, source, "at the top level");
+        JsonNode cls = root.get("_class_name");
+        if (cls != null && !CLASS_NAME.equals(cls.asText())) {
+            throw new IllegalArgumentException(source + ": \"_class_name\" is '" + cls.asText() + "', expected '" + CLASS_NAME + "'");
+        }
+        String base = text(root, "base_model", true, source, "");
+        JsonNode list = root.get("factors");
+        if (list == null || !list.isArray()) throw new IllegalArgumentException(source + ": \"factors\" must be an array of factor objects");
+        List<Entry> entries = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode f = list.get(i);
+            String at = "factors[" + i + "]";
+            if (!f.isObject()) throw new IllegalArgumentException(source + ": " + at + " must be an object");
+            JsonNode nameNode = f.get("name");
+            if (nameNode != null && nameNode.isTextual()) at += " ('" + nameNode.asText() + "')";
+            unknownKeys(f, FACTOR_KEYS, source, "in " + at);
+            try {
+                entries.add(new Entry(text(f, "name", true, source, at),
+                        parseEnum(Factor.Role.class, text(f, "role", true, source, at), "role", source, at),
+                        f.has("map") ? parseEnum(MapKind.class, text(f, "map", true, source, at), "map", source, at) : null,
+                        strings(f, "parents", source, at),
+                        parseEnum(Conditioning.class, text(f, "conditioning", true, source, at), "conditioning", source, at),
+                        text(f, "weights", false, source, at),
+                        number(f, "scale", 1.0, source, at),
+                        (int) integer(f, "width", source, at), (int) integer(f, "height", source, at), (int) integer(f, "steps", source, at),
+                        number(f, "guidance_scale", Double.NaN, source, at)));
+            } catch (IllegalArgumentException e) {
+                if (e.getMessage().startsWith(source)) throw e;
+                throw new IllegalArgumentException(source + ": " + at + ": " + e.getMessage(), e);
+            }
+        }
+        try {
+            return new FgdmManifest(base, entries);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void unknownKeys(JsonNode node, Set<String> known, String source, String where) {
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!known.contains(key)) {
+                throw new IllegalArgumentException(source + ": unknown key \"" + key + "\" " + where + "; known keys: "
+                        + known.stream().sorted().toList());
+            }
+        }
+    }
+
+    private static String text(JsonNode node, String key, boolean required, String source, String at) {
+        JsonNode v = node.get(key);
+        if (v == null || v.isNull()) {
+            if (required) throw new IllegalArgumentException(source + ": " + (at.isEmpty() ? "" : at + ": ") + "\"" + key + "\" is missing");
+            return null;
+        }
+        if (!v.isTextual()) throw new IllegalArgumentException(source + ": " + (at.isEmpty() ? "" : at + ": ") + "\"" + key + "\" must be a string, got " + v);
+        return v.asText();
+    }
+
+    private static double number(JsonNode node, String key, double fallback, String source, String at) {
+        JsonNode v = node.get(key);
+        if (v == null) {
+            if (Double.isNaN(fallback)) throw new IllegalArgumentException(source + ": " + at + ": \"" + key + "\" is missing");
+            return fallback;
+        }
+        if (!v.isNumber()) throw new IllegalArgumentException(source + ": " + at + ": \"" + key + "\" must be a number, got " + v);
+        return v.asDouble();
+    }
+
+    private static long integer(JsonNode node, String key, String source, String at) {
+        JsonNode v = node.get(key);
+        if (v == null) throw new IllegalArgumentException(source + ": " + at + ": \"" + key + "\" is missing");
+        if (!v.isIntegralNumber() || !v.canConvertToInt()) throw new IllegalArgumentException(source + ": " + at + ": \"" + key + "\" must be an integer, got " + v);
+        return v.asLong();
+    }
+
+    private static List<String> strings(JsonNode node, String key, String source, String at) {
+        JsonNode v = node.get(key);
+        if (v == null) return List.of();
+        if (!v.isArray()) throw new IllegalArgumentException(source + ": " + at + ": \"" + key + "\" must be an array of factor names, got " + v);
+        List<String> out = new ArrayList<>();
+        for (JsonNode s : v) {
+            if (!s.isTextual()) throw new IllegalArgumentException(source + ": " + at + ": \"" + key + "\" must hold factor names, got " + s);
+            out.add(s.asText());
+        }
+        return out;
+    }
+
+    private static <E extends Enum<E>> E parseEnum(Class<E> type, String value, String key, String source, String at) {
+        for (E e : type.getEnumConstants()) if (e.name().equalsIgnoreCase(value)) return e;
+        throw new IllegalArgumentException(source + ": " + at + ": unknown " + key + " '" + value + "'; known: " + keys(type.getEnumConstants()));
+    }
+
+    private static String keys(Enum<?>[] values) {
+        List<String> out = new ArrayList<>();
+        for (Enum<?> v : values) out.add(v.name().toLowerCase(Locale.ROOT));
+        return String.join(", ", out);
+    }
+}

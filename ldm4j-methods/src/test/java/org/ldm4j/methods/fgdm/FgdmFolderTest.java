@@ -1,0 +1,127 @@
+package org.ldm4j.methods.fgdm;
+
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.models.adapter.TimeAdapter;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Engine;
+import org.ldm4j.pipeline.TinyControl;
+import org.ldm4j.weights.WeightFormatException;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.UnaryOperator;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Reading, checking and loading an FG-DM folder ({@link TinyFgdm}). */
+class FgdmFolderTest {
+    @TempDir static Path dir;
+    static Path folder;
+    static String json;
+
+    @BeforeAll static void write() throws IOException {
+        Engine.threads(1);
+        folder = TinyFgdm.write(dir, 0);
+        json = Files.readString(folder.resolve(FgdmFolder.MANIFEST));
+    }
+
+    @Test void theManifestRoundTripsThroughJsonAndTheFolder() throws IOException {
+        FgdmManifest m = TinyFgdm.manifest();
+        assertEquals(m, FgdmManifest.parse(m.toJson(), "x"));
+        FgdmFolder f = FgdmFolder.read(folder);
+        assertEquals(m, f.manifest);
+        assertEquals(dir.resolve("tiny-ldm").normalize(), f.baseModel());
+        assertEquals(FgdmManifest.MapKind.DEPTH, f.manifest.factor("depth").map());
+        assertEquals(List.of("seg", "depth"), f.manifest.factor("image").parents());
+    }
+
+    /** Writes {@code edit(json)} as the manifest of a copy of the folder and reads it; returns the error message. */
+    static String readError(UnaryOperator<String> edit) throws IOException {
+        Path copy = Files.createTempDirectory(dir, "bad");
+        for (Path p : Files.walk(folder).toList()) {
+            Path to = copy.resolve(folder.relativize(p).toString());
+            if (Files.isDirectory(p)) Files.createDirectories(to);
+            else Files.copy(p, to);
+        }
+        String edited = edit.apply(json);
+        assertNotEquals(json, edited, "the edit applies");
+        Files.writeString(copy.resolve(FgdmFolder.MANIFEST), edited);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FgdmFolder.read(copy));
+        assertTrue(e.getMessage().contains(FgdmFolder.MANIFEST), "names the file: " + e.getMessage());
+        return e.getMessage();
+    }
+
+    static void assertContains(String message, String... parts) {
+        for (String p : parts) assertTrue(message.contains(p), "'" + p + "' in: " + message);
+    }
+
+    @Test void eachBadManifestGetsAMessageNamingTheKey() throws IOException {
+        assertContains(readError(s -> s.replaceFirst("\"scale\"", "\"guidance\" : 3, \"scale\"")), "unknown key \"guidance\"", "factors[0] ('seg')");
+        assertContains(readError(s -> s.replace("\"base_model\"", "\"base_model\" : \"x\", \"extra\"")), "unknown key \"extra\"");
+        assertContains(readError(s -> s.replace("parent_latent_adapter", "parent_latents")), "unknown conditioning 'parent_latents'", "factors[1] ('depth')");
+        assertContains(readError(s -> s.replace("\"map\" : \"depth\"", "\"map\" : \"height\"")), "unknown map 'height'", "factors[1]");
+        assertContains(readError(s -> s.replace("\"role\" : \"image\"", "\"role\" : \"picture\"")), "unknown role 'picture'");
+        assertContains(readError(s -> s.replace("depth/adapter.safetensors", "depth/missing.safetensors")), "\"weights\"", "missing.safetensors", "factors[1]");
+        assertContains(readError(s -> s.replace("\"parents\" : [ \"seg\" ]", "\"parents\" : [ \"image\" ]")), "parent 'image'", "not declared before");
+        assertContains(readError(s -> s.replace("noisy_latent_adapter", "parent_latent_adapter")), "factor 'seg'", "needs \"parents\"");
+        assertContains(readError(s -> s.replace("controlnet_on_maps", "noisy_latent_adapter")), "factor 'image'", "root factor");
+        assertContains(readError(s -> s.replace("\"width\" : 16", "\"width\" : \"16\"")), "\"width\" must be an integer");
+        assertContains(readError(s -> s.replace("\"FactorGraph\"", "\"UNet2DConditionModel\"")), "_class_name");
+        assertContains(readError(s -> s.replace("{", "[")), "not valid JSON");
+    }
+
+    @Test void weightsOfTheWrongKindOrWidthAreRefusedNamingTheFactor() throws IOException {
+        Path copy = dir.resolve("wrong");
+        TinyFgdm.write(copy, 0);
+        Path fgdm = copy.resolve("tiny-fgdm");
+        // the ControlNet's weights where depth's adapter should be
+        Files.copy(fgdm.resolve("image/diffusion_pytorch_model.safetensors"), fgdm.resolve("depth/adapter.safetensors"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        WeightFormatException kind = assertThrows(WeightFormatException.class,
+                () -> FgdmFolder.read(fgdm).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette()));
+        assertContains(kind.getMessage(), "factor 'depth'", "FG-DM adapter");
+        // an adapter over two latents for a factor with one parent
+        torch.manual_seed(5);
+        TinyFgdm.writeAdapter(fgdm.resolve("depth/adapter.safetensors"), new TimeAdapter(8, List.of(32, 64), 1, 128, 16));
+        WeightFormatException width = assertThrows(WeightFormatException.class,
+                () -> FgdmFolder.read(fgdm).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette()));
+        assertContains(width.getMessage(), "factor 'depth'", "8 input channels", "make 4");
+        // a ControlNet for one parent map under an image factor with two parents
+        TinyFgdm.writeAdapter(fgdm.resolve("depth/adapter.safetensors"), TinyFgdm.timeAdapter(2));
+        TinyControl.writeControlNet(fgdm.resolve("image"), TinyFgdm.controlNet(4, 3));
+        WeightFormatException hints = assertThrows(WeightFormatException.class,
+                () -> FgdmFolder.read(fgdm).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette()));
+        assertContains(hints.getMessage(), "factor 'image'", "3-channel hints", "make 6");
+    }
+
+    @Test void theLoadedGraphSamplesEveryFactorAtItsManifestSizeDeterministically() throws IOException {
+        FactorGraph graph = FgdmFolder.read(folder).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        assertEquals(List.of("seg", "depth", "image"), graph.factors().stream().map(Factor::name).toList());
+        assertInstanceOf(FactorConditioning.NoisyLatentAdapter.class, graph.factor("seg").conditioning());
+        assertInstanceOf(FactorConditioning.ParentLatentAdapter.class, graph.factor("depth").conditioning());
+        FactorConditioning.ControlNetOnMaps c = assertInstanceOf(FactorConditioning.ControlNetOnMaps.class, graph.factor("image").conditioning());
+        assertEquals(2, c.renderers().size());
+        FactorSettings s = graph.factor("seg").settings();
+        assertEquals(new FactorSettings(TinyFgdm.MAP_SIZE, TinyFgdm.MAP_SIZE, TinyFgdm.STEPS, 5.0, "ddim", 0, "", ""), s);
+        try (InferenceMode ignored = new InferenceMode()) {
+            FactorGraphRequest r = FactorGraphRequest.of("a red house", 3, FactorGraphRequest.Mode.SEQUENTIAL);
+            FactorGraphResult a = FactorGraphSampler.run(graph, r, null, null), b = FactorGraphSampler.run(graph, r, null, null);
+            FactorGraphResult other = FactorGraphSampler.run(graph, r.withSeed(4), null, null);
+            for (String f : List.of("seg", "depth")) {
+                assertArrayEquals(new long[]{1, 3, TinyFgdm.MAP_SIZE, TinyFgdm.MAP_SIZE}, a.decoded(f).sizes().vec().get(), f);
+            }
+            assertArrayEquals(new long[]{1, 3, TinyFgdm.IMAGE_SIZE, TinyFgdm.IMAGE_SIZE}, a.decoded("image").sizes().vec().get());
+            for (String f : a.factors()) {
+                assertTrue(torch.equal(a.decoded(f), b.decoded(f)), f + " reproduces with its seed");
+                assertFalse(torch.equal(a.decoded(f), other.decoded(f)), f + " changes with the seed");
+            }
+        }
+    }
+}
