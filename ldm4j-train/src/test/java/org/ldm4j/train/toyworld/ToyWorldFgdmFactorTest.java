@@ -206,6 +206,18 @@ class ToyWorldFgdmFactorTest {
         assertTrue(e.getMessage().contains("seg, depth, image"), e.getMessage());
     }
 
+    @ParameterizedTest
+    @EnumSource(FgdmFactorKind.class)
+    void shippedConfigsParseForTheToyWorldModel(FgdmFactorKind kind) throws Exception {
+        Path file = Path.of("..", "configs", "train", "toyworld-fgdm-" + kind.id() + ".json");
+        var c = new ObjectMapper().readTree(file.toFile());
+        FgdmTrainingSettings s = FgdmTrainingSettings.parse(c, file.toString(), kind, 64, 4);   // 64x64 images, VAE factor 4
+        assertEquals(kind == FgdmFactorKind.IMAGE ? 64 : 32, s.factorSize());
+        assertEquals(0.2, s.nullDropout());
+        assertEquals(kind == FgdmFactorKind.SEG ? 0.1 : 0.0, s.distillWeight());
+        assertTrue(c.get("_comment").asText().contains("ldm4j train fgdm --factor " + kind.id()));
+    }
+
     static void assertClose(Tensor expected, Tensor actual, String what) {
         double scale = Math.max(1e-3, expected.abs().max().item_double());
         double diff = expected.sub(actual).abs().max().item_double();
