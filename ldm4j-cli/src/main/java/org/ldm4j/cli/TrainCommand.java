@@ -26,7 +26,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "train", mixinStandardHelpOptions = true, description = "Train the ToyWorld models (resumable).",
-        subcommands = {TrainCommand.Vae.class, TrainLdmCommand.class, EvalCommand.TrainSegmenter.class})
+        subcommands = {TrainCommand.Vae.class, TrainLdmCommand.class, TrainFgdmCommand.class, EvalCommand.TrainSegmenter.class})
 final class TrainCommand {
 
     @Command(name = "vae", mixinStandardHelpOptions = true,

@@ -1,0 +1,72 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.nn.Block;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.train.Trainer;
+import org.ldm4j.train.toyworld.FgdmFactorKind;
+import org.ldm4j.train.toyworld.FgdmFolder;
+import org.ldm4j.train.toyworld.FgdmTrainingSettings;
+import org.ldm4j.train.toyworld.SceneBatches;
+import org.ldm4j.train.toyworld.ToyWorldFgdmFactor;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code ldm4j train fgdm}: one FG-DM factor (seg, depth or image) over the frozen ToyWorld LDM; resumable. */
+@Command(name = "fgdm", mixinStandardHelpOptions = true,
+        description = "Train one ToyWorld FG-DM factor over the frozen base LDM: seg (TimeAdapter on its noisy latent, "
+                + "optional attention distillation), depth (TimeAdapter on the seg latent) or image (ControlNet on the seg map); resumable.",
+        footer = {"", "Example:",
+                "  ldm4j train fgdm --factor seg --config configs/train/toyworld-fgdm-seg.json --run runs/toyworld-fgdm-seg --base models/toyworld-ldm",
+                "  ldm4j train fgdm --factor seg --config configs/train/toyworld-fgdm-seg.json --run runs/toyworld-fgdm-seg --base models/toyworld-ldm --export models/toyworld-fgdm"})
+final class TrainFgdmCommand implements Callable<Integer> {
+    @Mixin TrainRun train;
+    @Option(names = "--factor", required = true, description = "The factor to train: seg, depth or image.") String factor;
+    @Option(names = "--base", required = true, description = "The frozen base model (a diffusers folder, e.g. models/toyworld-ldm).") Path base;
+    @Option(names = "--export", description = "Write the EMA weights (fp16) into this FG-DM folder (adding/replacing the factor in fgdm.json) and exit.")
+    Path export;
+
+    @Override
+    public Integer call() throws Exception {
+        FgdmFactorKind kind;
+        try {
+            kind = FgdmFactorKind.of(factor.toLowerCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new Ldm4j.UsageError("--factor: " + e.getMessage());
+        }
+        JsonNode c = train.start();
+        if (!Files.isRegularFile(base.resolve("model_index.json"))) {
+            throw new Ldm4j.UsageError("no base model at " + base + " (model_index.json missing): train it with 'ldm4j train ldm' first");
+        }
+        StableDiffusion sd = ModelLoader.load(base.toString(), Dtypes.device("cpu"), torch.ScalarType.Float);
+        FgdmTrainingSettings settings = FgdmTrainingSettings.parse(c, train.config.toString(), kind, sd.defaultSize(), sd.vaeScaleFactor());
+        torch.manual_seed(c.path("seed").asLong(0));
+        Block branch = ToyWorldFgdmFactor.newBranch(sd, settings);
+        Trainer trainer = new Trainer(branch, train.options(c));
+        if (export != null) {
+            ToyWorldFgdmFactor.useEma(branch, trainer);
+            FgdmFolder.export(export, settings, branch, base, Map.of("step", Long.toString(trainer.step())));
+            System.out.printf(Locale.ROOT, "exported factor %s (step %d, %.2f M parameters, fp16) to %s%n",
+                    kind.id(), trainer.step(), branch.parameterCount() / 1e6, export.resolve(kind.weights()));
+            return 0;
+        }
+        ToyWorldFgdmFactor objective = new ToyWorldFgdmFactor(sd, settings, branch,
+                new SceneBatches(c.path("batch_size").asInt(16), settings.imageSize()));
+        System.out.printf(Locale.ROOT, "factor %s: %.2f M trainable parameters over a frozen %s; attention distillation %s%n",
+                kind.id(), branch.parameterCount() / 1e6, base,
+                settings.distillWeight() > 0 ? String.format(Locale.ROOT, "weight %.3g every %d steps", settings.distillWeight(), settings.distillEvery()) : "off");
+        double loss = trainer.run(objective, train.lastStep(c));
+        System.out.printf(Locale.ROOT, "step %d, loss %.5f%n", trainer.step(), loss);
+        return 0;
+    }
+}

@@ -1,0 +1,82 @@
+package org.ldm4j.train.toyworld;
+
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.image.Images;
+import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.DepthMap;
+import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.methods.fgdm.SegmentationMaps;
+import org.ldm4j.toyworld.Scene;
+import org.ldm4j.toyworld.ToyClass;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * ToyWorld's exact condition maps as FG-DM training tensors (shared/design/fgdm.md sections 1 and 6; the FG-DM folder
+ * spec): every map is a 3-channel image in [-1, 1] at the factor's size, the form the base VAE encodes, and the image
+ * factor's segmentation hint is drawn in [0, 1] exactly as {@code HintRenderer.segmentation} draws it for a generated
+ * map: classes at the condition factor's size, resized nearest to the image size, painted in palette colours.
+ */
+public final class ToyWorldMaps {
+    private ToyWorldMaps() {}
+
+    /** ToyWorld's classes as the FG-DM palette (unlabeled drawn black, which no ToyWorld class uses), as the CLI builds it. */
+    public static Palette palette() {
+        List<Palette.Entry> entries = new ArrayList<>();
+        for (ToyClass c : ToyClass.values()) entries.add(new Palette.Entry(c.label(), c.colour(), c.isObject()));
+        return Palette.of(entries, 0x000000);
+    }
+
+    /** The scene's class map resized nearest to {@code size} x {@code size} (the only resize that keeps classes). */
+    public static ClassMap classes(Scene scene, int size) {
+        return new ClassMap(scene.width(), scene.height(), scene.seg()).resizeNearest(size, size);
+    }
+
+    /** Segmentation colour maps (B, 3, size, size) in [-1, 1]. */
+    public static Tensor segmentation(List<Scene> scenes, int size) {
+        Palette palette = palette();
+        TensorVector parts = new TensorVector();
+        for (Scene s : scenes) parts.push_back(SegmentationMaps.toImageTensor(classes(s, size), palette));
+        return torch.cat(parts, 0);
+    }
+
+    /**
+     * Depth maps (B, 3, size, size) in [-1, 1]: ToyWorld's nearness (near = bright, as {@link DepthMap}) averaged over
+     * each output pixel's footprint, quantised to 8-bit grey as a depth PNG is, replicated to three channels.
+     */
+    public static Tensor depth(List<Scene> scenes, int size) {
+        TensorVector parts = new TensorVector();
+        for (Scene s : scenes) parts.push_back(Images.toTensor(new DepthMap(size, size, areaResize(s.depth(), s.width(), s.height(), size)).toImage()));
+        return torch.cat(parts, 0);
+    }
+
+    /**
+     * The image factor's hints (B, 3, hintSize, hintSize) in [0, 1]: the class map at {@code mapSize} (the size the
+     * segmentation factor generates), resized nearest to {@code hintSize} and painted, as the sampler's hand-off does.
+     */
+    public static Tensor segmentationHint(List<Scene> scenes, int mapSize, int hintSize) {
+        Palette palette = palette();
+        TensorVector parts = new TensorVector();
+        for (Scene s : scenes) parts.push_back(SegmentationMaps.hint(classes(s, mapSize), palette, hintSize, hintSize));
+        return torch.cat(parts, 0);
+    }
+
+    /** Box-filter resize of a row-major float map to size x size (each output pixel averages its source footprint). */
+    static float[] areaResize(float[] values, int width, int height, int size) {
+        if (width == size && height == size) return values.clone();
+        float[] out = new float[size * size];
+        for (int y = 0; y < size; y++) {
+            int y0 = y * height / size, y1 = Math.max(y0 + 1, (y + 1) * height / size);
+            for (int x = 0; x < size; x++) {
+                int x0 = x * width / size, x1 = Math.max(x0 + 1, (x + 1) * width / size);
+                double sum = 0;
+                for (int yy = y0; yy < y1; yy++) for (int xx = x0; xx < x1; xx++) sum += values[yy * width + xx];
+                out[y * size + x] = (float) (sum / ((y1 - y0) * (x1 - x0)));
+            }
+        }
+        return out;
+    }
+}

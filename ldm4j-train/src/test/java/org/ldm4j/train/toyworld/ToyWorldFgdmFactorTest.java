@@ -1,0 +1,226 @@
+package org.ldm4j.train.toyworld;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.ldm4j.models.adapter.AdapterLoader;
+import org.ldm4j.models.adapter.FeatureAdapter;
+import org.ldm4j.models.adapter.TimeAdapter;
+import org.ldm4j.models.controlnet.ControlNetLoader;
+import org.ldm4j.models.controlnet.ControlNetModel;
+import org.ldm4j.models.unet.UNetExtras;
+import org.ldm4j.nn.Block;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Param;
+import org.ldm4j.nn.Rng;
+import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.pipeline.TinyStableDiffusion;
+import org.ldm4j.train.LrSchedule;
+import org.ldm4j.train.Trainer;
+import org.ldm4j.weights.WeightSource;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The FG-DM factor recipes on the tiny random SD (16x16 images, VAE factor 2): seconds per test. */
+class ToyWorldFgdmFactorTest {
+    @TempDir static Path shared;
+    static StableDiffusion sd;
+
+    @BeforeAll static void load() throws Exception {
+        torch.set_num_threads(1);
+        sd = ModelLoader.load(TinyStableDiffusion.write(shared.resolve("tiny"), 3).toString(), Dtypes.device("cpu"), torch.ScalarType.Float);
+    }
+
+    static FgdmTrainingSettings settings(FgdmFactorKind kind, String extra) throws Exception {
+        String json = "{\"batch_size\": 2, \"steps\": 20, \"lr\": 0.001" + extra + "}";
+        return FgdmTrainingSettings.parse(new ObjectMapper().readTree(json), "test.json", kind, sd.defaultSize(), sd.vaeScaleFactor());
+    }
+
+    static Block branch(FgdmTrainingSettings s, long seed) {
+        torch.manual_seed(seed);
+        return ToyWorldFgdmFactor.newBranch(sd, s);
+    }
+
+    /** Every parameter set to a small random value, so zero-initialised convs (and the branch's output) are not zero. */
+    static void perturb(Block b, long seed) {
+        Rng rng = new Rng(seed);
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (Param p : b.namedParameters().values()) p.t().add_(rng.randnLike(p.t()).mul(new Scalar(0.05)));
+        }
+    }
+
+    static void zero(Block b) {
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (Param p : b.namedParameters().values()) p.t().zero_();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(FgdmFactorKind.class)
+    void lossIsFiniteAndFallsOnAFixedBatch(FgdmFactorKind kind, @TempDir Path dir) throws Exception {
+        String extra = kind == FgdmFactorKind.SEG ? ", \"attention_distillation\": {\"weight\": 0.1, \"every\": 5}" : "";
+        FgdmTrainingSettings s = settings(kind, extra);
+        Block branch = branch(s, 1);
+        ToyWorldFgdmFactor factor = new ToyWorldFgdmFactor(sd, s, branch, new SceneBatches(2, s.imageSize()));
+        Trainer.Objective fixed = (step, rng) -> factor.loss(0, new Rng(7));   // one batch, one noise; step 0 distils (seg)
+        double first = fixed.loss(0, null).item_double();
+        assertTrue(Double.isFinite(first), kind + " loss " + first);
+        Trainer trainer = new Trainer(branch, new Trainer.Options(20, new LrSchedule(1e-3, 0, 20, false, 1), 1.0, 0, 0, 20, 5, 0, dir));
+        double last = trainer.run(fixed, 20);
+        assertTrue(last < 0.9 * first, kind + ": loss " + first + " -> " + last + " over 20 steps");
+    }
+
+    @Test void zeroedBranchesLeaveTheBaseUNetAndLiveOnesChangeIt() throws Exception {
+        try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+            Rng rng = new Rng(5);
+            Tensor z = rng.randn(2, 4, 4, 4), t = torch.tensor(new long[]{10, 700});
+            Tensor ctx = sd.textEncoder.promptEmbeds(torch.tensor(new long[]{1, 2, 3}).unsqueeze(0).expand(2, 3), 0);
+            Tensor plain = sd.unet.forward(z, t, ctx, UNetExtras.NONE);
+
+            FgdmTrainingSettings seg = settings(FgdmFactorKind.SEG, "");
+            Block adapter = branch(seg, 2);
+            ToyWorldFgdmFactor factor = new ToyWorldFgdmFactor(sd, seg, adapter, new SceneBatches(2, 16));
+            perturb(adapter, 3);
+            Tensor live = sd.unet.forward(z, t, ctx, UNetExtras.adapter(factor.adapterFeatures(z, t)));
+            assertTrue(live.sub(plain).abs().max().item_double() > 1e-4, "a non-zero adapter must change the UNet");
+            zero(adapter);
+            Tensor off = sd.unet.forward(z, t, ctx, UNetExtras.adapter(factor.adapterFeatures(z, t)));
+            assertEquals(0.0, off.sub(plain).abs().max().item_double(), 1e-6, "zero adapter features = the base UNet");
+
+            FgdmTrainingSettings image = settings(FgdmFactorKind.IMAGE, "");
+            ControlNetModel net = (ControlNetModel) branch(image, 4);
+            Tensor hint = new Rng(6).rand(2, 3, 8, 8);
+            Tensor fresh = sd.unet.forward(z, t, ctx, net.forward(z, t, ctx, hint, 1.0, false).toExtras());
+            assertEquals(0.0, fresh.sub(plain).abs().max().item_double(), 1e-6, "zero convs at zero: ControlNet starts as the base UNet");
+            perturb(net.controlnetMidBlock, 7);
+            Tensor trained = sd.unet.forward(z, t, ctx, net.forward(z, t, ctx, hint, 1.0, false).toExtras());
+            assertTrue(trained.sub(plain).abs().max().item_double() > 1e-4);
+            // initialised from the UNet's encoder: same conv_in and first down block
+            assertTrue(torch.equal(net.convIn.weight.t(), sd.unet.convIn.weight.t()));
+        }
+    }
+
+    @Test void distillationIsZeroForTheTeacherItselfAndHasGradientOtherwise() throws Exception {
+        FgdmTrainingSettings same = settings(FgdmFactorKind.SEG, ", \"attention_distillation\": {\"weight\": 0.1, \"teacher_scale\": 1}");
+        Block adapter = branch(same, 8);
+        zero(adapter);
+        try (PointerScope scope = new PointerScope()) {
+            ToyWorldFgdmFactor factor = new ToyWorldFgdmFactor(sd, same, adapter, new SceneBatches(2, 16));
+            Tensor kl = factor.losses(3, new Rng(9), true).kl();
+            assertEquals(0.0, kl.item_double(), 1e-7, "student == teacher");
+        }
+        FgdmTrainingSettings doubled = settings(FgdmFactorKind.SEG, ", \"attention_distillation\": {\"weight\": 0.1}");
+        Block live = branch(doubled, 8);
+        live.requiresGrad(true);
+        try (PointerScope scope = new PointerScope()) {
+            ToyWorldFgdmFactor factor = new ToyWorldFgdmFactor(sd, doubled, live, new SceneBatches(2, 16));
+            ToyWorldFgdmFactor.Losses l = factor.losses(3, new Rng(9), true);
+            assertTrue(l.kl().item_double() > 0, "KL " + l.kl().item_double());
+            l.kl().backward();
+            double grad = 0;
+            for (Param p : live.namedParameters().values()) if (p.t().grad().defined()) grad += p.t().grad().abs().sum().item_double();
+            assertTrue(grad > 0, "the KL must reach the adapter (the student maps keep their graph)");
+        }
+    }
+
+    @Test void exportedFactorsLoadBackAndTheManifestKeepsOtherFactors(@TempDir Path dir) throws Exception {
+        Path folder = dir.resolve("fgdm");
+        java.nio.file.Files.createDirectories(folder);
+        java.nio.file.Files.writeString(folder.resolve("fgdm.json"), """
+                {"_class_name": "FactorGraph", "base_model": "../tiny",
+                 "factors": [{"name": "sketch", "role": "condition", "map": "sketch", "parents": [], "conditioning": "noisy_latent_adapter",
+                              "weights": "sketch/adapter.safetensors", "scale": 0.5, "width": 8, "height": 8, "steps": 10, "guidance_scale": 3.0}]}
+                """);
+        Path base = dir.resolve("tiny");
+        Rng rng = new Rng(11);
+        Tensor z = rng.randn(1, 4, 4, 4), t = torch.tensor(new long[]{300});
+
+        FgdmTrainingSettings depth = settings(FgdmFactorKind.DEPTH, "");
+        Block adapter = branch(depth, 12);
+        perturb(adapter, 13);
+        FgdmFolder.export(folder, depth, adapter, base, Map.of("step", "20"));
+        FgdmTrainingSettings seg = settings(FgdmFactorKind.SEG, "");
+        FgdmFolder.export(folder, seg, branch(seg, 14), base, Map.of());
+        FgdmTrainingSettings image = settings(FgdmFactorKind.IMAGE, "");
+        ControlNetModel net = (ControlNetModel) branch(image, 15);
+        perturb(net, 16);
+        FgdmFolder.export(folder, image, net, base, Map.of());
+
+        try (NoGradGuard g = new NoGradGuard(); WeightSource w = WeightSource.open(folder.resolve("depth/adapter.safetensors"))) {
+            FeatureAdapter loaded = AdapterLoader.loadFgdm(w, sd.unet, sd.unet.config.normNumGroups());
+            assertInstanceOf(TimeAdapter.class, loaded);
+            ToyWorldFgdmFactor f = new ToyWorldFgdmFactor(sd, depth, adapter, new SceneBatches(1, 16));
+            ToyWorldFgdmFactor g2 = new ToyWorldFgdmFactor(sd, depth, (Block) loaded, new SceneBatches(1, 16));
+            List<Tensor> a = f.adapterFeatures(z, t), b = g2.adapterFeatures(z, t);
+            for (int i = 0; i < a.size(); i++) assertClose(a.get(i), b.get(i), "adapter feature " + i);
+
+            ControlNetModel back = ControlNetLoader.load(folder.resolve("image"), Dtypes.device("cpu"), torch.ScalarType.Float);
+            Tensor ctx = sd.textEncoder.promptEmbeds(torch.tensor(new long[]{1, 2}).unsqueeze(0), 0);
+            Tensor hint = new Rng(17).rand(1, 3, 8, 8);
+            assertClose(sd.unet.forward(z, t, ctx, net.forward(z, t, ctx, hint, 1.0, false).toExtras()),
+                    sd.unet.forward(z, t, ctx, back.forward(z, t, ctx, hint, 1.0, false).toExtras()), "UNet + ControlNet");
+        }
+
+        var manifest = FgdmFolder.read(folder);
+        assertEquals("../tiny", manifest.get("base_model").asText());
+        List<String> names = new java.util.ArrayList<>();
+        manifest.get("factors").forEach(f -> names.add(f.get("name").asText()));
+        assertEquals(List.of("sketch", "seg", "depth", "image"), names, "parents first, the other factor kept");
+        assertEquals(0.5, manifest.get("factors").get(0).get("scale").asDouble(), "sketch's entry untouched");
+        assertEquals(8, manifest.get("factors").get(1).get("width").asInt(), "seg at half the image side");
+        FgdmFolder.export(folder, seg, branch(seg, 18), base, Map.of());
+        assertEquals(4, FgdmFolder.read(folder).get("factors").size(), "re-export replaces, does not add");
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FgdmFolder.export(folder, seg, branch(seg, 1), dir.resolve("other"), Map.of()));
+        assertTrue(e.getMessage().contains("base_model"), e.getMessage());
+        java.nio.file.Files.writeString(folder.resolve("fgdm.json"), "{\"_class_name\": \"FactorGraph\", \"factors\": [], \"colour\": 1}");
+        e = assertThrows(IllegalArgumentException.class, () -> FgdmFolder.read(folder));
+        assertTrue(e.getMessage().contains("'colour'") && e.getMessage().contains("fgdm.json"), e.getMessage());
+    }
+
+    @Test void configErrorsNameTheKey() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.SEG, ", \"lr_warm\": 3"));
+        assertTrue(e.getMessage().contains("test.json") && e.getMessage().contains("'lr_warm'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.DEPTH, ", \"attention_distillation\": {\"weight\": 0.1}"));
+        assertTrue(e.getMessage().contains("attention_distillation"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.SEG, ", \"attention_distillation\": {\"wieght\": 0.1}"));
+        assertTrue(e.getMessage().contains("'attention_distillation.wieght'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.SEG, ", \"null_condition_modes\": [\"parents\"]"));
+        assertTrue(e.getMessage().contains("no parents"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.IMAGE, ", \"controlnet\": {\"conditioning_embedding_out_channels\": [16, 32, 96]}"));
+        assertTrue(e.getMessage().contains("VAE factor"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FgdmFactorKind.of("normal"));
+        assertTrue(e.getMessage().contains("seg, depth, image"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @EnumSource(FgdmFactorKind.class)
+    void shippedConfigsParseForTheToyWorldModel(FgdmFactorKind kind) throws Exception {
+        Path file = Path.of("..", "configs", "train", "toyworld-fgdm-" + kind.id() + ".json");
+        var c = new ObjectMapper().readTree(file.toFile());
+        FgdmTrainingSettings s = FgdmTrainingSettings.parse(c, file.toString(), kind, 64, 4);   // 64x64 images, VAE factor 4
+        assertEquals(kind == FgdmFactorKind.IMAGE ? 64 : 32, s.factorSize());
+        assertEquals(0.2, s.nullDropout());
+        assertEquals(kind == FgdmFactorKind.SEG ? 0.1 : 0.0, s.distillWeight());
+        assertTrue(c.get("_comment").asText().contains("ldm4j train fgdm --factor " + kind.id()));
+    }
+
+    static void assertClose(Tensor expected, Tensor actual, String what) {
+        double scale = Math.max(1e-3, expected.abs().max().item_double());
+        double diff = expected.sub(actual).abs().max().item_double();
+        assertTrue(diff <= 5e-3 * scale, what + ": max diff " + diff + " (scale " + scale + ") beyond fp16 rounding");
+    }
+}
