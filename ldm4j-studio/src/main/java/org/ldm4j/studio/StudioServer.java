@@ -45,7 +45,7 @@ public final class StudioServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, String> PAGE_FILES = Map.of(
             "/", "index.html", "/studio.js", "studio.js", "/modes.js", "modes.js", "/paint.js", "paint.js",
-            "/studio.css", "studio.css");
+            "/factorgraph.js", "factorgraph.js", "/studio.css", "studio.css");
     private static final String WEB_ROOT = "/org/ldm4j/studio/web/";
     private static final int MAX_REMEMBERED_JOBS = 1000;
     private static final SecureRandom IDS = new SecureRandom();
