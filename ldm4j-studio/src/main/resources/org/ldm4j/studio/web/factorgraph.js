@@ -47,7 +47,8 @@ const FactorGraph = (() => {
     if (job.mode === 'factorgraph') state.edits = 0;
     await setMap(seg ? seg.url : null, seg ? seg.size : [0, 0], null);
     showLayers();
-    showCandidates(details);
+    if (job.mode === 'factorgraph') showCandidates(details);   // a regenerated image keeps the SBPC list it came from
+    else if (details.candidates) $('fg-edits').textContent = `regenerated: the edited map's recall is ${details.candidates[0].recall.toFixed(2)}`;
   }
 
   function showLayers() {
