@@ -42,6 +42,7 @@ public final class Job {
     private String error;
     private List<String> results = List.of();
     private List<String> labels = List.of();
+    private List<Object> details = List.of();
     private Map<String, Object> progress = Map.of("step", 0, "total", 0, "image", 0, "images", 0, "fraction", 0.0);
     private String lastPreview;
 
@@ -92,7 +93,13 @@ public final class Job {
 
     /** @param captions one short caption per file (null entries allowed), or empty */
     synchronized void finish(State end, String message, List<String> files, List<String> captions) {
+        finish(end, message, files, captions, List.of());
+    }
+
+    /** @param extras per file, what the job JSON shows beside it ({@link Mode.Output#details}; null entries allowed), or empty */
+    synchronized void finish(State end, String message, List<String> files, List<String> captions, List<Object> extras) {
         if (state.finished()) return;
+        details = new ArrayList<>(extras);
         state = end;
         error = message;
         results = List.copyOf(files);
@@ -142,6 +149,7 @@ public final class Job {
             Map<String, Object> o = new LinkedHashMap<>();
             o.put("url", urls.get(k));
             if (k < labels.size() && labels.get(k) != null) o.put("label", labels.get(k));
+            if (k < details.size() && details.get(k) != null) o.put("details", details.get(k));
             outputs.add(o);
         }
         m.put("outputs", outputs);

@@ -28,6 +28,9 @@ public interface Mode {
     /** Request fields this mode reads beyond {@link RequestFields#COMMON}; any other field is refused. */
     default Set<String> extraFields() { return Set.of(); }
 
+    /** True for modes that run the server's FG-DM ({@link FactorGraphSource}): shown disabled when it has none. */
+    default boolean needsFactorGraph() { return false; }
+
     /** Validates the submission and returns the request to record plus the work to do. */
     Prepared prepare(RequestFields fields);
 
@@ -44,8 +47,13 @@ public interface Mode {
      * @param request the request of this image alone (its own seed): the A1111 infotext is made from it
      * @param embedded what the PNG's {@code ldm4j} chunk records (the request, or the method's record as the CLI writes it)
      * @param label a short caption for the page (rank and score of an edit sample), or null
+     * @param details what else the job's JSON shows with this image (a factor graph's maps and SBPC recalls), or null
      */
-    record Output(Tensor image, GenerationRequest request, Object embedded, String label) {
+    record Output(Tensor image, GenerationRequest request, Object embedded, String label, Object details) {
+        public Output(Tensor image, GenerationRequest request, Object embedded, String label) {
+            this(image, request, embedded, label, null);
+        }
+
         /** Images of seeds seed, seed + 1, ... each recording its own request (txt2img, img2img). */
         public static List<Output> plain(List<Tensor> images, GenerationRequest request) {
             List<Output> out = new ArrayList<>();

@@ -84,12 +84,14 @@ public final class ModelWorker implements AutoCloseable {
             if (job.cancelRequested()) throw new StepHook.Cancelled("cancelled after the last step");
             List<Gallery.Picture> pictures = new ArrayList<>();
             List<String> labels = new ArrayList<>();
+            List<Object> details = new ArrayList<>();
             for (Mode.Output o : outputs) {
                 pictures.add(new Gallery.Picture(Images.toImage(o.image()), o.request(), o.embedded()));
                 labels.add(o.label());
+                details.add(o.details());
             }
             List<String> files = gallery.write(job.id, pictures, Gallery.samplerLabel(job.request, info));
-            job.finish(Job.State.DONE, null, files, labels);
+            job.finish(Job.State.DONE, null, files, labels, details);
         } catch (StepHook.Cancelled c) {
             job.finish(Job.State.CANCELLED, "cancelled", List.of());
         } catch (IllegalArgumentException | ApiError e) {

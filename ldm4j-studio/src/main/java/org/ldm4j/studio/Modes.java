@@ -9,13 +9,11 @@ public final class Modes {
     private Modes() {}
 
     /**
-     * EXTENSION POINT: register new modes here (and in {@code MODES} of modes.js). Planned next:
-     * <ul>
-     *   <li>{@code factorgraph}: factor-graph diffusion (shared/design/fgdm.md).</li>
-     * </ul>
+     * EXTENSION POINT: register new modes here (and in {@code MODES} of modes.js). {@code mapedit} has no tab of its
+     * own: the Factor graph tab's Regenerate sends it.
      */
     public static final List<Mode> ALL = List.of(new Txt2ImgMode(), new Img2ImgMode(), new Stroke2ImgMode(),
-            new EditMode());
+            new EditMode(), new FactorGraphMode(), new MapEditMode());
 
     private static final Map<String, Mode> BY_NAME = byName(ALL);
 

@@ -23,6 +23,8 @@ public final class RequestFields {
     private final ModelInfo model;
     private final Limits limits;
     private final CLIPTokenizer tokenizer;
+    private FactorGraphModel factorGraph;
+    private String noFactorGraph = FactorGraphSource.NO_FACTORS;
 
     public RequestFields(JsonNode body, ModelInfo model, Limits limits, Set<String> extraFields) {
         this(body, model, limits, extraFields, null);
@@ -45,6 +47,19 @@ public final class RequestFields {
         this.model = model;
         this.limits = limits;
         this.tokenizer = tokenizer;
+    }
+
+    /** Gives the Factor graph modes the server's FG-DM, or (null) the reason there is none. */
+    RequestFields withFactorGraph(FactorGraphModel model, String unavailable) {
+        this.factorGraph = model;
+        if (unavailable != null) this.noFactorGraph = unavailable;
+        return this;
+    }
+
+    /** The server's FG-DM; 503 with the reason (e.g. no factors trained) when it has none. */
+    public FactorGraphModel factorGraph() {
+        if (factorGraph == null) throw new ApiError(503, noFactorGraph);
+        return factorGraph;
     }
 
     /** The loaded model's tokenizer, or null when the caller has none. */

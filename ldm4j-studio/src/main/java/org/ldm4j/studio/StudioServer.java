@@ -45,7 +45,7 @@ public final class StudioServer implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Map<String, String> PAGE_FILES = Map.of(
             "/", "index.html", "/studio.js", "studio.js", "/modes.js", "modes.js", "/paint.js", "paint.js",
-            "/studio.css", "studio.css");
+            "/factorgraph.js", "factorgraph.js", "/studio.css", "studio.css");
     private static final String WEB_ROOT = "/org/ldm4j/studio/web/";
     private static final int MAX_REMEMBERED_JOBS = 1000;
     private static final SecureRandom IDS = new SecureRandom();
@@ -54,6 +54,8 @@ public final class StudioServer implements AutoCloseable {
     private final Gallery gallery;
     private final ModelWorker worker;
     private final String noModelMessage;
+    private final FactorGraphModel factorGraph;
+    private final String noFactorGraphMessage;
     private final Map<String, Job> jobs = new LinkedHashMap<>(16, 0.75f, false) {
         @Override protected boolean removeEldestEntry(Map.Entry<String, Job> eldest) {
             return size() > MAX_REMEMBERED_JOBS && eldest.getValue().state().finished();
@@ -61,11 +63,14 @@ public final class StudioServer implements AutoCloseable {
     };
     private final Javalin app;
 
-    private StudioServer(StudioConfig config, Gallery gallery, ModelWorker worker, String noModelMessage) {
+    private StudioServer(StudioConfig config, Gallery gallery, ModelWorker worker, String noModelMessage,
+                         FactorGraphModel factorGraph, String noFactorGraphMessage) {
         this.config = config;
         this.gallery = gallery;
         this.worker = worker;
         this.noModelMessage = noModelMessage;
+        this.factorGraph = factorGraph;
+        this.noFactorGraphMessage = worker == null ? noModelMessage : noFactorGraphMessage;
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
             c.http.maxRequestSize = config.limits().maxBodyBytes();
@@ -80,10 +85,18 @@ public final class StudioServer implements AutoCloseable {
      * missing, and the server then runs and answers "no model loaded".
      */
     public static StudioServer start(StudioConfig config) throws IOException {
+        return start(config, null);
+    }
+
+    /**
+     * {@link #start(StudioConfig)} with the Factor graph mode: {@code factorGraph} is asked once, with the loaded
+     * model, for the FG-DM to serve (null source, or null answer: the mode is shown disabled; see {@link FactorGraphSource}).
+     */
+    public static StudioServer start(StudioConfig config, FactorGraphSource factorGraph) throws IOException {
         config.validate();
         Engine.threads(config.threads());
         Gallery gallery = new Gallery(config.gallery());
-        if (config.modelSpec() == null) return new StudioServer(config, gallery, null, "no model loaded: start the studio with --model DIR");
+        if (config.modelSpec() == null) return new StudioServer(config, gallery, null, "no model loaded: start the studio with --model DIR", null, null);
         StableDiffusion sd;
         try {
             sd = ModelLoader.load(config.modelSpec(), Dtypes.device(config.device()), Dtypes.parse(config.dtype()));
@@ -91,10 +104,20 @@ public final class StudioServer implements AutoCloseable {
             if (config.modelRequired()) throw new IOException("cannot load model '" + config.modelSpec() + "': " + e.getMessage(), e);
             LOG.warn("starting without a model: {}", e.getMessage());
             return new StudioServer(config, gallery, null, "no model loaded: " + config.modelSpec()
-                    + " is not available (" + e.getMessage() + "); start the studio with --model DIR");
+                    + " is not available (" + e.getMessage() + "); start the studio with --model DIR", null, null);
+        }
+        FactorGraphModel fg = null;
+        String noFactorGraph = FactorGraphSource.NO_FACTORS;
+        if (factorGraph != null) {
+            try {
+                fg = factorGraph.load(sd);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("the Factor graph mode is off: {}", e.getMessage());
+                noFactorGraph = "cannot load the FG-DM factors: " + e.getMessage();
+            }
         }
         ModelWorker worker = new ModelWorker(sd, ModelInfo.of(sd, config.modelSpec()), gallery, config.limits());
-        return new StudioServer(config, gallery, worker, null);
+        return new StudioServer(config, gallery, worker, null, fg, noFactorGraph);
     }
 
     public int port() { return app.port(); }
@@ -133,6 +156,7 @@ public final class StudioServer implements AutoCloseable {
             ctx.contentType("image/png").result(Files.readAllBytes(file));
         });
         app.post("/api/parameters", this::parameters);
+        app.post("/api/fgdm/edit", this::editMap);
         app.exception(ApiError.class, (e, ctx) -> json(ctx, e.status, Map.of("error", e.getMessage())));
         app.exception(HttpResponseException.class, (e, ctx) -> json(ctx, e.getStatus(), Map.of("error", e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> {
@@ -199,9 +223,18 @@ public final class StudioServer implements AutoCloseable {
         m.put("models", models);
         m.put("loaded", worker != null);
         if (worker == null) m.put("message", noModelMessage);
-        List<Map<String, String>> modes = new ArrayList<>();
-        for (Mode mode : Modes.ALL) modes.add(Map.of("name", mode.name(), "title", mode.title()));
+        List<Map<String, Object>> modes = new ArrayList<>();
+        for (Mode mode : Modes.ALL) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("name", mode.name());
+            entry.put("title", mode.title());
+            boolean enabled = worker != null && (!mode.needsFactorGraph() || factorGraph != null);
+            entry.put("enabled", enabled);
+            if (!enabled) entry.put("message", mode.needsFactorGraph() ? noFactorGraphMessage : noModelMessage);
+            modes.add(entry);
+        }
         m.put("modes", modes);
+        if (worker != null && factorGraph != null) m.put("factorGraph", FactorGraphInfo.of(factorGraph));
         List<String> schedulers = new ArrayList<>();
         for (Schedulers s : Schedulers.values()) schedulers.add(s.alias());
         m.put("schedulers", schedulers);
@@ -220,7 +253,7 @@ public final class StudioServer implements AutoCloseable {
         if (modeNode != null && !modeNode.isTextual()) throw ApiError.badRequest("mode must be a string");
         Mode mode = Modes.get(modeNode == null ? null : modeNode.textValue());
         Mode.Prepared prepared = mode.prepare(new RequestFields(body, worker.info, config.limits(), mode.extraFields(),
-                worker.sd.tokenizer));
+                worker.sd.tokenizer).withFactorGraph(factorGraph, noFactorGraphMessage));
         Job job = new Job(HexFormat.of().formatHex(randomId()), mode, prepared);
         synchronized (jobs) {
             jobs.put(job.id, job);
@@ -274,6 +307,43 @@ public final class StudioServer implements AutoCloseable {
         };
         client.onClose(() -> job.unsubscribe(listener));
         job.subscribe(listener);
+    }
+
+    /**
+     * {@code POST /api/fgdm/edit}: the map editor's operations without generating ({@link SegmentationEdits}), on the
+     * HTTP thread (class maps, no model): body {@code {map, edits?, select?: {x, y}}}; answers the edited map in
+     * exact palette colours, its class areas and, with {@code select}, the region at that pixel of the edited map.
+     */
+    private void editMap(Context ctx) throws IOException {
+        String type = ctx.contentType();
+        if (type == null || !type.toLowerCase(Locale.ROOT).startsWith("application/json")) {
+            throw new ApiError(415, "send the edit as JSON (Content-Type: application/json)");
+        }
+        JsonNode body = parseJson(readBody(ctx));
+        if (worker == null || factorGraph == null) throw new ApiError(503, noFactorGraphMessage);
+        for (java.util.Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!List.of("map", "edits", "select").contains(k)) throw ApiError.badRequest("unknown field '" + k + "' (known: map, edits, select)");
+        }
+        JsonNode mapNode = body.get("map");
+        if (mapNode == null || !mapNode.isTextual()) throw ApiError.badRequest("map is missing (a PNG data URL of the segmentation map)");
+        org.ldm4j.methods.fgdm.Palette palette = factorGraph.palette();
+        org.ldm4j.methods.fgdm.ClassMap map = SegmentationEdits.apply(
+                SegmentationEdits.read(mapNode.textValue(), "map", palette, config.limits().maxSide()), body.get("edits"), palette);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("map", SegmentationEdits.png(map, palette));
+        m.put("width", map.width());
+        m.put("height", map.height());
+        m.put("areas", SegmentationEdits.areas(map, palette));
+        JsonNode select = body.get("select");
+        if (select != null && !select.isNull()) {
+            JsonNode x = select.get("x"), y = select.get("y");
+            if (!select.isObject() || x == null || y == null || !x.canConvertToInt() || !y.canConvertToInt() || !x.isIntegralNumber() || !y.isIntegralNumber()) {
+                throw ApiError.badRequest("select must be {\"x\": int, \"y\": int}, a pixel of the map");
+            }
+            m.put("region", SegmentationEdits.describe(map, x.intValue(), y.intValue(), palette));
+        }
+        json(ctx, 200, m);
     }
 
     /** {@code POST /api/parameters}: the request embedded in an uploaded PNG (the page restores its fields from it). */

@@ -121,7 +121,8 @@ class StudioBrowserTest {
         browser.findElement(By.cssSelector("#modes [data-mode=img2img]")).click();
         assertTrue(browser.findElement(By.id("strength")).isDisplayed());
         assertEquals("true", browser.findElement(By.cssSelector("#modes [data-mode=factorgraph]")).getAttribute("aria-disabled"),
-                "planned modes are shown disabled");
+                "modes this server cannot run are shown disabled");
+        assertEquals(FactorGraphSource.NO_FACTORS, browser.findElement(By.cssSelector("#modes [data-mode=factorgraph]")).getAttribute("title"));
         setField("prompt", "a blue boat on a lake");
         setField("steps", "12");
         setField("strength", "0.6");

@@ -9,6 +9,7 @@
  * `inputs()` returns the mode's own request fields; `layer: 'mask'` makes the canvas tools paint the edit mask.
  */
 const COMMON_FIELDS = ['steps', 'guidanceScale', 'width', 'height'];
+const GENERIC_FIELDS = ['negativePrompt', 'scheduler', 'count'];   // shown unless a mode has `ownFields`
 const GRADOP_FIELDS = ['strength', 'gradSteps', 'lr', 'paintingFunction', 'blurKernel', 'blurSigma', 'regions'];
 const STROKE_FIELDS = {   // what each stroke-to-image method reads (the server refuses the others)
   'gradop+': ['preset', 'iterations', ...GRADOP_FIELDS],
@@ -42,11 +43,20 @@ const MODES = {
                      repair: $('repair').checked, ...($('repair').checked ? { repairSteps: number('repairSteps') } : {}) }),
     layer: 'mask',
   },
+  factorgraph: {
+    help: 'FG-DM: samples condition maps (segmentation, depth, ...) and then the image from them. With N > 1 the '
+        + 'segmentation maps are scored by how many objects of the prompt they show (recall), and the image is made '
+        + 'from the best. Click the map to select an object, edit it, then Regenerate.',
+    fields: () => ['steps', 'guidanceScale', 'n', 'sampling'],
+    ownFields: true,
+    stage: 'factorgraph',
+    // the factors' sizes, samplers and negative prompts are the graph's own: only these fields are sent
+    body: () => ({ mode: 'factorgraph', prompt: $('prompt').value, seed: number('seed'), steps: number('steps'),
+                   guidanceScale: number('guidanceScale'), n: number('n'), sampling: $('sampling').value }),
+  },
 };
 // Modes whose methods are still being written: shown, disabled, until the server lists them.
-const PLANNED_MODES = [
-  { name: 'factorgraph', title: 'Factor graph', help: 'Factor-graph diffusion over several prompts.' },
-];
+const PLANNED_MODES = [];
 
 /** The stroke-to-image fields the chosen method reads, and the colour -> phrase rows that have a phrase. */
 function strokeInputs() {

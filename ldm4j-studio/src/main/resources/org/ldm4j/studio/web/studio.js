@@ -199,13 +199,16 @@ function number(id) { const v = $(id).value; return v === '' ? null : Number(v);
 
 function showModes(serverModes) {
   const nav = $('modes');
-  const tabs = serverModes.filter(m => MODES[m.name]).map(m => ({ ...m, available: true }));
+  const tabs = serverModes.filter(m => MODES[m.name]).map(m => ({ ...m, available: m.enabled !== false }));
   PLANNED_MODES.filter(p => !tabs.some(t => t.name === p.name)).forEach(p => tabs.push({ ...p, available: false }));
   nav.replaceChildren(...tabs.map(m => {
     const b = document.createElement('button');
     b.type = 'button'; b.role = 'tab'; b.dataset.mode = m.name; b.textContent = m.title;
-    if (!m.available) { b.setAttribute('aria-disabled', 'true'); b.title = 'coming: ' + (m.help || ''); }
-    else b.onclick = () => selectMode(m.name);
+    if (!m.available) {   // planned, or off on this server (e.g. no FG-DM factors): say why
+      b.setAttribute('aria-disabled', 'true');
+      b.title = m.message || 'coming: ' + (m.help || '');
+      b.onclick = () => say(m.title + ' is off: ' + b.title, true);
+    } else b.onclick = () => selectMode(m.name);
     return b;
   }));
   selectMode(mode);
@@ -217,13 +220,16 @@ function selectMode(name) {
   mode = name;
   document.querySelectorAll('#modes button').forEach(b => b.classList.toggle('active', b.dataset.mode === name));
   $('mode-help').textContent = MODES[name].help;
-  const fields = MODES[name].fields();
+  const fields = MODES[name].ownFields ? MODES[name].fields() : [...GENERIC_FIELDS, ...MODES[name].fields()];
   document.querySelectorAll('#params [data-for]').forEach(el => { el.hidden = !fields.includes(el.dataset.for); });
+  document.body.dataset.stage = MODES[name].stage || 'canvas';
+  $('fg-stage').hidden = MODES[name].stage !== 'factorgraph';
   $('count-label').textContent = name === 'edit' ? 'Samples' : 'Images';
   render();
 }
 
 function requestBody() {
+  if (MODES[mode].body) return MODES[mode].body();
   const body = { mode, prompt: $('prompt').value, negativePrompt: $('negativePrompt').value || null,
                  scheduler: $('scheduler').value || null, seed: number('seed'), count: number('count') };
   COMMON_FIELDS.forEach(f => { if (number(f) !== null) body[f] = number(f); });
@@ -255,12 +261,14 @@ function say(text, error) {
   $('message').classList.toggle('error', !!error);
 }
 
-$('params').addEventListener('submit', async e => {
-  e.preventDefault();
+$('params').addEventListener('submit', e => { e.preventDefault(); runJob(requestBody()); });
+
+/** Submits a job and follows it to the end (one at a time); the Factor graph's Regenerate uses it too. */
+async function runJob(request) {
   if (currentJob) return;
   try {
     const job = await api('/api/jobs', { method: 'POST', headers: { 'Content-Type': 'application/json' },
-                                         body: JSON.stringify(requestBody()) });
+                                         body: JSON.stringify(request) });
     currentJob = job.id;
     $('generate').disabled = true; $('cancel').disabled = false;
     say('job ' + job.id + ' queued');
@@ -271,7 +279,7 @@ $('params').addEventListener('submit', async e => {
     currentJob = null;
     $('generate').disabled = !model; $('cancel').disabled = true;
   }
-});
+}
 
 $('cancel').onclick = async () => {
   if (!currentJob) return;
@@ -315,6 +323,7 @@ function showState(job) {
     $('progress-text').textContent = 'done';
     say(`done: ${job.results.length} image(s), seed ${generic(job.parameters).seed}`);
     showResults(job.outputs).catch(err => say(err.message, true));
+    if (FactorGraph.showsJob(job)) FactorGraph.show(job).catch(err => say(err.message, true));
   } else if (job.state === 'failed') {
     say('failed: ' + job.error, true);
   } else if (job.state === 'cancelled') {
@@ -386,10 +395,11 @@ async function start() {
   painting = new Paint.Painting(64, 64);
   painting.onChange(render);
   mask.onChange(render);
-  window.studio = { painting, mask, selectTool, selectMode, restore };   // for tests and the console
+  window.studio = { painting, mask, selectTool, selectMode, restore, fg: FactorGraph };   // for tests and the console
   try {
     const info = await api('/api/models');
     info.schedulers.forEach(s => $('scheduler').append(new Option(s, s)));
+    FactorGraph.init(info.factorGraph);
     showModes(info.modes);
     model = info.models[0] || null;
     if (model) {

@@ -1,0 +1,31 @@
+package org.ldm4j.studio;
+
+import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.methods.fgdm.FactorSettings;
+import org.ldm4j.methods.fgdm.Palette;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What {@code GET /api/models} says about the served FG-DM, for the page: its factors (graph order, with their
+ * default sizes and settings), which draws the segmentation map and the image, and the map's classes and colours.
+ */
+record FactorGraphInfo(List<FactorInfo> factors, String segmentation, String image, List<ClassInfo> classes, int tolerance) {
+    record FactorInfo(String name, String role, List<String> parents, int width, int height, int steps, double guidanceScale) {}
+
+    record ClassInfo(String name, String colour, boolean object) {}
+
+    static FactorGraphInfo of(FactorGraphModel fg) {
+        List<FactorInfo> factors = new ArrayList<>();
+        for (Factor f : fg.graph().factors()) {
+            FactorSettings s = f.settings();
+            factors.add(new FactorInfo(f.name(), f.role().name().toLowerCase(Locale.ROOT), f.parents(), s.width(), s.height(), s.steps(), s.guidanceScale()));
+        }
+        Palette p = fg.palette();
+        List<ClassInfo> classes = new ArrayList<>();
+        for (int c = 0; c < p.size(); c++) classes.add(new ClassInfo(p.name(c), String.format("#%06x", p.colour(c)), p.isObject(c)));
+        return new FactorGraphInfo(factors, fg.segmentationFactor(), fg.imageFactor(), classes, FactorGraphModel.TOLERANCE);
+    }
+}

@@ -1,0 +1,253 @@
+package org.ldm4j.studio;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.FactorGraphRequest;
+import org.ldm4j.methods.fgdm.FactorGraphResult;
+import org.ldm4j.methods.fgdm.FactorGraphSampler;
+import org.ldm4j.methods.fgdm.FactorListener;
+import org.ldm4j.methods.fgdm.FactorSettings;
+import org.ldm4j.methods.fgdm.ObjectRecall;
+import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.methods.fgdm.Sbpc;
+import org.ldm4j.methods.fgdm.SbpcResult;
+import org.ldm4j.methods.fgdm.SbpcSettings;
+import org.ldm4j.methods.fgdm.SegmentationMaps;
+import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.Step;
+import org.ldm4j.pipeline.StepHook;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Factor graph (FG-DM, {@code org.ldm4j.methods.fgdm}): the server's {@link FactorGraphModel} samples its condition
+ * maps and then the image. {@code n} > 1 runs SBPC (sampling-based prompt compliance, paper sec. 4): n segmentation
+ * candidates (seeds seed..seed+n-1, optionally with {@code conditionSteps} and at {@code halfResolution}) are scored
+ * by object recall against the objects the prompt names, and the image factor runs once on the best. {@code sampling}:
+ * sequential (default, the released code; SBPC needs it) or joint (the paper's eqs. 4-6, n = 1).
+ *
+ * <p>The result is the image (a gallery file) with, in its {@code details}: every condition map as a PNG data URL
+ * (the segmentation map in exact palette colours, as the map editor reads it) and each SBPC candidate's recall and map.
+ * {@code steps} and {@code guidanceScale} set every factor's; otherwise each factor keeps its own (fgdm.json).
+ * The factors' samplers, negative prompts and sizes are the graph's: scheduler, eta, clipSkip, negativePrompt and a
+ * size other than the image factor's are refused.
+ */
+final class FactorGraphMode implements Mode {
+    static final int MAX_N = 16;
+    static final List<String> FIXED_BY_GRAPH = List.of("scheduler", "eta", "clipSkip", "negativePrompt");
+
+    /** The PNG's {@code ldm4j} chunk and the job's parameters. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    record FactorGraphRecord(GenerationRequest request, String sampling, Integer n, Integer conditionSteps, Boolean halfResolution,
+                             List<String> wanted, List<Double> recalls, Integer chosen, Long chosenSeed, String givenMap,
+                             JsonNode edits) {
+        FactorGraphRecord ran(GenerationRequest r, List<Double> recallList, Integer chosenIndex, Long seed) {
+            return new FactorGraphRecord(r, sampling, n, conditionSteps, halfResolution, wanted, recallList, chosenIndex, seed, givenMap, edits);
+        }
+    }
+
+    @Override public String name() { return "factorgraph"; }
+
+    @Override public String title() { return "Factor graph"; }
+
+    @Override public boolean needsFactorGraph() { return true; }
+
+    @Override public Set<String> extraFields() { return Set.of("n", "sampling", "conditionSteps", "halfResolution"); }
+
+    @Override
+    public Prepared prepare(RequestFields f) {
+        FactorGraphModel fg = f.factorGraph();
+        GenerationRequest request = request(f, fg, name());
+        int n = f.optionalInt("n") == null ? 1 : f.optionalInt("n");
+        if (n < 1 || n > MAX_N) throw ApiError.badRequest("n (SBPC candidates) must be in 1.." + MAX_N + ", got " + n);
+        String sampling = f.optionalText("sampling") == null ? "sequential" : f.optionalText("sampling").toLowerCase(Locale.ROOT);
+        if (!sampling.equals("sequential") && !sampling.equals("joint")) {
+            throw ApiError.badRequest("sampling must be sequential or joint, got '" + sampling + "'");
+        }
+        Integer conditionSteps = f.optionalInt("conditionSteps");
+        boolean half = Boolean.TRUE.equals(f.optionalBoolean("halfResolution"));
+        boolean sbpc = sampling.equals("sequential") && fg.segmentationFactor() != null;
+        if (!sbpc && (n > 1 || conditionSteps != null || half)) {
+            throw ApiError.badRequest(fg.segmentationFactor() == null
+                    ? "SBPC (n, conditionSteps, halfResolution) scores a segmentation map, and this FG-DM has none"
+                    : "SBPC (n, conditionSteps, halfResolution) needs sampling sequential: the image factor runs on the chosen map only");
+        }
+        if (conditionSteps != null && (conditionSteps < 1 || conditionSteps > f.limits().maxSteps())) {
+            throw ApiError.badRequest("conditionSteps must be in 1.." + f.limits().maxSteps() + ", got " + conditionSteps);
+        }
+        FactorGraph graph = tuned(fg.graph(), f);
+        if (half) checkHalves(graph);
+        if (sampling.equals("joint")) checkJointSteps(graph);
+        Palette palette = fg.palette();
+        List<String> wanted = new ArrayList<>();
+        for (int c : ObjectRecall.namedIn(request.prompt(), palette, true)) wanted.add(palette.name(c));
+        FactorGraphRecord record = new FactorGraphRecord(request, sampling, sbpc ? n : null, conditionSteps, sbpc ? half : null,
+                fg.segmentationFactor() != null ? wanted : null, null, null, null, null, null);
+        int conditions = graph.factors().size() - graph.imageFactors().size();
+        int loops = sampling.equals("joint") ? 1 : n * conditions + graph.imageFactors().size();
+        return new Prepared(request, record, loops, (sd, hooks, cancelled) -> {
+            FactorListener listener = progress(hooks);
+            String seg = fg.segmentationFactor();
+            if (sbpc) {
+                ObjectRecall recall = new ObjectRecall(Set.copyOf(ObjectRecall.namedIn(request.prompt(), palette, true)), FactorGraphModel.MIN_AREA);
+                SbpcResult r = Sbpc.run(graph, seg, palette, request.prompt(), request.seed(), recall,
+                        new SbpcSettings(n, conditionSteps == null ? 0 : conditionSteps, half, null, FactorGraphModel.TOLERANCE), listener, cancelled);
+                List<Map<String, Object>> candidates = new ArrayList<>();
+                for (int k = 0; k < r.scores().size(); k++) {
+                    Map<String, Object> c = new LinkedHashMap<>();
+                    c.put("seed", request.seed() + k);
+                    c.put("recall", r.scores().get(k));
+                    c.put("chosen", k == r.chosen());
+                    c.put("millis", r.candidateMillis().get(k));
+                    c.put("map", SegmentationEdits.png(r.maps().get(k), palette));
+                    candidates.add(c);
+                }
+                GenerationRequest single = request.withSeed(r.chosenSeed());
+                return List.of(output(fg, r.result(), single, record.ran(single, r.scores(), r.chosen(), r.chosenSeed()), candidates, Set.of()));
+            }
+            FactorGraphResult result = FactorGraphSampler.run(graph, new FactorGraphRequest(request.prompt(), request.seed(),
+                    sampling.equals("joint") ? FactorGraphRequest.Mode.JOINT : FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of()), listener, cancelled);
+            List<Map<String, Object>> candidates = seg == null ? null : List.of(recallOf(result, fg, request));
+            List<Double> recalls = candidates == null ? null : List.of((Double) candidates.get(0).get("recall"));
+            return List.of(output(fg, result, request, record.ran(request, recalls, recalls == null ? null : 0, request.seed()), candidates, Set.of()));
+        });
+    }
+
+    /**
+     * The generic request: prompt and seed as sent, size of the image factor, steps and guidance as sent or the image
+     * factor's. Fields each factor sets for itself are refused rather than ignored.
+     */
+    static GenerationRequest request(RequestFields f, FactorGraphModel fg, String mode) {
+        for (String fixed : FIXED_BY_GRAPH) {
+            if (f.node(fixed) != null) throw ApiError.badRequest(fixed + " is set per factor by the FG-DM (fgdm.json); mode " + mode + " does not take it");
+        }
+        Integer count = f.optionalInt("count");
+        if (count != null && count != 1) throw ApiError.badRequest("count must be 1 for mode " + mode + " (n sets the SBPC candidates), got " + count);
+        FactorSettings image = fg.graph().factor(fg.imageFactor()).settings();
+        GenerationRequest r = f.toRequest(mode, image.width(), image.height(), null, null);
+        if (r.width() != image.width() || r.height() != image.height()) {
+            throw ApiError.badRequest("the FG-DM's image factor makes " + image.width() + "x" + image.height() + " images, not "
+                    + r.width() + "x" + r.height() + " (leave width and height out)");
+        }
+        int steps = f.optionalInt("steps") != null ? r.steps() : image.steps();
+        double cfg = f.optionalDouble("guidanceScale") != null ? r.guidanceScale() : image.guidanceScale();
+        if (f.optionalDouble("guidanceScale") != null && cfg > 100) throw ApiError.badRequest("guidanceScale must be in 0..100, got " + cfg);
+        return new GenerationRequest(mode, r.model(), r.prompt(), null, r.width(), r.height(), steps, cfg, image.scheduler(), r.seed(),
+                1, 0, 0, null, null);
+    }
+
+    /** Every factor with the steps and guidance the request sets (the graph's own where it sets none). */
+    static FactorGraph tuned(FactorGraph graph, RequestFields f) {
+        Integer steps = f.optionalInt("steps");
+        Double cfg = f.optionalDouble("guidanceScale");
+        for (Factor factor : graph.factors()) {
+            FactorSettings s = factor.settings();
+            if (steps != null) s = s.withSteps(steps);
+            if (cfg != null) s = new FactorSettings(s.width(), s.height(), s.steps(), cfg, s.scheduler(), s.eta(), s.negativePrompt(), s.promptSuffix());
+            graph = graph.withSettings(factor.name(), s);
+        }
+        return graph;
+    }
+
+    private static void checkHalves(FactorGraph graph) {
+        int vae = graph.sd.vaeScaleFactor();
+        for (Factor factor : graph.factors()) {
+            FactorSettings s = factor.settings();
+            if (factor.role() == Factor.Role.CONDITION && (s.width() / 2 % vae != 0 || s.height() / 2 % vae != 0 || s.width() < 2 * vae || s.height() < 2 * vae)) {
+                throw ApiError.badRequest("halfResolution: factor '" + factor.name() + "' (" + s.width() + "x" + s.height()
+                        + ") does not halve to a multiple of the VAE factor " + vae);
+            }
+        }
+    }
+
+    private static void checkJointSteps(FactorGraph graph) {
+        int steps = graph.factors().get(0).settings().steps();
+        for (Factor factor : graph.factors()) {
+            if (factor.settings().steps() != steps) {
+                throw ApiError.badRequest("joint sampling steps all factors together, but factor '" + factor.name() + "' has "
+                        + factor.settings().steps() + " steps and '" + graph.factors().get(0).name() + "' " + steps + ": give steps");
+            }
+        }
+    }
+
+    /** Progress and previews: each factor's steps reach the job's hooks with its z_{t-1} (at the last step, its sample). */
+    static FactorListener progress(List<? extends StepHook> hooks) {
+        return new FactorListener() {
+            @Override public void stepped(Factor factor, Step step, Tensor latents) {
+                for (StepHook h : hooks) h.afterStep(latents, latents, step);
+            }
+        };
+    }
+
+    /** The segmentation map's object recall for a run without SBPC, as one candidate. */
+    static Map<String, Object> recallOf(FactorGraphResult result, FactorGraphModel fg, GenerationRequest request) {
+        ClassMap map = SegmentationMaps.decode(result.decoded(fg.segmentationFactor()), fg.palette(), FactorGraphModel.TOLERANCE);
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("seed", request.seed());
+        c.put("recall", new ObjectRecall(ObjectRecall.namedIn(request.prompt(), fg.palette(), true), FactorGraphModel.MIN_AREA).score(map));
+        c.put("chosen", true);
+        c.put("map", SegmentationEdits.png(map, fg.palette()));
+        return c;
+    }
+
+    /**
+     * The image with its details: every condition map (the segmentation map decoded to classes and drawn in exact
+     * palette colours), which factors were given, the SBPC candidates.
+     */
+    static Output output(FactorGraphModel fg, FactorGraphResult result, GenerationRequest request, FactorGraphRecord record,
+                         List<Map<String, Object>> candidates, Set<String> given) {
+        List<Map<String, Object>> maps = new ArrayList<>();
+        for (String factor : result.factors()) {
+            if (result.graph.factor(factor).role() != Factor.Role.CONDITION) continue;
+            boolean seg = factor.equals(fg.segmentationFactor());
+            Tensor decoded = result.decoded(factor);
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("factor", factor);
+            m.put("kind", seg ? "segmentation" : "condition");
+            m.put("width", decoded.size(3));
+            m.put("height", decoded.size(2));
+            m.put("given", given.contains(factor));
+            if (seg) {
+                ClassMap classes = SegmentationMaps.decode(decoded, fg.palette(), FactorGraphModel.TOLERANCE);
+                m.put("url", SegmentationEdits.png(classes, fg.palette()));
+                m.put("areas", SegmentationEdits.areas(classes, fg.palette()));
+            } else {
+                m.put("url", DataUrls.png(PreviewHook.png(decoded)));
+            }
+            maps.add(m);
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("maps", maps);
+        if (fg.segmentationFactor() != null) details.put("segmentation", fg.segmentationFactor());
+        details.put("seed", request.seed());
+        if (record.wanted() != null) details.put("wanted", record.wanted());
+        if (candidates != null) details.put("candidates", candidates);
+        details.put("millis", result.millis());
+        String label = candidates == null ? null : String.format(Locale.ROOT, "recall %.2f (seed %d)", record.recalls().get(record.chosen()), request.seed());
+        return new Output(result.decoded(fg.imageFactor()), request, record, label, details);
+    }
+
+    static byte[] png(BufferedImage image) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            ImageIO.write(image, "png", out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+}

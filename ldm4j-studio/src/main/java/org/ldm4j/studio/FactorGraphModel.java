@@ -1,0 +1,45 @@
+package org.ldm4j.studio;
+
+import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.toyworld.ToyClass;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The FG-DM the Factor graph mode runs (FG-DM, Sridhar et al., NeurIPS 2024; {@code org.ldm4j.methods.fgdm}): the
+ * factor graph, which of its condition factors draws the segmentation map (SBPC scores it, map edits apply to it;
+ * null = none, then SBPC N must be 1 and maps cannot be edited) and the palette that map is drawn in.
+ */
+public record FactorGraphModel(FactorGraph graph, String segmentationFactor, Palette palette) {
+    /** Per-channel tolerance when reading a segmentation map (ToyWorld colours differ by >= 127; as {@code ldm4j fgdm edit}). */
+    public static final int TOLERANCE = 63;
+    /** A prompt's object counts when it covers this fraction of the map (as {@code ldm4j fgdm sample --min-area}). */
+    public static final double MIN_AREA = 0.005;
+
+    public FactorGraphModel {
+        if (graph == null) throw new IllegalArgumentException("the FG-DM graph is missing");
+        if (palette == null) throw new IllegalArgumentException("the FG-DM palette is missing");
+        if (segmentationFactor != null && graph.factor(segmentationFactor).role() != Factor.Role.CONDITION) {
+            throw new IllegalArgumentException("factor '" + segmentationFactor + "' is the image factor, not a segmentation map");
+        }
+        if (graph.imageFactors().isEmpty()) throw new IllegalArgumentException("the FG-DM has no image factor: the studio shows its image");
+    }
+
+    /** A ToyWorld FG-DM: its maps are drawn in ToyWorld's class colours. */
+    public static FactorGraphModel toyWorld(FactorGraph graph, String segmentationFactor) {
+        return new FactorGraphModel(graph, segmentationFactor, toyWorldPalette());
+    }
+
+    /** ToyWorld's classes as an FG-DM palette (unlabeled drawn black, which no ToyWorld class uses), as the CLI's. */
+    public static Palette toyWorldPalette() {
+        List<Palette.Entry> entries = new ArrayList<>();
+        for (ToyClass c : ToyClass.values()) entries.add(new Palette.Entry(c.label(), c.colour(), c.isObject()));
+        return Palette.of(entries, 0x000000);
+    }
+
+    /** The image factor whose output the studio shows (the first one declared). */
+    public String imageFactor() { return graph.imageFactors().get(0); }
+}
