@@ -6,6 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.nn.Block;
+import org.ldm4j.weights.DiffusersFolder;
+import org.ldm4j.weights.WeightLoader;
+import org.ldm4j.weights.WeightSource;
 import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Param;
@@ -39,34 +43,59 @@ final class TrainCommand {
 
         @Override
         public Integer call() throws Exception {
-            JsonNode c = train.start("vae");
-            AutoencoderKLConfig vaeConfig = AutoencoderKLConfig.parse(c.get("vae").toString());
+            JsonNode c = train.start();
+            Path init = c.hasNonNull("init") ? Path.of(c.get("init").asText()) : null;
+            String part = c.path("train").asText("all");
+            if (!part.equals("all") && !part.equals("decoder")) {
+                throw new Ldm4j.UsageError(train.config + ": 'train' must be \"all\" or \"decoder\", got \"" + part + "\"");
+            }
+            boolean decoderOnly = part.equals("decoder");
+            if (decoderOnly && init == null) {
+                throw new Ldm4j.UsageError(train.config + ": \"train\": \"decoder\" fine-tunes a trained VAE: give its folder as 'init'");
+            }
+            if (init != null && !Files.isRegularFile(init.resolve("config.json"))) {
+                throw new Ldm4j.UsageError(train.config + ": 'init' " + init + " is not a VAE folder (no config.json)");
+            }
+            if (init == null && !c.path("vae").isObject()) throw new Ldm4j.UsageError(train.config + ": missing object 'vae'");
+            // A fine-tune takes the trained VAE's own config, so its architecture and scaling_factor cannot drift.
+            JsonNode vaeJson = init != null ? new ObjectMapper().readTree(Files.readString(init.resolve("config.json"))) : c.get("vae");
+            AutoencoderKLConfig vaeConfig = AutoencoderKLConfig.parse(vaeJson.toString());
             org.bytedeco.pytorch.global.torch.manual_seed(c.path("seed").asLong(0));
             AutoencoderKL vae = new AutoencoderKL(vaeConfig);
-            Trainer trainer = new Trainer(vae, train.options(c));
+            if (init != null) {
+                try (WeightSource w = DiffusersFolder.findWeights(init, null)) {
+                    WeightLoader.load(vae, w, "vae");
+                }
+            }
+            Block trained = decoderOnly ? new ToyWorldVae.DecoderHalf(vae) : vae;
+            Trainer trainer = new Trainer(trained, train.options(c));
             if (export != null) {
-                exportVae(vae, trainer, c.get("vae"), export, c.path("size").asInt(64));
+                exportVae(vae, trainer, vaeJson, export, c.path("size").asInt(64), decoderOnly);
                 return 0;
             }
             SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64));
-            double loss = trainer.run(new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6)),
+            double loss = trainer.run(new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly),
                     train.lastStep(c));
             System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
             return 0;
         }
 
 
-        /** EMA weights -> fp16 safetensors + config.json with scaling_factor = 1 / std of validation latents (as SD did). */
-        private static void exportVae(AutoencoderKL vae, Trainer trainer, JsonNode configJson, Path out, int size) throws Exception {
+        /**
+         * EMA weights -> fp16 safetensors + config.json with scaling_factor = 1 / std of validation latents (as SD did);
+         * a decoder fine-tune keeps the trained VAE's scaling_factor (same encoder, same latents).
+         */
+        private static void exportVae(AutoencoderKL vae, Trainer trainer, JsonNode configJson, Path out, int size, boolean keepScaling) throws Exception {
             Map<String, Param> params = vae.namedParameters();
             try (NoGradGuard g = new NoGradGuard()) {
-                trainer.ema().weights().forEach((k, t) -> params.get(k).t().copy_(t));
+                if (trainer.ema() != null) trainer.ema().weights().forEach((k, t) -> params.get(k).t().copy_(t));   // no EMA: the weights as trained
                 Tensor x = SceneBatches.images(new SceneBatches(64, size).scenesFrom(SceneBatches.TRAIN_SEEDS));
                 Tensor z = vae.encode(x).mode();
                 double std = z.std().item_double();
                 double psnr = ToyWorldVae.psnr(vae, x);
                 Files.createDirectories(out);
-                ObjectNode cfg = ((ObjectNode) configJson.deepCopy()).put("scaling_factor", 1.0 / std);
+                ObjectNode cfg = (ObjectNode) configJson.deepCopy();
+                if (!keepScaling) cfg.put("scaling_factor", 1.0 / std);
                 AtomicFiles.write(out.resolve("config.json"),
                         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(cfg).getBytes(StandardCharsets.UTF_8));
                 Map<String, Tensor> half = new LinkedHashMap<>();
@@ -74,7 +103,7 @@ final class TrainCommand {
                 SafetensorsWriter.write(out.resolve("diffusion_pytorch_model.safetensors"), half,
                         Map.of("step", Long.toString(trainer.step()), "format", "pt"));
                 System.out.printf("exported step %d to %s: latent std %.4f (scaling_factor %.5f), validation PSNR %.2f dB (64 scenes)%n",
-                        trainer.step(), out, std, 1.0 / std, psnr);
+                        trainer.step(), out, std, cfg.get("scaling_factor").asDouble(), psnr);
             }
         }
     }

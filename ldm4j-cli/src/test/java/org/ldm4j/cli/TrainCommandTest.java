@@ -35,6 +35,35 @@ class TrainCommandTest {
         assertTrue(Files.readString(out.resolve("config.json")).contains("scaling_factor"));
     }
 
+    /** A decoder fine-tune changes the decoder only: encoder tensors and scaling_factor stay bit-identical (the LDM's latents). */
+    @Test void decoderFineTuneKeepsTheEncoderAndTheScalingFactor() throws Exception {
+        Path run = dir.resolve("run"), first = dir.resolve("vae");
+        Path config = Files.writeString(dir.resolve("vae.json"), TINY_VAE);
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", config.toString(), "--run", run.toString()));
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", config.toString(), "--run", run.toString(), "--export", first.toString()));
+        Path ft = Files.writeString(dir.resolve("ft.json"), "{\"init\": \"" + first.toString().replace("\\", "/") + "\", \"train\": \"decoder\","
+                + " \"size\": 16, \"batch_size\": 2, \"steps\": 3, \"lr\": 0.01, \"ema_decay\": 0.0, \"checkpoint_every\": 3, \"seed\": 1}");
+        Path ftRun = dir.resolve("ft-run"), second = dir.resolve("vae-ft");
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", ft.toString(), "--run", ftRun.toString()));
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", ft.toString(), "--run", ftRun.toString(), "--export", second.toString()));
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals(json.readTree(first.resolve("config.json").toFile()).get("scaling_factor").asDouble(),
+                json.readTree(second.resolve("config.json").toFile()).get("scaling_factor").asDouble());
+        int decoderChanged = 0;
+        try (org.ldm4j.weights.SafetensorsFile a = org.ldm4j.weights.SafetensorsFile.open(first.resolve("diffusion_pytorch_model.safetensors"));
+             org.ldm4j.weights.SafetensorsFile b = org.ldm4j.weights.SafetensorsFile.open(second.resolve("diffusion_pytorch_model.safetensors"))) {
+            assertEquals(a.names(), b.names());
+            for (String name : a.names()) {
+                boolean same = a.read(name).equal(b.read(name));
+                if (name.startsWith("encoder.") || name.startsWith("quant_conv.")) assertTrue(same, name + " changed");
+                else if (!same) decoderChanged++;
+            }
+        }
+        assertTrue(decoderChanged > 0, "the fine-tune changed no decoder tensor");
+        Path noInit = Files.writeString(dir.resolve("noinit.json"), "{\"train\": \"decoder\", \"steps\": 3, \"lr\": 0.001}");
+        assertEquals(2, Ldm4j.run("train", "vae", "--config", noInit.toString(), "--run", dir.resolve("r2").toString()));
+    }
+
     @Test void badConfigsAreOneLineUsageErrors() throws Exception {
         Path run = dir.resolve("run");
         assertEquals(2, Ldm4j.run("train", "vae", "--config", dir.resolve("missing.json").toString(), "--run", run.toString()));

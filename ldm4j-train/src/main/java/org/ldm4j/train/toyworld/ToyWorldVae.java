@@ -1,11 +1,13 @@
 package org.ldm4j.train.toyworld;
 
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.DiagonalGaussianDistribution;
+import org.ldm4j.nn.Block;
 import org.ldm4j.nn.Rng;
 import org.ldm4j.train.Trainer;
 
@@ -19,16 +21,43 @@ public final class ToyWorldVae implements Trainer.Objective {
     private final AutoencoderKL vae;
     private final SceneBatches batches;
     private final double klWeight;
+    private final boolean decoderOnly;
 
     public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight) {
+        this(vae, batches, klWeight, false);
+    }
+
+    /**
+     * @param decoderOnly fine-tune the decoder of a trained VAE with its encoder frozen (SD's ft-EMA / ft-MSE decoders
+     *                    did the same): the latent space, and so every LDM trained on it, stays valid while the
+     *                    reconstructions sharpen; the KL term then has nothing to act on and is left out
+     */
+    public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight, boolean decoderOnly) {
         this.vae = vae;
         this.batches = batches;
         this.klWeight = klWeight;
+        this.decoderOnly = decoderOnly;
+    }
+
+    /** The trainable half of a decoder-only fine-tune: the decoder and post_quant_conv, under their names in the VAE. */
+    public static final class DecoderHalf extends Block {
+        public DecoderHalf(AutoencoderKL vae) {
+            child("decoder", vae.decoder);
+            if (vae.postQuantConv != null) child("post_quant_conv", vae.postQuantConv);
+        }
     }
 
     @Override
     public Tensor loss(long step, Rng rng) {
         Tensor x = SceneBatches.images(batches.scenes(step)).to(vae.device(), vae.dtype());
+        if (decoderOnly) {
+            Tensor z;
+            try (NoGradGuard frozen = new NoGradGuard()) {
+                z = vae.encode(x).sample(rng);
+            }
+            Tensor diff = vae.decode(z).sub(x);
+            return diff.pow(new Scalar(2.0)).mean().add(diff.abs().mean());
+        }
         DiagonalGaussianDistribution q = vae.encode(x);
         Tensor recon = vae.decode(q.sample(rng));
         Tensor diff = recon.sub(x);
