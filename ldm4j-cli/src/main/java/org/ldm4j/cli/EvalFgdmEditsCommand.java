@@ -8,6 +8,7 @@ import org.ldm4j.image.Images;
 import org.ldm4j.methods.fgdm.ClassMap;
 import org.ldm4j.methods.fgdm.DepthEdits;
 import org.ldm4j.methods.fgdm.DepthMap;
+import org.ldm4j.methods.fgdm.FactorGraph;
 import org.ldm4j.methods.fgdm.FactorGraphRequest;
 import org.ldm4j.methods.fgdm.FactorGraphResult;
 import org.ldm4j.methods.fgdm.FactorGraphSampler;
@@ -45,7 +46,8 @@ import java.util.concurrent.Callable;
  * evaluator's segmentation of the regenerated image (bar >= 0.7), and the fraction of the unedited area (pixels the
  * edit left unchanged) whose evaluator class is the same as in the image regenerated from the unedited map. That
  * reference goes through the same regeneration path, so the {@code identity} row (no edit) must keep exactly 1.0.
- * The object edited is the largest connected object region of the map (else the largest region of any class).
+ * The object edited is the largest connected object region of the map (else the largest region of any class); the
+ * depth reorder swaps the depths of the two largest regions and runs only when the depth map feeds the image factor.
  */
 @Command(name = "edits", mixinStandardHelpOptions = true,
         description = "Map edits (move with/without clearing, resize, flip, remove, add, depth reorder): mIoU of the edited map vs the "
@@ -72,7 +74,8 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         ToyWorldSegmenter segmenter = loadSegmenter();
         EvalFgdmCommand.Loaded m = load(model);
         FgdmManifest.Entry depthEntry = m.folder().manifest.firstOf(FgdmManifest.MapKind.DEPTH);
-        String depth = depthEntry == null ? null : depthEntry.name();
+        // a depth reorder can only show in the image when the depth map feeds the image factor (directly or via other maps)
+        String depth = depthEntry == null || !ancestors(m.graph(), m.image()).contains(depthEntry.name()) ? null : depthEntry.name();
         List<String> ops = new ArrayList<>(SEG_OPS);
         if (depth != null) ops.add(DEPTH_OP);
         Map<String, Tally> tallies = new LinkedHashMap<>();
@@ -204,6 +207,17 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         FactorGraphResult r = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(caption, s, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given), null, null);
         int[] rgb = EvalImages.rgb(Images.toImage(r.decoded(m.image())));
         return segmenter.classMaps(List.of(rgb), m.size(), m.size())[0];
+    }
+
+    /** The factors {@code name} depends on, directly or through other factors. */
+    static Set<String> ancestors(FactorGraph graph, String name) {
+        Set<String> out = new java.util.HashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(graph.factor(name).parents());
+        while (!todo.isEmpty()) {
+            String p = todo.poll();
+            if (out.add(p)) todo.addAll(graph.factor(p).parents());
+        }
+        return out;
     }
 
     /** A mask resized nearest from {@code like}'s size to width x height. */
