@@ -1,0 +1,232 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
+import org.ldm4j.image.Images;
+import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.DepthEdits;
+import org.ldm4j.methods.fgdm.DepthMap;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.FactorGraphRequest;
+import org.ldm4j.methods.fgdm.FactorGraphResult;
+import org.ldm4j.methods.fgdm.FactorGraphSampler;
+import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.FgdmManifest;
+import org.ldm4j.methods.fgdm.MapEdits;
+import org.ldm4j.methods.fgdm.Region;
+import org.ldm4j.methods.fgdm.SegmentationMaps;
+import org.ldm4j.methods.fgdm.Shapes;
+import org.ldm4j.toyworld.Scene;
+import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.toyworld.eval.EvalImages;
+import org.ldm4j.toyworld.eval.SegmentationMetrics;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ldm4j eval fgdm edits}: the FG-DM editor's operations measured on generated maps (issue #11). For each
+ * held-out caption the FG-DM samples a segmentation (and depth) map; each operation edits it ({@link MapEdits},
+ * {@link DepthEdits}) and the image is regenerated from the edited map with the same seed, downstream condition
+ * factors re-run (a depth child of the segmentation is re-sampled from the edited map).
+ *
+ * <p>Figures per operation, over all samples: the mIoU between the edited map (resized nearest to the image) and the
+ * evaluator's segmentation of the regenerated image (bar >= 0.7), and the fraction of the unedited area (pixels the
+ * edit left unchanged) whose evaluator class is the same as in the image regenerated from the unedited map. That
+ * reference goes through the same regeneration path, so the {@code identity} row (no edit) must keep exactly 1.0.
+ * The object edited is the largest connected object region of the map (else the largest region of any class); the
+ * depth reorder swaps the depths of the two largest regions and runs only when the depth map feeds the image factor.
+ */
+@Command(name = "edits", mixinStandardHelpOptions = true,
+        description = "Map edits (move with/without clearing, resize, flip, remove, add, depth reorder): mIoU of the edited map vs the "
+                + "segmenter on the regenerated image (bar >= 0.7), and how much of the unedited area keeps its class.",
+        footer = {"", "Example: ldm4j eval fgdm edits --model models/toyworld-fgdm --json runs/eval/fgdm-edits.json"})
+final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callable<Integer> {
+    @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
+    @Option(names = "--scale", defaultValue = "1.5", description = "Resize factor (default: ${DEFAULT-VALUE}).") double scale;
+
+    static final List<String> SEG_OPS = List.of("identity", "move-clear", "move-keep", "resize", "flip", "remove", "add");
+    static final String DEPTH_OP = "depth-swap";
+
+    /** One operation's sums over the samples. */
+    private static final class Tally {
+        final SegmentationMetrics metrics = new SegmentationMetrics(ToyClass.count());
+        long kept, unedited, edited, pixels;
+        int samples, skipped;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        int count = count(50, 1);
+        if (!(scale > 0 && scale <= 8)) throw new Ldm4j.UsageError("--scale must be in (0, 8], got " + scale);
+        ToyWorldSegmenter segmenter = loadSegmenter();
+        EvalFgdmCommand.Loaded m = load(model);
+        FgdmManifest.Entry depthEntry = m.folder().manifest.firstOf(FgdmManifest.MapKind.DEPTH);
+        // a depth reorder can only show in the image when the depth map feeds the image factor (directly or via other maps)
+        String depth = depthEntry == null || !ancestors(m.graph(), m.image()).contains(depthEntry.name()) ? null : depthEntry.name();
+        List<String> ops = new ArrayList<>(SEG_OPS);
+        if (depth != null) ops.add(DEPTH_OP);
+        Map<String, Tally> tallies = new LinkedHashMap<>();
+        for (String op : ops) tallies.put(op, new Tally());
+        List<Scene> scenes = FgdmEvaluation.heldOut(count, 0, m.size(), palette);
+        int tolerance = FgdmFolder.tolerance(palette);
+
+        try (InferenceMode ignored = new InferenceMode()) {
+            for (int i = 0; i < scenes.size(); i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    String caption = scenes.get(i).caption();
+                    long s = seed + i;
+                    FactorGraphResult base = FactorGraphSampler.run(m.graph(), FactorGraphRequest.of(caption, s, FactorGraphRequest.Mode.SEQUENTIAL), null, null);
+                    ClassMap original = SegmentationMaps.decode(base.decoded(m.seg()), palette, tolerance);
+                    int[] reference = regenerate(m, segmenter, caption, s, original, null, null);
+                    List<Region> regions = regions(original);
+                    for (String op : SEG_OPS) {
+                        ClassMap edited = edit(op, original, regions);
+                        if (edited == null) {
+                            tallies.get(op).skipped++;
+                            continue;
+                        }
+                        boolean[] changed = new boolean[original.labels().length];
+                        for (int p = 0; p < changed.length; p++) changed[p] = edited.labels()[p] != original.labels()[p];
+                        measure(tallies.get(op), edited, changed, regenerate(m, segmenter, caption, s, edited, null, null), reference, m.size());
+                    }
+                    if (depth != null) {
+                        DepthMap before = DepthMap.fromImage(Images.toImage(base.decoded(depth)));
+                        if (regions.size() < 2) {
+                            tallies.get(DEPTH_OP).skipped++;
+                            continue;
+                        }
+                        boolean[] a = resize(regions.get(0).mask(), original, before.width(), before.height());
+                        boolean[] b = resize(regions.get(1).mask(), original, before.width(), before.height());
+                        DepthMap after = DepthEdits.swap(before, a, b);
+                        int[] depthReference = regenerate(m, segmenter, caption, s, original, depth, before);
+                        boolean[] changed = new boolean[original.labels().length];
+                        for (Region r : regions.subList(0, 2)) for (int p = 0; p < changed.length; p++) changed[p] |= r.mask()[p];
+                        measure(tallies.get(DEPTH_OP), original, changed, regenerate(m, segmenter, caption, s, original, depth, after), depthReference, m.size());
+                    }
+                }
+            }
+        }
+        ObjectNode report = report("edits", count).put("model", m.folder().folder.toString()).put("size", m.size()).put("scale", scale)
+                .put("map_size", m.graph().factor(m.seg()).settings().width());
+        ArrayNode rows = report.putArray("ops");
+        System.out.printf("%-11s %8s %8s %8s %14s %15s%n", "op", "samples", "skipped", "mIoU", "unedited keep", "edited fraction");
+        for (Map.Entry<String, Tally> e : tallies.entrySet()) {
+            Tally t = e.getValue();
+            double miou = t.metrics.meanIou(), keep = t.unedited == 0 ? Double.NaN : (double) t.kept / t.unedited;
+            double editedFraction = t.pixels == 0 ? Double.NaN : (double) t.edited / t.pixels;
+            System.out.printf(Locale.ROOT, "%-11s %8d %8d %8s %14s %15s%n", e.getKey(), t.samples, t.skipped, EvalFgdmCommand.num(miou),
+                    EvalFgdmCommand.num(keep), EvalFgdmCommand.num(editedFraction));
+            ObjectNode row = rows.addObject().put("op", e.getKey()).put("samples", t.samples).put("skipped", t.skipped);
+            EvalFgdmCommand.put(row, "miou", miou);
+            EvalFgdmCommand.put(row, "unedited_keep", keep);
+            EvalFgdmCommand.put(row, "edited_fraction", editedFraction);
+            row.put("miou_at_least_0.7", miou >= 0.7);
+        }
+        System.out.printf(Locale.ROOT, "%d held-out test captions; mIoU = edited map vs the segmenter on the regenerated image (bar >= 0.7); "
+                + "unedited keep = segmenter classes kept outside the edit vs the image regenerated from the unedited map%n", count);
+        writeJson(report);
+        return 0;
+    }
+
+    /** Adds one regenerated image: agreement with the (edited) map, and the unedited area's classes vs the reference. */
+    private static void measure(Tally t, ClassMap map, boolean[] changed, int[] regenerated, int[] reference, int size) {
+        ClassMap big = map.resizeNearest(size, size);
+        FgdmEvaluation.addAgreement(t.metrics, big, regenerated);
+        boolean[] changedBig = resize(changed, map, size, size);
+        for (int p = 0; p < regenerated.length; p++) {
+            if (changedBig[p]) {
+                t.edited++;
+            } else {
+                t.unedited++;
+                if (regenerated[p] == reference[p]) t.kept++;
+            }
+        }
+        t.pixels += regenerated.length;
+        t.samples++;
+    }
+
+    /** The operation applied to the map, or null when the map has nothing it can act on. */
+    private ClassMap edit(String op, ClassMap map, List<Region> regions) {
+        if (op.equals("identity")) return map.copy();
+        if (op.equals("add")) {
+            int cls = -1;
+            for (int c = 0; c < palette.size() && cls < 0; c++) if (palette.isObject(c) && map.area(c) == 0) cls = c;
+            if (cls < 0) cls = palette.classOf(ToyClass.TREE.label());
+            int w = map.width(), h = map.height();
+            return MapEdits.add(map, Shapes.ellipse(w, h, w / 2.0, 0.7 * h, w / 8.0, h / 6.0), cls);
+        }
+        if (regions.isEmpty()) return null;
+        Region r = regions.get(0);
+        int dx = (r.centroidX() < map.width() / 2.0 ? 1 : -1) * Math.max(1, map.width() / 4);
+        return switch (op) {
+            case "move-clear" -> MapEdits.move(map, r, dx, 0, true);
+            case "move-keep" -> MapEdits.move(map, r, dx, 0, false);
+            case "resize" -> MapEdits.resize(map, r, scale);
+            case "flip" -> MapEdits.flip(map, r, MapEdits.Axis.HORIZONTAL);
+            case "remove" -> MapEdits.remove(map, r);
+            default -> throw new IllegalStateException("unknown op " + op);
+        };
+    }
+
+    /** Connected regions of labelled classes: object classes first, then by area, largest first. */
+    private List<Region> regions(ClassMap map) {
+        boolean[] seen = new boolean[map.labels().length];
+        List<Region> out = new ArrayList<>();
+        for (int p = 0; p < seen.length; p++) {
+            if (seen[p] || map.labels()[p] == ClassMap.UNLABELED) continue;
+            Region r = Region.at(map, p % map.width(), p / map.width());
+            for (int q = 0; q < seen.length; q++) seen[q] |= r.mask()[q];
+            out.add(r);
+        }
+        out.sort(Comparator.comparing((Region r) -> !palette.isObject(r.classId())).thenComparing(r -> -r.area()));
+        return out;
+    }
+
+    /**
+     * Regenerates the image from a given segmentation (clean palette colours) and optionally a given depth map, same
+     * seed; other condition factors are re-sampled. Returns the evaluator's class map of the image.
+     */
+    private int[] regenerate(EvalFgdmCommand.Loaded m, ToyWorldSegmenter segmenter, String caption, long s, ClassMap seg,
+                             String depthFactor, DepthMap depth) {
+        Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
+        given.put(m.seg(), new FactorGraphRequest.Given(null, SegmentationMaps.toImageTensor(seg, palette)));
+        if (depthFactor != null) given.put(depthFactor, new FactorGraphRequest.Given(null, Images.toTensor(depth.toImage())));
+        FactorGraphResult r = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(caption, s, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given), null, null);
+        int[] rgb = EvalImages.rgb(Images.toImage(r.decoded(m.image())));
+        return segmenter.classMaps(List.of(rgb), m.size(), m.size())[0];
+    }
+
+    /** The factors {@code name} depends on, directly or through other factors. */
+    static Set<String> ancestors(FactorGraph graph, String name) {
+        Set<String> out = new java.util.HashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(graph.factor(name).parents());
+        while (!todo.isEmpty()) {
+            String p = todo.poll();
+            if (out.add(p)) todo.addAll(graph.factor(p).parents());
+        }
+        return out;
+    }
+
+    /** A mask resized nearest from {@code like}'s size to width x height. */
+    private static boolean[] resize(boolean[] mask, ClassMap like, int width, int height) {
+        int[] l = new int[mask.length];
+        for (int p = 0; p < l.length; p++) l[p] = mask[p] ? 1 : 0;
+        int[] big = new ClassMap(like.width(), like.height(), l).resizeNearest(width, height).labels();
+        boolean[] out = new boolean[big.length];
+        for (int p = 0; p < out.length; p++) out[p] = big[p] == 1;
+        return out;
+    }
+}

@@ -1,0 +1,246 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.image.Images;
+import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.FactorGraphRequest;
+import org.ldm4j.methods.fgdm.FactorGraphResult;
+import org.ldm4j.methods.fgdm.FactorGraphSampler;
+import org.ldm4j.methods.fgdm.FactorSettings;
+import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.ImageSbpc;
+import org.ldm4j.methods.fgdm.ImageSegmenter;
+import org.ldm4j.methods.fgdm.ObjectRecall;
+import org.ldm4j.methods.fgdm.Sbpc;
+import org.ldm4j.methods.fgdm.SbpcResult;
+import org.ldm4j.methods.fgdm.SbpcSettings;
+import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.Txt2Img;
+import org.ldm4j.toyworld.Scene;
+import org.ldm4j.toyworld.eval.EvalImages;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ldm4j eval fgdm sbpc}: sampling-based prompt compliance on ToyWorld (paper Tables 3-4). For each held-out
+ * multi-object caption and each condition step count t, {@link Sbpc} draws N_max candidate maps (seeds seed,
+ * seed+1, ...); because candidate k depends only on seed + k, the first N candidates of that run are exactly what
+ * SBPC with N samples draws, so every N of the list is read from one run: recall statistics over the first N
+ * candidates' decoded maps, the chosen (first best) candidate, and its final image (the image factor run once on it,
+ * exactly as {@link Sbpc} does; timed). Time per prompt for N = the first N candidates' times + that final run.
+ *
+ * <p>Baselines in the same run, same seeds: plain text2img with the base model (N = 1) and image-level SBPC
+ * ({@link ImageSbpc}: N full images, each segmented by the evaluator, best kept; the image factor's size, steps and
+ * guidance). Image recall of every method's final image is measured by the same segmenter and area threshold.
+ */
+@Command(name = "sbpc", mixinStandardHelpOptions = true,
+        description = "SBPC (paper Tables 3-4): recall statistics over N candidate maps for each N and condition steps t, "
+                + "vs plain text2img and image-level SBPC; prints the bars' checks.",
+        footer = {"", "Example: ldm4j eval fgdm sbpc --model models/toyworld-fgdm --samples 1,5,10 --condition-steps 10,20 --json runs/eval/fgdm-sbpc.json"})
+final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable<Integer> {
+    static final double[] THRESHOLDS = {0.5, 0.75, 0.9};
+
+    @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
+    @Option(names = "--samples", split = ",", defaultValue = "1,5,10", description = "N values (default: ${DEFAULT-VALUE}).") List<Integer> samples;
+    @Option(names = "--condition-steps", split = ",", defaultValue = "10,20", description = "Condition steps t of the candidates (default: ${DEFAULT-VALUE}).") List<Integer> conditionSteps;
+    @Option(names = "--min-objects", defaultValue = "3", description = "Captions must name at least this many object classes (default: ${DEFAULT-VALUE}).") int minObjects;
+
+    /** One configuration's per-prompt figures, summed. */
+    private static final class Row {
+        final String method;
+        final Integer t;
+        final int n;
+        double min, max, median, imageRecall, seconds;
+        final double[] atLeast = new double[THRESHOLDS.length];
+        int prompts;
+
+        Row(String method, Integer t, int n) {
+            this.method = method;
+            this.t = t;
+            this.n = n;
+        }
+
+        void add(List<Double> scores, double finalRecall, double millis) {
+            double[] s = scores.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+            min += s[0];
+            max += s[s.length - 1];
+            median += s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+            for (int k = 0; k < THRESHOLDS.length; k++) for (double v : s) if (v >= THRESHOLDS[k]) atLeast[k]++;
+            imageRecall += finalRecall;
+            seconds += millis / 1000.0;
+            prompts++;
+        }
+
+        double avg(double sum) { return sum / prompts; }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        int count = count(200, 1);
+        if (minObjects < 1) throw new Ldm4j.UsageError("--min-objects must be >= 1, got " + minObjects);
+        List<Integer> ns = new ArrayList<>(new TreeSet<>(samples));
+        List<Integer> ts = new ArrayList<>(new TreeSet<>(conditionSteps));
+        if (ns.isEmpty() || ts.isEmpty()) throw new Ldm4j.UsageError("--samples and --condition-steps need at least one value");
+        for (int v : ns) if (v < 1 || v > 256) throw new Ldm4j.UsageError("--samples values must be in 1..256, got " + v);
+        for (int v : ts) if (v < 1 || v > 1000) throw new Ldm4j.UsageError("--condition-steps values must be in 1..1000, got " + v);
+        int maxN = ns.get(ns.size() - 1);
+        ToyWorldSegmenter segmenter = loadSegmenter();
+        EvalFgdmCommand.Loaded m = load(model);
+        int size = m.size();
+        List<Scene> scenes = FgdmEvaluation.heldOut(count, minObjects, size, palette);
+        FactorSettings imageSettings = m.graph().factor(m.image()).settings();
+        ImageSegmenter evaluator = image -> new ClassMap(size, size, segmenter.classMaps(List.of(EvalImages.rgb(Images.toImage(image))), size, size)[0]);
+        int tolerance = FgdmFolder.tolerance(palette);
+
+        Map<String, Row> rows = new LinkedHashMap<>();
+        for (int t : ts) for (int n : ns) rows.put("fgdm-sbpc/" + t + "/" + n, new Row("fgdm-sbpc", t, n));
+        rows.put("text2img/1", new Row("text2img", null, 1));
+        for (int n : ns) if (n > 1) rows.put("image-sbpc/" + n, new Row("image-sbpc", null, n));
+
+        try (InferenceMode ignored = new InferenceMode()) {
+            warmUp(m, scenes.get(0).caption(), ts.get(0), tolerance, imageSettings);
+            for (int i = 0; i < scenes.size(); i++) {
+                String caption = scenes.get(i).caption();
+                long promptSeed = seed + i;
+                ObjectRecall scorer = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), minArea);
+                for (int t : ts) {
+                    try (PointerScope scope = new PointerScope()) {
+                        SbpcResult r = Sbpc.run(m.graph(), m.seg(), palette, caption, promptSeed, scorer,
+                                new SbpcSettings(maxN, t, false, null, tolerance), null, null);
+                        Map<Integer, double[]> finals = new LinkedHashMap<>();   // chosen index -> {image recall, image millis}
+                        finals.put(r.chosen(), new double[]{scorer.score(evaluator.segment(r.result().decoded(m.image()))), r.imageMillis()});
+                        for (int n : ns) {
+                            List<Double> prefix = r.scores().subList(0, n);
+                            int chosen = firstBest(prefix);
+                            double[] fin = finals.computeIfAbsent(chosen, k -> finalRun(m, caption, promptSeed + k, t, scorer, evaluator));
+                            double millis = fin[1];
+                            for (int k = 0; k < n; k++) millis += r.candidateMillis().get(k);
+                            rows.get("fgdm-sbpc/" + t + "/" + n).add(prefix, fin[0], millis);
+                        }
+                    }
+                }
+                try (PointerScope scope = new PointerScope()) {
+                    GenerationRequest request = new GenerationRequest("txt2img", m.folder().baseModel().toString(), caption + imageSettings.promptSuffix(),
+                            imageSettings.negativePrompt(), size, size, imageSettings.steps(), imageSettings.guidanceScale(), imageSettings.scheduler(),
+                            promptSeed, 1, 0, imageSettings.eta(), null, null);
+                    ImageSbpc.Result r = ImageSbpc.run(maxN, promptSeed, s -> Txt2Img.run(m.graph().sd, request.withSeed(s), List.of(), null).get(0),
+                            evaluator, scorer, null, null);
+                    rows.get("text2img/1").add(r.scores().subList(0, 1), r.scores().get(0), r.sampleMillis().get(0));
+                    for (int n : ns) {
+                        if (n == 1) continue;
+                        List<Double> prefix = r.scores().subList(0, n);
+                        double millis = 0;
+                        for (int k = 0; k < n; k++) millis += r.sampleMillis().get(k);
+                        rows.get("image-sbpc/" + n).add(prefix, Collections.max(prefix), millis);
+                    }
+                }
+            }
+        }
+        ObjectNode report = report("sbpc", count).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("size", size)
+                .put("map_size", m.graph().factor(m.seg()).settings().width()).put("image_steps", imageSettings.steps());
+        double objectsPerCaption = scenes.stream().mapToInt(s -> ObjectRecall.namedIn(s.caption(), palette, true).size()).average().orElse(0);
+        report.put("objects_per_caption", objectsPerCaption);
+        ArrayNode configs = report.putArray("configs");
+        System.out.printf("%-11s %4s %4s %9s %9s %9s %7s %7s %7s %12s %10s%n", "method", "t", "N", "avg min", "avg max", "avg med",
+                "#>=0.5", "#>=0.75", "#>=0.9", "image recall", "s/prompt");
+        for (Row row : rows.values()) {
+            System.out.printf(Locale.ROOT, "%-11s %4s %4d %9.4f %9.4f %9.4f %7.2f %7.2f %7.2f %12.4f %10.3f%n", row.method,
+                    row.t == null ? "-" : row.t, row.n, row.avg(row.min), row.avg(row.max), row.avg(row.median),
+                    row.avg(row.atLeast[0]), row.avg(row.atLeast[1]), row.avg(row.atLeast[2]), row.avg(row.imageRecall), row.avg(row.seconds));
+            ObjectNode c = configs.addObject().put("method", row.method).put("n", row.n).put("prompts", row.prompts);
+            if (row.t == null) c.putNull("t"); else c.put("t", row.t);
+            c.put("avg_min_recall", row.avg(row.min)).put("avg_max_recall", row.avg(row.max)).put("avg_median_recall", row.avg(row.median));
+            for (int k = 0; k < THRESHOLDS.length; k++) c.put("avg_at_least_" + THRESHOLDS[k], row.avg(row.atLeast[k]));
+            c.put("image_recall", row.avg(row.imageRecall)).put("seconds_per_prompt", row.avg(row.seconds));
+        }
+        checks(report.putArray("checks"), rows, ns, ts, maxN);
+        System.out.printf(Locale.ROOT, "%d held-out test captions naming >= %d objects (%.2f on average); recall = caption objects present "
+                        + "(area >= %s); maps %dx%d, images %dx%d, image steps %d; times include the evaluator's segmentation for the baselines%n",
+                count, minObjects, objectsPerCaption, minArea, report.get("map_size").asInt(),
+                report.get("map_size").asInt(), size, size, imageSettings.steps());
+        writeJson(report);
+        return 0;
+    }
+
+    /**
+     * The bars: for each t, N_max's average max map recall >= N=1's recall + 0.10 (or >= 0.95); FG-DM SBPC at N_max
+     * >= 3x faster than image-level SBPC at N_max, with final image recall at most 0.02 below it.
+     */
+    private static void checks(ArrayNode out, Map<String, Row> rows, List<Integer> ns, List<Integer> ts, int maxN) {
+        for (int t : ts) {
+            Row one = rows.get("fgdm-sbpc/" + t + "/1"), top = rows.get("fgdm-sbpc/" + t + "/" + maxN);
+            if (one != null && maxN > 1) {
+                double gain = top.avg(top.max), base = one.avg(one.max);
+                boolean pass = gain >= base + 0.10 || gain >= 0.95;
+                out.addObject().put("check", "recall_gain").put("t", t).put("n", maxN).put("max_recall", gain).put("n1_recall", base).put("pass", pass);
+                System.out.printf(Locale.ROOT, "bar t=%d: N=%d avg max recall %.4f >= N=1 %.4f + 0.10 (or >= 0.95): %s%n", t, maxN, gain, base, pass ? "PASS" : "FAIL");
+            }
+            Row image = rows.get("image-sbpc/" + maxN);
+            if (image != null) {
+                double speedup = image.avg(image.seconds) / top.avg(top.seconds);
+                double diff = top.avg(top.imageRecall) - image.avg(image.imageRecall);
+                boolean pass = speedup >= 3 && diff >= -0.02;
+                out.addObject().put("check", "speedup").put("t", t).put("n", maxN).put("speedup", speedup).put("image_recall_difference", diff).put("pass", pass);
+                System.out.printf(Locale.ROOT, "bar t=%d: FG-DM SBPC N=%d %.2fx faster than image-level SBPC (>= 3x), image recall %+.4f (>= -0.02): %s%n",
+                        t, maxN, speedup, diff, pass ? "PASS" : "FAIL");
+            }
+        }
+    }
+
+    /** The first index of the best score (SBPC's tie rule: the earlier sample). */
+    static int firstBest(List<Double> scores) {
+        int best = 0;
+        for (int k = 1; k < scores.size(); k++) if (scores.get(k) > scores.get(best)) best = k;
+        return best;
+    }
+
+    /**
+     * The final run SBPC makes for candidate seed {@code seedK}: the candidate's condition values (t steps) redrawn
+     * untimed, then the image factor on them, timed as {@link Sbpc} times its final run. Returns {image recall, millis}.
+     */
+    private double[] finalRun(EvalFgdmCommand.Loaded m, String caption, long seedK, int t, ObjectRecall scorer, ImageSegmenter evaluator) {
+        FactorGraph candidates = m.graph();
+        List<String> conditions = new ArrayList<>();
+        for (Factor f : m.graph().factors()) {
+            if (f.role() != Factor.Role.CONDITION) continue;
+            conditions.add(f.name());
+            candidates = candidates.withSettings(f.name(), f.settings().withSteps(t));
+        }
+        FactorGraphResult cand = FactorGraphSampler.run(candidates, new FactorGraphRequest(caption, seedK, FactorGraphRequest.Mode.SEQUENTIAL,
+                Set.copyOf(m.graph().imageFactors()), Map.of()), null, null);
+        Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
+        for (String c : conditions) given.put(c, new FactorGraphRequest.Given(cand.latents(c), cand.decoded(c)));
+        long start = System.nanoTime();
+        FactorGraphResult r = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(caption, seedK, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given), null, null);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        Tensor image = r.decoded(m.image());
+        return new double[]{scorer.score(evaluator.segment(image)), millis};
+    }
+
+    /** One untimed SBPC and text2img first: libtorch's first calls allocate and warm caches, which would bias the first prompt. */
+    private void warmUp(EvalFgdmCommand.Loaded m, String caption, int t, int tolerance, FactorSettings image) {
+        try (PointerScope scope = new PointerScope()) {
+            Sbpc.run(m.graph(), m.seg(), palette, caption, seed, map -> 0, new SbpcSettings(1, t, false, null, tolerance), null, null);
+            Txt2Img.run(m.graph().sd, new GenerationRequest("txt2img", "warm-up", caption, image.negativePrompt(), m.size(), m.size(), image.steps(),
+                    image.guidanceScale(), image.scheduler(), seed, 1, 0, image.eta(), null, null), List.of(), null);
+        }
+    }
+}

@@ -1,0 +1,170 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.pytorch.global.torch;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.methods.fgdm.TinyFgdm;
+import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.toyworld.eval.SegmenterConfig;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code ldm4j eval fgdm ...} end to end on the tiny FG-DM (8x8 maps, 16x16 images) and a tiny random segmenter. */
+class EvalFgdmCommandTest {
+    @TempDir static Path dir;
+    static Path model, segmenter;
+
+    @BeforeAll static void setUp() throws Exception {
+        torch.set_num_threads(1);
+        torch.manual_seed(0);
+        model = TinyFgdm.write(dir.resolve("fgdm"), 0);
+        segmenter = dir.resolve("seg");
+        new ToyWorldSegmenter(new SegmenterConfig(new int[]{8, 16}, ToyClass.count(), 4)).save(segmenter, Map.of());
+    }
+
+    static JsonNode run(String table, String... extra) throws Exception {
+        Path json = dir.resolve(table + ".json");
+        List<String> a = new ArrayList<>(List.of("eval", "fgdm", table, "--segmenter", segmenter.toString(), "--n", "2", "--json", json.toString()));
+        if (!table.equals("ablation")) a.addAll(List.of("--model", model.toString()));
+        a.addAll(List.of(extra));
+        CliTest.Result r = CliTest.run(a.toArray(new String[0]));
+        assertEquals(0, r.code(), r.err());
+        System.out.println(r.out());
+        return new ObjectMapper().readTree(Files.readString(json));
+    }
+
+    static void assertFinite(JsonNode n, String... keys) {
+        for (String k : keys) assertTrue(n.get(k) != null && n.get(k).isNumber() && Double.isFinite(n.get(k).asDouble()), k + " = " + n.get(k) + " in " + n);
+    }
+
+    static void assertFigures(JsonNode f) {
+        assertFinite(f, "layout_fd", "toyworld_fid", "miou", "map_recall", "image_recall", "unlabeled_fraction", "seconds_per_prompt");
+        for (String k : List.of("miou", "map_recall", "image_recall", "unlabeled_fraction")) {
+            assertTrue(f.get(k).asDouble() >= 0 && f.get(k).asDouble() <= 1, k + " " + f.get(k));
+        }
+        assertTrue(f.get("layout_fd").asDouble() >= -1e-9 && f.get("toyworld_fid").asDouble() >= -1e-9, f.toString());
+        assertEquals(2, f.get("samples").asInt());
+    }
+
+    @Test void fidelityWritesFiniteFigures() throws Exception {
+        JsonNode r = run("fidelity");
+        assertEquals("fidelity", r.get("table").asText());
+        assertFigures(r.get("figures"));
+        assertEquals(r.get("figures").get("miou").asDouble() >= 0.75, r.get("checks").get("miou_at_least_0.75").asBoolean());
+        assertFinite(r, "layout_fd_real_floor", "toyworld_fid_real_floor");
+        assertEquals(TinyFgdm.MAP_SIZE, r.get("map_size").asInt());
+    }
+
+    @Test void jointAndSequentialRowsSideBySide() throws Exception {
+        JsonNode r = run("joint");
+        List<String> modes = new ArrayList<>();
+        for (JsonNode row : r.get("rows")) {
+            modes.add(row.get("mode").asText());
+            assertFigures(row);
+        }
+        assertEquals(List.of("sequential", "joint"), modes);
+        JsonNode seq = r.get("rows").get(0), joint = r.get("rows").get(1);
+        // the root (text-only) factor steps alone in both forms: the same segmentation maps, so the same map figures
+        for (String k : List.of("layout_fd", "map_recall", "unlabeled_fraction")) assertEquals(seq.get(k).asDouble(), joint.get(k).asDouble(), 0.0, k);
+        // (the image figures may coincide here: the tiny ControlNet moves the image by ~1e-5 between the two forms,
+        // below 8-bit quantisation)
+    }
+
+    @Test void ablationOfAModelAgainstItselfIsZero() throws Exception {
+        JsonNode r = run("ablation", "--with", model.toString(), "--without", model.toString());
+        assertEquals(2, r.get("rows").size());
+        for (JsonNode row : r.get("rows")) assertFigures(row);
+        // Same weights, same captions and seeds: the same images and maps, so every difference is exactly 0.
+        for (String k : List.of("layout_fd", "toyworld_fid", "map_recall", "image_recall")) {
+            assertEquals(0.0, r.get("with_minus_without").get(k).asDouble(), 1e-9, k);
+        }
+    }
+
+    @Test void sbpcStatisticsAreConsistent() throws Exception {
+        JsonNode r = run("sbpc", "--samples", "1,3", "--condition-steps", "1,2", "--min-objects", "3");
+        assertTrue(r.get("objects_per_caption").asDouble() >= 3);
+        List<String> methods = new ArrayList<>();
+        for (JsonNode c : r.get("configs")) {
+            String m = c.get("method").asText();
+            int n = c.get("n").asInt();
+            methods.add(m + "/" + (c.get("t").isNull() ? "-" : c.get("t").asInt()) + "/" + n);
+            assertFinite(c, "avg_min_recall", "avg_max_recall", "avg_median_recall", "avg_at_least_0.5", "avg_at_least_0.75",
+                    "avg_at_least_0.9", "image_recall", "seconds_per_prompt");
+            double min = c.get("avg_min_recall").asDouble(), max = c.get("avg_max_recall").asDouble(), med = c.get("avg_median_recall").asDouble();
+            assertTrue(0 <= min && min <= med + 1e-12 && med <= max + 1e-12 && max <= 1, c.toString());
+            if (n == 1) assertEquals(min, max, 1e-12, c.toString());
+            double a5 = c.get("avg_at_least_0.5").asDouble(), a75 = c.get("avg_at_least_0.75").asDouble(), a9 = c.get("avg_at_least_0.9").asDouble();
+            assertTrue(0 <= a9 && a9 <= a75 && a75 <= a5 && a5 <= n, c.toString());
+            assertTrue(c.get("seconds_per_prompt").asDouble() > 0, c.toString());
+            assertEquals(2, c.get("prompts").asInt());
+            // image-level SBPC keeps its best image, so its final recall is its max
+            if (m.equals("image-sbpc") || m.equals("text2img")) assertEquals(max, c.get("image_recall").asDouble(), 1e-12);
+        }
+        assertEquals(List.of("fgdm-sbpc/1/1", "fgdm-sbpc/1/3", "fgdm-sbpc/2/1", "fgdm-sbpc/2/3", "text2img/-/1", "image-sbpc/-/3"), methods);
+        // more candidates can only raise the best and lower the worst (the first N are a prefix of the N_max run)
+        JsonNode c = r.get("configs");
+        assertTrue(c.get(1).get("avg_max_recall").asDouble() >= c.get(0).get("avg_max_recall").asDouble() - 1e-12);
+        assertTrue(c.get(1).get("avg_min_recall").asDouble() <= c.get(0).get("avg_min_recall").asDouble() + 1e-12);
+        List<String> checks = new ArrayList<>();
+        for (JsonNode k : r.get("checks")) {
+            checks.add(k.get("check").asText() + "/" + k.get("t").asInt());
+            assertTrue(k.get("pass").isBoolean());
+        }
+        assertEquals(List.of("recall_gain/1", "speedup/1", "recall_gain/2", "speedup/2"), checks);
+    }
+
+    @Test void editsKeepTheUneditedAreaAndIdentityKeepsAll() throws Exception {
+        JsonNode r = run("edits");
+        List<String> ops = new ArrayList<>();
+        for (JsonNode row : r.get("ops")) {
+            String op = row.get("op").asText();
+            ops.add(op);
+            assertEquals(2, row.get("samples").asInt() + row.get("skipped").asInt(), op);
+            if (row.get("samples").asInt() == 0) continue;
+            assertFinite(row, "unedited_keep", "edited_fraction");
+            double keep = row.get("unedited_keep").asDouble(), edited = row.get("edited_fraction").asDouble();
+            assertTrue(keep >= 0 && keep <= 1 && edited >= 0 && edited <= 1, row.toString());
+            if (op.equals("identity")) {
+                // the unedited map through the same regeneration path: the same image, every pixel kept, nothing edited
+                assertEquals(1.0, keep, 0.0);
+                assertEquals(0.0, edited, 0.0);
+            }
+        }
+        assertEquals(List.of("identity", "move-clear", "move-keep", "resize", "flip", "remove", "add", "depth-swap"), ops);
+        assertEquals(2, r.get("ops").get(0).get("samples").asInt());
+        assertTrue(r.get("ops").get(6).get("edited_fraction").asDouble() > 0, "add paints an object");
+    }
+
+    @Test void badInputsExitWithCode2AndOneLine() {
+        CliTest.Result unknown = CliTest.run("eval", "fgdm", "nosuch", "--model", model.toString());
+        assertEquals(2, unknown.code());
+        assertEquals(1, unknown.err().strip().lines().count(), unknown.err());
+        CliTest.Result none = CliTest.run("eval", "fgdm");
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("needs a table"), none.err());
+        CliTest.Result few = CliTest.run("eval", "fgdm", "fidelity", "--model", model.toString(), "--segmenter", segmenter.toString(), "--n", "1");
+        assertEquals(2, few.code());
+        assertTrue(few.err().contains("--n must be >= 2"), few.err());
+        assertEquals(1, few.err().strip().lines().count(), few.err());
+        CliTest.Result missing = CliTest.run("eval", "fgdm", "joint", "--model", dir.resolve("nothing").toString(), "--segmenter", segmenter.toString(), "--n", "2");
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("no FG-DM weights at"), missing.err());
+        CliTest.Result ablation = CliTest.run("eval", "fgdm", "ablation", "--with", model.toString(), "--without", dir.resolve("nothing").toString(),
+                "--segmenter", segmenter.toString(), "--n", "2");
+        assertEquals(2, ablation.code());
+        assertTrue(ablation.err().contains("no FG-DM weights at"), ablation.err());
+        CliTest.Result samples = CliTest.run("eval", "fgdm", "sbpc", "--model", model.toString(), "--segmenter", segmenter.toString(), "--samples", "0");
+        assertEquals(2, samples.code());
+        assertTrue(samples.err().contains("--samples values must be in 1..256"), samples.err());
+    }
+}
