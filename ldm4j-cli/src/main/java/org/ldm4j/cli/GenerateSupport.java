@@ -114,11 +114,12 @@ final class GenerateSupport {
         double cfg = o.cfg != null ? o.cfg : (small ? 5.0 : 7.5);
         int w = o.width != null ? o.width : defaultWidth;
         int h = o.height != null ? o.height : defaultHeight;
-        if (o.prompt.isBlank() && cfg > 1) {
+        String prompt = o.requirePrompt();
+        if (prompt.isBlank() && cfg > 1) {
             // an empty prompt is the unconditional prompt: legal, but worth saying
             System.err.println("ldm4j: note: empty prompt, generating unconditionally");
         }
-        return new GenerationRequest(mode, sd.name, o.prompt, o.negativePrompt, w, h, steps, cfg, o.scheduler, o.seed,
+        return new GenerationRequest(mode, sd.name, prompt, o.negativePrompt, w, h, steps, cfg, o.scheduler, o.seed,
                 o.count, o.clipSkip, o.eta, strength, init).validate(sd.vaeScaleFactor());
     }
 

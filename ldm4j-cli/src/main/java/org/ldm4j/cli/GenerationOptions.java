@@ -20,7 +20,7 @@ public final class GenerationOptions {
             + "default: tokenizer/ beside the file.")
     Path tokenizer;
 
-    @Option(names = {"-p", "--prompt"}, required = true, description = "What to generate.")
+    @Option(names = {"-p", "--prompt"}, description = "What to generate (required, except where a command says otherwise).")
     String prompt;
 
     @Option(names = {"--negative-prompt"}, defaultValue = "", description = "What to steer away from.")
@@ -96,4 +96,10 @@ public final class GenerationOptions {
 
     @Option(names = {"-o", "--out"}, required = true, description = "Output PNG (with several images: name-0.png, ... and name-grid.png).")
     Path out;
+
+    /** The prompt, or a usage error naming the missing option. */
+    String requirePrompt() {
+        if (prompt == null) throw new Ldm4j.UsageError("missing required option: '--prompt=<prompt>'");
+        return prompt;
+    }
 }

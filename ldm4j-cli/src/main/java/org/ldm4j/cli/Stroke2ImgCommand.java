@@ -44,12 +44,14 @@ import java.util.concurrent.Callable;
                 "multiples of the VAE factor; RGBA paintings are composited on --background. --scheduler defaults to the official DDIM.",
                 "", "Examples:",
                 "  ldm4j stroke2img --painting fox.png --prompt \"a photo of a fox beside a tree\" --out fox.png",
+                "  ldm4j stroke2img --painting toyworld:2000007 --out house.png   (a ToyWorld scene's simulated painting; prompt = its caption)",
                 "  ldm4j stroke2img --painting scene.png --prompt \"a photo of a cat and a dog\" --region \"#FF8800=cat\" --region \"#3344FF=dog:1.5\" --out pets.png"})
 final class Stroke2ImgCommand implements Callable<Integer> {
     @Mixin GenerationOptions options;
 
-    @Option(names = "--painting", required = true, description = "The stroke painting (PNG; RGBA is composited on --background).")
-    Path painting;
+    @Option(names = "--painting", required = true, description = "The stroke painting (PNG; RGBA is composited on --background), "
+            + "or toyworld:SEED for the simulated stroke painting of ToyWorld scene SEED (then --prompt defaults to its caption).")
+    String painting;
 
     @Option(names = "--method", defaultValue = "gradop+", description = "gradop+, gradop, sdedit, iterative-sdedit or text (default ${DEFAULT-VALUE}).")
     String method;
@@ -103,6 +105,24 @@ final class Stroke2ImgCommand implements Callable<Integer> {
     @Option(names = "--background", defaultValue = "#FFFFFF", description = "Colour transparent pixels are composited on (default ${DEFAULT-VALUE}).")
     String background;
 
+    /** {@code toyworld:SEED}: ToyWorld scene SEED's simulated stroke painting (paint seed = scene seed) and its caption. */
+    record ToyWorldPainting(org.ldm4j.toyworld.Scene scene) {
+        static ToyWorldPainting parse(String spec) {
+            if (!spec.startsWith("toyworld:")) return null;
+            long seed;
+            try {
+                seed = Long.parseLong(spec.substring("toyworld:".length()));
+            } catch (NumberFormatException e) {
+                throw new Ldm4j.UsageError("--painting " + spec + ": expected toyworld:SEED with a whole-number seed");
+            }
+            return new ToyWorldPainting(org.ldm4j.toyworld.ToyWorld.sample(seed));
+        }
+
+        String caption() { return scene.caption(); }
+
+        BufferedImage image() { return scene.painting(scene.seed(), org.ldm4j.toyworld.PaintingOptions.defaults()).image(); }
+    }
+
     /** What the PNG's request JSON holds: the generic request plus the method and its settings. */
     record Stroke2ImgRecord(GenerationRequest generation, String method, String preset, Object settings,
                             List<String> regions, double regionStrength, double regionTolerance, String painting,
@@ -110,7 +130,9 @@ final class Stroke2ImgCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(painting)) throw new Ldm4j.UsageError("painting not found: " + painting);
+        ToyWorldPainting toy = ToyWorldPainting.parse(painting);
+        if (toy == null && !Files.isRegularFile(Path.of(painting))) throw new Ldm4j.UsageError("painting not found: " + painting);
+        String promptText = options.prompt != null ? options.prompt : toy != null ? toy.caption() : options.requirePrompt();
         if (options.eta != 0) throw new Ldm4j.UsageError("--eta is not supported by stroke2img (GradOP runs deterministic DDIM)");
         String m = method.toLowerCase(Locale.ROOT);
         if (!List.of("gradop+", "gradop", "sdedit", "iterative-sdedit", "text").contains(m)) {
@@ -120,7 +142,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         Color bg = StrokePainting.parseColour(background);
         BufferedImage img;
         try {
-            img = StrokePainting.read(painting, bg);
+            img = toy != null ? toy.image() : StrokePainting.read(Path.of(painting), bg);
         } catch (IOException e) {
             throw new Ldm4j.UsageError(e.getMessage());
         }
@@ -143,10 +165,10 @@ final class Stroke2ImgCommand implements Callable<Integer> {
                 : settings instanceof GradOpSettings s ? Double.valueOf(s.projectionStrength())
                 : m.equals("text") ? null : Double.valueOf(((BaselineSettings) settings).strength());
         String scheduler = options.scheduler != null ? options.scheduler : "ddim";
-        GenerationRequest request = new GenerationRequest("stroke2img", sd.name, options.prompt, options.negativePrompt,
+        GenerationRequest request = new GenerationRequest("stroke2img", sd.name, promptText, options.negativePrompt,
                 width, height, steps, cfg, scheduler, options.seed, options.count, options.clipSkip, 0.0, effectiveStrength,
-                painting.toString()).validate(sd.vaeScaleFactor());
-        StrokePrompt prompt = new StrokePrompt(options.prompt, options.negativePrompt, options.seed, options.clipSkip);
+                painting).validate(sd.vaeScaleFactor());
+        StrokePrompt prompt = new StrokePrompt(promptText, options.negativePrompt, options.seed, options.clipSkip);
 
         List<Tensor> images = new ArrayList<>();
         long started = System.nanoTime();
@@ -179,8 +201,13 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         Stroke2ImgRecord record = new Stroke2ImgRecord(request, m, m.startsWith("gradop+") ? preset : null, settings,
-                regions.isEmpty() ? null : regions, regionStrength, regionTolerance, painting.toString(), background);
+                regions.isEmpty() ? null : regions, regionStrength, regionTolerance, painting, background);
         for (Path p : write(images, request, record, sd)) System.out.println("wrote " + p);
+        if (toy != null) {   // the generated painting is input the user has not seen: write it beside the result
+            Path p = options.out.resolveSibling(options.out.getFileName().toString().replaceFirst("(?i)\\.png$", "") + "-painting.png");
+            Images.writePng(toy.image(), p);
+            System.out.println("wrote " + p + " (the painting; prompt: " + promptText + ")");
+        }
         long peak = EngineBenchmark.peakRssBytes();
         System.out.printf(Locale.ROOT, "%s: %.1f s; peak memory (resident, whole process): %s%n", m, seconds,
                 peak < 0 ? "unknown" : String.format(Locale.ROOT, "%.2f GB", peak / 1e9));

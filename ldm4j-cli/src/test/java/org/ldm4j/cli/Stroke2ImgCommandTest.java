@@ -81,6 +81,27 @@ class Stroke2ImgCommandTest {
         }
     }
 
+    /** toyworld:SEED paints the scene with the simulator and prompts with its caption; the painting is written beside. */
+    @Test void aToyWorldSceneIsAPaintingAndItsCaptionThePrompt() throws Exception {
+        Path out = dir.resolve("toy.png");
+        CliTest.Result r = CliTest.run("stroke2img", "--model", model.toString(), "--painting", "toyworld:2000007",
+                "--method", "sdedit", "--steps", "4", "--width", "16", "--height", "16", "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        org.ldm4j.toyworld.Scene scene = org.ldm4j.toyworld.ToyWorld.sample(2000007);
+        JsonNode req = PngParameters.read(out).request();
+        assertEquals(scene.caption(), req.get("generation").get("prompt").asText());
+        assertEquals("toyworld:2000007", req.get("painting").asText());
+        int[] written = CliTest.pixels(dir.resolve("toy-painting.png"));
+        BufferedImage expected = scene.painting(scene.seed(), org.ldm4j.toyworld.PaintingOptions.defaults()).image();
+        assertArrayEquals(expected.getRGB(0, 0, expected.getWidth(), expected.getHeight(), null, 0, expected.getWidth()), written);
+        CliTest.Result bad = CliTest.run("stroke2img", "--model", model.toString(), "--painting", "toyworld:house", "--out", out.toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("toyworld:SEED"), bad.err());
+        CliTest.Result noPrompt = CliTest.run("stroke2img", "--model", model.toString(), "--painting", painting.toString(), "--out", out.toString());
+        assertEquals(2, noPrompt.code());
+        assertTrue(noPrompt.err().contains("--prompt"), noPrompt.err());
+    }
+
     @Test void badInputsExitWithOneLineMessages() throws Exception {
         CliTest.Result phrase = CliTest.run(gradop("x.png", "--grad-steps", "1", "--region", "#FF0000=lake"));
         assertEquals(2, phrase.code());
