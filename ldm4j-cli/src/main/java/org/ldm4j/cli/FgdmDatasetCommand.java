@@ -24,6 +24,7 @@ import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.train.toyworld.ToyWorldMaps;
 import org.ldm4j.toyworld.ToyClass;
 import org.ldm4j.toyworld.ToyWorld;
 import org.ldm4j.toyworld.Vocabulary;
@@ -101,7 +102,7 @@ final class FgdmDatasetCommand implements Callable<Integer> {
             return 0;
         }
 
-        Palette palette = FgdmCommand.toyWorldPalette();
+        Palette palette = ToyWorldMaps.palette();
         FactorGraph graph = FgdmSupport.load(folder, palette, device, dtype, threads);
         Factor image = graph.factor(graph.imageFactors().get(0));
         long start = System.nanoTime();

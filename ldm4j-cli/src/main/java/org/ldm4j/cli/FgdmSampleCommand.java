@@ -20,6 +20,7 @@ import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.train.toyworld.ToyWorldMaps;
 import org.ldm4j.methods.fgdm.Sbpc;
 import org.ldm4j.methods.fgdm.SbpcResult;
 import org.ldm4j.methods.fgdm.SbpcSettings;
@@ -116,7 +117,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
 
         FgdmFolder folder = FgdmSupport.read(model);
         FgdmManifest manifest = folder.manifest;
-        Palette palette = FgdmCommand.toyWorldPalette();
+        Palette palette = ToyWorldMaps.palette();
         Set<String> off = switchedOff(manifest);
         FgdmManifest.Entry seg = manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
         Set<Integer> wanted = wanted(palette);
