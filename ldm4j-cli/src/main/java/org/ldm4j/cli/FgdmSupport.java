@@ -87,7 +87,7 @@ final class FgdmSupport {
         Map<String, ProgressHook> bars = new HashMap<>();
         return new FactorListener() {
             @Override
-            public void stepped(Factor factor, Step step, Tensor latents) {
+            public void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {
                 ProgressHook bar = bars.computeIfAbsent(factor.name(), n -> new ProgressHook("fgdm " + n));
                 bar.afterStep(latents, null, step);
                 if (step.index() == step.count() - 1) bars.remove(factor.name());

@@ -18,6 +18,7 @@ import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.Step;
+import org.ldm4j.pipeline.StepHook;
 import org.ldm4j.pipeline.TinyControl;
 import org.ldm4j.pipeline.TinyStableDiffusion;
 import org.ldm4j.pipeline.Txt2Img;
@@ -107,10 +108,28 @@ class FactorGraphSamplerTest {
 
     @Test void aTextOnlyRootFactorIsTxt2Img() {
         FactorGraph plain = new FactorGraph(sd, List.of(Factor.root("x", null, SETTINGS)));
-        Tensor ours = run(plain, request(FactorGraphRequest.Mode.SEQUENTIAL, 5), null).decoded("x");
+        List<Tensor> enginePredictions = new ArrayList<>();
+        StepHook recorder = new StepHook() {
+            @Override public Tensor afterStep(Tensor latents, Tensor predictedX0, Step step) {
+                enginePredictions.add(Scopes.keep(predictedX0.clone()));
+                return latents;
+            }
+        };
         Tensor engine = Txt2Img.run(sd, new GenerationRequest("txt2img", "tiny", "a red house", "", 16, 16, 3, 5.0, "ddim", 5, 1, 0, 0, null, null),
-                List.of(), null).get(0);
-        assertSame(engine, ours, "factor 0 with seed s is txt2img with seed s");
+                List.of(recorder), null).get(0);
+        for (FactorGraphRequest.Mode mode : FactorGraphRequest.Mode.values()) {
+            List<Tensor> predictions = new ArrayList<>();
+            FactorListener listener = new FactorListener() {
+                @Override public void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {
+                    predictions.add(Scopes.keep(predictedX0.clone()));
+                }
+            };
+            Tensor ours = run(plain, request(mode, 5), listener).decoded("x");
+            assertSame(engine, ours, mode + ": factor 0 with seed s is txt2img with seed s");
+            assertEquals(3, predictions.size());
+            for (int i = 0; i < 3; i++) assertSame(enginePredictions.get(i), predictions.get(i), mode + " step " + i + ": the scheduler's predicted x0");
+        }
+        assertFalse(torch.equal(enginePredictions.get(0), enginePredictions.get(2)), "the estimate changes over the steps");
     }
 
     @Test void aChildSeesItsParentsLatentOfTheSameStepWhenJointAndTheFinalOneWhenSequential() {
@@ -123,7 +142,7 @@ class FactorGraphSamplerTest {
                     if (factor.name().equals("image")) imageSawDepth.add(Scopes.keep(parents.get(1).clone()));
                 }
 
-                @Override public void stepped(Factor factor, Step step, Tensor latents) {
+                @Override public void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {
                     stepped.computeIfAbsent(factor.name(), k -> new ArrayList<>()).add(Scopes.keep(latents.clone()));
                 }
             };
