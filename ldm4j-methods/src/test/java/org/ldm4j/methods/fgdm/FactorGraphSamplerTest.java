@@ -9,7 +9,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.ldm4j.models.adapter.TimeAdapter;
 import org.ldm4j.models.controlnet.ControlNetModel;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
@@ -50,8 +49,8 @@ class FactorGraphSamplerTest {
         Engine.threads(1);
         sd = ModelLoader.load(TinyStableDiffusion.write(root.resolve("tiny"), 0).toString(), Dtypes.device("cpu"), ScalarType.Float);
         graph = new FactorGraph(sd, List.of(
-                Factor.root("seg", new FactorConditioning.NoisyLatentAdapter(timeAdapter(11), 1.0), SETTINGS),
-                Factor.child("depth", List.of("seg"), new FactorConditioning.ParentLatentAdapter(timeAdapter(12), 1.0), SETTINGS),
+                Factor.root("seg", new FactorConditioning.NoisyLatentAdapter(TinyFgdm.timeAdapter(11), 1.0), SETTINGS),
+                Factor.child("depth", List.of("seg"), new FactorConditioning.ParentLatentAdapter(TinyFgdm.timeAdapter(12), 1.0), SETTINGS),
                 Factor.image("image", List.of("seg", "depth"), new FactorConditioning.ControlNetOnMaps(controlNet(13, 6), 1.0,
                         List.of(HintRenderer.segmentation(MapEditsTest.PALETTE, 63), HintRenderer.continuous())), SETTINGS)));
     }
@@ -60,22 +59,8 @@ class FactorGraphSamplerTest {
 
     @AfterEach void close() { inference.close(); }
 
-    /** A TimeAdapter for the tiny UNet (widths 32, 64; time embedding 128) whose zero-initialised convs are randomised. */
-    static TimeAdapter timeAdapter(long seed) {
-        torch.manual_seed(seed);
-        TimeAdapter a = new TimeAdapter(4, List.of(32, 64), 1, 128, 16);
-        TinyControl.randomise(a, 0.2);
-        return a;
-    }
-
-    static ControlNetModel controlNet(long seed, int hintChannels) {
-        ControlNetModel net = ControlNetModel.fromUnet(sd.unet, TinyControl.HINT_WIDTHS, hintChannels);
-        torch.manual_seed(seed);
-        TinyControl.randomise(net.controlnetDownBlocks, 0.5);
-        TinyControl.randomise(net.controlnetMidBlock, 0.5);
-        TinyControl.randomise(net.controlnetCondEmbedding.convOut, 0.5);
-        return net;
-    }
+    /** A ControlNet from the tiny SD's UNet, not a no-op. */
+    static ControlNetModel controlNet(long seed, int hintChannels) { return TinyFgdm.controlNet(sd.unet, seed, hintChannels); }
 
     static FactorGraphResult run(FactorGraph g, FactorGraphRequest request, FactorListener listener) {
         return FactorGraphSampler.run(g, request, listener, null);
@@ -200,7 +185,7 @@ class FactorGraphSamplerTest {
     }
 
     @Test void badGraphsAndRequestsAreClearErrors() {
-        FactorConditioning.ParentLatentAdapter a = new FactorConditioning.ParentLatentAdapter(timeAdapter(1), 1.0);
+        FactorConditioning.ParentLatentAdapter a = new FactorConditioning.ParentLatentAdapter(TinyFgdm.timeAdapter(1), 1.0);
         var e = assertThrows(IllegalArgumentException.class, () -> new FactorGraph(sd, List.of(Factor.child("depth", List.of("seg"), a, SETTINGS))));
         assertTrue(e.getMessage().contains("names parent 'seg', which is not declared before it"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new FactorGraph(sd, List.of(graph.factor("seg"),
