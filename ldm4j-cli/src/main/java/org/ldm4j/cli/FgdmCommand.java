@@ -11,7 +11,7 @@ import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.Region;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.methods.fgdm.Shapes;
-import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.train.toyworld.ToyWorldMaps;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -19,7 +19,6 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -39,13 +38,6 @@ public final class FgdmCommand implements Runnable {
 
     @Override
     public void run() { spec.commandLine().usage(System.out); }
-
-    /** ToyWorld's classes as an FG-DM palette (unlabeled drawn black, which no ToyWorld class uses). */
-    static Palette toyWorldPalette() {
-        List<Palette.Entry> entries = new ArrayList<>();
-        for (ToyClass c : ToyClass.values()) entries.add(new Palette.Entry(c.label(), c.colour(), c.isObject()));
-        return Palette.of(entries, 0x000000);
-    }
 
     static int[] point(String option, String value) {
         String[] p = value == null ? new String[0] : value.split(",");
@@ -107,7 +99,7 @@ public final class FgdmCommand implements Runnable {
                 throw new Ldm4j.UsageError("unknown --op '" + op + "': use move, resize, flip, remove or add");
             }
             if (!Files.isRegularFile(map)) throw new Ldm4j.UsageError("file not found: " + map);
-            Palette palette = toyWorldPalette();
+            Palette palette = ToyWorldMaps.palette();
             ClassMap before = SegmentationMaps.decode(Images.readImage(map), palette, tolerance);
             if (before.area(ClassMap.UNLABELED) == before.labels().length) {
                 throw new Ldm4j.UsageError("map " + map + " has no ToyWorld palette colours (tolerance " + tolerance

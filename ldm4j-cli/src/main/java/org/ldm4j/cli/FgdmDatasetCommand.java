@@ -24,10 +24,11 @@ import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.Palette;
-import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.train.toyworld.ToyWorldMaps;
+import org.ldm4j.toyworld.DatasetWriter;
 import org.ldm4j.toyworld.ToyWorld;
-import org.ldm4j.toyworld.Vocabulary;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -65,22 +66,15 @@ final class FgdmDatasetCommand implements Callable<Integer> {
     int n;
     @Option(names = "--out", required = true, description = "Dataset folder.")
     Path out;
-    @Option(names = "--model", description = "FG-DM folder with fgdm.json (default models/toyworld-fgdm).")
-    Path model;
+    @Mixin FgdmModelOptions fgdm;
     @Option(names = "--seed", defaultValue = "0", description = "First seed: tuple i uses seed S + i and ToyWorld scene S + i's caption (default ${DEFAULT-VALUE}).")
     long seed;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N.")
-    String device;
-    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, bf16 or fp16.")
-    String dtype;
-    @Option(names = "--threads", description = "libtorch threads (default 1).")
-    Integer threads;
 
     @Override
     public Integer call() throws IOException {
         if (n < 1) throw new Ldm4j.UsageError("--n must be >= 1, got " + n);
         if (seed < 0) throw new Ldm4j.UsageError("--seed must be >= 0, got " + seed);
-        FgdmFolder folder = FgdmSupport.read(model);
+        FgdmFolder folder = fgdm.read();
         if (folder.manifest.factors().stream().noneMatch(e -> e.role() == Factor.Role.IMAGE)) {
             throw new Ldm4j.UsageError(folder.folder + " has no image factor: a dataset needs images");
         }
@@ -94,15 +88,14 @@ final class FgdmDatasetCommand implements Callable<Integer> {
         StringBuilder kept = new StringBuilder();
         for (JsonNode e : done.values()) kept.append(JSON.writeValueAsString(e)).append('\n');
         AtomicFiles.write(index, kept.toString().getBytes(StandardCharsets.UTF_8));
-        Vocabulary.write(out.resolve("vocabulary.txt"));
-        AtomicFiles.write(out.resolve("palette.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(palette()));
+        DatasetWriter.writeMetadata(out);   // vocabulary.txt and palette.json, as ToyWorld's own datasets
         if (todo.isEmpty()) {
             System.out.println("fgdm dataset: all " + n + " tuples already in " + out.toAbsolutePath());
             return 0;
         }
 
-        Palette palette = FgdmCommand.toyWorldPalette();
-        FactorGraph graph = FgdmSupport.load(folder, palette, device, dtype, threads);
+        Palette palette = ToyWorldMaps.palette();
+        FactorGraph graph = fgdm.load(folder, palette);
         Factor image = graph.factor(graph.imageFactors().get(0));
         long start = System.nanoTime();
         try (InferenceMode ignored = new InferenceMode();
@@ -210,18 +203,5 @@ final class FgdmDatasetCommand implements Callable<Integer> {
             if (all) out.put(e.path("seed").asLong(), e);
         }
         return out;
-    }
-
-    /** palette.json as ToyWorld's DatasetWriter writes it: index, name, object flag, rgb. */
-    private static ArrayNode palette() {
-        ArrayNode a = JSON.createArrayNode();
-        for (ToyClass c : ToyClass.values()) {
-            ObjectNode node = a.addObject();
-            node.put("index", c.ordinal());
-            node.put("name", c.label());
-            node.put("object", c.isObject());
-            node.putArray("rgb").add((c.colour() >> 16) & 255).add((c.colour() >> 8) & 255).add(c.colour() & 255);
-        }
-        return a;
     }
 }

@@ -20,12 +20,14 @@ import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.train.toyworld.ToyWorldMaps;
 import org.ldm4j.methods.fgdm.Sbpc;
 import org.ldm4j.methods.fgdm.SbpcResult;
 import org.ldm4j.methods.fgdm.SbpcSettings;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.schedulers.Schedulers;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.awt.image.BufferedImage;
@@ -58,8 +60,7 @@ import java.util.concurrent.Callable;
 final class FgdmSampleCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(names = "--model", description = "FG-DM folder with fgdm.json (default models/toyworld-fgdm).")
-    Path model;
+    @Mixin FgdmModelOptions fgdm;
     @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
     String prompt;
     @Option(names = "--mode", defaultValue = "sequential", description = "sequential or joint (default ${DEFAULT-VALUE}).")
@@ -90,12 +91,6 @@ final class FgdmSampleCommand implements Callable<Integer> {
     List<String> factors;
     @Option(names = "--given", description = "FACTOR=PNG: use this (edited) map instead of sampling the factor.")
     Map<String, Path> given;
-    @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N.")
-    String device;
-    @Option(names = "--dtype", defaultValue = "fp32", description = "fp32, bf16 or fp16.")
-    String dtype;
-    @Option(names = "--threads", description = "libtorch threads (default 1).")
-    Integer threads;
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
 
@@ -114,9 +109,9 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (conditionSteps != null && sbpc == 1) throw new Ldm4j.UsageError("--condition-steps sets the SBPC candidates' steps (needs --sbpc N > 1); use --steps");
         if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
 
-        FgdmFolder folder = FgdmSupport.read(model);
+        FgdmFolder folder = fgdm.read();
         FgdmManifest manifest = folder.manifest;
-        Palette palette = FgdmCommand.toyWorldPalette();
+        Palette palette = ToyWorldMaps.palette();
         Set<String> off = switchedOff(manifest);
         FgdmManifest.Entry seg = manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
         Set<Integer> wanted = wanted(palette);
@@ -128,7 +123,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         Map<String, BufferedImage> givenMaps = readGiven(manifest, settings, palette);
 
         long loadStart = System.nanoTime();
-        FactorGraph graph = FgdmSupport.load(folder, palette, device, dtype, threads);
+        FactorGraph graph = fgdm.load(folder, palette);
         for (Map.Entry<String, FactorSettings> e : settings.entrySet()) graph = graph.withSettings(e.getKey(), e.getValue());
         long loadMillis = (System.nanoTime() - loadStart) / 1_000_000;
 

@@ -15,6 +15,7 @@ import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
+import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.ProgressHook;
 import org.ldm4j.pipeline.Step;
 
@@ -28,13 +29,14 @@ import java.util.Map;
 
 /** What {@code fgdm sample} and {@code fgdm dataset} share: reading and loading the FG-DM folder, drawing its maps. */
 final class FgdmSupport {
-    static final Path DEFAULT_MODEL = Path.of("models", "toyworld-fgdm");
-
     private FgdmSupport() {}
+
+    /** models/toyworld-fgdm beside the default base model (under {@code ldm4j.home}, see ModelLoader.defaultModel()). */
+    static Path defaultFolder() { return Path.of(ModelLoader.defaultModel()).resolveSibling("toyworld-fgdm"); }
 
     /** The folder's manifest, checked; a missing folder or a bad manifest is a one-line usage error. */
     static FgdmFolder read(Path model) {
-        Path weights = model != null ? model : DEFAULT_MODEL;
+        Path weights = model != null ? model : defaultFolder();
         if (!Files.isDirectory(weights)) {
             throw new Ldm4j.UsageError("no FG-DM weights at " + weights + ": the ToyWorld FG-DM factors are not trained yet"
                     + " (use 'ldm4j fgdm edit' on ToyWorld maps meanwhile)");
@@ -85,7 +87,7 @@ final class FgdmSupport {
         Map<String, ProgressHook> bars = new HashMap<>();
         return new FactorListener() {
             @Override
-            public void stepped(Factor factor, Step step, Tensor latents) {
+            public void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {
                 ProgressHook bar = bars.computeIfAbsent(factor.name(), n -> new ProgressHook("fgdm " + n));
                 bar.afterStep(latents, null, step);
                 if (step.index() == step.count() - 1) bars.remove(factor.name());

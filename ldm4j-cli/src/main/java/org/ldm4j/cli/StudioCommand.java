@@ -1,6 +1,7 @@
 package org.ldm4j.cli;
 
 import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.studio.FactorGraphSource;
 import org.ldm4j.studio.Limits;
 import org.ldm4j.studio.StudioConfig;
 import org.ldm4j.studio.StudioServer;
@@ -8,6 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -17,11 +19,17 @@ import java.util.concurrent.CountDownLatch;
         footer = {"", "The server listens on 127.0.0.1 only. To reach it from other machines, bind another address and",
                 "give a token that every client must send (the printed URL carries it for the page):",
                 "", "Examples:", "  ldm4j studio", "  ldm4j studio --model models/toyworld-ldm --port 8080",
+                "  ldm4j studio --model models/toyworld-ldm --fgdm models/toyworld-fgdm",
                 "  ldm4j studio --host 0.0.0.0 --token \"$(openssl rand -hex 16)\""})
 final class StudioCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model to load (diffusers folder, .safetensors or Hugging Face id). "
             + "Default: the embedded ToyWorld model; the studio starts without a model if it is missing.")
     String model;
+
+    @Option(names = "--fgdm", description = "FG-DM folder (fgdm.json + factor weights, from `ldm4j train fgdm --export`) for the "
+            + "Factor graph and map edit modes; its factors run on --model. Default: models/toyworld-fgdm beside the default "
+            + "model; those modes show disabled if it is missing.")
+    Path fgdm;
 
     @Option(names = "--port", defaultValue = "7860", description = "TCP port (default: ${DEFAULT-VALUE}).")
     int port;
@@ -50,15 +58,7 @@ final class StudioCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (queue < 1) throw new Ldm4j.UsageError("--queue must be >= 1, got " + queue);
-        StudioConfig config = new StudioConfig(host, port, token, model != null ? model : ModelLoader.defaultModel(),
-                model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue));
-        StudioServer server;
-        try {
-            server = StudioServer.start(config);
-        } catch (IOException e) {
-            throw new Ldm4j.UsageError(e.getMessage());
-        }
+        StudioServer server = start();
         System.out.println("ldm4j studio: open " + server.url() + "  (Ctrl+C stops it)");
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -67,5 +67,19 @@ final class StudioCommand implements Callable<Integer> {
         }));
         stopped.await();
         return 0;
+    }
+
+    /** Loads the model and the FG-DM folder (when there is one) and starts serving. */
+    StudioServer start() {
+        if (queue < 1) throw new Ldm4j.UsageError("--queue must be >= 1, got " + queue);
+        if (fgdm != null && !Files.isDirectory(fgdm)) throw new Ldm4j.UsageError("--fgdm: no FG-DM folder at " + fgdm);
+        Path fgdmFolder = fgdm != null ? fgdm : FgdmSupport.defaultFolder();
+        StudioConfig config = new StudioConfig(host, port, token, model != null ? model : ModelLoader.defaultModel(),
+                model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue));
+        try {
+            return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder) : null);
+        } catch (IOException e) {
+            throw new Ldm4j.UsageError(e.getMessage());
+        }
     }
 }

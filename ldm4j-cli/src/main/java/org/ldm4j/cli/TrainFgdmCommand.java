@@ -8,7 +8,7 @@ import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.train.Trainer;
 import org.ldm4j.train.toyworld.FgdmFactorKind;
-import org.ldm4j.train.toyworld.FgdmFolder;
+import org.ldm4j.train.toyworld.FgdmExport;
 import org.ldm4j.train.toyworld.FgdmTrainingSettings;
 import org.ldm4j.train.toyworld.SceneBatches;
 import org.ldm4j.train.toyworld.ToyWorldFgdmFactor;
@@ -55,7 +55,7 @@ final class TrainFgdmCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(branch, train.options(c));
         if (export != null) {
             ToyWorldFgdmFactor.useEma(branch, trainer);
-            FgdmFolder.export(export, settings, branch, base, Map.of("step", Long.toString(trainer.step())));
+            FgdmExport.export(export, settings, branch, base, Map.of("step", Long.toString(trainer.step())));
             System.out.printf(Locale.ROOT, "exported factor %s (step %d, %.2f M parameters, fp16) to %s%n",
                     kind.id(), trainer.step(), branch.parameterCount() / 1e6, export.resolve(kind.weights()));
             return 0;

@@ -184,11 +184,11 @@ final class FactorGraphMode implements Mode {
         }
     }
 
-    /** Progress and previews: each factor's steps reach the job's hooks with its z_{t-1} (at the last step, its sample). */
+    /** Progress and previews: each factor's steps reach the job's hooks with its z_{t-1} and predicted x0 (what previews decode). */
     static FactorListener progress(List<? extends StepHook> hooks) {
         return new FactorListener() {
-            @Override public void stepped(Factor factor, Step step, Tensor latents) {
-                for (StepHook h : hooks) h.afterStep(latents, latents, step);
+            @Override public void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {
+                for (StepHook h : hooks) h.afterStep(latents, predictedX0, step);
             }
         };
     }

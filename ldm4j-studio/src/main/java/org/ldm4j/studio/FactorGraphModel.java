@@ -5,8 +5,6 @@ import org.ldm4j.methods.fgdm.FactorGraph;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.toyworld.ToyClass;
 
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The FG-DM the Factor graph mode runs (FG-DM, Sridhar et al., NeurIPS 2024; {@code org.ldm4j.methods.fgdm}): the
@@ -33,12 +31,8 @@ public record FactorGraphModel(FactorGraph graph, String segmentationFactor, Pal
         return new FactorGraphModel(graph, segmentationFactor, toyWorldPalette());
     }
 
-    /** ToyWorld's classes as an FG-DM palette (unlabeled drawn black, which no ToyWorld class uses), as the CLI's. */
-    public static Palette toyWorldPalette() {
-        List<Palette.Entry> entries = new ArrayList<>();
-        for (ToyClass c : ToyClass.values()) entries.add(new Palette.Entry(c.label(), c.colour(), c.isObject()));
-        return Palette.of(entries, 0x000000);
-    }
+    /** ToyWorld's classes as an FG-DM palette (unlabeled drawn black, which no ToyWorld class uses). */
+    public static Palette toyWorldPalette() { return Palette.of(ToyClass.colours(), ToyClass.objectLabels(), ToyClass.UNLABELED_COLOUR); }
 
     /** The image factor whose output the studio shows (the first one declared). */
     public String imageFactor() { return graph.imageFactors().get(0); }

@@ -1,13 +1,16 @@
 package org.ldm4j.studio;
 
+import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.pipeline.StableDiffusion;
 
 import java.io.IOException;
+import java.nio.file.Path;
 
 /**
  * EXTENSION POINT: where the Factor graph mode gets its FG-DM. {@link StudioServer#start(StudioConfig, FactorGraphSource)}
  * calls it once at start, with the loaded base model, so the factors can share its UNet, VAE and text encoder (the
- * FG-DM's frozen base); e.g. {@code base -> FactorGraphModel.toyWorld(<FG-DM folder loaded on base>, "seg")}.
+ * FG-DM's frozen base); {@link #toyWorldFolder} serves a trained FG-DM folder ({@code ldm4j studio --fgdm DIR}).
  * Returning null, or no source at all, shows the mode disabled with {@link #NO_FACTORS}; a source that throws leaves
  * the mode disabled with its message (the other modes keep running).
  */
@@ -17,4 +20,19 @@ public interface FactorGraphSource {
 
     /** @return the FG-DM to serve, or null when there is none */
     FactorGraphModel load(StableDiffusion base) throws IOException;
+
+    /**
+     * The FG-DM folder {@code folder} ({@code fgdm.json} and the factors' weights, see {@link FgdmFolder}) loaded on
+     * the studio's model, its maps in ToyWorld's colours; the first factor whose manifest {@code map} is segmentation
+     * is the map SBPC scores and the map editor edits (none: SBPC and map edits are off). A folder that is missing,
+     * wrong or not fully trained yet (a factor without its parent) throws, which leaves the mode off with the reason.
+     */
+    static FactorGraphSource toyWorldFolder(Path folder) {
+        return base -> {
+            FgdmFolder fgdm = FgdmFolder.read(folder);
+            FgdmManifest.Entry segmentation = fgdm.manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
+            return FactorGraphModel.toyWorld(fgdm.load(base, FactorGraphModel.toyWorldPalette()),
+                    segmentation == null ? null : segmentation.name());
+        };
+    }
 }

@@ -3,6 +3,7 @@ package org.ldm4j.studio;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -10,18 +11,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.image.PngParameters;
 import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.MapEdits;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.Region;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.methods.fgdm.Shapes;
+import org.ldm4j.pipeline.Step;
+import org.ldm4j.pipeline.StepHook;
 import org.ldm4j.pipeline.TinyStableDiffusion;
 
 import javax.imageio.ImageIO;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 
@@ -85,6 +91,23 @@ class StudioFactorGraphApiTest {
 
     static ObjectNode op(String name) { return StudioFixture.JSON.createObjectNode().put("op", name); }
 
+    /** Previews decode the scheduler's predicted x0 of each factor step, not its still noisy z_{t-1}. */
+    @Test
+    void factorStepsReachTheJobsHooksWithTheirPredictedX0() {
+        List<Tensor[]> seen = new ArrayList<>();
+        StepHook hook = new StepHook() {
+            @Override public Tensor afterStep(Tensor latents, Tensor predictedX0, Step step) {
+                seen.add(new Tensor[]{latents, predictedX0});
+                return latents;
+            }
+        };
+        Tensor z = torch.zeros(1), x0 = torch.ones(1);
+        Factor factor = Factor.root("seg", null, new FactorSettings(16, 16, 2, 5.0, "ddim", 0, "", ""));
+        FactorGraphMode.progress(List.of(hook)).stepped(factor, new Step(0, 999, 2, 0), z, x0);
+        assertEquals(1, seen.size());
+        assertTrue(seen.get(0)[0] == z && seen.get(0)[1] == x0, "latents and predicted x0 handed on as they are");
+    }
+
     @Test
     void theModesAreListedEnabledWithTheGraphAndItsClasses() throws Exception {
         JsonNode info = json(studio.get("/api/models"));
@@ -116,7 +139,7 @@ class StudioFactorGraphApiTest {
         assertEquals(1.0, done.at("/progress/fraction").asDouble(), 1e-9);
 
         JsonNode details = done.at("/outputs/0/details");
-        List<String> wanted = new java.util.ArrayList<>();
+        List<String> wanted = new ArrayList<>();
         details.get("wanted").forEach(w -> wanted.add(w.asText()));
         assertEquals(List.of("house", "boat", "car", "rock"), wanted, "the objects the prompt names, in palette order");
         java.util.Set<Integer> ids = new java.util.HashSet<>();

@@ -1,6 +1,8 @@
 package org.ldm4j.toyworld;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The ToyWorld label set: nine "stuff" classes (amorphous background) and six "thing" classes (countable objects
@@ -39,6 +41,9 @@ public enum ToyClass {
 
     private static final ToyClass[] VALUES = values();
 
+    /** The colour of pixels of no class in colour maps: black, which no class uses (>= 128 from every class colour). */
+    public static final int UNLABELED_COLOUR = 0x000000;
+
     /** Lower-case name used in files and captions. */
     public String label() { return label; }
 
@@ -57,6 +62,16 @@ public enum ToyClass {
     }
 
     public static int count() { return VALUES.length; }
+
+    /** Every class's label -> palette colour (0xRRGGBB), in index order: what colour maps are drawn with. */
+    public static Map<String, Integer> colours() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (ToyClass c : VALUES) out.put(c.label, c.colour);
+        return out;
+    }
+
+    /** The labels of the six object classes, in index order. */
+    public static List<String> objectLabels() { return objects().stream().map(ToyClass::label).toList(); }
 
     /** The six object classes, in index order. */
     public static List<ToyClass> objects() {

@@ -166,6 +166,14 @@ class ToyWorldTest {
             assertEquals(c.ordinal(), ToyClass.decode(shifted, 63), c + " decoded with tolerance");
         }
         assertTrue(ToyClass.count() >= 10 && ToyClass.count() <= 16);
+        // the palette as name -> colour, in index order, with an unlabeled colour no class is near
+        java.util.List<String> names = new java.util.ArrayList<>(ToyClass.colours().keySet());
+        for (ToyClass c : all) {
+            assertEquals(c.label(), names.get(c.ordinal()));
+            assertEquals(c.colour(), ToyClass.colours().get(c.label()));
+            assertEquals(c.isObject(), ToyClass.objectLabels().contains(c.label()), c.label());
+            assertTrue(ToyClass.linf(c.colour(), ToyClass.UNLABELED_COLOUR) > 2 * 63, c + " too near the unlabeled colour");
+        }
     }
 
     @Test

@@ -1,7 +1,5 @@
 package org.ldm4j.methods.fgdm;
 
-import java.util.ArrayDeque;
-
 /**
  * Depth-map edits (paper Fig. 2: "the dog is placed behind the sandcastle" by editing the depth map): picking an
  * object on a depth map and swapping two objects' places in depth.
@@ -50,24 +48,7 @@ public final class DepthEdits {
     public static boolean[] regionAt(DepthMap depth, int x, int y, float step) {
         int w = depth.width(), h = depth.height();
         if (x < 0 || y < 0 || x >= w || y >= h) throw new IllegalArgumentException("point (" + x + ", " + y + ") is outside the " + w + "x" + h + " depth map");
-        boolean[] mask = new boolean[w * h];
-        ArrayDeque<Integer> queue = new ArrayDeque<>();
-        mask[y * w + x] = true;
-        queue.add(y * w + x);
-        while (!queue.isEmpty()) {
-            int p = queue.poll(), px = p % w, py = p / w;
-            for (int dy = -1; dy <= 1; dy++) {
-                for (int dx = -1; dx <= 1; dx++) {
-                    int nx = px + dx, ny = py + dy;
-                    if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
-                    int q = ny * w + nx;
-                    if (!mask[q] && Math.abs(depth.values()[q] - depth.values()[p]) <= step) {
-                        mask[q] = true;
-                        queue.add(q);
-                    }
-                }
-            }
-        }
-        return mask;
+        float[] v = depth.values();
+        return Shapes.connected(w, h, x, y, (p, q) -> Math.abs(v[q] - v[p]) <= step);
     }
 }

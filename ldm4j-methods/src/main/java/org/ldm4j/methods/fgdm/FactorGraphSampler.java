@@ -105,7 +105,7 @@ public final class FactorGraphSampler {
             long start = System.nanoTime();
             StepHook report = new StepHook() {
                 @Override public Tensor afterStep(Tensor latents, Tensor predictedX0, Step step) {
-                    listener.stepped(r.factor, step, latents);
+                    listener.stepped(r.factor, step, latents, predictedX0);
                     return latents;
                 }
             };
@@ -134,9 +134,9 @@ public final class FactorGraphSampler {
                     Step step = new Step(i, r.scheduler.timesteps()[i], n, 0);
                     Tensor zt = r.value.latents;
                     Tensor eps = r.denoiser.predict(r.scheduler.scaleModelInput(zt, i), step);   // ε_θ(z_t, parents' z_{t-1}, t)
-                    Tensor previous = r.scheduler.step(eps, i, zt).prevSample();                  // z_{t-1} = f(z_t, ε)
-                    listener.stepped(r.factor, step, previous);
-                    r.value.advance(Scopes.keep(previous));
+                    Scheduler.StepOutput out = r.scheduler.step(eps, i, zt);                      // z_{t-1} = f(z_t, ε)
+                    listener.stepped(r.factor, step, out.prevSample(), out.predOriginalSample());
+                    r.value.advance(Scopes.keep(out.prevSample()));
                     r.nanos += System.nanoTime() - start;
                 }
             }

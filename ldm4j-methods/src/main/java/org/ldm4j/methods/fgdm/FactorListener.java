@@ -18,6 +18,9 @@ public interface FactorListener {
      */
     default void conditioned(Factor factor, Step step, List<Tensor> parentLatents) {}
 
-    /** A factor took a step: {@code latents} is its z_{t-1}. */
-    default void stepped(Factor factor, Step step, Tensor latents) {}
+    /**
+     * A factor took a step: {@code latents} is its z_{t-1}, {@code predictedX0} the scheduler's estimate of its final
+     * latent at this step (what previews decode: z_{t-1} is still noisy until the last step).
+     */
+    default void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {}
 }

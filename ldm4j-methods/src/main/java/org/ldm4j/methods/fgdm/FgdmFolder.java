@@ -19,6 +19,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A trained FG-DM on disk (shared spec FGDM-FOLDER.md): {@code fgdm.json} ({@link FgdmManifest}) plus one weights
@@ -32,7 +33,8 @@ import java.util.List;
  * </pre>
  *
  * {@link #read} checks the manifest and that every weights path exists; {@link #load} builds the {@link FactorGraph}
- * and checks that each weights file is the kind and width its factor needs. Segmentation parents of a ControlNet are
+ * and checks that every parent is there (a folder still being trained may lack some) and that each weights file is
+ * the kind and width its factor needs. {@link #manifestWith} is how a trainer adds the factor it exports. Segmentation parents of a ControlNet are
  * drawn in the caller's palette (the methods module does not know ToyWorld; the CLI passes ToyWorld's).
  */
 public final class FgdmFolder {
@@ -51,13 +53,9 @@ public final class FgdmFolder {
      * missing weights are {@link IllegalArgumentException}s naming the file and key.
      */
     public static FgdmFolder read(Path folder) throws IOException {
-        if (!Files.isDirectory(folder)) throw new NoSuchFileException(folder.toString(), null, "no FG-DM folder");
+        FgdmFolder f = manifestOf(folder);
         Path file = folder.resolve(MANIFEST);
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException(folder + " is not an FG-DM folder: it has no " + MANIFEST);
-        }
-        FgdmManifest m = FgdmManifest.parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
-        FgdmFolder f = new FgdmFolder(folder, m);
+        FgdmManifest m = f.manifest;
         for (int i = 0; i < m.factors().size(); i++) {
             FgdmManifest.Entry e = m.factors().get(i);
             if (e.weights() == null) continue;
@@ -75,10 +73,55 @@ public final class FgdmFolder {
         return f;
     }
 
+    /** {@code folder/fgdm.json} parsed and checked, without looking at the weights it names. */
+    private static FgdmFolder manifestOf(Path folder) throws IOException {
+        if (!Files.isDirectory(folder)) throw new NoSuchFileException(folder.toString(), null, "no FG-DM folder");
+        Path file = folder.resolve(MANIFEST);
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(folder + " is not an FG-DM folder: it has no " + MANIFEST);
+        }
+        return new FgdmFolder(folder, FgdmManifest.parse(Files.readString(file, StandardCharsets.UTF_8), file.toString()));
+    }
+
     /** Writes {@code folder/fgdm.json} atomically (the weights are the trainer's to write). */
     public static void write(Path folder, FgdmManifest manifest) throws IOException {
         Files.createDirectories(folder);
         AtomicFiles.write(folder.resolve(MANIFEST), manifest.toJson().getBytes(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * {@code folder/fgdm.json} with one factor's entry added or replaced ({@link FgdmManifest#withFactor}: the other
+     * factors kept, parents first), or a new manifest of that factor when there is none; {@link #write} it once the
+     * factor's weights are in place. The other factors' weights are not looked at, so factors can be (re)trained in
+     * any order.
+     *
+     * @param baseModel the base model the factor was trained on: written relative to {@code folder}; a manifest
+     *                  whose {@code base_model} is another model is refused (its factors would not fit)
+     */
+    public static FgdmManifest manifestWith(Path folder, Path baseModel, FgdmManifest.Entry entry) throws IOException {
+        FgdmManifest manifest;
+        if (Files.isRegularFile(folder.resolve(MANIFEST))) {
+            FgdmFolder had = manifestOf(folder);
+            Path was = had.baseModel().toAbsolutePath().normalize(), now = baseModel.toAbsolutePath().normalize();
+            if (!was.equals(now)) {
+                throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": its factors were trained on base_model " + was
+                        + ", not " + now + " (use another FG-DM folder)");
+            }
+            manifest = had.manifest.withFactor(entry);
+        } else {
+            manifest = new FgdmManifest(relative(folder, baseModel), List.of(entry));
+        }
+        return manifest;
+    }
+
+    /** {@code target} relative to {@code folder} ('/'-separated), or absolute when there is no relative path. */
+    private static String relative(Path folder, Path target) {
+        Path f = folder.toAbsolutePath().normalize(), t = target.toAbsolutePath().normalize();
+        try {
+            return f.relativize(t).toString().replace('\\', '/');
+        } catch (IllegalArgumentException differentRoots) {
+            return t.toString();
+        }
     }
 
     /** The base model's path: {@code base_model} resolved against the folder (or as is when absolute). */
@@ -89,6 +132,7 @@ public final class FgdmFolder {
 
     /** Loads the base model from {@code base_model} and builds the graph on it. */
     public FactorGraph load(Device device, ScalarType dtype, Palette palette) throws IOException {
+        requireAllParents();   // before the base model's seconds of loading
         Path base = baseModel();
         if (!Files.exists(base)) {
             throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": \"base_model\" '" + manifest.baseModel() + "' -> " + base
@@ -105,6 +149,7 @@ public final class FgdmFolder {
      */
     public FactorGraph load(StableDiffusion sd, Palette palette) throws IOException {
         if (palette == null) throw new IllegalArgumentException("a palette is needed to draw segmentation maps");
+        requireAllParents();
         int tolerance = tolerance(palette);
         List<Factor> factors = new ArrayList<>();
         for (FgdmManifest.Entry e : manifest.factors()) {
@@ -127,6 +172,16 @@ public final class FgdmFolder {
             return new FactorGraph(sd, factors);
         } catch (IllegalArgumentException ex) {
             throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": " + ex.getMessage(), ex);
+        }
+    }
+
+    /** A folder still being trained may name parents it does not have yet: no graph can be sampled from it. */
+    private void requireAllParents() {
+        for (Map.Entry<String, List<String>> m : manifest.missingParents().entrySet()) {
+            List<String> parents = m.getValue();
+            throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": factor '" + m.getKey() + "' needs parent"
+                    + (parents.size() > 1 ? "s " : " ") + parents + ", which this FG-DM folder does not have yet (train and export "
+                    + (parents.size() > 1 ? "them" : "it") + " first: ldm4j train fgdm --factor " + parents.get(0) + ")");
         }
     }
 

@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -16,7 +18,9 @@ import java.util.Set;
 /**
  * The {@code fgdm.json} of an FG-DM folder (the shared spec, FGDM-FOLDER.md): the base model and the factors in
  * declaration (topological) order. The record checks what the manifest alone can tell (names, parent order, which
- * conditioning fits which factor); {@link FgdmFolder} checks the files it names. Unknown keys are errors, so a typo
+ * conditioning fits which factor); {@link FgdmFolder} checks the files it names. A parent that no factor provides is
+ * allowed (factors are trained and exported one at a time, see {@link #withFactor}), but {@link FgdmFolder#load}
+ * refuses to build such a graph. Unknown keys are errors, so a typo
  * ("guidance" for "guidance_scale") never silently becomes a default.
  *
  * @param baseModel the frozen base LDM's diffusers folder, relative to the FG-DM folder or absolute
@@ -100,14 +104,17 @@ public record FgdmManifest(String baseModel, List<Entry> factors) {
         if (baseModel == null || baseModel.isBlank()) throw new IllegalArgumentException("\"base_model\" is missing");
         factors = List.copyOf(factors);
         if (factors.isEmpty()) throw new IllegalArgumentException("\"factors\" is empty: a factor graph needs at least one factor");
+        Set<String> listed = new HashSet<>();
+        for (Entry e : factors) listed.add(e.name());
         Map<String, Entry> declared = new HashMap<>();
         for (Entry e : factors) {
             if (declared.containsKey(e.name())) throw new IllegalArgumentException("two factors are named '" + e.name() + "'");
             for (String p : e.parents()) {
                 Entry parent = declared.get(p);
+                if (parent == null && !listed.contains(p)) continue;   // not trained yet: see missingParents()
                 if (parent == null) {
                     throw new IllegalArgumentException("factor '" + e.name() + "' names parent '" + p + "', which is not declared before it"
-                            + " (declared so far: " + declared.keySet() + ")");
+                            + " (parents are listed first; declared so far: " + declared.keySet() + ")");
                 }
                 if (parent.role() == Factor.Role.IMAGE) throw new IllegalArgumentException("factor '" + e.name() + "' names the image factor '" + p + "' as a parent");
             }
@@ -116,6 +123,55 @@ public record FgdmManifest(String baseModel, List<Entry> factors) {
             }
             declared.put(e.name(), e);
         }
+    }
+
+    /**
+     * This manifest with {@code entry} added, or in place of the factor of its name; the other factors are kept and
+     * the list is reordered parents first (stably: otherwise the order stays). What an exporter writes after training
+     * one factor; the base model is kept (the caller checks the factor was trained on it, see
+     * {@link FgdmFolder#manifestWith}).
+     */
+    public FgdmManifest withFactor(Entry entry) {
+        List<Entry> list = new ArrayList<>(factors);
+        int at = names().indexOf(entry.name());
+        if (at >= 0) list.set(at, entry);
+        else list.add(entry);
+        return new FgdmManifest(baseModel, parentsFirst(list));
+    }
+
+    /**
+     * Parents that no factor of this manifest provides, by factor: allowed in the file while the factors are trained
+     * one at a time (depth before seg), but such a graph cannot be sampled ({@link FgdmFolder#load} refuses it).
+     */
+    public Map<String, List<String>> missingParents() {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        Set<String> listed = new HashSet<>(names());
+        for (Entry e : factors) {
+            List<String> missing = e.parents().stream().filter(p -> !listed.contains(p)).toList();
+            if (!missing.isEmpty()) out.put(e.name(), missing);
+        }
+        return out;
+    }
+
+    /** Stable topological order: each factor after those of its parents that are listed; a cycle is an error. */
+    private static List<Entry> parentsFirst(List<Entry> factors) {
+        Set<String> listed = new HashSet<>(), placed = new HashSet<>();
+        for (Entry e : factors) listed.add(e.name());
+        List<Entry> out = new ArrayList<>(), pending = new ArrayList<>(factors);
+        while (!pending.isEmpty()) {
+            Entry ready = null;
+            for (Entry e : pending) {   // the first ready one, so the given order wins among ready factors
+                if (e.parents().stream().allMatch(p -> placed.contains(p) || !listed.contains(p))) {
+                    ready = e;
+                    break;
+                }
+            }
+            if (ready == null) throw new IllegalArgumentException("the factors' parents form a cycle: " + pending.stream().map(Entry::name).toList());
+            out.add(ready);
+            placed.add(ready.name());
+            pending.remove(ready);
+        }
+        return out;
     }
 
     public Entry factor(String name) {

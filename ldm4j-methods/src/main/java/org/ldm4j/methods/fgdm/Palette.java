@@ -1,15 +1,18 @@
 package org.ldm4j.methods.fgdm;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The colours segmentation classes are drawn with (FG-DM converts every condition to a 3-channel image, brief
  * section 6). Class {@code i} is drawn {@code colours.get(i)} (packed 0xRRGGBB); pixels of no class ("unlabeled") are
  * drawn {@code unlabeledColour}, which must be far from every class colour so that it does not decode as one.
  *
- * <p>The methods module does not know ToyWorld: the CLI builds ToyWorld's palette from {@code ToyClass}.
+ * <p>The methods module does not know ToyWorld: callers build ToyWorld's palette with
+ * {@code Palette.of(ToyClass.colours(), ToyClass.objectLabels(), ToyClass.UNLABELED_COLOUR)}.
  *
  * @param names   lower-case class names, as prompts name them
  * @param objects which classes are countable objects (prompt-compliance recall counts those)
@@ -50,6 +53,19 @@ public record Palette(List<String> names, List<Integer> colours, List<Boolean> o
             o.add(e.object());
         }
         return new Palette(n, c, o, unlabeledColour & 0xFFFFFF);
+    }
+
+    /**
+     * A palette from class name -> colour (0xRRGGBB) in class-index order (e.g. a {@code LinkedHashMap}) and the
+     * names of the classes that are countable objects.
+     */
+    public static Palette of(Map<String, Integer> colours, Collection<String> objectNames, int unlabeledColour) {
+        List<Entry> entries = new ArrayList<>();
+        colours.forEach((name, colour) -> entries.add(new Entry(name, colour, objectNames.contains(name))));
+        for (String o : objectNames) {
+            if (!colours.containsKey(o)) throw new IllegalArgumentException("object class '" + o + "' is not among the palette's classes " + colours.keySet());
+        }
+        return of(entries, unlabeledColour);
     }
 
     public int size() { return names.size(); }

@@ -1,7 +1,5 @@
 package org.ldm4j.methods.fgdm;
 
-import java.util.ArrayDeque;
-
 /**
  * One object of a segmentation map as the FG-DM editor picks it: an 8-connected component of one class, as a mask
  * over the map ({@code mask[y * width + x]}). Centroid and bounding box are in pixel coordinates (the centroid is
@@ -42,24 +40,8 @@ public record Region(int classId, int width, int height, boolean[] mask, int are
         int cls = map.get(x, y);
         if (cls == ClassMap.UNLABELED) throw new IllegalArgumentException("region point (" + x + ", " + y + ") is on no region (an unlabeled pixel)");
         int w = map.width(), h = map.height();
-        boolean[] mask = new boolean[w * h];
-        ArrayDeque<Integer> queue = new ArrayDeque<>();
-        mask[y * w + x] = true;
-        queue.add(y * w + x);
-        while (!queue.isEmpty()) {
-            int p = queue.poll(), px = p % w, py = p / w;
-            for (int dy = -1; dy <= 1; dy++) {
-                for (int dx = -1; dx <= 1; dx++) {
-                    int nx = px + dx, ny = py + dy;
-                    if (!map.contains(nx, ny)) continue;
-                    int q = ny * w + nx;
-                    if (!mask[q] && map.labels()[q] == cls) {
-                        mask[q] = true;
-                        queue.add(q);
-                    }
-                }
-            }
-        }
+        int[] labels = map.labels();
+        boolean[] mask = Shapes.connected(w, h, x, y, (p, q) -> labels[q] == cls);
         return ofMask(cls, w, h, mask);
     }
 

@@ -1,6 +1,11 @@
 package org.ldm4j.methods.fgdm;
 
-/** Masks for adding objects to a map: a filled ellipse or rectangle, or a freehand brush stroke (the editor's "draw"). */
+import java.util.ArrayDeque;
+
+/**
+ * Masks for adding objects to a map: a filled ellipse or rectangle, or a freehand brush stroke (the editor's "draw");
+ * and the connected region under a point, for picking one ({@link Region#at}, {@link DepthEdits#regionAt}).
+ */
 public final class Shapes {
     private Shapes() {}
 
@@ -45,6 +50,38 @@ public final class Shapes {
             }
         }
         return m;
+    }
+
+    /** Whether two 8-neighbouring pixels (row-major indices) belong to the same region. */
+    @FunctionalInterface
+    interface Joins {
+        boolean test(int pixel, int neighbour);
+    }
+
+    /**
+     * The 8-connected set of pixels reachable from (x, y), which must be inside the map, through neighbours that
+     * {@code joins} links to the pixel they are reached from (breadth-first flood fill).
+     */
+    static boolean[] connected(int width, int height, int x, int y, Joins joins) {
+        boolean[] mask = new boolean[width * height];
+        ArrayDeque<Integer> queue = new ArrayDeque<>();
+        mask[y * width + x] = true;
+        queue.add(y * width + x);
+        while (!queue.isEmpty()) {
+            int p = queue.poll(), px = p % width, py = p / width;
+            for (int dy = -1; dy <= 1; dy++) {
+                for (int dx = -1; dx <= 1; dx++) {
+                    int nx = px + dx, ny = py + dy;
+                    if (nx < 0 || ny < 0 || nx >= width || ny >= height) continue;
+                    int q = ny * width + nx;
+                    if (!mask[q] && joins.test(p, q)) {
+                        mask[q] = true;
+                        queue.add(q);
+                    }
+                }
+            }
+        }
+        return mask;
     }
 
     static double distanceToSegment(double px, double py, double ax, double ay, double bx, double by) {

@@ -9,7 +9,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.ldm4j.models.adapter.TimeAdapter;
 import org.ldm4j.models.controlnet.ControlNetModel;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
@@ -18,6 +17,7 @@ import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.Step;
+import org.ldm4j.pipeline.StepHook;
 import org.ldm4j.pipeline.TinyControl;
 import org.ldm4j.pipeline.TinyStableDiffusion;
 import org.ldm4j.pipeline.Txt2Img;
@@ -49,8 +49,8 @@ class FactorGraphSamplerTest {
         Engine.threads(1);
         sd = ModelLoader.load(TinyStableDiffusion.write(root.resolve("tiny"), 0).toString(), Dtypes.device("cpu"), ScalarType.Float);
         graph = new FactorGraph(sd, List.of(
-                Factor.root("seg", new FactorConditioning.NoisyLatentAdapter(timeAdapter(11), 1.0), SETTINGS),
-                Factor.child("depth", List.of("seg"), new FactorConditioning.ParentLatentAdapter(timeAdapter(12), 1.0), SETTINGS),
+                Factor.root("seg", new FactorConditioning.NoisyLatentAdapter(TinyFgdm.timeAdapter(11), 1.0), SETTINGS),
+                Factor.child("depth", List.of("seg"), new FactorConditioning.ParentLatentAdapter(TinyFgdm.timeAdapter(12), 1.0), SETTINGS),
                 Factor.image("image", List.of("seg", "depth"), new FactorConditioning.ControlNetOnMaps(controlNet(13, 6), 1.0,
                         List.of(HintRenderer.segmentation(MapEditsTest.PALETTE, 63), HintRenderer.continuous())), SETTINGS)));
     }
@@ -59,22 +59,8 @@ class FactorGraphSamplerTest {
 
     @AfterEach void close() { inference.close(); }
 
-    /** A TimeAdapter for the tiny UNet (widths 32, 64; time embedding 128) whose zero-initialised convs are randomised. */
-    static TimeAdapter timeAdapter(long seed) {
-        torch.manual_seed(seed);
-        TimeAdapter a = new TimeAdapter(4, List.of(32, 64), 1, 128, 16);
-        TinyControl.randomise(a, 0.2);
-        return a;
-    }
-
-    static ControlNetModel controlNet(long seed, int hintChannels) {
-        ControlNetModel net = ControlNetModel.fromUnet(sd.unet, TinyControl.HINT_WIDTHS, hintChannels);
-        torch.manual_seed(seed);
-        TinyControl.randomise(net.controlnetDownBlocks, 0.5);
-        TinyControl.randomise(net.controlnetMidBlock, 0.5);
-        TinyControl.randomise(net.controlnetCondEmbedding.convOut, 0.5);
-        return net;
-    }
+    /** A ControlNet from the tiny SD's UNet, not a no-op. */
+    static ControlNetModel controlNet(long seed, int hintChannels) { return TinyFgdm.controlNet(sd.unet, seed, hintChannels); }
 
     static FactorGraphResult run(FactorGraph g, FactorGraphRequest request, FactorListener listener) {
         return FactorGraphSampler.run(g, request, listener, null);
@@ -107,10 +93,28 @@ class FactorGraphSamplerTest {
 
     @Test void aTextOnlyRootFactorIsTxt2Img() {
         FactorGraph plain = new FactorGraph(sd, List.of(Factor.root("x", null, SETTINGS)));
-        Tensor ours = run(plain, request(FactorGraphRequest.Mode.SEQUENTIAL, 5), null).decoded("x");
+        List<Tensor> enginePredictions = new ArrayList<>();
+        StepHook recorder = new StepHook() {
+            @Override public Tensor afterStep(Tensor latents, Tensor predictedX0, Step step) {
+                enginePredictions.add(Scopes.keep(predictedX0.clone()));
+                return latents;
+            }
+        };
         Tensor engine = Txt2Img.run(sd, new GenerationRequest("txt2img", "tiny", "a red house", "", 16, 16, 3, 5.0, "ddim", 5, 1, 0, 0, null, null),
-                List.of(), null).get(0);
-        assertSame(engine, ours, "factor 0 with seed s is txt2img with seed s");
+                List.of(recorder), null).get(0);
+        for (FactorGraphRequest.Mode mode : FactorGraphRequest.Mode.values()) {
+            List<Tensor> predictions = new ArrayList<>();
+            FactorListener listener = new FactorListener() {
+                @Override public void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {
+                    predictions.add(Scopes.keep(predictedX0.clone()));
+                }
+            };
+            Tensor ours = run(plain, request(mode, 5), listener).decoded("x");
+            assertSame(engine, ours, mode + ": factor 0 with seed s is txt2img with seed s");
+            assertEquals(3, predictions.size());
+            for (int i = 0; i < 3; i++) assertSame(enginePredictions.get(i), predictions.get(i), mode + " step " + i + ": the scheduler's predicted x0");
+        }
+        assertFalse(torch.equal(enginePredictions.get(0), enginePredictions.get(2)), "the estimate changes over the steps");
     }
 
     @Test void aChildSeesItsParentsLatentOfTheSameStepWhenJointAndTheFinalOneWhenSequential() {
@@ -123,7 +127,7 @@ class FactorGraphSamplerTest {
                     if (factor.name().equals("image")) imageSawDepth.add(Scopes.keep(parents.get(1).clone()));
                 }
 
-                @Override public void stepped(Factor factor, Step step, Tensor latents) {
+                @Override public void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {
                     stepped.computeIfAbsent(factor.name(), k -> new ArrayList<>()).add(Scopes.keep(latents.clone()));
                 }
             };
@@ -181,7 +185,7 @@ class FactorGraphSamplerTest {
     }
 
     @Test void badGraphsAndRequestsAreClearErrors() {
-        FactorConditioning.ParentLatentAdapter a = new FactorConditioning.ParentLatentAdapter(timeAdapter(1), 1.0);
+        FactorConditioning.ParentLatentAdapter a = new FactorConditioning.ParentLatentAdapter(TinyFgdm.timeAdapter(1), 1.0);
         var e = assertThrows(IllegalArgumentException.class, () -> new FactorGraph(sd, List.of(Factor.child("depth", List.of("seg"), a, SETTINGS))));
         assertTrue(e.getMessage().contains("names parent 'seg', which is not declared before it"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new FactorGraph(sd, List.of(graph.factor("seg"),

@@ -77,6 +77,44 @@ class FgdmFolderTest {
         assertContains(readError(s -> s.replace("{", "[")), "not valid JSON");
     }
 
+    /** Factors are trained and exported one at a time: a child may be in the file before its parent. */
+    @Test void factorsAddedOneAtATimeEndParentsFirstAndAGraphWithoutAParentIsRefused() throws IOException {
+        FgdmManifest full = TinyFgdm.manifest();
+        FgdmManifest.Entry seg = full.factor("seg"), depth = full.factor("depth"), image = full.factor("image");
+        FgdmManifest noSeg = new FgdmManifest(full.baseModel(), List.of(depth)).withFactor(image);
+        assertEquals(List.of("depth", "image"), noSeg.names());
+        assertEquals(java.util.Map.of("depth", List.of("seg"), "image", List.of("seg")), noSeg.missingParents());
+        assertEquals(full, noSeg.withFactor(seg), "seg moves before its children");
+        assertEquals(java.util.Map.of(), full.missingParents());
+        FgdmManifest.Entry rescaled = new FgdmManifest.Entry("depth", depth.role(), depth.map(), depth.parents(), depth.conditioning(),
+                depth.weights(), 0.5, depth.width(), depth.height(), depth.steps(), depth.guidanceScale());
+        assertEquals(List.of(seg, rescaled, image), full.withFactor(rescaled).factors(), "replaced in place");
+        // a parent listed after its child is still an error in a file (only absent parents are allowed)
+        assertContains(assertThrows(IllegalArgumentException.class, () -> new FgdmManifest("b", List.of(depth, seg))).getMessage(),
+                "parent 'seg'", "not declared before");
+        FgdmManifest.Entry a = new FgdmManifest.Entry("a", Factor.Role.CONDITION, FgdmManifest.MapKind.DEPTH, List.of("b"),
+                FgdmManifest.Conditioning.PARENT_LATENT_ADAPTER, "a.safetensors", 1, 8, 8, 2, 5);
+        FgdmManifest.Entry b = new FgdmManifest.Entry("b", Factor.Role.CONDITION, FgdmManifest.MapKind.DEPTH, List.of("a"),
+                FgdmManifest.Conditioning.PARENT_LATENT_ADAPTER, "b.safetensors", 1, 8, 8, 2, 5);
+        assertContains(assertThrows(IllegalArgumentException.class, () -> new FgdmManifest("b", List.of(a)).withFactor(b)).getMessage(), "cycle");
+
+        Path partial = dir.resolve("partial");
+        TinyFgdm.write(partial, 0);
+        Path fgdm = partial.resolve("tiny-fgdm");
+        FgdmFolder.write(fgdm, noSeg);
+        FgdmFolder f = FgdmFolder.read(fgdm);
+        assertEquals(noSeg, f.manifest);
+        assertContains(assertThrows(IllegalArgumentException.class, () -> f.load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette())).getMessage(),
+                FgdmFolder.MANIFEST, "factor 'depth' needs parent [seg]", "--factor seg");
+        // the exporter's view: adding seg back on the same base model restores the full manifest
+        assertEquals(full, FgdmFolder.manifestWith(fgdm, partial.resolve("tiny-ldm"), seg));
+        assertContains(assertThrows(IllegalArgumentException.class, () -> FgdmFolder.manifestWith(fgdm, partial.resolve("other"), seg)).getMessage(),
+                FgdmFolder.MANIFEST, "base_model");
+        Path fresh = partial.resolve("fresh");
+        assertEquals(new FgdmManifest("../tiny-ldm", List.of(depth)), FgdmFolder.manifestWith(fresh, partial.resolve("tiny-ldm"), depth),
+                "a new folder's manifest names the base model relative to it");
+    }
+
     @Test void weightsOfTheWrongKindOrWidthAreRefusedNamingTheFactor() throws IOException {
         Path copy = dir.resolve("wrong");
         TinyFgdm.write(copy, 0);

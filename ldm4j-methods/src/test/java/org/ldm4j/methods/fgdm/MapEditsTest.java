@@ -157,6 +157,17 @@ class MapEditsTest {
         assertEquals(Set.of(SKY, GRASS, HOUSE), ObjectRecall.present(m, 0.01));
     }
 
+    @Test void aPaletteFromANameToColourMapKeepsItsOrder() {
+        java.util.Map<String, Integer> colours = new java.util.LinkedHashMap<>();
+        colours.put("Sky", 0x0080FF);
+        colours.put("grass", 0x00FF00);
+        colours.put("house", 0xFF0000);
+        colours.put("tree", 0x008000);
+        assertEquals(PALETTE, Palette.of(colours, List.of("house", "tree"), 0x000000));
+        var e = assertThrows(IllegalArgumentException.class, () -> Palette.of(colours, List.of("car"), 0x000000));
+        assertTrue(e.getMessage().contains("'car'"), e.getMessage());
+    }
+
     @Test void badInputsAreClearErrors() {
         ClassMap m = skyAndGrass();
         var e = assertThrows(IllegalArgumentException.class, () -> Region.at(m, 16, 3));

@@ -45,7 +45,7 @@ class SbpcTest {
             Scripted scorer = new Scripted(0.2, 0.9, 0.5, 0.9);
             AtomicInteger imageSteps = new AtomicInteger();
             FactorListener count = new FactorListener() {
-                @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z) { if (f.name().equals("image")) imageSteps.incrementAndGet(); }
+                @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z, Tensor x0) { if (f.name().equals("image")) imageSteps.incrementAndGet(); }
             };
             SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 40, scorer,
                     new SbpcSettings(4, 2, true, null, 63), count, null);

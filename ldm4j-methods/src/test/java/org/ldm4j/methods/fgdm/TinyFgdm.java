@@ -3,6 +3,7 @@ package org.ldm4j.methods.fgdm;
 import org.bytedeco.pytorch.global.torch;
 import org.ldm4j.models.adapter.TimeAdapter;
 import org.ldm4j.models.controlnet.ControlNetModel;
+import org.ldm4j.models.unet.UNet2DConditionModel;
 import org.ldm4j.pipeline.TinyControl;
 import org.ldm4j.pipeline.TinyStableDiffusion;
 import org.ldm4j.weights.SafetensorsWriter;
@@ -18,7 +19,7 @@ import java.util.Map;
  * (16x16 images, VAE factor 2, UNet widths 32/64, time embedding 128): seg (root, TimeAdapter on its noisy latent,
  * 8x8) -> depth (TimeAdapter on seg's latent, 8x8) -> image (ControlNet on the seg and depth maps, 16x16), two DDIM
  * steps each. Zero-initialised parts are randomised so that every branch changes the output. For tests of the
- * loader, the CLI and the studio.
+ * loader, the CLI and the studio; {@link #timeAdapter} and {@link #controlNet} also build in-memory graphs.
  */
 public final class TinyFgdm {
     public static final int IMAGE_SIZE = 16, MAP_SIZE = 8, STEPS = 2;
@@ -57,8 +58,13 @@ public final class TinyFgdm {
 
     /** A tiny ControlNet over {@code hintChannels}-channel hints (3 per parent map), not a no-op. */
     public static ControlNetModel controlNet(long seed, int hintChannels) {
-        ControlNetModel net = ControlNetModel.fromUnet(TinyControl.unet(seed), TinyControl.HINT_WIDTHS, hintChannels);
-        torch.manual_seed(seed + 1);
+        return controlNet(TinyControl.unet(seed), seed + 1, hintChannels);
+    }
+
+    /** A ControlNet copied from {@code unet}'s encoder, its zero convolutions randomised from {@code seed}. */
+    public static ControlNetModel controlNet(UNet2DConditionModel unet, long seed, int hintChannels) {
+        ControlNetModel net = ControlNetModel.fromUnet(unet, TinyControl.HINT_WIDTHS, hintChannels);
+        torch.manual_seed(seed);
         TinyControl.randomise(net.controlnetDownBlocks, 0.5);
         TinyControl.randomise(net.controlnetMidBlock, 0.5);
         TinyControl.randomise(net.controlnetCondEmbedding.convOut, 0.5);

@@ -1,5 +1,9 @@
 package org.ldm4j.train.toyworld;
 
+import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.methods.fgdm.FgdmManifest.Conditioning;
+import org.ldm4j.methods.fgdm.FgdmManifest.MapKind;
+
 import java.util.Arrays;
 import java.util.List;
 
@@ -9,14 +13,17 @@ import java.util.List;
  * rendered seg map). Each row carries its fgdm.json entry's fixed fields.
  */
 public enum FgdmFactorKind {
-    SEG("seg", "condition", "segmentation", List.of(), "noisy_latent_adapter", "seg/adapter.safetensors"),
-    DEPTH("depth", "condition", "depth", List.of("seg"), "parent_latent_adapter", "depth/adapter.safetensors"),
-    IMAGE("image", "image", null, List.of("seg"), "controlnet_on_maps", "image");
+    SEG("seg", Factor.Role.CONDITION, MapKind.SEGMENTATION, List.of(), Conditioning.NOISY_LATENT_ADAPTER, "seg/adapter.safetensors"),
+    DEPTH("depth", Factor.Role.CONDITION, MapKind.DEPTH, List.of("seg"), Conditioning.PARENT_LATENT_ADAPTER, "depth/adapter.safetensors"),
+    IMAGE("image", Factor.Role.IMAGE, null, List.of("seg"), Conditioning.CONTROLNET_ON_MAPS, "image");
 
-    private final String id, role, map, conditioning, weights;
+    private final String id, weights;
+    private final Factor.Role role;
+    private final MapKind map;
+    private final Conditioning conditioning;
     private final List<String> parents;
 
-    FgdmFactorKind(String id, String role, String map, List<String> parents, String conditioning, String weights) {
+    FgdmFactorKind(String id, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning, String weights) {
         this.id = id;
         this.role = role;
         this.map = map;
@@ -27,14 +34,14 @@ public enum FgdmFactorKind {
 
     public String id() { return id; }
 
-    public String role() { return role; }
+    public Factor.Role role() { return role; }
 
     /** How the factor's output is read (segmentation, depth), null for the image factor. */
-    public String map() { return map; }
+    public MapKind map() { return map; }
 
     public List<String> parents() { return parents; }
 
-    public String conditioning() { return conditioning; }
+    public Conditioning conditioning() { return conditioning; }
 
     /** The weights' path inside the FG-DM folder (a file for adapters, a folder for the ControlNet). */
     public String weights() { return weights; }

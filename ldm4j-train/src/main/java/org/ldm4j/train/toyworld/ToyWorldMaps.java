@@ -11,7 +11,6 @@ import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.toyworld.Scene;
 import org.ldm4j.toyworld.ToyClass;
 
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -23,12 +22,8 @@ import java.util.List;
 public final class ToyWorldMaps {
     private ToyWorldMaps() {}
 
-    /** ToyWorld's classes as the FG-DM palette (unlabeled drawn black, which no ToyWorld class uses), as the CLI builds it. */
-    public static Palette palette() {
-        List<Palette.Entry> entries = new ArrayList<>();
-        for (ToyClass c : ToyClass.values()) entries.add(new Palette.Entry(c.label(), c.colour(), c.isObject()));
-        return Palette.of(entries, 0x000000);
-    }
+    /** ToyWorld's classes as the FG-DM palette the factors are trained with (and {@code ldm4j fgdm} samples with). */
+    public static Palette palette() { return Palette.of(ToyClass.colours(), ToyClass.objectLabels(), ToyClass.UNLABELED_COLOUR); }
 
     /** The scene's class map resized nearest to {@code size} x {@code size} (the only resize that keeps classes). */
     public static ClassMap classes(Scene scene, int size) {

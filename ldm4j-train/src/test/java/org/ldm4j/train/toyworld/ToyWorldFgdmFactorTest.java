@@ -11,6 +11,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.models.adapter.AdapterLoader;
 import org.ldm4j.models.adapter.FeatureAdapter;
 import org.ldm4j.models.adapter.TimeAdapter;
@@ -151,13 +155,15 @@ class ToyWorldFgdmFactorTest {
         FgdmTrainingSettings depth = settings(FgdmFactorKind.DEPTH, "");
         Block adapter = branch(depth, 12);
         perturb(adapter, 13);
-        FgdmFolder.export(folder, depth, adapter, base, Map.of("step", "20"));
+        FgdmManifest written = FgdmExport.export(folder, depth, adapter, base, Map.of("step", "20"));
+        assertEquals(Map.of("depth", List.of("seg")), written.missingParents(), "a child may be exported before its parent");
+        assertEquals(written, manifest(folder));
         FgdmTrainingSettings seg = settings(FgdmFactorKind.SEG, "");
-        FgdmFolder.export(folder, seg, branch(seg, 14), base, Map.of());
+        FgdmExport.export(folder, seg, branch(seg, 14), base, Map.of());
         FgdmTrainingSettings image = settings(FgdmFactorKind.IMAGE, "");
         ControlNetModel net = (ControlNetModel) branch(image, 15);
         perturb(net, 16);
-        FgdmFolder.export(folder, image, net, base, Map.of());
+        FgdmExport.export(folder, image, net, base, Map.of());
 
         try (NoGradGuard g = new NoGradGuard(); WeightSource w = WeightSource.open(folder.resolve("depth/adapter.safetensors"))) {
             FeatureAdapter loaded = AdapterLoader.loadFgdm(w, sd.unet, sd.unet.config.normNumGroups());
@@ -174,21 +180,33 @@ class ToyWorldFgdmFactorTest {
                     sd.unet.forward(z, t, ctx, back.forward(z, t, ctx, hint, 1.0, false).toExtras()), "UNet + ControlNet");
         }
 
-        var manifest = FgdmFolder.read(folder);
-        assertEquals("../tiny", manifest.get("base_model").asText());
-        List<String> names = new java.util.ArrayList<>();
-        manifest.get("factors").forEach(f -> names.add(f.get("name").asText()));
-        assertEquals(List.of("sketch", "seg", "depth", "image"), names, "parents first, the other factor kept");
-        assertEquals(0.5, manifest.get("factors").get(0).get("scale").asDouble(), "sketch's entry untouched");
-        assertEquals(8, manifest.get("factors").get(1).get("width").asInt(), "seg at half the image side");
-        FgdmFolder.export(folder, seg, branch(seg, 18), base, Map.of());
-        assertEquals(4, FgdmFolder.read(folder).get("factors").size(), "re-export replaces, does not add");
+        FgdmManifest manifest = manifest(folder);
+        assertEquals("../tiny", manifest.baseModel());
+        assertEquals(List.of("sketch", "seg", "depth", "image"), manifest.names(), "parents first, the other factor kept");
+        assertEquals(0.5, manifest.factor("sketch").scale(), "sketch's entry untouched");
+        assertEquals(8, manifest.factor("seg").width(), "seg at half the image side");
+        assertEquals(FgdmExport.entry(image), manifest.factor("image"));
+        FgdmExport.export(folder, seg, branch(seg, 18), base, Map.of());
+        assertEquals(manifest, manifest(folder), "re-export replaces, does not add");
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FgdmFolder.export(folder, seg, branch(seg, 1), dir.resolve("other"), Map.of()));
+        // the methods module's reader builds the graph from what was exported (sketch gets seg's adapter to load)
+        java.nio.file.Files.createDirectories(folder.resolve("sketch"));
+        java.nio.file.Files.copy(folder.resolve("seg/adapter.safetensors"), folder.resolve("sketch/adapter.safetensors"));
+        FactorGraph graph = FgdmFolder.read(folder).load(sd, ToyWorldMaps.palette());
+        assertEquals(manifest.names(), graph.factors().stream().map(Factor::name).toList());
+
+        byte[] before = java.nio.file.Files.readAllBytes(folder.resolve("seg/adapter.safetensors"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FgdmExport.export(folder, seg, branch(seg, 1), dir.resolve("other"), Map.of()));
         assertTrue(e.getMessage().contains("base_model"), e.getMessage());
-        java.nio.file.Files.writeString(folder.resolve("fgdm.json"), "{\"_class_name\": \"FactorGraph\", \"factors\": [], \"colour\": 1}");
-        e = assertThrows(IllegalArgumentException.class, () -> FgdmFolder.read(folder));
-        assertTrue(e.getMessage().contains("'colour'") && e.getMessage().contains("fgdm.json"), e.getMessage());
+        assertArrayEquals(before, java.nio.file.Files.readAllBytes(folder.resolve("seg/adapter.safetensors")), "a refused export writes nothing");
+        java.nio.file.Files.writeString(folder.resolve("fgdm.json"), "{\"_class_name\": \"FactorGraph\", \"base_model\": \"../tiny\", \"factors\": [], \"colour\": 1}");
+        e = assertThrows(IllegalArgumentException.class, () -> FgdmExport.export(folder, seg, branch(seg, 1), base, Map.of()));
+        assertTrue(e.getMessage().contains("\"colour\"") && e.getMessage().contains("fgdm.json"), e.getMessage());
+    }
+
+    static FgdmManifest manifest(Path folder) throws java.io.IOException {
+        Path file = folder.resolve(FgdmFolder.MANIFEST);
+        return FgdmManifest.parse(java.nio.file.Files.readString(file), file.toString());
     }
 
     @Test void configErrorsNameTheKey() {

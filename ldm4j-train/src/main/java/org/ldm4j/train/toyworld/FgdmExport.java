@@ -1,0 +1,72 @@
+package org.ldm4j.train.toyworld;
+
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.image.AtomicFiles;
+import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.FgdmManifest;
+import org.ldm4j.models.controlnet.ControlNetModel;
+import org.ldm4j.nn.Block;
+import org.ldm4j.nn.Param;
+import org.ldm4j.weights.SafetensorsWriter;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Writes a trained factor's weights into an FG-DM folder ({@code models/toyworld-fgdm/}, the lead's FG-DM folder
+ * spec) and adds it to the folder's {@code fgdm.json} through the methods module's reader/writer
+ * ({@link FgdmFolder#manifestWith}, {@link FgdmFolder#write}): {@code seg/adapter.safetensors} and {@code depth/adapter.safetensors} hold the
+ * adapter tensors alone under the names {@code AdapterLoader.loadFgdm} reads ({@code conv_in.weight}, {@code body.N...});
+ * {@code image/} is a diffusers ControlNetModel folder for {@code ControlNetLoader.load}. All weights fp16, all files
+ * written atomically. Factors are trained one at a time, so a folder may for a while hold a child without its parent.
+ */
+public final class FgdmExport {
+    private FgdmExport() {}
+
+    /**
+     * Exports a trained branch (its current weights; copy the EMA in first) and adds or replaces its fgdm.json entry.
+     *
+     * @param baseModel the frozen base model's folder (written relative to {@code folder}); a folder whose factors
+     *                  were trained on another base model is refused
+     * @return the manifest written
+     */
+    public static FgdmManifest export(Path folder, FgdmTrainingSettings settings, Block branch, Path baseModel, Map<String, String> metadata)
+            throws IOException {
+        FgdmFactorKind kind = settings.kind();
+        FgdmManifest manifest = FgdmFolder.manifestWith(folder, baseModel, entry(settings));   // refused before any file is touched
+        Map<String, Tensor> half = new LinkedHashMap<>();
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (Map.Entry<String, Param> e : branch.namedParameters().entrySet()) {
+                half.put(e.getKey(), e.getValue().t().detach().to(torch.ScalarType.Half).contiguous());
+            }
+        }
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        meta.put("format", "pt");
+        meta.put("fgdm_factor", kind.id());
+        if (kind == FgdmFactorKind.IMAGE) {
+            Path dir = folder.resolve(kind.weights());
+            Files.createDirectories(dir);
+            AtomicFiles.write(dir.resolve("config.json"), ((ControlNetModel) branch).config.toJson().getBytes(StandardCharsets.UTF_8));
+            SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half, meta);
+        } else {
+            Path file = folder.resolve(kind.weights());
+            Files.createDirectories(file.getParent());
+            SafetensorsWriter.write(file, half, meta);
+        }
+        FgdmFolder.write(folder, manifest);
+        return manifest;
+    }
+
+    /** The fgdm.json entry of a trained factor: scale 1, its training size, and its sample settings as defaults. */
+    public static FgdmManifest.Entry entry(FgdmTrainingSettings s) {
+        FgdmFactorKind kind = s.kind();
+        return new FgdmManifest.Entry(kind.id(), kind.role(), kind.map(), kind.parents(), kind.conditioning(), kind.weights(), 1.0,
+                s.factorSize(), s.factorSize(), s.sampleSteps(), s.sampleGuidance());
+    }
+}
