@@ -104,6 +104,7 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
             }
         }
         double secondsPerImage = (System.nanoTime() - started) / 1e9 / n;
+        if (save != null) writeGrid(generated, scenes, size);
         int[][] maps = segmenter.classMaps(generated, size, size);
         double recallSum = 0;
         int named = 0;
@@ -161,6 +162,26 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
             org.ldm4j.image.PngParameters.write(file, image, GenerateSupport.a1111(request, sd), request);
         }
         return EvalImages.rgb(image);
+    }
+
+    /**
+     * save/grid.png: the first (up to) 16 held-out captions, each as a pair (real test scene | generated image), in
+     * rows of four pairs; save/grid.txt lists the captions in grid order.
+     */
+    private void writeGrid(List<int[]> generated, List<Scene> scenes, int size) throws IOException {
+        int count = Math.min(16, generated.size());
+        List<java.awt.image.BufferedImage> tiles = new ArrayList<>();
+        StringBuilder captions = new StringBuilder();
+        for (int i = 0; i < count; i++) {
+            tiles.add(scenes.get(i).image());
+            java.awt.image.BufferedImage g = new java.awt.image.BufferedImage(size, size, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            g.setRGB(0, 0, size, size, generated.get(i), 0, size);
+            tiles.add(g);
+            captions.append(i + 1).append(". ").append(scenes.get(i).caption()).append('\n');
+        }
+        Images.writePng(org.ldm4j.image.ImageGrid.of(tiles, 8), save.resolve("grid.png"));
+        org.ldm4j.image.AtomicFiles.write(save.resolve("grid.txt"), captions.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        System.out.println("wrote " + save.resolve("grid.png") + " (pairs: real test scene | generated from its caption) and grid.txt");
     }
 
     private StableDiffusion load() {

@@ -50,8 +50,14 @@ class EvalModelCommandTest {
         assertTrue(r.out().contains("PASS") || r.out().contains("FAIL"), r.out());
         // the saved images carry their captions: eval recall on them must give the same mean recall
         try (Stream<Path> s = Files.list(saved)) {
-            assertEquals(4, s.count());
+            assertEquals(4, s.filter(p -> p.getFileName().toString().matches("\\d{5}\\.png")).count());
         }
+        java.awt.image.BufferedImage grid = javax.imageio.ImageIO.read(saved.resolve("grid.png").toFile());
+        assertTrue(grid.getWidth() >= 8 * 16 && grid.getHeight() >= 16 && grid.getHeight() < 2 * 16,
+                "one row of 4 (real | generated) pairs: " + grid.getWidth() + "x" + grid.getHeight());
+        assertEquals(4, Files.readAllLines(saved.resolve("grid.txt")).size());
+        Files.delete(saved.resolve("grid.png"));
+        Files.delete(saved.resolve("grid.txt"));
         Path recallJson = dir.resolve("recall.json");
         CliTest.Result rr = CliTest.run("eval", "recall", "--images", saved.toString(), "--segmenter", segmenter.toString(),
                 "--json", recallJson.toString());
