@@ -51,7 +51,7 @@ final class EvalFgdmCommand implements Runnable {
         @Option(names = "--device", defaultValue = "cpu") String device;
         @Option(names = "--dtype", defaultValue = "fp32") String dtype;
 
-        final Palette palette = FgdmCommand.toyWorldPalette();
+        final Palette palette = org.ldm4j.train.toyworld.ToyWorldMaps.palette();
 
         /** --n, or the table's default; below {@code min} is a usage error. */
         int count(int byDefault, int min) {
