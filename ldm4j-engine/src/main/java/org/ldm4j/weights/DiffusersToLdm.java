@@ -81,7 +81,7 @@ public final class DiffusersToLdm {
 
     /** A diffusers UNet under LDM names ({@code model.diffusion_model.} prefix included). */
     public static Converted unet(WeightSource unet, JsonNode unetConfig) {
-        int layers = intKey(unetConfig, "layers_per_block");
+        int layers = ConversionConfigKeys.intKey(unetConfig, "layers_per_block");
         java.util.function.IntPredicate attention = b -> unet.names().stream().anyMatch(n -> n.startsWith("up_blocks." + b + ".attentions."));
         Map<String, Converted.Entry> entries = new LinkedHashMap<>();
         for (String n : unet.names()) {
@@ -131,7 +131,7 @@ public final class DiffusersToLdm {
 
     /** A diffusers VAE under LDM names ({@code first_stage_model.}), attention projections as 1×1 conv weights. */
     public static Converted vae(WeightSource vae, JsonNode vaeConfig) {
-        int blocks = arrayKey(vaeConfig, "block_out_channels");
+        int blocks = ConversionConfigKeys.listLength(vaeConfig, "block_out_channels");
         Map<String, Converted.Entry> entries = new LinkedHashMap<>();
         for (String n : vae.names()) {
             String target = "first_stage_model." + vaeName(n, blocks);
@@ -183,17 +183,5 @@ public final class DiffusersToLdm {
     private static void put(Map<String, Converted.Entry> entries, String target, Converted.Entry e) {
         Converted.Entry before = entries.putIfAbsent(target, e);
         if (before != null) throw new WeightFormatException("both '" + before.source() + "' and '" + e.source() + "' map to '" + target + "'");
-    }
-
-    private static int intKey(JsonNode config, String key) {
-        JsonNode v = config.get(key);
-        if (v == null || !v.canConvertToInt()) throw new WeightFormatException("config key '" + key + "' missing or not an integer");
-        return v.intValue();
-    }
-
-    private static int arrayKey(JsonNode config, String key) {
-        JsonNode v = config.get(key);
-        if (v == null || !v.isArray() || v.isEmpty()) throw new WeightFormatException("config key '" + key + "' missing or not a list");
-        return v.size();
     }
 }
