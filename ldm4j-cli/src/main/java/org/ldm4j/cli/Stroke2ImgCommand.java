@@ -3,9 +3,7 @@ package org.ldm4j.cli;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.bench.EngineBenchmark;
-import org.ldm4j.image.ImageGrid;
 import org.ldm4j.image.Images;
-import org.ldm4j.image.PngParameters;
 import org.ldm4j.methods.gradop.BaselineSettings;
 import org.ldm4j.methods.gradop.GradOp;
 import org.ldm4j.methods.gradop.GradOpPlus;
@@ -127,7 +125,11 @@ final class Stroke2ImgCommand implements Callable<Integer> {
     /** What the PNG's request JSON holds: the generic request plus the method and its settings. */
     record Stroke2ImgRecord(GenerationRequest generation, String method, String preset, Object settings,
                             List<String> regions, double regionStrength, double regionTolerance, String painting,
-                            String background) {}
+                            String background) {
+        Stroke2ImgRecord forSeed(GenerationRequest single) {
+            return new Stroke2ImgRecord(single, method, preset, settings, regions, regionStrength, regionTolerance, painting, background);
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -196,7 +198,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - started) / 1e9;
         Stroke2ImgRecord record = new Stroke2ImgRecord(request, m, m.startsWith("gradop+") ? preset : null, settings,
                 regions.isEmpty() ? null : regions, regionStrength, regionTolerance, painting, background);
-        for (Path p : write(images, request, record, sd)) System.out.println("wrote " + p);
+        for (Path p : GenerateSupport.write(images, request, sd, options.out, record::forSeed)) System.out.println("wrote " + p);
         if (toy != null) {   // the generated painting is input the user has not seen: write it beside the result
             Path p = options.out.resolveSibling(options.out.getFileName().toString().replaceFirst("(?i)\\.png$", "") + "-painting.png");
             Images.writePng(toy.image(), p);
@@ -237,31 +239,5 @@ final class Stroke2ImgCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "  optimisation %d: painting loss %.5f -> %.5f over %d Adam steps%n",
                     i + 1, r.first(), r.last(), r.losses().length);
         }
-    }
-
-    /** out.png, or out-0.png ... and out-grid.png, each with A1111 parameters and the request JSON. */
-    private List<Path> write(List<Tensor> images, GenerationRequest r, Stroke2ImgRecord record, StableDiffusion sd) throws IOException {
-        Path out = options.out;
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
-        String base = out.getFileName().toString().replaceFirst("(?i)\\.png$", "");
-        List<Path> written = new ArrayList<>();
-        List<BufferedImage> pics = new ArrayList<>();
-        for (int k = 0; k < images.size(); k++) {
-            BufferedImage img = Images.toImage(images.get(k));
-            pics.add(img);
-            GenerationRequest single = r.withSeed(r.seed() + k);
-            Stroke2ImgRecord one = new Stroke2ImgRecord(single, record.method(), record.preset(), record.settings(),
-                    record.regions(), record.regionStrength(), record.regionTolerance(), record.painting(), record.background());
-            Path p = images.size() == 1 ? out : out.resolveSibling(base + "-" + k + ".png");
-            PngParameters.write(p, img, GenerateSupport.a1111(single, sd), one);
-            written.add(p);
-        }
-        if (images.size() > 1) {
-            Path grid = out.resolveSibling(base + "-grid.png");
-            Images.writePng(ImageGrid.of(pics, ImageGrid.squareColumns(pics.size())), grid);
-            written.add(grid);
-        }
-        return written;
     }
 }
