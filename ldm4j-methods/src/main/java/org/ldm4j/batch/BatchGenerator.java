@@ -202,18 +202,10 @@ public final class BatchGenerator {
             throw new IllegalArgumentException("mask " + mask + " is " + m.size(3) + "x" + m.size(2) + " but image " + image
                     + " is " + img.getWidth() + "x" + img.getHeight());
         }
-        String preset = p.string("preset", "recommended").toLowerCase(Locale.ROOT);
-        BlendSettings s = switch (preset) {
-            case "recommended" -> BlendSettings.recommended();
-            case "official" -> BlendSettings.official();
-            default -> throw new IllegalArgumentException("unknown edit preset '" + preset + "' (recommended or official)");
-        };
+        BlendSettings s = BlendSettings.preset(p.string("preset", "recommended"));
         if (p.has("blendStart")) s = s.withBlendStart(p.real("blendStart"));
         if (Boolean.FALSE.equals(p.bool("repair"))) s = s.withRepair(BackgroundRepair.Settings.off());
-        if (p.has("repairSteps")) {
-            BackgroundRepair.Settings base = s.repair().enabled() ? s.repair() : BackgroundRepair.Settings.official();
-            s = s.withRepair(base.withSteps(p.integer("repairSteps")));
-        }
+        if (p.has("repairSteps")) s = s.withRepairOn(p.integer("repairSteps"));
         if (p.has("pixelBlend")) s = s.withPixelBlend(p.bool("pixelBlend"));
         GenerationRequest r = request(sd, item, p, "edit", img.getWidth(), img.getHeight(), null, image);
         requireSize("image " + image, img, r);
