@@ -156,9 +156,5 @@ final class GenerateSupport {
         return written;
     }
 
-    static Infotext a1111(GenerationRequest r, StableDiffusion sd) {
-        String sampler = (r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()) : sd.defaultScheduler()).a1111Label();
-        return Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(),
-                r.width(), r.height(), sd.name);
-    }
+    static Infotext a1111(GenerationRequest r, StableDiffusion sd) { return sd.infotext(r); }
 }

@@ -6,7 +6,6 @@ import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.Images;
-import org.ldm4j.image.Infotext;
 import org.ldm4j.image.PngParameters;
 import org.ldm4j.methods.blended.BackgroundPsnr;
 import org.ldm4j.methods.blended.BackgroundRepair;
@@ -26,7 +25,6 @@ import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.Img2Img;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.Txt2Img;
-import org.ldm4j.schedulers.Schedulers;
 
 import java.awt.Color;
 import java.awt.image.BufferedImage;
@@ -84,7 +82,7 @@ public final class BatchGenerator {
                 made = generate(sd, item);
             }
             generated = System.nanoTime();
-            byte[] png = PngParameters.encode(made.image(), infotext(sd, made.request()), made.record());
+            byte[] png = PngParameters.encode(made.image(), sd.infotext(made.request()), made.record());
             store.write(item.imagePath(), png);
             long written = System.nanoTime();
             BatchRow row = new BatchRow(item.id(), item.index(), item.seed(), item.method(), item.prompt(),
@@ -220,11 +218,6 @@ public final class BatchGenerator {
             throw new IllegalArgumentException(what + " is " + img.getWidth() + "x" + img.getHeight() + " but the item asks for "
                     + r.width() + "x" + r.height() + ": resize it or leave width/height out");
         }
-    }
-
-    private static Infotext infotext(StableDiffusion sd, GenerationRequest r) {
-        String sampler = (r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()) : sd.defaultScheduler()).a1111Label();
-        return Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(), r.width(), r.height(), sd.name);
     }
 
     private static long millis(long from, long to) { return (to - from) / 1_000_000; }
