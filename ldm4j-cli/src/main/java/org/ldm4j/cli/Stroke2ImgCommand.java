@@ -14,6 +14,7 @@ import org.ldm4j.methods.gradop.LatentOptimizer;
 import org.ldm4j.methods.gradop.Region;
 import org.ldm4j.methods.gradop.RegionSettings;
 import org.ldm4j.methods.gradop.Stroke2ImgBaselines;
+import org.ldm4j.methods.gradop.Stroke2ImgRecord;
 import org.ldm4j.methods.gradop.Stroke2ImgSettings;
 import org.ldm4j.methods.gradop.StrokePainting;
 import org.ldm4j.methods.gradop.StrokePrompt;
@@ -122,15 +123,6 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         BufferedImage image() { return scene.painting(scene.seed(), org.ldm4j.toyworld.PaintingOptions.defaults()).image(); }
     }
 
-    /** What the PNG's request JSON holds: the generic request plus the method and its settings. */
-    record Stroke2ImgRecord(GenerationRequest generation, String method, String preset, Object settings,
-                            List<String> regions, double regionStrength, double regionTolerance, String painting,
-                            String background) {
-        Stroke2ImgRecord forSeed(GenerationRequest single) {
-            return new Stroke2ImgRecord(single, method, preset, settings, regions, regionStrength, regionTolerance, painting, background);
-        }
-    }
-
     @Override
     public Integer call() throws Exception {
         ToyWorldPainting toy = ToyWorldPainting.parse(painting);
@@ -198,7 +190,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - started) / 1e9;
         Stroke2ImgRecord record = new Stroke2ImgRecord(request, m, m.startsWith("gradop+") ? preset : null, settings,
                 regions.isEmpty() ? null : regions, regionStrength, regionTolerance, painting, background);
-        for (Path p : GenerateSupport.write(images, request, sd, options.out, record::forSeed)) System.out.println("wrote " + p);
+        for (Path p : GenerateSupport.write(images, request, sd, options.out, record::forImage)) System.out.println("wrote " + p);
         if (toy != null) {   // the generated painting is input the user has not seen: write it beside the result
             Path p = options.out.resolveSibling(options.out.getFileName().toString().replaceFirst("(?i)\\.png$", "") + "-painting.png");
             Images.writePng(toy.image(), p);

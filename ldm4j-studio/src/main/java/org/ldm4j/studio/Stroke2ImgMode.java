@@ -12,6 +12,7 @@ import org.ldm4j.methods.gradop.PaintingSettings;
 import org.ldm4j.methods.gradop.Region;
 import org.ldm4j.methods.gradop.RegionSettings;
 import org.ldm4j.methods.gradop.Stroke2ImgBaselines;
+import org.ldm4j.methods.gradop.Stroke2ImgRecord;
 import org.ldm4j.methods.gradop.Stroke2ImgSettings;
 import org.ldm4j.methods.gradop.StrokePainting;
 import org.ldm4j.methods.gradop.StrokePrompt;
@@ -41,16 +42,6 @@ final class Stroke2ImgMode implements Mode {
     /** {@link DataUrls#decodePng} composites translucent pixels on white: the painting's background. */
     static final String BACKGROUND = "#FFFFFF";
     static final int MAX_GRAD_STEPS = 1000, MAX_ITERATIONS = 100;
-
-    /** The PNG's {@code ldm4j} chunk: the same record {@code ldm4j stroke2img} writes. */
-    record Stroke2ImgRecord(GenerationRequest generation, String method, String preset, Object settings,
-                            List<String> regions, double regionStrength, double regionTolerance, String painting,
-                            String background) {
-        Stroke2ImgRecord forSeed(long seed) {
-            return new Stroke2ImgRecord(generation.withSeed(seed), method, preset, settings, regions, regionStrength,
-                    regionTolerance, painting, background);
-        }
-    }
 
     @Override public String name() { return "stroke2img"; }
 
@@ -121,7 +112,7 @@ final class Stroke2ImgMode implements Mode {
             }
             List<Output> out = new ArrayList<>();
             for (int k = 0; k < images.size(); k++) {
-                Stroke2ImgRecord one = record.forSeed(request.seed() + k);
+                Stroke2ImgRecord one = record.forImage(request.withSeed(request.seed() + k));
                 out.add(new Output(images.get(k), one.generation(), one, method + (preset != null ? " (" + preset + ")" : "")));
             }
             return out;
