@@ -169,7 +169,7 @@ public final class BatchGenerator {
         GradOpParameters given = new GradOpParameters(preset, scheduler, p.integer("steps"), p.real("cfg"), p.real("strength"),
                 p.integer("iterations"), p.integer("gradSteps"), p.real("lr"), null, p.integer("lossScale"), null,
                 p.integer("blurKernel"), p.real("blurSigma"), null, null);
-        given.painting();   // checked for every variant, as the spec's own keys
+        given.painting();   // a bad blur key fails the item whatever the variant, even a baseline that ignores it
         Stroke2ImgSettings settings = given.toSettings(variant);
         Tensor out;
         try (NoGradGuard noGrad = new NoGradGuard()) {
