@@ -109,21 +109,14 @@ final class EditCommand implements Callable<Integer> {
     }
 
     private BlendSettings settings() {
-        BlendSettings s = switch (preset.toLowerCase(Locale.ROOT)) {
-            case "recommended" -> BlendSettings.recommended();
-            case "official" -> BlendSettings.official();
-            default -> throw new Ldm4j.UsageError("--preset must be recommended or official, got '" + preset + "'");
-        };
+        BlendSettings s = BlendSettings.preset(preset);   // an unknown one is an IllegalArgumentException: exit 2
         if (blendStart != null) s = s.withBlendStart(blendStart);
         if (start != null) s = s.withStart(parse(BlendSettings.Start.class, "--start", start));
         if (downsampling != null) s = s.withDownsampling(parse(Masks.Downsampling.class, "--mask-downsampling", downsampling));
         if (dilate != 0 || shrinkUntil != null) s = s.withShrinking(dilate, shrinkUntil);
         if (noRepair && repairSteps != null) throw new Ldm4j.UsageError("--no-repair and --repair-steps contradict each other");
         if (noRepair) s = s.withRepair(BackgroundRepair.Settings.off());
-        if (repairSteps != null) {
-            BackgroundRepair.Settings base = s.repair().enabled() ? s.repair() : BackgroundRepair.Settings.official();
-            s = s.withRepair(base.withSteps(repairSteps));
-        }
+        if (repairSteps != null) s = s.withRepairOn(repairSteps);
         if (noPixelBlend) s = s.withPixelBlend(false);
         return s;
     }

@@ -9,6 +9,7 @@ import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.toyworld.Scene;
+import org.ldm4j.train.toyworld.ToyWorldMaps;
 import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -51,7 +52,7 @@ final class EvalFgdmCommand implements Runnable {
         @Option(names = "--device", defaultValue = "cpu") String device;
         @Option(names = "--dtype", defaultValue = "fp32") String dtype;
 
-        final Palette palette = org.ldm4j.train.toyworld.ToyWorldMaps.palette();
+        final Palette palette = ToyWorldMaps.palette();
 
         /** --n, or the table's default; below {@code min} is a usage error. */
         int count(int byDefault, int min) {

@@ -26,6 +26,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /** What txt2img and img2img share: loading the model, building the request, writing PNGs with parameters. */
 final class GenerateSupport {
@@ -125,6 +126,15 @@ final class GenerateSupport {
 
     /** Writes out.png (one image) or out-0.png ... plus out-grid.png (several); returns the paths written. */
     static List<Path> write(List<Tensor> images, GenerationRequest r, StableDiffusion sd, Path out) throws IOException {
+        return write(images, r, sd, out, single -> single);
+    }
+
+    /**
+     * As {@link #write(List, GenerationRequest, StableDiffusion, Path)}, each PNG's request JSON being
+     * {@code recordOf} of that image's request (its seed).
+     */
+    static List<Path> write(List<Tensor> images, GenerationRequest r, StableDiffusion sd, Path out,
+                            Function<GenerationRequest, Object> recordOf) throws IOException {
         Path parent = out.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
         List<Path> written = new ArrayList<>();
@@ -135,7 +145,7 @@ final class GenerateSupport {
             pics.add(img);
             GenerationRequest single = r.withSeed(r.seed() + k);
             Path p = images.size() == 1 ? out : out.resolveSibling(base + "-" + k + ".png");
-            PngParameters.write(p, img, a1111(single, sd), single);
+            PngParameters.write(p, img, a1111(single, sd), recordOf.apply(single));
             written.add(p);
         }
         if (images.size() > 1) {
@@ -146,9 +156,5 @@ final class GenerateSupport {
         return written;
     }
 
-    static Infotext a1111(GenerationRequest r, StableDiffusion sd) {
-        String sampler = (r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()) : sd.defaultScheduler()).a1111Label();
-        return Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(),
-                r.width(), r.height(), sd.name);
-    }
+    static Infotext a1111(GenerationRequest r, StableDiffusion sd) { return sd.infotext(r); }
 }

@@ -3,19 +3,19 @@ package org.ldm4j.cli;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.bench.EngineBenchmark;
-import org.ldm4j.image.ImageGrid;
 import org.ldm4j.image.Images;
-import org.ldm4j.image.PngParameters;
 import org.ldm4j.methods.gradop.BaselineSettings;
 import org.ldm4j.methods.gradop.GradOp;
 import org.ldm4j.methods.gradop.GradOpPlus;
+import org.ldm4j.methods.gradop.GradOpParameters;
 import org.ldm4j.methods.gradop.GradOpPlusSettings;
 import org.ldm4j.methods.gradop.GradOpSettings;
 import org.ldm4j.methods.gradop.LatentOptimizer;
-import org.ldm4j.methods.gradop.PaintingSettings;
 import org.ldm4j.methods.gradop.Region;
 import org.ldm4j.methods.gradop.RegionSettings;
 import org.ldm4j.methods.gradop.Stroke2ImgBaselines;
+import org.ldm4j.methods.gradop.Stroke2ImgRecord;
+import org.ldm4j.methods.gradop.Stroke2ImgSettings;
 import org.ldm4j.methods.gradop.StrokePainting;
 import org.ldm4j.methods.gradop.StrokePrompt;
 import org.ldm4j.pipeline.GenerationRequest;
@@ -123,11 +123,6 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         BufferedImage image() { return scene.painting(scene.seed(), org.ldm4j.toyworld.PaintingOptions.defaults()).image(); }
     }
 
-    /** What the PNG's request JSON holds: the generic request plus the method and its settings. */
-    record Stroke2ImgRecord(GenerationRequest generation, String method, String preset, Object settings,
-                            List<String> regions, double regionStrength, double regionTolerance, String painting,
-                            String background) {}
-
     @Override
     public Integer call() throws Exception {
         ToyWorldPainting toy = ToyWorldPainting.parse(painting);
@@ -135,7 +130,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         String promptText = options.prompt != null ? options.prompt : toy != null ? toy.caption() : options.requirePrompt();
         if (options.eta != 0) throw new Ldm4j.UsageError("--eta is not supported by stroke2img (GradOP runs deterministic DDIM)");
         String m = method.toLowerCase(Locale.ROOT);
-        if (!List.of("gradop+", "gradop", "sdedit", "iterative-sdedit", "text").contains(m)) {
+        if (!GradOpParameters.METHODS.contains(m)) {
             throw new Ldm4j.UsageError("unknown --method '" + method + "' (expected gradop+, gradop, sdedit, iterative-sdedit or text)");
         }
         if (!regions.isEmpty() && !m.startsWith("gradop")) throw new Ldm4j.UsageError("--region applies to gradop+ and gradop only");
@@ -156,18 +151,11 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         StableDiffusion sd = GenerateSupport.load(options);
         org.ldm4j.image.Images.requireMultipleOf(sd.vaeScaleFactor(), width, height);
         Tensor y = StrokePainting.toTensor(img);
-        Object settings = settings(m);
-        int steps = m.equals("gradop+") ? ((GradOpPlusSettings) settings).steps()
-                : m.equals("gradop") ? ((GradOpSettings) settings).steps() : ((BaselineSettings) settings).steps();
-        double cfg = m.equals("gradop+") ? ((GradOpPlusSettings) settings).guidanceScale()
-                : m.equals("gradop") ? ((GradOpSettings) settings).guidanceScale() : ((BaselineSettings) settings).guidanceScale();
-        Double effectiveStrength = settings instanceof GradOpPlusSettings s ? Double.valueOf(s.strength())
-                : settings instanceof GradOpSettings s ? Double.valueOf(s.projectionStrength())
-                : m.equals("text") ? null : Double.valueOf(((BaselineSettings) settings).strength());
+        Stroke2ImgSettings settings = settings(m);
         String scheduler = options.scheduler != null ? options.scheduler : "ddim";
         GenerationRequest request = new GenerationRequest("stroke2img", sd.name, promptText, options.negativePrompt,
-                width, height, steps, cfg, scheduler, options.seed, options.count, options.clipSkip, 0.0, effectiveStrength,
-                painting).validate(sd.vaeScaleFactor());
+                width, height, settings.steps(), settings.guidanceScale(), scheduler, options.seed, options.count, options.clipSkip, 0.0,
+                GradOpParameters.strengthOf(m, settings), painting).validate(sd.vaeScaleFactor());
         StrokePrompt prompt = new StrokePrompt(promptText, options.negativePrompt, options.seed, options.clipSkip);
 
         List<Tensor> images = new ArrayList<>();
@@ -202,7 +190,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - started) / 1e9;
         Stroke2ImgRecord record = new Stroke2ImgRecord(request, m, m.startsWith("gradop+") ? preset : null, settings,
                 regions.isEmpty() ? null : regions, regionStrength, regionTolerance, painting, background);
-        for (Path p : write(images, request, record, sd)) System.out.println("wrote " + p);
+        for (Path p : GenerateSupport.write(images, request, sd, options.out, record::forImage)) System.out.println("wrote " + p);
         if (toy != null) {   // the generated painting is input the user has not seen: write it beside the result
             Path p = options.out.resolveSibling(options.out.getFileName().toString().replaceFirst("(?i)\\.png$", "") + "-painting.png");
             Images.writePng(toy.image(), p);
@@ -214,63 +202,26 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The method's settings: the preset's defaults, then every option given. */
-    private Object settings(String m) {
-        PaintingSettings paint = PaintingSettings.official();
-        if (paintingFunction != null) paint = paint.withFunction(paintingFunction.toLowerCase(Locale.ROOT));
-        if (blurKernel != null || blurSigma != null) {
-            paint = paint.withBlur(blurKernel != null ? blurKernel : paint.blurKernel(), blurSigma != null ? blurSigma : paint.blurSigma());
-        }
-        if (medianSize != null || paletteColours != null) {
-            paint = paint.withMedian(medianSize != null ? medianSize : paint.medianSize(),
-                    paletteColours != null ? paletteColours : paint.paletteColours());
-        }
-        paint.validate();
+    /** The method's settings: the preset's defaults, then every option given (an option the method lacks is an error). */
+    private Stroke2ImgSettings settings(String m) {
+        GradOpParameters given = new GradOpParameters(preset, options.scheduler, options.steps, options.cfg, strength, iterations,
+                gradSteps, lr, lambda, lossScale, paintingFunction, blurKernel, blurSigma, medianSize, paletteColours);
+        given.painting();   // the painting options are checked first, whatever the method
         switch (m) {
             case "gradop+" -> {
-                GradOpPlusSettings s = switch (preset.toLowerCase(Locale.ROOT)) {
-                    case "official" -> GradOpPlusSettings.official();
-                    case "recommended" -> GradOpPlusSettings.recommended();
-                    default -> throw new Ldm4j.UsageError("unknown --preset '" + preset + "' (expected official or recommended)");
-                };
-                s = s.withPainting(paint).withScheduler(options.scheduler);
-                if (options.steps != null) s = s.withSteps(options.steps);
-                if (options.cfg != null) s = s.withGuidanceScale(options.cfg);
-                if (strength != null) s = s.withStrength(strength);
-                if (iterations != null) s = s.withIterations(iterations);
-                if (gradSteps != null) s = s.withGradSteps(gradSteps);
-                if (lr != null) s = s.withLr(lr);
-                if (lossScale != null) s = s.withLossScale(lossScale);
                 if (lambda != null) throw new Ldm4j.UsageError("--lambda applies to --method gradop only");
-                return s.validate();
             }
             case "gradop" -> {
-                GradOpSettings s = GradOpSettings.defaults().withPainting(paint).withScheduler(options.scheduler);
-                if (options.steps != null) s = s.withSteps(options.steps);
-                if (options.cfg != null) s = s.withGuidanceScale(options.cfg);
-                if (strength != null) s = s.withProjectionStrength(strength);
-                if (gradSteps != null) s = s.withGradSteps(gradSteps);
-                if (lr != null) s = s.withLr(lr);
-                if (lambda != null) s = s.withLambda(lambda);
-                if (lossScale != null) s = s.withLossScale(lossScale);
                 if (iterations != null) throw new Ldm4j.UsageError("--iterations applies to gradop+ and iterative-sdedit, not gradop");
-                return s.validate();
             }
             default -> {
-                if (gradSteps != null || lr != null || lambda != null || lossScale != null || paintingFunction != null
-                        || blurKernel != null || blurSigma != null || medianSize != null || paletteColours != null) {
+                if (given.hasGradOpOnly()) {
                     throw new Ldm4j.UsageError("--grad-steps, --lr, --lambda, --loss-scale and the painting-function options "
                             + "apply to gradop+ and gradop only");
                 }
-                BaselineSettings s = BaselineSettings.official();
-                if (options.scheduler != null) s = s.withScheduler(options.scheduler);
-                if (options.steps != null) s = s.withSteps(options.steps);
-                if (options.cfg != null) s = s.withGuidanceScale(options.cfg);
-                if (strength != null) s = s.withStrength(strength);
-                if (iterations != null) s = s.withIterations(iterations);
-                return s.validate();
             }
         }
+        return given.toSettings(m);   // an unknown --preset is an IllegalArgumentException: exit 2 as well
     }
 
     private static void reportLosses(List<LatentOptimizer.Result> iterations) {
@@ -280,31 +231,5 @@ final class Stroke2ImgCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "  optimisation %d: painting loss %.5f -> %.5f over %d Adam steps%n",
                     i + 1, r.first(), r.last(), r.losses().length);
         }
-    }
-
-    /** out.png, or out-0.png ... and out-grid.png, each with A1111 parameters and the request JSON. */
-    private List<Path> write(List<Tensor> images, GenerationRequest r, Stroke2ImgRecord record, StableDiffusion sd) throws IOException {
-        Path out = options.out;
-        Path parent = out.toAbsolutePath().getParent();
-        if (parent != null) Files.createDirectories(parent);
-        String base = out.getFileName().toString().replaceFirst("(?i)\\.png$", "");
-        List<Path> written = new ArrayList<>();
-        List<BufferedImage> pics = new ArrayList<>();
-        for (int k = 0; k < images.size(); k++) {
-            BufferedImage img = Images.toImage(images.get(k));
-            pics.add(img);
-            GenerationRequest single = r.withSeed(r.seed() + k);
-            Stroke2ImgRecord one = new Stroke2ImgRecord(single, record.method(), record.preset(), record.settings(),
-                    record.regions(), record.regionStrength(), record.regionTolerance(), record.painting(), record.background());
-            Path p = images.size() == 1 ? out : out.resolveSibling(base + "-" + k + ".png");
-            PngParameters.write(p, img, GenerateSupport.a1111(single, sd), one);
-            written.add(p);
-        }
-        if (images.size() > 1) {
-            Path grid = out.resolveSibling(base + "-grid.png");
-            Images.writePng(ImageGrid.of(pics, ImageGrid.squareColumns(pics.size())), grid);
-            written.add(grid);
-        }
-        return written;
     }
 }

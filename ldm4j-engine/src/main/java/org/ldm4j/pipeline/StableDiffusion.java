@@ -5,6 +5,7 @@ import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.ldm4j.image.Infotext;
 import org.ldm4j.models.clip.CLIPTextModel;
 import org.ldm4j.models.clip.CLIPTokenizer;
 import org.ldm4j.models.unet.UNet2DConditionModel;
@@ -54,6 +55,15 @@ public final class StableDiffusion {
     /** The scheduler class the model ships ({@code _class_name} of its scheduler config). */
     public Schedulers defaultScheduler() {
         return Schedulers.fromClassName(schedulerConfig.path("_class_name").asText());
+    }
+
+    /**
+     * The A1111 {@code parameters} text of a request run on this model, so other SD tools read its settings: the
+     * sampler is the one the request names, else the model's own.
+     */
+    public Infotext infotext(GenerationRequest r) {
+        String sampler = (r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()) : defaultScheduler()).a1111Label();
+        return Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(), r.width(), r.height(), name);
     }
 
     /**

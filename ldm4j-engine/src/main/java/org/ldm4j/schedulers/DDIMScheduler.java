@@ -1,7 +1,6 @@
 package org.ldm4j.schedulers;
 
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.nn.Rng;
 
@@ -21,7 +20,7 @@ public final class DDIMScheduler extends IntegerTimestepScheduler {
                          List<Double> trainedBetas, Boolean clipSample, Boolean setAlphaToOne, Integer stepsOffset,
                          String predictionType, Boolean thresholding, Double dynamicThresholdingRatio,
                          Double clipSampleRange, Double sampleMaxValue, String timestepSpacing,
-                         Boolean rescaleBetasZeroSnr) implements SchedulerConfig {
+                         Boolean rescaleBetasZeroSnr) implements SchedulerConfig, PredictedSampleClipping {
         public Config {
             numTrainTimesteps = ConfigValues.or(numTrainTimesteps, 1000);
             betaStart = ConfigValues.or(betaStart, 0.0001);
@@ -109,12 +108,7 @@ public final class DDIMScheduler extends IntegerTimestepScheduler {
         }
 
         // 4. clip or threshold x0
-        if (config.thresholding()) {
-            x0 = DynamicThresholding.apply(x0, config.dynamicThresholdingRatio(), config.sampleMaxValue());
-        } else if (config.clipSample()) {
-            double r = config.clipSampleRange();
-            x0 = x0.clamp(new ScalarOptional(new Scalar(-r)), new ScalarOptional(new Scalar(r)));
-        }
+        x0 = config.clipPredictedSample(x0);
 
         // 5. sigma_t(eta), eq. 16
         float bPrev = 1f - aPrev;

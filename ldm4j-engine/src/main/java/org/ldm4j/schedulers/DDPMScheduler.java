@@ -1,7 +1,6 @@
 package org.ldm4j.schedulers;
 
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.nn.Rng;
 
@@ -22,7 +21,7 @@ public final class DDPMScheduler extends IntegerTimestepScheduler {
                          List<Double> trainedBetas, String varianceType, Boolean clipSample, String predictionType,
                          Boolean thresholding, Double dynamicThresholdingRatio, Double clipSampleRange,
                          Double sampleMaxValue, String timestepSpacing, Integer stepsOffset,
-                         Boolean rescaleBetasZeroSnr) implements SchedulerConfig {
+                         Boolean rescaleBetasZeroSnr) implements SchedulerConfig, PredictedSampleClipping {
         public Config {
             numTrainTimesteps = ConfigValues.or(numTrainTimesteps, 1000);
             betaStart = ConfigValues.or(betaStart, 0.0001);
@@ -89,12 +88,7 @@ public final class DDPMScheduler extends IntegerTimestepScheduler {
         };
 
         // 3. clip or threshold x0
-        if (config.thresholding()) {
-            x0 = DynamicThresholding.apply(x0, config.dynamicThresholdingRatio(), config.sampleMaxValue());
-        } else if (config.clipSample()) {
-            double r = config.clipSampleRange();
-            x0 = x0.clamp(new ScalarOptional(new Scalar(-r)), new ScalarOptional(new Scalar(r)));
-        }
+        x0 = config.clipPredictedSample(x0);
 
         // 4-5. posterior mean mu~_t(x_t, x0), eq. 7
         float x0Coeff = ((float) Math.sqrt(aPrev) * betaT) / bT;

@@ -53,10 +53,8 @@ public final class DPMSolverMultistepScheduler extends IntegerTimestepScheduler 
             useBetaSigmas = ConfigValues.or(useBetaSigmas, false);
             useLuLambdas = ConfigValues.or(useLuLambdas, false);
             useFlowSigmas = ConfigValues.or(useFlowSigmas, false);
-            ConfigValues.unsupported("use_beta_sigmas", useBetaSigmas, "beta sigmas are not implemented");
+            ConfigValues.checkSigmaSpacing(useKarrasSigmas, useExponentialSigmas, useBetaSigmas);
             ConfigValues.unsupported("use_flow_sigmas", useFlowSigmas, "flow-matching sigmas are not implemented");
-            ConfigValues.unsupported("use_karras_sigmas", useKarrasSigmas && useExponentialSigmas,
-                    "only one of use_karras_sigmas and use_exponential_sigmas can be true");
             finalSigmasType = ConfigValues.oneOf("final_sigmas_type", ConfigValues.or(finalSigmasType, "zero"), List.of("zero", "sigma_min"));
             lambdaMinClipped = ConfigValues.or(lambdaMinClipped, Double.NEGATIVE_INFINITY);
             ConfigValues.unsupported("variance_type", varianceType != null, "'" + varianceType
@@ -130,7 +128,7 @@ public final class DPMSolverMultistepScheduler extends IntegerTimestepScheduler 
         boolean roundT = !config.betaSchedule().equals("squaredcos_cap_v2");
         if (config.useKarrasSigmas() || config.useExponentialSigmas()) {
             double min = train[0], max = train[train.length - 1];
-            sig = config.useKarrasSigmas() ? SigmaSchedules.karras(min, max, n) : SigmaSchedules.exponential(min, max, n);
+            sig = SigmaSchedules.respaced(config.useKarrasSigmas(), min, max, n);
             for (int i = 0; i < n; i++) {
                 double tt = SigmaSchedules.sigmaToT(sig[i], logSigmas);
                 ts[i] = config.useKarrasSigmas() && roundT ? Math.rint(tt) : tt;

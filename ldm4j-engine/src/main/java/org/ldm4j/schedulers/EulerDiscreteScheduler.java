@@ -28,9 +28,7 @@ public final class EulerDiscreteScheduler extends KarrasSigmaScheduler {
             useKarrasSigmas = ConfigValues.or(useKarrasSigmas, false);
             useExponentialSigmas = ConfigValues.or(useExponentialSigmas, false);
             useBetaSigmas = ConfigValues.or(useBetaSigmas, false);
-            ConfigValues.unsupported("use_beta_sigmas", useBetaSigmas, "beta sigmas are not implemented");
-            ConfigValues.unsupported("use_karras_sigmas", useKarrasSigmas && useExponentialSigmas,
-                    "only one of use_karras_sigmas and use_exponential_sigmas can be true");
+            ConfigValues.checkSigmaSpacing(useKarrasSigmas, useExponentialSigmas, useBetaSigmas);
             timestepSpacing = ConfigValues.oneOf("timestep_spacing", ConfigValues.or(timestepSpacing, "linspace"), TimestepSpacing.NAMES);
             timestepType = ConfigValues.oneOf("timestep_type", ConfigValues.or(timestepType, "discrete"), List.of("discrete"));
             stepsOffset = ConfigValues.or(stepsOffset, 0);
@@ -64,10 +62,8 @@ public final class EulerDiscreteScheduler extends KarrasSigmaScheduler {
         if (c.useKarrasSigmas() || c.useExponentialSigmas()) {
             double min = c.sigmaMin() != null ? c.sigmaMin() : sigmas[sigmas.length - 1];
             double max = c.sigmaMax() != null ? c.sigmaMax() : sigmas[0];
-            sigmas = c.useKarrasSigmas() ? SigmaSchedules.karras(min, max, steps) : SigmaSchedules.exponential(min, max, steps);
-            float[] logSigmas = SigmaSchedules.logSigmas(train);
-            timesteps = new double[steps];
-            for (int i = 0; i < steps; i++) timesteps[i] = (float) SigmaSchedules.sigmaToT(sigmas[i], logSigmas);
+            sigmas = SigmaSchedules.respaced(c.useKarrasSigmas(), min, max, steps);
+            timesteps = SigmaSchedules.timestepsOf(sigmas, train);
         }
         float last = c.finalSigmasType().equals("sigma_min") ? train[0] : 0f;
         float[] out = new float[sigmas.length + 1];

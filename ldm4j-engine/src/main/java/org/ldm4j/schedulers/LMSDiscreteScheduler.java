@@ -30,9 +30,7 @@ public final class LMSDiscreteScheduler extends KarrasSigmaScheduler {
             useKarrasSigmas = ConfigValues.or(useKarrasSigmas, false);
             useExponentialSigmas = ConfigValues.or(useExponentialSigmas, false);
             useBetaSigmas = ConfigValues.or(useBetaSigmas, false);
-            ConfigValues.unsupported("use_beta_sigmas", useBetaSigmas, "beta sigmas are not implemented");
-            ConfigValues.unsupported("use_karras_sigmas", useKarrasSigmas && useExponentialSigmas,
-                    "only one of use_karras_sigmas and use_exponential_sigmas can be true");
+            ConfigValues.checkSigmaSpacing(useKarrasSigmas, useExponentialSigmas, useBetaSigmas);
             predictionType = ConfigValues.oneOf("prediction_type", ConfigValues.or(predictionType, "epsilon"), DDIMScheduler.PREDICTION_TYPES);
             timestepSpacing = ConfigValues.oneOf("timestep_spacing", ConfigValues.or(timestepSpacing, "linspace"), TimestepSpacing.NAMES);
             stepsOffset = ConfigValues.or(stepsOffset, 0);
@@ -68,10 +66,8 @@ public final class LMSDiscreteScheduler extends KarrasSigmaScheduler {
         for (int i = 0; i < steps; i++) sigmas[i] = TimestepSpacing.interp(timesteps[i], train);
         if (c.useKarrasSigmas() || c.useExponentialSigmas()) {
             double min = sigmas[steps - 1], max = sigmas[0];
-            sigmas = c.useKarrasSigmas() ? SigmaSchedules.karras(min, max, steps) : SigmaSchedules.exponential(min, max, steps);
-            float[] logSigmas = SigmaSchedules.logSigmas(train);
-            timesteps = new double[steps];
-            for (int i = 0; i < steps; i++) timesteps[i] = (float) SigmaSchedules.sigmaToT(sigmas[i], logSigmas);
+            sigmas = SigmaSchedules.respaced(c.useKarrasSigmas(), min, max, steps);
+            timesteps = SigmaSchedules.timestepsOf(sigmas, train);
         }
         float[] out = new float[steps + 1];
         for (int i = 0; i < steps; i++) out[i] = (float) sigmas[i];

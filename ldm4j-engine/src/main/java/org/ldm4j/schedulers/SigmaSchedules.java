@@ -28,6 +28,22 @@ final class SigmaSchedules {
         return out;
     }
 
+    /** The {@code use_karras_sigmas} (else {@code use_exponential_sigmas}) re-spacing of N sigmas from sigmaMax to sigmaMin. */
+    static double[] respaced(boolean karras, double sigmaMin, double sigmaMax, int n) {
+        return karras ? karras(sigmaMin, sigmaMax, n) : exponential(sigmaMin, sigmaMax, n);
+    }
+
+    /**
+     * The fractional training timestep of each re-spaced sigma ({@link #sigmaToT} against the training sigmas), in
+     * float32 as the Euler and LMS {@code set_timesteps} keep them.
+     */
+    static double[] timestepsOf(double[] sigmas, float[] trainingSigmas) {
+        float[] logSigmas = logSigmas(trainingSigmas);
+        double[] timesteps = new double[sigmas.length];
+        for (int i = 0; i < sigmas.length; i++) timesteps[i] = (float) sigmaToT(sigmas[i], logSigmas);
+        return timesteps;
+    }
+
     /** {@code np.log(sigmas)} of a float32 sigma table: a float32 result. */
     static float[] logSigmas(float[] sigmas) {
         float[] out = new float[sigmas.length];

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,14 +29,10 @@ public final class DiffusersToLdm {
     private DiffusersToLdm() {}
 
     // ---------------------------------------------------------------- UNet
-    private static final Map<String, String> UNET_TOP = Map.of(
-            "time_embedding.linear_1.", "time_embed.0.", "time_embedding.linear_2.", "time_embed.2.",
-            "conv_in.", "input_blocks.0.0.", "conv_norm_out.", "out.0.", "conv_out.", "out.2.");
+    private static final Map<String, String> UNET_TOP = inverse(LdmToDiffusers.UNET_TOP);
     private static final Pattern BLOCK = Pattern.compile("(down|up)_blocks\\.(\\d+)\\.(resnets|attentions|downsamplers|upsamplers)\\.(\\d+)\\.(.+)");
     private static final Pattern MID = Pattern.compile("mid_block\\.(resnets|attentions)\\.(\\d+)\\.(.+)");
-    private static final String[][] RESNET = {
-            {"norm1.", "in_layers.0."}, {"conv1.", "in_layers.2."}, {"norm2.", "out_layers.0."},
-            {"conv2.", "out_layers.3."}, {"time_emb_proj.", "emb_layers.1."}, {"conv_shortcut.", "skip_connection."}};
+    private static final String[][] RESNET = inverse(LdmToDiffusers.RESNET);
 
     /**
      * A diffusers UNet name to its LDM name without {@code model.diffusion_model.}; {@code upWithAttention} says
@@ -81,7 +78,7 @@ public final class DiffusersToLdm {
 
     /** A diffusers UNet under LDM names ({@code model.diffusion_model.} prefix included). */
     public static Converted unet(WeightSource unet, JsonNode unetConfig) {
-        int layers = intKey(unetConfig, "layers_per_block");
+        int layers = ConversionConfigKeys.intKey(unetConfig, "layers_per_block");
         java.util.function.IntPredicate attention = b -> unet.names().stream().anyMatch(n -> n.startsWith("up_blocks." + b + ".attentions."));
         Map<String, Converted.Entry> entries = new LinkedHashMap<>();
         for (String n : unet.names()) {
@@ -93,8 +90,7 @@ public final class DiffusersToLdm {
     // ---------------------------------------------------------------- VAE
     private static final Pattern VAE_BLOCK = Pattern.compile("(encoder|decoder)\\.(down|up)_blocks\\.(\\d+)\\.(resnets|downsamplers|upsamplers)\\.(\\d+)\\.(.+)");
     private static final Pattern VAE_MID = Pattern.compile("(encoder|decoder)\\.mid_block\\.(resnets\\.(\\d+)|attentions\\.0)\\.(.+)");
-    private static final Map<String, String> VAE_ATTN = Map.of(
-            "group_norm.", "norm.", "to_q.", "q.", "to_k.", "k.", "to_v.", "v.", "to_out.0.", "proj_out.");
+    private static final Map<String, String> VAE_ATTN = inverse(LdmToDiffusers.VAE_ATTN);
 
     /** A diffusers VAE name to its LDM name without {@code first_stage_model.}; n = number of blocks. */
     public static String vaeName(String name, int numBlocks) {
@@ -131,7 +127,7 @@ public final class DiffusersToLdm {
 
     /** A diffusers VAE under LDM names ({@code first_stage_model.}), attention projections as 1×1 conv weights. */
     public static Converted vae(WeightSource vae, JsonNode vaeConfig) {
-        int blocks = arrayKey(vaeConfig, "block_out_channels");
+        int blocks = ConversionConfigKeys.listLength(vaeConfig, "block_out_channels");
         Map<String, Converted.Entry> entries = new LinkedHashMap<>();
         for (String n : vae.names()) {
             String target = "first_stage_model." + vaeName(n, blocks);
@@ -180,20 +176,21 @@ public final class DiffusersToLdm {
         }
     }
 
+    /** The prefix table read backwards (diffusers → LDM): one table per mapping, so the two directions cannot drift. */
+    private static Map<String, String> inverse(Map<String, String> ldmToDiffusers) {
+        Map<String, String> out = new HashMap<>();
+        ldmToDiffusers.forEach((ldm, diffusers) -> out.put(diffusers, ldm));
+        return Map.copyOf(out);
+    }
+
+    private static String[][] inverse(String[][] ldmToDiffusers) {
+        String[][] out = new String[ldmToDiffusers.length][];
+        for (int i = 0; i < out.length; i++) out[i] = new String[]{ldmToDiffusers[i][1], ldmToDiffusers[i][0]};
+        return out;
+    }
+
     private static void put(Map<String, Converted.Entry> entries, String target, Converted.Entry e) {
         Converted.Entry before = entries.putIfAbsent(target, e);
         if (before != null) throw new WeightFormatException("both '" + before.source() + "' and '" + e.source() + "' map to '" + target + "'");
-    }
-
-    private static int intKey(JsonNode config, String key) {
-        JsonNode v = config.get(key);
-        if (v == null || !v.canConvertToInt()) throw new WeightFormatException("config key '" + key + "' missing or not an integer");
-        return v.intValue();
-    }
-
-    private static int arrayKey(JsonNode config, String key) {
-        JsonNode v = config.get(key);
-        if (v == null || !v.isArray() || v.isEmpty()) throw new WeightFormatException("config key '" + key + "' missing or not a list");
-        return v.size();
     }
 }

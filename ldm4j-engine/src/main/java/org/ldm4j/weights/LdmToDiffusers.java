@@ -35,7 +35,8 @@ public final class LdmToDiffusers {
     private LdmToDiffusers() {}
 
     // ---------------------------------------------------------------- UNet
-    private static final Map<String, String> UNET_TOP = Map.of(
+    /** LDM → diffusers prefixes of the UNet's top-level layers; {@link DiffusersToLdm} reads it backwards. */
+    static final Map<String, String> UNET_TOP = Map.of(
             "time_embed.0.", "time_embedding.linear_1.", "time_embed.2.", "time_embedding.linear_2.",
             "input_blocks.0.0.", "conv_in.", "out.0.", "conv_norm_out.", "out.2.", "conv_out.");
     private static final Pattern INPUT = Pattern.compile("input_blocks\\.(\\d+)\\.(\\d+)\\.(.+)");
@@ -83,7 +84,8 @@ public final class LdmToDiffusers {
         return null;
     }
 
-    private static final String[][] RESNET = {
+    /** LDM → diffusers prefixes inside a UNet resnet; {@link DiffusersToLdm} reads it backwards. */
+    static final String[][] RESNET = {
             {"in_layers.0.", "norm1."}, {"in_layers.2.", "conv1."}, {"out_layers.0.", "norm2."},
             {"out_layers.3.", "conv2."}, {"emb_layers.1.", "time_emb_proj."}, {"skip_connection.", "conv_shortcut."}};
 
@@ -102,7 +104,8 @@ public final class LdmToDiffusers {
     private static final Pattern DOWN = Pattern.compile("encoder\\.down\\.(\\d+)\\.(block\\.(\\d+)|downsample\\.conv)\\.(.+)");
     private static final Pattern UP = Pattern.compile("decoder\\.up\\.(\\d+)\\.(block\\.(\\d+)|upsample\\.conv)\\.(.+)");
     private static final Pattern MID = Pattern.compile("(encoder|decoder)\\.mid\\.(block_([12])|attn_1)\\.(.+)");
-    private static final Map<String, String> VAE_ATTN = Map.of(
+    /** LDM → diffusers prefixes inside the VAE's attention; {@link DiffusersToLdm} reads it backwards. */
+    static final Map<String, String> VAE_ATTN = Map.of(
             "norm.", "group_norm.", "q.", "to_q.", "k.", "to_k.", "v.", "to_v.", "proj_out.", "to_out.0.");
 
     /** A VAE name without its prefix to its diffusers name (null if diffusers drops it); n = number of blocks. */

@@ -50,11 +50,11 @@ public final class SingleFileCheckpoint implements AutoCloseable {
         this.vaeConfig = vaeConfig;
         this.textEncoderConfig = textEncoderConfig;
         WeightSource shared = new Borrowed(file);
-        this.unet = LdmToDiffusers.unet(shared, intKey(unetConfig, "layers_per_block"));
-        this.vae = LdmToDiffusers.vae(shared, arrayKey(vaeConfig, "block_out_channels"));
+        this.unet = LdmToDiffusers.unet(shared, ConversionConfigKeys.intKey(unetConfig, "layers_per_block"));
+        this.vae = LdmToDiffusers.vae(shared, ConversionConfigKeys.listLength(vaeConfig, "block_out_channels"));
         boolean openClip = file.names().stream().anyMatch(n -> n.startsWith(LdmToDiffusers.OPEN_CLIP_PREFIX));
         this.textEncoder = openClip
-                ? LdmToDiffusers.openClipTextModel(shared, intKey(textEncoderConfig, "num_hidden_layers"))
+                ? LdmToDiffusers.openClipTextModel(shared, ConversionConfigKeys.intKey(textEncoderConfig, "num_hidden_layers"))
                 : LdmToDiffusers.clipTextModel(shared);
     }
 
@@ -124,18 +124,6 @@ public final class SingleFileCheckpoint implements AutoCloseable {
                 && checkpoint.info(INPAINT_KEY).dim(1) == 9;
         if (inpaint) return v2 ? ModelType.INPAINTING_V2 : ModelType.INPAINTING;
         return v2 ? ModelType.V2 : ModelType.V1;
-    }
-
-    private static int intKey(JsonNode config, String key) {
-        JsonNode v = config.get(key);
-        if (v == null || !v.canConvertToInt()) throw new WeightFormatException("config key '" + key + "' missing or not an integer");
-        return v.intValue();
-    }
-
-    private static int arrayKey(JsonNode config, String key) {
-        JsonNode v = config.get(key);
-        if (v == null || !v.isArray() || v.isEmpty()) throw new WeightFormatException("config key '" + key + "' missing or not a list");
-        return v.size();
     }
 
     public ModelType modelType() { return type; }

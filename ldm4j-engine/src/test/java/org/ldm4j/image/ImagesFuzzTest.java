@@ -3,7 +3,6 @@ package org.ldm4j.image;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.ldm4j.reliability.FuzzContract;
@@ -28,9 +27,7 @@ class ImagesFuzzTest {
     private static Path file;
 
     @BeforeAll static void setUp() throws IOException {
-        torch.set_num_threads(1);
-        file = Files.createTempFile("fuzz-", ".img");
-        file.toFile().deleteOnExit();
+        file = FuzzContract.scratchFile(".img");
     }
 
     @FuzzTest(maxDuration = "5m")

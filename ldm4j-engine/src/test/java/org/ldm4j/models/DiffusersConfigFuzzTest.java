@@ -2,7 +2,6 @@ package org.ldm4j.models;
 
 import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.ldm4j.models.clip.CLIPTextConfig;
 import org.ldm4j.models.unet.UNet2DConditionConfig;
@@ -30,9 +29,7 @@ class DiffusersConfigFuzzTest {
     private static Path schedulerFile;
 
     @BeforeAll static void setUp() throws IOException {
-        torch.set_num_threads(1);
-        schedulerFile = Files.createTempFile("fuzz-", "-scheduler_config.json");
-        schedulerFile.toFile().deleteOnExit();
+        schedulerFile = FuzzContract.scratchFile("-scheduler_config.json");
     }
 
     @FuzzTest(maxDuration = "5m")

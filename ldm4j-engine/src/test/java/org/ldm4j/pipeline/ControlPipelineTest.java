@@ -5,14 +5,12 @@ import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.models.adapter.T2IAdapter;
 import org.ldm4j.models.controlnet.ControlNetModel;
 import org.ldm4j.models.unet.UNetExtras;
-import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
 import org.ldm4j.nn.Rng;
 
@@ -33,7 +31,7 @@ class ControlPipelineTest {
 
     @BeforeAll static void load() throws Exception {
         Engine.threads(1);
-        sd = ModelLoader.load(TinyStableDiffusion.write(dir.resolve("tiny"), 0).toString(), Dtypes.device("cpu"), ScalarType.Float);
+        sd = TinyStableDiffusion.load(dir.resolve("tiny"), 0);
         net = TinyControl.controlNet(sd.unet, 2);
         adapter = TinyControl.adapter(3);
         hint = new Rng(9).rand(1, 3, 16, 16);

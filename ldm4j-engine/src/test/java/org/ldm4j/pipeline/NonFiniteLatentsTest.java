@@ -2,11 +2,9 @@ package org.ldm4j.pipeline;
 
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
 
 import java.nio.file.Path;
@@ -23,8 +21,7 @@ class NonFiniteLatentsTest {
 
     @BeforeAll static void load() throws Exception {
         Engine.threads(1);
-        TinyStableDiffusion.write(dir.resolve("tiny"), 0);
-        sd = ModelLoader.load(dir.resolve("tiny").toString(), Dtypes.device("cpu"), ScalarType.Float);
+        sd = TinyStableDiffusion.load(dir.resolve("tiny"), 0);
     }
 
     static GenerationRequest request(int steps) {

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
 import org.ldm4j.nn.Rng;
+import org.ldm4j.schedulers.Schedulers;
 import org.ldm4j.weights.WeightFormatException;
 
 import java.nio.file.Files;
@@ -24,8 +25,7 @@ class PipelineTest {
 
     @BeforeAll static void load() throws Exception {
         Engine.threads(1);
-        TinyStableDiffusion.write(dir.resolve("tiny"), 0);
-        sd = ModelLoader.load(dir.resolve("tiny").toString(), Dtypes.device("cpu"), ScalarType.Float);
+        sd = TinyStableDiffusion.load(dir.resolve("tiny"), 0);
     }
 
     static GenerationRequest request(String scheduler, long seed, int steps, Double strength) {
@@ -97,6 +97,15 @@ class PipelineTest {
             Tensor changed = Img2Img.run(sd, request("ddim", 11, 10, 0.6), x, List.of(), null).get(0);
             assertTrue(maxAbsDiff(changed, expected) > 1e-3, "strength 0.6 must change the image");
         }
+    }
+
+    @Test void infotextNamesTheRequestsSamplerElseTheModelsOwn() {
+        assertEquals(Schedulers.fromAlias("euler-a").a1111Label(), sd.infotext(request("euler-a", 3, 7, null)).settings().get("Sampler"));
+        org.ldm4j.image.Infotext own = sd.infotext(request(null, 3, 7, null));
+        assertEquals(sd.defaultScheduler().a1111Label(), own.settings().get("Sampler"));
+        assertEquals("PNDMScheduler", sd.defaultScheduler().className());
+        assertEquals(List.of("7", "3", "16x16", sd.name), List.of(own.settings().get("Steps"), own.settings().get("Seed"),
+                own.settings().get("Size"), own.settings().get("Model")));
     }
 
     @Test void badRequestsAreRejectedByName() {

@@ -3,6 +3,7 @@ package org.ldm4j.pipeline;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.ldm4j.models.clip.CLIPTextConfig;
 import org.ldm4j.models.clip.CLIPTextModel;
 import org.ldm4j.models.clip.CLIPTokenizer;
@@ -11,6 +12,7 @@ import org.ldm4j.models.unet.UNet2DConditionModel;
 import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Block;
+import org.ldm4j.nn.Dtypes;
 import org.ldm4j.weights.DiffusersFolder;
 import org.ldm4j.weights.DiffusersToLdm;
 import org.ldm4j.weights.SafetensorsWriter;
@@ -60,6 +62,11 @@ public final class TinyStableDiffusion {
             """;
 
     private TinyStableDiffusion() {}
+
+    /** Writes the tiny model into {@code root} and loads it on the CPU in float32, as most tests want it. */
+    public static StableDiffusion load(Path root, long seed) throws IOException {
+        return ModelLoader.load(write(root, seed).toString(), Dtypes.device("cpu"), ScalarType.Float);
+    }
 
     /** Writes the tiny model (16x16 images, 8x8 latents... VAE factor 2) into {@code root}; returns root. */
     public static Path write(Path root, long seed) throws IOException {

@@ -1,5 +1,10 @@
 package org.ldm4j.reliability;
 
+import org.bytedeco.pytorch.global.torch;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -11,6 +16,17 @@ import java.util.Arrays;
  */
 public final class FuzzContract {
     private FuzzContract() {}
+
+    /**
+     * The set-up every fuzz target shares: one libtorch thread, and a temporary file (deleted on exit) that each
+     * input is written to, since the readers under test take paths.
+     */
+    public static Path scratchFile(String suffix) throws IOException {
+        torch.set_num_threads(1);
+        Path file = Files.createTempFile("fuzz-", suffix);
+        file.toFile().deleteOnExit();
+        return file;
+    }
 
     /** Code under test; may throw anything. */
     @FunctionalInterface

@@ -1,7 +1,5 @@
 package org.ldm4j.weights;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterEach;
@@ -11,19 +9,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -33,10 +23,10 @@ class HfHubTest {
     static final String COMMIT = "0123456789abcdef0123456789abcdef01234567";
 
     @TempDir Path dir;
-    HttpServer server;
+    HubTestServer server;
     Path repoFiles;
     Map<String, Map<String, Tensor>> written;
-    final List<String> requests = new CopyOnWriteArrayList<>();   // "METHOD path range auth"
+    List<String> requests;   // "METHOD path range auth"
 
     @BeforeAll static void threads() { torch.set_num_threads(1); }
 
@@ -46,71 +36,16 @@ class HfHubTest {
         written = TinyModels.writeDiffusersFolder(repoFiles);
         Files.write(repoFiles.resolve("v1-5-pruned.ckpt"), new byte[100]);                 // must not be fetched
         SafetensorsWriter.write(repoFiles.resolve("safety_checker/model.safetensors"), Map.of("x", torch.zeros(1)));
-        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-        server.createContext("/", this::handle);
-        server.start();
+        server = new HubTestServer(REPO, COMMIT, repoFiles);
+        requests = server.requests();
     }
 
-    @AfterEach void stop() { if (server != null) server.stop(0); }
+    @AfterEach void stop() { if (server != null) server.close(); }
 
-    URI endpoint() { return URI.create("http://127.0.0.1:" + server.getAddress().getPort()); }
-
-    List<String> files() throws IOException {
-        try (Stream<Path> s = Files.walk(repoFiles)) {
-            return s.filter(Files::isRegularFile).map(p -> repoFiles.relativize(p).toString().replace('\\', '/')).sorted().toList();
-        }
-    }
-
-    static String etagOf(byte[] content, boolean lfs) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance(lfs ? "SHA-256" : "SHA-1").digest(content));
-    }
-
-    void handle(HttpExchange ex) throws IOException {
-        String path = ex.getRequestURI().getPath();
-        String range = ex.getRequestHeaders().getFirst("Range");
-        requests.add(ex.getRequestMethod() + " " + path + " " + range + " " + ex.getRequestHeaders().getFirst("Authorization"));
-        try (ex) {
-            if (path.equals("/api/models/" + REPO + "/revision/main")) {
-                StringBuilder json = new StringBuilder("{\"sha\":\"" + COMMIT + "\",\"siblings\":[");
-                List<String> files = files();
-                for (int i = 0; i < files.size(); i++) json.append(i > 0 ? "," : "").append("{\"rfilename\":\"").append(files.get(i)).append("\"}");
-                byte[] body = json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
-                ex.sendResponseHeaders(200, body.length);
-                ex.getResponseBody().write(body);
-                return;
-            }
-            String prefix = "/" + REPO + "/resolve/" + COMMIT + "/";
-            if (!path.startsWith(prefix) || !Files.isRegularFile(repoFiles.resolve(path.substring(prefix.length())))) {
-                ex.sendResponseHeaders(404, -1);
-                return;
-            }
-            byte[] content = Files.readAllBytes(repoFiles.resolve(path.substring(prefix.length())));
-            boolean lfs = path.endsWith(".safetensors");
-            String etag = etagOf(content, lfs);
-            ex.getResponseHeaders().add("X-Repo-Commit", COMMIT);
-            ex.getResponseHeaders().add(lfs ? "X-Linked-Etag" : "ETag", "\"" + etag + "\"");
-            ex.getResponseHeaders().add("X-Linked-Size", Long.toString(content.length));
-            if (ex.getRequestMethod().equals("HEAD")) {
-                ex.sendResponseHeaders(200, -1);
-                return;
-            }
-            int from = 0;
-            if (range != null && range.startsWith("bytes=") && range.endsWith("-")) {
-                from = Integer.parseInt(range.substring(6, range.length() - 1));
-                ex.getResponseHeaders().add("Content-Range", "bytes " + from + "-" + (content.length - 1) + "/" + content.length);
-                ex.sendResponseHeaders(206, content.length - from);
-            } else {
-                ex.sendResponseHeaders(200, content.length);
-            }
-            OutputStream out = ex.getResponseBody();
-            out.write(content, from, content.length - from);
-        } catch (Exception e) {
-            throw new IOException(e);
-        }
-    }
+    static String etagOf(byte[] content, boolean lfs) { return HubTestServer.etag(content, lfs); }
 
     HfHub hub(boolean offline) {
-        return new HfHub(dir.resolve("hf/hub"), endpoint(), "secret-token", offline, false);
+        return new HfHub(dir.resolve("hf/hub"), server.endpoint(), "secret-token", offline, false);
     }
 
     @Test void downloadsOnlyPipelineFilesIntoTheCacheLayout() throws Exception {
@@ -173,8 +108,8 @@ class HfHubTest {
     @Test void offlineModeUsesOnlyTheCache() throws Exception {
         hub(false).pipeline(REPO, "main", null);
         hub(false).pipeline(REPO, "main", "fp16");
-        URI gone = endpoint();
-        server.stop(0);
+        URI gone = server.endpoint();
+        server.close();
         server = null;
         int before = requests.size();
         Path snap = new HfHub(dir.resolve("hf/hub"), gone, null, true, false).pipeline(REPO, "main", null);

@@ -44,7 +44,7 @@ public final class HubTestServer implements AutoCloseable {
     /** A client of this server caching under {@code cache}, without progress bars. */
     public HfHub hub(Path cache) { return new HfHub(cache, endpoint(), null, false, false); }
 
-    /** "METHOD path" of every request so far. */
+    /** "METHOD path range authorization" of every request so far ("null" for a header not sent). */
     public List<String> requests() { return requests; }
 
     private List<String> listing() throws IOException {
@@ -53,9 +53,10 @@ public final class HubTestServer implements AutoCloseable {
         }
     }
 
-    private static String hex(String algorithm, byte[] content) {
+    /** The etag the Hub gives a file: sha256 of an LFS file, sha1 (git's blob id stands in) of a small one. */
+    public static String etag(byte[] content, boolean lfs) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance(algorithm).digest(content));
+            return HexFormat.of().formatHex(MessageDigest.getInstance(lfs ? "SHA-256" : "SHA-1").digest(content));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -63,7 +64,8 @@ public final class HubTestServer implements AutoCloseable {
 
     private void handle(HttpExchange ex) throws IOException {
         String path = ex.getRequestURI().getPath();
-        requests.add(ex.getRequestMethod() + " " + path);
+        String range = ex.getRequestHeaders().getFirst("Range");
+        requests.add(ex.getRequestMethod() + " " + path + " " + range + " " + ex.getRequestHeaders().getFirst("Authorization"));
         try (ex) {
             if (path.equals("/api/models/" + repo + "/revision/main") || path.equals("/api/models/" + repo + "/revision/" + commit)) {
                 StringBuilder json = new StringBuilder("{\"sha\":\"" + commit + "\",\"siblings\":[");
@@ -83,13 +85,12 @@ public final class HubTestServer implements AutoCloseable {
             byte[] content = Files.readAllBytes(file);
             boolean lfs = path.endsWith(".safetensors") || path.endsWith(".bin") || path.endsWith(".ckpt");
             ex.getResponseHeaders().add("X-Repo-Commit", commit);
-            ex.getResponseHeaders().add(lfs ? "X-Linked-Etag" : "ETag", "\"" + hex(lfs ? "SHA-256" : "SHA-1", content) + "\"");
+            ex.getResponseHeaders().add(lfs ? "X-Linked-Etag" : "ETag", "\"" + etag(content, lfs) + "\"");
             ex.getResponseHeaders().add("X-Linked-Size", Long.toString(content.length));
             if (ex.getRequestMethod().equals("HEAD")) {
                 ex.sendResponseHeaders(200, -1);
                 return;
             }
-            String range = ex.getRequestHeaders().getFirst("Range");
             int from = 0;
             if (range != null && range.startsWith("bytes=") && range.endsWith("-")) {
                 from = Integer.parseInt(range.substring(6, range.length() - 1));

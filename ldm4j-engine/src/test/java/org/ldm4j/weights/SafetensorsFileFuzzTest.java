@@ -4,7 +4,6 @@ import com.code_intelligence.jazzer.junit.DictionaryEntries;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.BeforeAll;
 import org.ldm4j.reliability.FuzzContract;
 
@@ -28,9 +27,7 @@ class SafetensorsFileFuzzTest {
     private static Path file;
 
     @BeforeAll static void setUp() throws IOException {
-        torch.set_num_threads(1);
-        file = Files.createTempFile("fuzz-", ".safetensors");
-        file.toFile().deleteOnExit();
+        file = FuzzContract.scratchFile(".safetensors");
     }
 
     @FuzzTest(maxDuration = "5m")

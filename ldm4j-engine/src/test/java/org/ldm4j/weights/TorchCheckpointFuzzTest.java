@@ -38,9 +38,7 @@ class TorchCheckpointFuzzTest {
     private static Path file;
 
     @BeforeAll static void setUp() throws IOException {
-        torch.set_num_threads(1);
-        file = Files.createTempFile("fuzz-", ".pt");
-        file.toFile().deleteOnExit();
+        file = FuzzContract.scratchFile(".pt");
     }
 
     @FuzzTest(maxDuration = "5m")

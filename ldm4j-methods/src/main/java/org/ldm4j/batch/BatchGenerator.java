@@ -6,7 +6,6 @@ import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.Images;
-import org.ldm4j.image.Infotext;
 import org.ldm4j.image.PngParameters;
 import org.ldm4j.methods.blended.BackgroundPsnr;
 import org.ldm4j.methods.blended.BackgroundRepair;
@@ -15,17 +14,17 @@ import org.ldm4j.methods.blended.BlendedLatentDiffusion;
 import org.ldm4j.methods.gradop.BaselineSettings;
 import org.ldm4j.methods.gradop.GradOp;
 import org.ldm4j.methods.gradop.GradOpPlus;
+import org.ldm4j.methods.gradop.GradOpParameters;
 import org.ldm4j.methods.gradop.GradOpPlusSettings;
 import org.ldm4j.methods.gradop.GradOpSettings;
-import org.ldm4j.methods.gradop.PaintingSettings;
 import org.ldm4j.methods.gradop.Stroke2ImgBaselines;
+import org.ldm4j.methods.gradop.Stroke2ImgSettings;
 import org.ldm4j.methods.gradop.StrokePainting;
 import org.ldm4j.methods.gradop.StrokePrompt;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.Img2Img;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.Txt2Img;
-import org.ldm4j.schedulers.Schedulers;
 
 import java.awt.Color;
 import java.awt.image.BufferedImage;
@@ -83,7 +82,7 @@ public final class BatchGenerator {
                 made = generate(sd, item);
             }
             generated = System.nanoTime();
-            byte[] png = PngParameters.encode(made.image(), infotext(sd, made.request()), made.record());
+            byte[] png = PngParameters.encode(made.image(), sd.infotext(made.request()), made.record());
             store.write(item.imagePath(), png);
             long written = System.nanoTime();
             BatchRow row = new BatchRow(item.id(), item.index(), item.seed(), item.method(), item.prompt(),
@@ -167,78 +166,27 @@ public final class BatchGenerator {
         String preset = p.string("preset", "official").toLowerCase(Locale.ROOT);
         StrokePrompt prompt = new StrokePrompt(item.prompt(), p.string("negativePrompt", ""), item.seed(), p.integer("clipSkip", 0));
         String scheduler = p.string("scheduler", "ddim");
-        Object settings;
+        GradOpParameters given = new GradOpParameters(preset, scheduler, p.integer("steps"), p.real("cfg"), p.real("strength"),
+                p.integer("iterations"), p.integer("gradSteps"), p.real("lr"), null, p.integer("lossScale"), null,
+                p.integer("blurKernel"), p.real("blurSigma"), null, null);
+        given.painting();   // a bad blur key fails the item whatever the variant, even a baseline that ignores it
+        Stroke2ImgSettings settings = given.toSettings(variant);
         Tensor out;
-        int steps;
-        double cfg;
-        Double strength;
-        PaintingSettings paint = PaintingSettings.official();
-        if (p.has("blurKernel") || p.has("blurSigma")) {
-            paint = paint.withBlur(p.integer("blurKernel", paint.blurKernel()), p.real("blurSigma", paint.blurSigma()));
-        }
-        paint.validate();
         try (NoGradGuard noGrad = new NoGradGuard()) {
             Tensor y = StrokePainting.toTensor(img);
-            switch (variant) {
-                case "gradop+" -> {
-                    GradOpPlusSettings s = switch (preset) {
-                        case "official" -> GradOpPlusSettings.official();
-                        case "recommended" -> GradOpPlusSettings.recommended();
-                        default -> throw new IllegalArgumentException("unknown stroke2img preset '" + preset + "' (official or recommended)");
-                    };
-                    s = s.withPainting(paint).withScheduler(scheduler);
-                    if (p.has("steps")) s = s.withSteps(p.integer("steps"));
-                    if (p.has("cfg")) s = s.withGuidanceScale(p.real("cfg"));
-                    if (p.has("strength")) s = s.withStrength(p.real("strength"));
-                    if (p.has("iterations")) s = s.withIterations(p.integer("iterations"));
-                    if (p.has("gradSteps")) s = s.withGradSteps(p.integer("gradSteps"));
-                    if (p.has("lr")) s = s.withLr(p.real("lr"));
-                    if (p.has("lossScale")) s = s.withLossScale(p.integer("lossScale"));
-                    s = s.validate();
-                    settings = s;
-                    steps = s.steps();
-                    cfg = s.guidanceScale();
-                    strength = s.strength();
-                    out = GradOpPlus.run(sd, prompt, y, s, null, List.of(), null).image();
-                }
-                case "gradop" -> {
-                    GradOpSettings s = GradOpSettings.defaults().withPainting(paint).withScheduler(scheduler);
-                    if (p.has("steps")) s = s.withSteps(p.integer("steps"));
-                    if (p.has("cfg")) s = s.withGuidanceScale(p.real("cfg"));
-                    if (p.has("strength")) s = s.withProjectionStrength(p.real("strength"));
-                    if (p.has("gradSteps")) s = s.withGradSteps(p.integer("gradSteps"));
-                    if (p.has("lr")) s = s.withLr(p.real("lr"));
-                    if (p.has("lossScale")) s = s.withLossScale(p.integer("lossScale"));
-                    s = s.validate();
-                    settings = s;
-                    steps = s.steps();
-                    cfg = s.guidanceScale();
-                    strength = s.projectionStrength();
-                    out = GradOp.run(sd, prompt, y, s, null, List.of(), null).image();
-                }
+            out = switch (variant) {
+                case "gradop+" -> GradOpPlus.run(sd, prompt, y, (GradOpPlusSettings) settings, null, List.of(), null).image();
+                case "gradop" -> GradOp.run(sd, prompt, y, (GradOpSettings) settings, null, List.of(), null).image();
+                case "sdedit" -> Stroke2ImgBaselines.sdedit(sd, prompt, y, (BaselineSettings) settings, List.of(), null);
                 default -> {
-                    BaselineSettings s = BaselineSettings.official().withScheduler(scheduler);
-                    if (p.has("steps")) s = s.withSteps(p.integer("steps"));
-                    if (p.has("cfg")) s = s.withGuidanceScale(p.real("cfg"));
-                    if (p.has("strength")) s = s.withStrength(p.real("strength"));
-                    if (p.has("iterations")) s = s.withIterations(p.integer("iterations"));
-                    s = s.validate();
-                    settings = s;
-                    steps = s.steps();
-                    cfg = s.guidanceScale();
-                    strength = s.strength();
-                    if (variant.equals("sdedit")) {
-                        out = Stroke2ImgBaselines.sdedit(sd, prompt, y, s, List.of(), null);
-                    } else {
-                        List<Tensor> rounds = Stroke2ImgBaselines.iterativeSdedit(sd, prompt, y, s, List.of(), null);
-                        out = rounds.get(rounds.size() - 1);
-                    }
+                    List<Tensor> rounds = Stroke2ImgBaselines.iterativeSdedit(sd, prompt, y, (BaselineSettings) settings, List.of(), null);
+                    yield rounds.get(rounds.size() - 1);
                 }
-            }
+            };
         }
         GenerationRequest r = new GenerationRequest("stroke2img", sd.name, item.prompt(), prompt.negativePrompt(),
-                img.getWidth(), img.getHeight(), steps, cfg, scheduler, item.seed(), 1, prompt.clipSkip(), 0.0, strength,
-                painting).validate(sd.vaeScaleFactor());
+                img.getWidth(), img.getHeight(), settings.steps(), settings.guidanceScale(), scheduler, item.seed(), 1, prompt.clipSkip(), 0.0,
+                GradOpParameters.strengthOf(variant, settings), painting).validate(sd.vaeScaleFactor());
         StrokeRecord record = new StrokeRecord(r, variant, variant.equals("gradop+") ? preset : null, settings, painting, background);
         return new Made(Images.toImage(out), r, record);
     }
@@ -252,18 +200,10 @@ public final class BatchGenerator {
             throw new IllegalArgumentException("mask " + mask + " is " + m.size(3) + "x" + m.size(2) + " but image " + image
                     + " is " + img.getWidth() + "x" + img.getHeight());
         }
-        String preset = p.string("preset", "recommended").toLowerCase(Locale.ROOT);
-        BlendSettings s = switch (preset) {
-            case "recommended" -> BlendSettings.recommended();
-            case "official" -> BlendSettings.official();
-            default -> throw new IllegalArgumentException("unknown edit preset '" + preset + "' (recommended or official)");
-        };
+        BlendSettings s = BlendSettings.preset(p.string("preset", "recommended"));
         if (p.has("blendStart")) s = s.withBlendStart(p.real("blendStart"));
         if (Boolean.FALSE.equals(p.bool("repair"))) s = s.withRepair(BackgroundRepair.Settings.off());
-        if (p.has("repairSteps")) {
-            BackgroundRepair.Settings base = s.repair().enabled() ? s.repair() : BackgroundRepair.Settings.official();
-            s = s.withRepair(base.withSteps(p.integer("repairSteps")));
-        }
+        if (p.has("repairSteps")) s = s.withRepairOn(p.integer("repairSteps"));
         if (p.has("pixelBlend")) s = s.withPixelBlend(p.bool("pixelBlend"));
         GenerationRequest r = request(sd, item, p, "edit", img.getWidth(), img.getHeight(), null, image);
         requireSize("image " + image, img, r);
@@ -278,11 +218,6 @@ public final class BatchGenerator {
             throw new IllegalArgumentException(what + " is " + img.getWidth() + "x" + img.getHeight() + " but the item asks for "
                     + r.width() + "x" + r.height() + ": resize it or leave width/height out");
         }
-    }
-
-    private static Infotext infotext(StableDiffusion sd, GenerationRequest r) {
-        String sampler = (r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()) : sd.defaultScheduler()).a1111Label();
-        return Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(), r.width(), r.height(), sd.name);
     }
 
     private static long millis(long from, long to) { return (to - from) / 1_000_000; }

@@ -66,12 +66,7 @@ final class EditMode implements Mode {
 
     /** recommended or official, then repair on/off and its steps, as {@code ldm4j edit}'s options. */
     private static BlendSettings settings(RequestFields f) {
-        String preset = f.optionalText("preset") == null ? "recommended" : f.optionalText("preset").toLowerCase(Locale.ROOT);
-        BlendSettings s = switch (preset) {
-            case "recommended" -> BlendSettings.recommended();
-            case "official" -> BlendSettings.official();
-            default -> throw ApiError.badRequest("unknown preset '" + preset + "' (expected recommended or official)");
-        };
+        BlendSettings s = BlendSettings.preset(f.optionalText("preset") == null ? "recommended" : f.optionalText("preset"));
         Boolean repair = f.optionalBoolean("repair");
         Integer steps = f.optionalInt("repairSteps");
         if (Boolean.FALSE.equals(repair) && steps != null) throw ApiError.badRequest("repair false and repairSteps contradict each other");
@@ -79,11 +74,7 @@ final class EditMode implements Mode {
             throw ApiError.badRequest("repairSteps must be in 1.." + MAX_REPAIR_STEPS + ", got " + steps);
         }
         if (Boolean.FALSE.equals(repair)) return s.withRepair(BackgroundRepair.Settings.off());
-        if (Boolean.TRUE.equals(repair) || steps != null) {
-            BackgroundRepair.Settings base = s.repair().enabled() ? s.repair() : BackgroundRepair.Settings.official();
-            s = s.withRepair(steps != null ? base.withSteps(steps) : base);
-        }
-        return s;
+        return Boolean.TRUE.equals(repair) || steps != null ? s.withRepairOn(steps) : s;
     }
 
     /**

@@ -5,12 +5,15 @@ import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.methods.gradop.BaselineSettings;
 import org.ldm4j.methods.gradop.GradOp;
 import org.ldm4j.methods.gradop.GradOpPlus;
+import org.ldm4j.methods.gradop.GradOpParameters;
 import org.ldm4j.methods.gradop.GradOpPlusSettings;
 import org.ldm4j.methods.gradop.GradOpSettings;
 import org.ldm4j.methods.gradop.PaintingSettings;
 import org.ldm4j.methods.gradop.Region;
 import org.ldm4j.methods.gradop.RegionSettings;
 import org.ldm4j.methods.gradop.Stroke2ImgBaselines;
+import org.ldm4j.methods.gradop.Stroke2ImgRecord;
+import org.ldm4j.methods.gradop.Stroke2ImgSettings;
 import org.ldm4j.methods.gradop.StrokePainting;
 import org.ldm4j.methods.gradop.StrokePrompt;
 import org.ldm4j.models.clip.CLIPTokenizer;
@@ -34,21 +37,11 @@ import java.util.Set;
  */
 final class Stroke2ImgMode implements Mode {
     static final String PAINTING = "painting";
-    static final List<String> METHODS = List.of("gradop+", "gradop", "sdedit", "iterative-sdedit", "text");
+    static final List<String> METHODS = GradOpParameters.METHODS;
     static final String FROM_CANVAS = "studio canvas";
     /** {@link DataUrls#decodePng} composites translucent pixels on white: the painting's background. */
     static final String BACKGROUND = "#FFFFFF";
     static final int MAX_GRAD_STEPS = 1000, MAX_ITERATIONS = 100;
-
-    /** The PNG's {@code ldm4j} chunk: the same record {@code ldm4j stroke2img} writes. */
-    record Stroke2ImgRecord(GenerationRequest generation, String method, String preset, Object settings,
-                            List<String> regions, double regionStrength, double regionTolerance, String painting,
-                            String background) {
-        Stroke2ImgRecord forSeed(long seed) {
-            return new Stroke2ImgRecord(generation.withSeed(seed), method, preset, settings, regions, regionStrength,
-                    regionTolerance, painting, background);
-        }
-    }
 
     @Override public String name() { return "stroke2img"; }
 
@@ -73,7 +66,7 @@ final class Stroke2ImgMode implements Mode {
         }
         if (!method.equals("gradop+") && f.node("preset") != null) throw ApiError.badRequest("preset applies to gradop+ only, not " + method);
         String preset = method.equals("gradop+") ? preset(f) : null;
-        Object settings = invalidAs400(() -> settings(method, preset, generic, f));
+        Stroke2ImgSettings settings = invalidAs400(() -> settings(method, preset, generic, f));
         PaintingSettings paint = settings instanceof GradOpPlusSettings s ? s.painting()
                 : settings instanceof GradOpSettings s ? s.painting() : null;
         int pad = paint == null ? 0 : paint.blurKernel() / 2;
@@ -84,9 +77,7 @@ final class Stroke2ImgMode implements Mode {
         }
         RegionSettings regions = regions(f, method, generic.prompt(), painting);
 
-        Double strength = settings instanceof GradOpPlusSettings s ? Double.valueOf(s.strength())
-                : settings instanceof GradOpSettings s ? Double.valueOf(s.projectionStrength())
-                : method.equals("text") ? null : Double.valueOf(((BaselineSettings) settings).strength());
+        Double strength = GradOpParameters.strengthOf(method, settings);
         GenerationRequest request = new GenerationRequest(name(), generic.model(), generic.prompt(), generic.negativePrompt(),
                 generic.width(), generic.height(), generic.steps(), generic.guidanceScale(),
                 generic.scheduler() != null ? generic.scheduler() : "ddim", generic.seed(), generic.count(),
@@ -121,7 +112,7 @@ final class Stroke2ImgMode implements Mode {
             }
             List<Output> out = new ArrayList<>();
             for (int k = 0; k < images.size(); k++) {
-                Stroke2ImgRecord one = record.forSeed(request.seed() + k);
+                Stroke2ImgRecord one = record.forImage(request.withSeed(request.seed() + k));
                 out.add(new Output(images.get(k), one.generation(), one, method + (preset != null ? " (" + preset + ")" : "")));
             }
             return out;
@@ -139,7 +130,7 @@ final class Stroke2ImgMode implements Mode {
     }
 
     /** The method's settings: its defaults, the common steps/guidance/scheduler, then every method field given. */
-    private static Object settings(String method, String preset, GenerationRequest r, RequestFields f) {
+    private static Stroke2ImgSettings settings(String method, String preset, GenerationRequest r, RequestFields f) {
         Double strength = f.optionalDouble("strength"), lr = f.optionalDouble("lr");
         Integer iterations = f.optionalInt("iterations"), gradSteps = f.optionalInt("gradSteps");
         String function = f.optionalText("paintingFunction");
@@ -151,46 +142,20 @@ final class Stroke2ImgMode implements Mode {
         if (gradSteps != null && (gradSteps < 0 || gradSteps > MAX_GRAD_STEPS)) {
             throw ApiError.badRequest("gradSteps must be in 0.." + MAX_GRAD_STEPS + ", got " + gradSteps);
         }
-        PaintingSettings paint = PaintingSettings.official();
-        if (function != null) paint = paint.withFunction(function.toLowerCase(Locale.ROOT));
-        if (blurKernel != null || blurSigma != null) {
-            paint = paint.withBlur(blurKernel != null ? blurKernel : paint.blurKernel(), blurSigma != null ? blurSigma : paint.blurSigma());
+        GradOpParameters given = new GradOpParameters(preset, r.scheduler(), r.steps(), r.guidanceScale(), strength, iterations,
+                gradSteps, lr, null, null, function, blurKernel, blurSigma, null, null);
+        given.painting();   // the painting fields are checked first, whatever the method
+        if (method.equals("gradop") && iterations != null) throw ApiError.badRequest("iterations apply to gradop+ and iterative-sdedit, not gradop");
+        if (!method.startsWith("gradop")) {
+            if (given.hasGradOpOnly()) {
+                throw ApiError.badRequest("gradSteps, lr and the painting function's fields apply to gradop+ and gradop only, not " + method);
+            }
+            if (method.equals("text") && (strength != null || iterations != null)) {
+                throw ApiError.badRequest("strength and iterations do not apply to the text-only preview");
+            }
+            if (method.equals("sdedit") && iterations != null) throw ApiError.badRequest("iterations apply to iterative-sdedit, not sdedit");
         }
-        paint.validate();
-        switch (method) {
-            case "gradop+" -> {
-                GradOpPlusSettings s = preset.equals("recommended") ? GradOpPlusSettings.recommended() : GradOpPlusSettings.official();
-                s = s.withPainting(paint).withScheduler(r.scheduler()).withSteps(r.steps()).withGuidanceScale(r.guidanceScale());
-                if (strength != null) s = s.withStrength(strength);
-                if (iterations != null) s = s.withIterations(iterations);
-                if (gradSteps != null) s = s.withGradSteps(gradSteps);
-                if (lr != null) s = s.withLr(lr);
-                return s.validate();
-            }
-            case "gradop" -> {
-                if (iterations != null) throw ApiError.badRequest("iterations apply to gradop+ and iterative-sdedit, not gradop");
-                GradOpSettings s = GradOpSettings.defaults().withPainting(paint).withScheduler(r.scheduler())
-                        .withSteps(r.steps()).withGuidanceScale(r.guidanceScale());
-                if (strength != null) s = s.withProjectionStrength(strength);
-                if (gradSteps != null) s = s.withGradSteps(gradSteps);
-                if (lr != null) s = s.withLr(lr);
-                return s.validate();
-            }
-            default -> {
-                if (gradSteps != null || lr != null || function != null || blurKernel != null || blurSigma != null) {
-                    throw ApiError.badRequest("gradSteps, lr and the painting function's fields apply to gradop+ and gradop only, not " + method);
-                }
-                if (method.equals("text") && (strength != null || iterations != null)) {
-                    throw ApiError.badRequest("strength and iterations do not apply to the text-only preview");
-                }
-                if (method.equals("sdedit") && iterations != null) throw ApiError.badRequest("iterations apply to iterative-sdedit, not sdedit");
-                BaselineSettings s = BaselineSettings.official().withSteps(r.steps()).withGuidanceScale(r.guidanceScale());
-                if (r.scheduler() != null) s = s.withScheduler(r.scheduler());
-                if (strength != null) s = s.withStrength(strength);
-                if (iterations != null) s = s.withIterations(iterations);
-                return s.validate();
-            }
-        }
+        return given.toSettings(method);
     }
 
     /**

@@ -2,13 +2,11 @@ package org.ldm4j.studio;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.image.PngParameters;
-import org.ldm4j.pipeline.TinyStableDiffusion;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -41,9 +39,7 @@ class StudioApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        torch.set_num_threads(1);
-        Path model = TinyStableDiffusion.write(dir.resolve("tiny"), 7);
-        studio = new StudioFixture(StudioServer.start(StudioFixture.config(model, dir.resolve("gallery"), StudioFixture.testLimits())));
+        studio = StudioFixture.startTiny(dir, 7);
     }
 
     @AfterAll

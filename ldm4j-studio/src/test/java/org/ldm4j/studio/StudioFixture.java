@@ -2,6 +2,8 @@ package org.ldm4j.studio;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.pipeline.TinyStableDiffusion;
 
 import javax.imageio.ImageIO;
 import java.awt.Color;
@@ -34,6 +36,13 @@ final class StudioFixture implements AutoCloseable {
     StudioFixture(StudioServer server) {
         this.server = server;
         this.base = "http://127.0.0.1:" + server.port();
+    }
+
+    /** A studio on the tiny random model (written to {@code dir/tiny} with {@code seed}), gallery {@code dir/gallery}, test limits. */
+    static StudioFixture startTiny(Path dir, long seed) throws IOException {
+        torch.set_num_threads(1);
+        Path model = TinyStableDiffusion.write(dir.resolve("tiny"), seed);
+        return new StudioFixture(StudioServer.start(config(model, dir.resolve("gallery"), testLimits())));
     }
 
     static StudioConfig config(Path model, Path gallery, Limits limits) {

@@ -1,14 +1,11 @@
 package org.ldm4j.models.adapter;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.ldm4j.models.DiffusersConfigJson;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -39,25 +36,12 @@ public record T2IAdapterConfig(int inChannels, List<Integer> channels, int numRe
     }
 
     public static T2IAdapterConfig read(Path file) {
-        try {
-            return parse(Files.readString(file), file.toString());
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read T2IAdapter config " + file + ": " + e.getMessage(), e);
-        }
+        return parse(DiffusersConfigJson.read(file, "T2IAdapter config"), file.toString());
     }
 
     public static T2IAdapterConfig parse(String json, String source) {
-        JsonNode n;
-        try {
-            n = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": invalid JSON: " + e.getMessage(), e);
-        }
-        String cls = n.path("_class_name").asText(CLASS_NAME);
-        if (!cls.equals(CLASS_NAME)) throw new IllegalArgumentException(source + ": this is a " + cls + " config, not a " + CLASS_NAME);
-        List<Integer> channels = new ArrayList<>();
-        if (n.has("channels")) n.get("channels").forEach(c -> channels.add(c.asInt()));
-        else channels.addAll(List.of(320, 640, 1280, 1280));
+        ObjectNode n = DiffusersConfigJson.object(json, source, CLASS_NAME);
+        List<Integer> channels = DiffusersConfigJson.ints(n, "channels", List.of(320, 640, 1280, 1280));
         try {
             return new T2IAdapterConfig(n.path("in_channels").asInt(3), channels, n.path("num_res_blocks").asInt(2),
                     n.path("downscale_factor").asInt(8), n.path("adapter_type").asText(FULL));

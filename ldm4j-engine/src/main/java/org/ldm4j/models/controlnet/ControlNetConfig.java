@@ -6,10 +6,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.ldm4j.models.DiffusersConfigJson;
 import org.ldm4j.models.unet.UNet2DConditionConfig;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,26 +49,12 @@ public record ControlNetConfig(UNet2DConditionConfig encoder, int conditioningCh
     public int hintDownscale() { return 1 << (conditioningEmbeddingOutChannels.size() - 1); }
 
     public static ControlNetConfig read(Path file) {
-        try {
-            return parse(Files.readString(file), file.toString());
-        } catch (IOException e) {
-            throw new IllegalArgumentException("cannot read ControlNet config " + file + ": " + e.getMessage(), e);
-        }
+        return parse(DiffusersConfigJson.read(file, "ControlNet config"), file.toString());
     }
 
     /** Parses {@code config.json}; a config of another class (a UNet, a T2I-Adapter) is rejected by name. */
     public static ControlNetConfig parse(String json, String source) {
-        JsonNode node;
-        try {
-            node = JSON.readTree(json);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": invalid JSON: " + e.getMessage(), e);
-        }
-        if (!(node instanceof ObjectNode obj)) throw new IllegalArgumentException(source + ": not a JSON object");
-        String cls = obj.path("_class_name").asText(CLASS_NAME);
-        if (!cls.equals(CLASS_NAME)) {
-            throw new IllegalArgumentException(source + ": this is a " + cls + " config, not a " + CLASS_NAME);
-        }
+        ObjectNode obj = DiffusersConfigJson.object(json, source, CLASS_NAME);
         ObjectNode encoder = obj.deepCopy();
         ArrayNode up = encoder.arrayNode();
         List<String> down = new ArrayList<>();
@@ -80,10 +66,7 @@ public record ControlNetConfig(UNet2DConditionConfig encoder, int conditioningCh
         encoder.put("_class_name", "UNet2DConditionModel");
         if (!encoder.hasNonNull("norm_num_groups")) encoder.put("norm_num_groups", 32);   // diffusers' ControlNet default
         UNet2DConditionConfig unet = UNet2DConditionConfig.parse(encoder.toString(), source);
-        List<Integer> hint = new ArrayList<>();
-        JsonNode h = obj.get("conditioning_embedding_out_channels");
-        if (h != null && !h.isNull()) h.forEach(n -> hint.add(n.asInt()));
-        else hint.addAll(List.of(16, 32, 96, 256));
+        List<Integer> hint = DiffusersConfigJson.ints(obj, "conditioning_embedding_out_channels", List.of(16, 32, 96, 256));
         boolean pool = obj.path("global_pool_conditions").asBoolean(false);
         return new ControlNetConfig(unet, obj.path("conditioning_channels").asInt(3),
                 obj.path("controlnet_conditioning_channel_order").asText("rgb"), hint, pool);

@@ -1,5 +1,7 @@
 package org.ldm4j.methods.blended;
 
+import java.util.Locale;
+
 /**
  * Every choice of a Blended Latent Diffusion edit, as named options rather than copies of the loop (design brief
  * {@code blended.md}, sec. 8). Written into the PNG's request JSON, so an edit can be reproduced.
@@ -86,6 +88,24 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     public static BlendSettings official() {
         return new BlendSettings(Start.NOISE, 0.25, BlendPoint.AFTER_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
                 Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false);
+    }
+
+    /** A preset by name, {@code recommended} or {@code official} (any case), as the apps' {@code preset} parameter. */
+    public static BlendSettings preset(String name) {
+        return switch (name.toLowerCase(Locale.ROOT)) {
+            case "recommended" -> recommended();
+            case "official" -> official();
+            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (expected recommended or official)");
+        };
+    }
+
+    /**
+     * The background repair on: this preset's repair, or the official one where the preset has it off (official),
+     * with {@code steps} Adam steps if given.
+     */
+    public BlendSettings withRepairOn(Integer steps) {
+        BackgroundRepair.Settings base = repair.enabled() ? repair : BackgroundRepair.Settings.official();
+        return withRepair(steps != null ? base.withSteps(steps) : base);
     }
 
     /** Index of the first executed step for a run of {@code steps}: Python's {@code int(steps * blendStart)}. */

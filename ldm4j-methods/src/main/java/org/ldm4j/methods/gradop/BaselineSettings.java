@@ -11,7 +11,8 @@ import static org.ldm4j.methods.gradop.GradOpPlusSettings.require;
  *                   SD 1.x, whose scheduler config carries clip_sample/set_alpha_to_one off and steps_offset 1
  * @param iterations rounds of iterative SDEdit (3)
  */
-public record BaselineSettings(int steps, double guidanceScale, double strength, String scheduler, int iterations) {
+public record BaselineSettings(int steps, double guidanceScale, double strength, String scheduler, int iterations)
+        implements Stroke2ImgSettings {
     public static BaselineSettings official() { return new BaselineSettings(50, 7.5, 0.8, "ddim", 3); }
 
     public BaselineSettings validate() {

@@ -19,7 +19,7 @@ package org.ldm4j.methods.gradop;
  */
 public record GradOpPlusSettings(int steps, double guidanceScale, double strength, int iterations, int gradSteps,
                                  double lr, PaintingSettings painting, Optimised optimised, StartLatent start,
-                                 int lossScale, String scheduler) {
+                                 int lossScale, String scheduler) implements Stroke2ImgSettings {
 
     /** What the Adam steps move, and what {@code add_noise} then treats as x0. */
     public enum Optimised {

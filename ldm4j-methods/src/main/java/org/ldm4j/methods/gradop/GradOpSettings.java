@@ -18,7 +18,7 @@ import static org.ldm4j.methods.gradop.GradOpPlusSettings.require;
  * @param scheduler          null = the official DDIM ({@link GradOpScheduling#officialDdim}); or a scheduler alias
  */
 public record GradOpSettings(int steps, double guidanceScale, int gradSteps, double lambda, double lr,
-                             double projectionStrength, PaintingSettings painting, int lossScale, String scheduler) {
+                             double projectionStrength, PaintingSettings painting, int lossScale, String scheduler) implements Stroke2ImgSettings {
 
     public static GradOpSettings defaults() {
         return new GradOpSettings(50, 7.5, 50, 1e-3, 0.1, 0.8, PaintingSettings.official(), 1, null);

@@ -5,18 +5,15 @@ import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
 import org.ldm4j.nn.Param;
 import org.ldm4j.nn.Rng;
 import org.ldm4j.nn.Scopes;
 import org.ldm4j.pipeline.ClassifierFreeGuidance;
 import org.ldm4j.pipeline.GenerationRequest;
-import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.PromptConditioning;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.Step;
@@ -42,8 +39,7 @@ class BlendedLatentDiffusionTest {
     @BeforeAll static void load() throws Exception {
         Engine.threads(1);
         torch.set_num_threads(1);
-        TinyStableDiffusion.write(dir.resolve("tiny"), 0);
-        sd = ModelLoader.load(dir.resolve("tiny").toString(), Dtypes.device("cpu"), ScalarType.Float);
+        sd = TinyStableDiffusion.load(dir.resolve("tiny"), 0);
         image = Scopes.keep(new Rng(42).rand(1, 3, 16, 16).mul(new Scalar(2)).sub(new Scalar(1)));
         mask = Scopes.keep(torch.zeros(1, 1, 16, 16));
         mask.narrow(2, 4, 8).narrow(3, 4, 8).fill_(new Scalar(1.0));

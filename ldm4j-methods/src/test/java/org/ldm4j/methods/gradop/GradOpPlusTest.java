@@ -33,8 +33,7 @@ class GradOpPlusTest {
 
     @BeforeAll static void load() throws Exception {
         Engine.threads(1);
-        TinyStableDiffusion.write(dir.resolve("tiny"), 0);
-        sd = ModelLoader.load(dir.resolve("tiny").toString(), Dtypes.device("cpu"), ScalarType.Float);
+        sd = TinyStableDiffusion.load(dir.resolve("tiny"), 0);
     }
 
     /** Left half red, right half blue, in [0, 1]. */

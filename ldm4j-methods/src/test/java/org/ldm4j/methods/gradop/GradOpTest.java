@@ -1,13 +1,10 @@
 package org.ldm4j.methods.gradop;
 
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
-import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.TinyStableDiffusion;
 
@@ -23,8 +20,7 @@ class GradOpTest {
 
     @BeforeAll static void load() throws Exception {
         Engine.threads(1);
-        TinyStableDiffusion.write(dir.resolve("tiny"), 0);
-        sd = ModelLoader.load(dir.resolve("tiny").toString(), Dtypes.device("cpu"), ScalarType.Float);
+        sd = TinyStableDiffusion.load(dir.resolve("tiny"), 0);
     }
 
     static GradOpSettings fast() {

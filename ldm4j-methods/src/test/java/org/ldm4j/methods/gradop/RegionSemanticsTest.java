@@ -4,17 +4,14 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.models.attention.AttentionSite;
 import org.ldm4j.models.unet.UNetExtras;
-import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
 import org.ldm4j.nn.Rng;
 import org.ldm4j.nn.Tensors;
-import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.PromptConditioning;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.TinyStableDiffusion;
@@ -33,8 +30,7 @@ class RegionSemanticsTest {
 
     @BeforeAll static void load() throws Exception {
         Engine.threads(1);
-        TinyStableDiffusion.write(dir.resolve("tiny"), 0);
-        sd = ModelLoader.load(dir.resolve("tiny").toString(), Dtypes.device("cpu"), ScalarType.Float);
+        sd = TinyStableDiffusion.load(dir.resolve("tiny"), 0);
     }
 
     /**

@@ -1,0 +1,43 @@
+package org.ldm4j.models;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DiffusersConfigJsonTest {
+    @Test
+    void acceptsItsOwnClassOrNoneAndRejectsAnotherByName() {
+        assertEquals(3, DiffusersConfigJson.object("{\"_class_name\": \"T2IAdapter\", \"in_channels\": 3}", "a", "T2IAdapter")
+                .get("in_channels").asInt());
+        assertEquals(1, DiffusersConfigJson.object("{\"in_channels\": 1}", "a", "T2IAdapter").get("in_channels").asInt());
+        String msg = assertThrows(IllegalArgumentException.class,
+                () -> DiffusersConfigJson.object("{\"_class_name\": \"UNet2DConditionModel\"}", "unet/config.json", "ControlNetModel")).getMessage();
+        assertEquals("unet/config.json: this is a UNet2DConditionModel config, not a ControlNetModel", msg);
+    }
+
+    @Test
+    void badJsonAndNonObjectsNameTheSource() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> DiffusersConfigJson.object("{", "x.json", "T2IAdapter"))
+                .getMessage().startsWith("x.json: invalid JSON"));
+        assertEquals("x.json: not a JSON object", assertThrows(IllegalArgumentException.class,
+                () -> DiffusersConfigJson.object("[1, 2]", "x.json", "T2IAdapter")).getMessage());
+    }
+
+    @Test
+    void intListsFallBackWhenAbsentOrNull(@TempDir Path dir) {
+        ObjectNode c = DiffusersConfigJson.object("{\"channels\": [8, 16], \"other\": null}", "c", "T2IAdapter");
+        assertEquals(List.of(8, 16), DiffusersConfigJson.ints(c, "channels", List.of(1)));
+        assertEquals(List.of(1), DiffusersConfigJson.ints(c, "other", List.of(1)));
+        assertEquals(List.of(1), DiffusersConfigJson.ints(c, "missing", List.of(1)));
+        Path missing = dir.resolve("config.json");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> DiffusersConfigJson.read(missing, "ControlNet config"))
+                .getMessage().startsWith("cannot read ControlNet config " + missing));
+    }
+}

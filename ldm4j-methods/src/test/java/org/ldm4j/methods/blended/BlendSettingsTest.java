@@ -1,0 +1,28 @@
+package org.ldm4j.methods.blended;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BlendSettingsTest {
+    @Test
+    void presetsByNameInAnyCase() {
+        assertEquals(BlendSettings.recommended(), BlendSettings.preset("recommended"));
+        assertEquals(BlendSettings.official(), BlendSettings.preset("Official"));
+        String msg = assertThrows(IllegalArgumentException.class, () -> BlendSettings.preset("best")).getMessage();
+        assertTrue(msg.contains("unknown preset 'best'"), msg);
+    }
+
+    @Test
+    void repairOnKeepsThePresetsRepairOrTakesTheOfficialOne() {
+        // recommended has the repair on: its own settings, steps replaced if given
+        assertEquals(BlendSettings.recommended().repair(), BlendSettings.recommended().withRepairOn(null).repair());
+        assertEquals(10, BlendSettings.recommended().withRepairOn(10).repair().steps());
+        // official has it off: switching it on uses the official repair
+        assertEquals(BackgroundRepair.Settings.official(), BlendSettings.official().withRepairOn(null).repair());
+        assertEquals(BackgroundRepair.Settings.official().withSteps(5), BlendSettings.official().withRepairOn(5).repair());
+        assertEquals(BlendSettings.official().blendStart(), BlendSettings.official().withRepairOn(5).blendStart());
+    }
+}
