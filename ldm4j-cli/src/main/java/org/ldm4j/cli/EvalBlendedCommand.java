@@ -32,7 +32,9 @@ import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -76,6 +78,11 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
     @Option(names = "--thin-width", defaultValue = "6", description = "Thin mask stroke width, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double thinWidth;
     @Option(names = "--min-area", defaultValue = "0.002") double minArea;
     @Option(names = "--device", defaultValue = "cpu") String device;
+    @Option(names = "--grid", description = "Also write a PNG picture grid, one row per edit (the first " + GRID_ROWS + " that ran): input | mask | "
+            + "recommended without background repair | recommended with repair | official (no repair in that preset).") Path grid;
+
+    static final int GRID_ROWS = 8;
+    static final List<String> GRID_COLUMNS = List.of("input", "mask", "recommended, no repair", "recommended, repaired", "official");
 
     /** One edit of one scene: the mask, the diffusion prompt and the classes it asks for. */
     record Edit(String kind, long sceneSeed, Mask mask, String prompt, Set<ToyClass> requested) {}
@@ -93,6 +100,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         if (steps < 1) throw new Ldm4j.UsageError("--steps must be >= 1, got " + steps);
         if (repairSteps != null && repairSteps < 1) throw new Ldm4j.UsageError("--repair-steps must be >= 1, got " + repairSteps);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
+        PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
         StableDiffusion sd;
         try {
@@ -111,16 +119,21 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
                 .put("first_seed", ToyWorldFid.TEST_SEEDS).put("seed", seed).put("size", size).put("samples", samples).put("steps", steps)
                 .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR");
         ArrayNode perEdit = report.putArray("edits");
+        List<BufferedImage> tiles = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             Scene scene = ToyWorld.sample(ToyWorldFid.TEST_SEEDS + i, SceneOptions.square(size));
             for (Edit e : edits(scene, i)) {
                 if (e == null) continue;
-                for (String preset : List.of("recommended", "official")) {
-                    runEdit(sd, segmenter, recall, e, preset, guidance, rows, perEdit);
+                BufferedImage[] recommended = runEdit(sd, segmenter, recall, e, "recommended", guidance, rows, perEdit);
+                BufferedImage[] official = runEdit(sd, segmenter, recall, e, "official", guidance, rows, perEdit);
+                if (recommended != null && tiles.size() < GRID_ROWS * GRID_COLUMNS.size()) {
+                    tiles.addAll(List.of(scene.image(), e.mask().image(), recommended[0], recommended[1],
+                            official != null ? official[1] : PictureGrid.blank(size, size)));
                 }
             }
         }
         printAndReport(rows, txt2imgMillis, report);
+        if (grid != null) PictureGrid.write(grid, tiles, GRID_COLUMNS, report);
         writeJson(report);
         return 0;
     }
@@ -192,7 +205,12 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         return EditMasks.blob(marked, spot, scene.seed(), blobRadius);
     }
 
-    private void runEdit(StableDiffusion sd, ToyWorldSegmenter segmenter, ObjectRecall recall, Edit e, String preset, double guidance,
+    /**
+     * Runs one edit with one preset and adds its figures. Returns the kept image before and after the background
+     * repair (the same image when the preset does not repair; both before the final pixel paste, as measured), or
+     * null when the edit was skipped.
+     */
+    private BufferedImage[] runEdit(StableDiffusion sd, ToyWorldSegmenter segmenter, ObjectRecall recall, Edit e, String preset, double guidance,
                          Map<String, Row> rows, ArrayNode perEdit) {
         BlendSettings s = preset.equals("official") ? BlendSettings.official() : BlendSettings.recommended();
         if (repairSteps != null && s.repair().enabled()) s = s.withRepair(s.repair().withSteps(repairSteps));
@@ -213,7 +231,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
                 rows.get(preset + "/" + e.kind()).skipped++;
                 if (preset.equals("recommended")) rows.get("recommended-no-repair/" + e.kind()).skipped++;
                 perEdit.addObject().put("preset", preset).put("kind", e.kind()).put("scene_seed", e.sceneSeed()).put("skipped", ex.getMessage());
-                return;
+                return null;
             }
             double millis = (System.nanoTime() - t0) / 1e6;
             double unranked = 0;
@@ -227,6 +245,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
             } else {
                 add(rows, preset, e, rgb(r.best()), segmenter, recall, input, millis, unranked, perEdit);
             }
+            return new BufferedImage[]{Images.toImage(r.bestSample().image()), Images.toImage(r.best())};
         }
     }
 

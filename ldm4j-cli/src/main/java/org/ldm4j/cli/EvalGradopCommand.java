@@ -32,7 +32,11 @@ import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -65,6 +69,11 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
     @Option(names = "--gradop-grad-steps", defaultValue = "50", description = "Two-pass GradOP's Adam steps (default: ${DEFAULT-VALUE}).") int gradopGradSteps;
     @Option(names = "--device", defaultValue = "cpu") String device;
     @Option(names = "--dtype", defaultValue = "fp32") String dtype;
+    @Option(names = "--grid", description = "Also write a PNG picture grid: one row per test scene (the first " + GRID_ROWS + " at most), "
+            + "columns painting | SDEdit(0.8) | GradOP+(12) | ground-truth scene.") Path grid;
+
+    /** Rows of the picture grid: enough to see the difference, small enough for a README. */
+    static final int GRID_ROWS = 8;
 
     private StableDiffusion sd;
 
@@ -82,6 +91,7 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         if (strengths.isEmpty() || gradSteps.isEmpty()) throw new Ldm4j.UsageError("--strengths and --grad-steps need at least one value");
         for (double s : strengths) if (!(s > 0 && s <= 1)) throw new Ldm4j.UsageError("--strengths must be in (0, 1], got " + s);
         for (int g : gradSteps) if (g < 0) throw new Ldm4j.UsageError("--grad-steps must be >= 0, got " + g);
+        PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
         sd = loadModel();
         Images.requireMultipleOf(sd.vaeScaleFactor(), size, size);
@@ -109,6 +119,8 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
                 .put("steps", steps).put("cfg", cfg).put("seed", seed).put("blur_kernel", blur.kernel().length).put("blur_sigma", blur.sigma());
         ArrayNode rows = report.putArray("methods");
         List<double[]> figures = new ArrayList<>();
+        String sdeditColumn = gridSdedit(), gradopColumn = "gradop+(" + (gradSteps.contains(12) ? 12 : gradSteps.get(0)) + ")";
+        Map<String, List<int[]>> gridColumns = new HashMap<>();
         for (Method m : methods) {
             List<int[]> outputs = new ArrayList<>();
             long started = System.nanoTime();
@@ -118,6 +130,7 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
                 }
             }
             double secondsPerImage = (System.nanoTime() - started) / 1e9 / n;
+            if (m.name().equals(sdeditColumn) || m.name().equals(gradopColumn)) gridColumns.put(m.name(), outputs);
             double faithful = 0, psnr = 0, recallSum = 0;
             int named = 0;
             int[][] maps = segmenter.classMaps(outputs, size, size);
@@ -147,8 +160,32 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         System.out.printf("%d ToyWorld test scenes from seed %d (%dx%d), FID against %d other test scenes; faithfulness = MSE after a "
                         + "%dx%d blur, sigma %.3f (lower is better)%n", n, ToyWorldFid.TEST_SEEDS, size, size, n,
                 blur.kernel().length, blur.kernel().length, blur.sigma());
+        if (grid != null) writeGrid(cases, gridColumns.get(sdeditColumn), gridColumns.get(gradopColumn), sdeditColumn, gradopColumn, report);
         writeJson(report);
         return 0;
+    }
+
+    /** The SDEdit column of the grid: strength 0.8 (the paper's comparison) or, when not run, the strength nearest to it. */
+    private String gridSdedit() {
+        double best = strengths.get(0);
+        for (double s : strengths) if (Math.abs(s - 0.8) < Math.abs(best - 0.8)) best = s;
+        return String.format(Locale.ROOT, "sdedit(%s)", trim(best));
+    }
+
+    /** The README grid of issue #7: painting | SDEdit | GradOP+ | ground truth, one row per scene. */
+    private void writeGrid(List<Case> cases, List<int[]> sdedit, List<int[]> gradop, String sdeditName, String gradopName,
+                           ObjectNode report) throws IOException {
+        int rows = Math.min(GRID_ROWS, cases.size());
+        List<BufferedImage> tiles = new ArrayList<>();
+        for (int i = 0; i < rows; i++) {
+            Case c = cases.get(i);
+            tiles.add(PictureGrid.image(c.painting(), size, size));
+            tiles.add(PictureGrid.image(sdedit.get(i), size, size));
+            tiles.add(PictureGrid.image(gradop.get(i), size, size));
+            tiles.add(c.scene().image());
+        }
+        List<String> columns = List.of("painting", sdeditName, gradopName, "ground truth");
+        PictureGrid.write(grid, tiles, columns, report);
     }
 
     /** NaN (no caption naming an object, no SDEdit(0.8) row) becomes JSON null rather than an invalid number. */

@@ -8,9 +8,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.pipeline.TinyStableDiffusion;
 
+import org.ldm4j.toyworld.eval.ImageQuality;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -28,9 +35,10 @@ class EvalBlendedCommandTest {
     }
 
     @Test void reportsEveryPresetAndEditKindWithFiniteFigures() throws Exception {
-        Path json = dir.resolve("blended.json");
+        Path json = dir.resolve("blended.json"), grid = dir.resolve("grid.png");
         CliTest.Result r = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(),
-                "--size", "16", "--n", "2", "--samples", "2", "--steps", "3", "--repair-steps", "2", "--json", json.toString());
+                "--size", "16", "--n", "2", "--samples", "2", "--steps", "3", "--repair-steps", "2", "--json", json.toString(),
+                "--grid", grid.toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("time/t2i"), r.out());
         JsonNode report = new ObjectMapper().readTree(Files.readString(json));
@@ -68,6 +76,50 @@ class EvalBlendedCommandTest {
         }
         assertTrue(byKey.get("recommended/add").get("edits").asInt() + byKey.get("recommended/replace").get("edits").asInt() > 0,
                 "some add/replace edits ran: " + rows);
+        checkGrid(grid, report);
+    }
+
+    /**
+     * One row per edit that ran: input | mask | before repair | after repair | official. The cells are the measured
+     * images: PSNR outside the mask of cells 3 and 4 against cell 1 gives back the report's per-edit figures.
+     */
+    static void checkGrid(Path grid, JsonNode report) throws Exception {
+        List<JsonNode> before = new ArrayList<>(), after = new ArrayList<>();
+        for (JsonNode e : report.get("edits")) {
+            if (e.has("skipped")) continue;
+            if (e.get("preset").asText().equals("recommended-no-repair")) before.add(e);
+            if (e.get("preset").asText().equals("recommended")) after.add(e);
+        }
+        int rows = Math.min(EvalBlendedCommand.GRID_ROWS, before.size()), cell = 16, pad = PictureGrid.PADDING;
+        assertEquals(rows, report.get("grid").get("rows").asInt());
+        assertEquals(EvalBlendedCommand.GRID_COLUMNS.size(), report.get("grid").get("columns").size());
+        BufferedImage img = ImageIO.read(grid.toFile());
+        assertEquals(5 * cell + 6 * pad, img.getWidth());
+        assertEquals(rows * cell + (rows + 1) * pad, img.getHeight());
+        boolean repairChanged = false;
+        for (int row = 0; row < rows; row++) {
+            int y = pad + row * (cell + pad);
+            int[] input = EvalGradopCommandTest.tile(img, pad, y, cell), mask = EvalGradopCommandTest.tile(img, pad + (cell + pad), y, cell);
+            int[] noRepair = EvalGradopCommandTest.tile(img, pad + 2 * (cell + pad), y, cell);
+            int[] repaired = EvalGradopCommandTest.tile(img, pad + 3 * (cell + pad), y, cell);
+            boolean[] outside = new boolean[mask.length];
+            int area = 0;
+            for (int k = 0; k < mask.length; k++) {
+                assertTrue(mask[k] == 0 || mask[k] == 0xFFFFFF, "mask cell is black/white");
+                outside[k] = mask[k] == 0;
+                if (!outside[k]) area++;
+            }
+            assertEquals(before.get(row).get("mask_area").asInt(), area, "row " + row + " mask");
+            assertPsnr(before.get(row), ImageQuality.psnr(input, noRepair, outside), "row " + row + " before repair");
+            assertPsnr(after.get(row), ImageQuality.psnr(input, repaired, outside), "row " + row + " after repair");
+            repairChanged |= !Arrays.equals(noRepair, repaired);
+        }
+        assertTrue(repairChanged, "the repair changes some edit");
+    }
+
+    private static void assertPsnr(JsonNode edit, double psnr, String what) {
+        JsonNode v = edit.get("psnr_outside");
+        if (v.isNull()) assertTrue(Double.isInfinite(psnr), what); else assertEquals(v.asDouble(), psnr, 1e-9, what);
     }
 
     @Test void badArgumentsAreOneLineErrors() {
@@ -77,5 +129,8 @@ class EvalBlendedCommandTest {
         CliTest.Result m = CliTest.run("eval", "blended", "--model", dir.resolve("missing").toString(), "--segmenter", SEGMENTER.toString(), "--size", "16");
         assertEquals(2, m.code());
         assertTrue(m.err().startsWith("ldm4j: ") && m.err().strip().lines().count() == 1, m.err());
+        CliTest.Result g = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--grid", "grid.gif");
+        assertEquals(2, g.code());
+        assertTrue(g.err().contains("--grid must name a .png file") && g.err().strip().lines().count() == 1, g.err());
     }
 }

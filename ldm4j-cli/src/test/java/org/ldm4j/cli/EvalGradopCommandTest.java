@@ -7,10 +7,15 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.pipeline.TinyStableDiffusion;
+import org.ldm4j.toyworld.PaintingOptions;
+import org.ldm4j.toyworld.Scene;
 import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.toyworld.eval.ToyWorldFid;
 import org.ldm4j.toyworld.eval.SegmenterConfig;
 import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,8 +45,8 @@ class EvalGradopCommandTest {
     }
 
     @Test void everyMethodGetsOneRowOfFiniteFigures() throws Exception {
-        Path json = dir.resolve("report.json");
-        CliTest.Result r = CliTest.run(args("--strengths", "0.6,0.8", "--grad-steps", "1,2", "--json", json.toString()));
+        Path json = dir.resolve("report.json"), grid = dir.resolve("figures/grid.png");
+        CliTest.Result r = CliTest.run(args("--strengths", "0.6,0.8", "--grad-steps", "1,2", "--json", json.toString(), "--grid", grid.toString()));
         assertEquals(0, r.code(), r.err());
         JsonNode report = new ObjectMapper().readTree(Files.readString(json));
         assertEquals(2, report.get("samples").asInt());
@@ -65,10 +70,38 @@ class EvalGradopCommandTest {
         }
         assertEquals(List.of("sdedit(0.6)", "sdedit(0.8)", "iterative-sdedit", "gradop+(1)", "gradop+(2)", "gradop(2)"), names);
         assertEquals(1.0, report.get("methods").get(1).get("time_vs_sdedit_0.8").asDouble(), 1e-12);
+        checkGrid(grid, report.get("grid"));
         // One round of iterative SDEdit is SDEdit(0.8) with the same seed: the same images, so the same figures.
         for (String key : List.of("faithfulness", "psnr_truth", "toyworld_fid")) {
             assertEquals(report.get("methods").get(1).get(key).asDouble(), report.get("methods").get(2).get(key).asDouble(), 1e-9, key);
         }
+    }
+
+    /** Two rows (--n 2) of painting | SDEdit(0.8) | GradOP+(first grad steps: 12 was not run) | truth, 2 px white lines. */
+    static void checkGrid(Path grid, JsonNode entry) throws Exception {
+        assertEquals(List.of("painting", "sdedit(0.8)", "gradop+(1)", "ground truth"),
+                new ObjectMapper().convertValue(entry.get("columns"), List.class));
+        assertEquals(2, entry.get("rows").asInt());
+        BufferedImage img = ImageIO.read(grid.toFile());
+        int pad = PictureGrid.PADDING, cell = 16;
+        assertEquals(4 * cell + 5 * pad, img.getWidth());
+        assertEquals(2 * cell + 3 * pad, img.getHeight());
+        List<Scene> scenes = ToyWorldFid.scenes(ToyWorldFid.TEST_SEEDS, 2, 16);
+        for (int row = 0; row < 2; row++) {
+            Scene s = scenes.get(row);
+            int y0 = pad + row * (cell + pad);
+            assertArrayEquals(s.painting(s.seed(), PaintingOptions.defaults()).rgb(), tile(img, pad, y0, cell), "painting, row " + row);
+            assertArrayEquals(s.rgb(), tile(img, pad + 3 * (cell + pad), y0, cell), "ground truth, row " + row);
+            assertFalse(java.util.Arrays.equals(tile(img, pad + cell + pad, y0, cell), tile(img, pad + 2 * (cell + pad), y0, cell)),
+                    "SDEdit and GradOP+ cells hold different images");
+        }
+        assertEquals(0xFFFFFF, img.getRGB(0, 0) & 0xFFFFFF, "white separator");
+    }
+
+    static int[] tile(BufferedImage img, int x, int y, int cell) {
+        int[] rgb = img.getRGB(x, y, cell, cell, null, 0, cell);
+        for (int i = 0; i < rgb.length; i++) rgb[i] &= 0xFFFFFF;
+        return rgb;
     }
 
     @Test void badArgumentsExitWithCode2AndOneLine() {
@@ -81,5 +114,8 @@ class EvalGradopCommandTest {
         CliTest.Result noSegmenter = CliTest.run("eval", "gradop", "--model", model.toString(), "--segmenter", dir.resolve("none").toString());
         assertEquals(2, noSegmenter.code());
         assertTrue(noSegmenter.err().contains("no segmenter at"), noSegmenter.err());
+        CliTest.Result grid = CliTest.run(args("--grid", dir.resolve("grid.jpg").toString()));
+        assertEquals(2, grid.code());
+        assertTrue(grid.err().contains("--grid must name a .png file") && grid.err().strip().lines().count() == 1, grid.err());
     }
 }
