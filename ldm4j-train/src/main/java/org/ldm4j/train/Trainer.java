@@ -80,9 +80,10 @@ public final class Trainer {
         double lastMean = Double.NaN;
         long started = System.nanoTime();
         long startStep = step;
-        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(end)
+        // startsFrom: a resumed run's speed and ETA count only the steps this process makes (stepTo counted the
+        // resumed steps as done in the first second, e.g. "6301 it/s")
+        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("train").setInitialMax(end).startsFrom(step, java.time.Duration.ZERO)
                 .setStyle(ProgressBarStyle.ASCII).showSpeed().setUnit(" it", 1).continuousUpdate().build()) {
-            bar.stepTo(step);
             while (step < end) {
                 double lossValue;
                 double lr = options.lr().at(step);
