@@ -102,12 +102,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
-        StableDiffusion sd;
-        try {
-            sd = ModelLoader.load(model, ModelLoader.Options.defaults(), Dtypes.device(device), org.bytedeco.pytorch.global.torch.ScalarType.Float);
-        } catch (IOException e) {
-            throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
-        }
+        StableDiffusion sd = loadModel(model, device, org.bytedeco.pytorch.global.torch.ScalarType.Float);
         if (size % sd.vaeScaleFactor() != 0) throw new Ldm4j.UsageError("--size " + size + " must be a multiple of the VAE factor " + sd.vaeScaleFactor());
         double guidance = cfg != null ? cfg : (sd.defaultSize() <= 128 ? 5.0 : 7.5);
         ObjectRecall recall = new ObjectRecall(minArea);

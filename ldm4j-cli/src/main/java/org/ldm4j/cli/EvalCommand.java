@@ -69,6 +69,16 @@ final class EvalCommand {
             return ToyWorldSegmenter.load(segmenter);
         }
 
+        /** The model under test; a folder/file/id that cannot be loaded is a usage error naming it. */
+        static org.ldm4j.pipeline.StableDiffusion loadModel(String model, String device, org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+            try {
+                return org.ldm4j.pipeline.ModelLoader.load(model, org.ldm4j.pipeline.ModelLoader.Options.defaults(),
+                        org.ldm4j.nn.Dtypes.device(device), dtype);
+            } catch (java.io.IOException e) {
+                throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
+            }
+        }
+
         void writeJson(ObjectNode report) throws Exception {
             if (json == null) return;
             if (json.toAbsolutePath().getParent() != null) Files.createDirectories(json.toAbsolutePath().getParent());

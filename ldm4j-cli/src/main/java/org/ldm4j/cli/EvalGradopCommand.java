@@ -93,7 +93,7 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         for (int g : gradSteps) if (g < 0) throw new Ldm4j.UsageError("--grad-steps must be >= 0, got " + g);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
-        sd = loadModel();
+        sd = loadModel(model, device, Dtypes.parse(dtype));
         Images.requireMultipleOf(sd.vaeScaleFactor(), size, size);
         List<Method> methods = methods();
 
@@ -193,13 +193,6 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         if (Double.isNaN(v)) row.putNull(key); else row.put(key, v);
     }
 
-    private StableDiffusion loadModel() {
-        try {
-            return ModelLoader.load(model, ModelLoader.Options.defaults(), Dtypes.device(device), Dtypes.parse(dtype));
-        } catch (IOException e) {
-            throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
-        }
-    }
 
     /** SDEdit at each strength, iterative SDEdit, GradOP+ at each grad-step count, two-pass GradOP: all DDIM, same steps and CFG. */
     private List<Method> methods() {

@@ -111,12 +111,7 @@ final class EvalGradopRegionsCommand extends EvalCommand.Common implements Calla
                 .withGradSteps(gradSteps).withPainting(PaintingSettings.official().withBlur(blur.kernel().length, blur.sigma()).validate()).validate();
         RegionSettings mappingA = mapping(CLASS_1, CLASS_2), mappingB = mapping(CLASS_2, CLASS_1);
         ToyWorldSegmenter segmenter = loadSegmenter();
-        StableDiffusion sd;
-        try {
-            sd = ModelLoader.load(model, ModelLoader.Options.defaults(), Dtypes.device(device), Dtypes.parse(dtype));
-        } catch (IOException e) {
-            throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
-        }
+        StableDiffusion sd = loadModel(model, device, Dtypes.parse(dtype));
         Images.requireMultipleOf(sd.vaeScaleFactor(), size, size);
 
         List<RegionCase> cases = new ArrayList<>();

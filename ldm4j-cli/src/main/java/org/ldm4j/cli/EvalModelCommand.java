@@ -67,7 +67,7 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
         if (n < 2) throw new Ldm4j.UsageError("--n must be >= 2 (ToyWorld-FID needs a covariance), got " + n);
         if (steps < 1) throw new Ldm4j.UsageError("--steps must be >= 1, got " + steps);
         ToyWorldSegmenter segmenter = loadSegmenter();
-        StableDiffusion sd = load();
+        StableDiffusion sd = loadModel(model, device, Dtypes.parse(dtype));
         int size = sd.defaultSize();
         List<Scene> scenes = ToyWorldFid.scenes(ToyWorldFid.TEST_SEEDS, n, size);
         ToyWorldFid fid = new ToyWorldFid(segmenter);
@@ -184,13 +184,6 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
         System.out.println("wrote " + save.resolve("grid.png") + " (pairs: real test scene | generated from its caption) and grid.txt");
     }
 
-    private StableDiffusion load() {
-        try {
-            return ModelLoader.load(model, ModelLoader.Options.defaults(), Dtypes.device(device), Dtypes.parse(dtype));
-        } catch (IOException e) {
-            throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
-        }
-    }
 
     private static double texture(List<int[]> images, int size) {
         double sum = 0;
