@@ -30,8 +30,7 @@ class EvalCommandTest {
     @BeforeAll static void write() throws Exception {
         torch.set_num_threads(1);
         torch.manual_seed(0);
-        segmenter = dir.resolve("seg");
-        new ToyWorldSegmenter(new SegmenterConfig(new int[]{8, 16}, ToyClass.count(), 4)).save(segmenter, Map.of());
+        segmenter = TinySegmenter.write(dir.resolve("seg"));
         scenes = Files.createDirectories(dir.resolve("scenes"));
         paintings = Files.createDirectories(dir.resolve("paintings"));
         List<Scene> list = ToyWorldFid.scenes(ToyWorldFid.TEST_SEEDS, 3, 32);

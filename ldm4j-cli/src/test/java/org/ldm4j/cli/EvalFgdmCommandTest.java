@@ -28,8 +28,7 @@ class EvalFgdmCommandTest {
         torch.set_num_threads(1);
         torch.manual_seed(0);
         model = TinyFgdm.write(dir.resolve("fgdm"), 0);
-        segmenter = dir.resolve("seg");
-        new ToyWorldSegmenter(new SegmenterConfig(new int[]{8, 16}, ToyClass.count(), 4)).save(segmenter, Map.of());
+        segmenter = TinySegmenter.write(dir.resolve("seg"));
     }
 
     static JsonNode run(String table, String... extra) throws Exception {
