@@ -65,6 +65,9 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
     @Option(names = "--cfg", defaultValue = "5", description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).") double cfg;
     @Option(names = "--strengths", split = ",", defaultValue = "0.6,0.7,0.8,0.9", description = "SDEdit strengths (default: ${DEFAULT-VALUE}).") List<Double> strengths;
     @Option(names = "--grad-steps", split = ",", defaultValue = "4,8,12,16", description = "GradOP+ Adam steps per iteration, one row each (default: ${DEFAULT-VALUE}).") List<Integer> gradSteps;
+    @Option(names = "--loss-scales", split = ",", defaultValue = "2", description = "Extra GradOP+ rows with the lower-resolution "
+            + "loss (latent area-averaged s x before the decoder: s^2 fewer decoder FLOPs), at the grid's grad-step count; "
+            + "empty for none (default: ${DEFAULT-VALUE}).") List<Integer> lossScales;
     @Option(names = "--iterations", defaultValue = "3", description = "GradOP+ iterations and iterative-SDEdit rounds (default: ${DEFAULT-VALUE}).") int iterations;
     @Option(names = "--gradop-grad-steps", defaultValue = "50", description = "Two-pass GradOP's Adam steps (default: ${DEFAULT-VALUE}).") int gradopGradSteps;
     @Option(names = "--device", defaultValue = "cpu") String device;
@@ -91,10 +94,15 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         if (strengths.isEmpty() || gradSteps.isEmpty()) throw new Ldm4j.UsageError("--strengths and --grad-steps need at least one value");
         for (double s : strengths) if (!(s > 0 && s <= 1)) throw new Ldm4j.UsageError("--strengths must be in (0, 1], got " + s);
         for (int g : gradSteps) if (g < 0) throw new Ldm4j.UsageError("--grad-steps must be >= 0, got " + g);
+        for (int s : lossScales) if (s < 2 || s > 16) throw new Ldm4j.UsageError("--loss-scales must be in 2..16, got " + s);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
         sd = loadModel(model, device, Dtypes.parse(dtype));
         Images.requireMultipleOf(sd.vaeScaleFactor(), size, size);
+        for (int s : lossScales) {
+            if (size % (sd.vaeScaleFactor() * s) != 0) throw new Ldm4j.UsageError("--size " + size + " is not a multiple of the VAE factor "
+                    + sd.vaeScaleFactor() + " x loss scale " + s);
+        }
         List<Method> methods = methods();
 
         List<Case> cases = new ArrayList<>();
@@ -119,7 +127,7 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
                 .put("steps", steps).put("cfg", cfg).put("seed", seed).put("blur_kernel", blur.kernel().length).put("blur_sigma", blur.sigma());
         ArrayNode rows = report.putArray("methods");
         List<double[]> figures = new ArrayList<>();
-        String sdeditColumn = gridSdedit(), gradopColumn = "gradop+(" + (gradSteps.contains(12) ? 12 : gradSteps.get(0)) + ")";
+        String sdeditColumn = gridSdedit(), gradopColumn = "gradop+(" + gridGradSteps() + ")";
         Map<String, List<int[]>> gridColumns = new HashMap<>();
         for (Method m : methods) {
             List<int[]> outputs = new ArrayList<>();
@@ -164,6 +172,9 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         writeJson(report);
         return 0;
     }
+
+    /** GradOP+'s grad steps in the grid (12, the official count, when run) and in the lower-resolution loss rows. */
+    private int gridGradSteps() { return gradSteps.contains(12) ? 12 : gradSteps.get(0); }
 
     /** The SDEdit column of the grid: strength 0.8 (the paper's comparison) or, when not run, the strength nearest to it. */
     private String gridSdedit() {
@@ -213,6 +224,11 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
             GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
                     .withGradSteps(g).withPainting(paint).validate();
             out.add(new Method("gradop+(" + g + ")", c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
+        }
+        for (int s : lossScales) {
+            GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
+                    .withGradSteps(gridGradSteps()).withPainting(paint).withLossScale(s).validate();
+            out.add(new Method("gradop+(" + gridGradSteps() + ",loss/" + s + ")", c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
         }
         GradOpSettings two = GradOpSettings.defaults().withSteps(steps).withGuidanceScale(cfg).withGradSteps(gradopGradSteps)
                 .withPainting(paint).validate();

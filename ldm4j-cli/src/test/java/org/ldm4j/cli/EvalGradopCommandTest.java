@@ -67,7 +67,7 @@ class EvalGradopCommandTest {
             assertTrue(recall.isNull() || (recall.asDouble() >= 0 && recall.asDouble() <= 1), name + " recall " + recall);
             assertTrue(r.out().contains(name), "table lacks " + name + ":\n" + r.out());
         }
-        assertEquals(List.of("sdedit(0.6)", "sdedit(0.8)", "iterative-sdedit", "gradop+(1)", "gradop+(2)", "gradop(2)"), names);
+        assertEquals(List.of("sdedit(0.6)", "sdedit(0.8)", "iterative-sdedit", "gradop+(1)", "gradop+(2)", "gradop+(1,loss/2)", "gradop(2)"), names);
         assertEquals(1.0, report.get("methods").get(1).get("time_vs_sdedit_0.8").asDouble(), 1e-12);
         checkGrid(grid, report.get("grid"));
         // One round of iterative SDEdit is SDEdit(0.8) with the same seed: the same images, so the same figures.
@@ -107,6 +107,9 @@ class EvalGradopCommandTest {
         CliTest.Result strength = CliTest.run(args("--strengths", "1.5"));
         assertEquals(2, strength.code());
         assertTrue(strength.err().contains("--strengths must be in (0, 1]"), strength.err());
+        CliTest.Result scale = CliTest.run(args("--loss-scales", "1"));
+        assertEquals(2, scale.code());
+        assertTrue(scale.err().contains("--loss-scales must be in 2..16"), scale.err());
         CliTest.Result few = CliTest.run("eval", "gradop", "--model", model.toString(), "--segmenter", segmenter.toString(), "--n", "1");
         assertEquals(2, few.code());
         assertTrue(few.err().contains("--n must be >= 2"), few.err());

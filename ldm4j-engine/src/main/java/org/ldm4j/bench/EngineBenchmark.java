@@ -98,10 +98,7 @@ public final class EngineBenchmark {
 
     /** A whole text2img through the library's pipeline with SD 1.5-size parts (a word-level tokenizer stands in for CLIP's). */
     private void txt2img(UNet2DConditionModel unet, CLIPTextModel text, AutoencoderKL vae, int size, int steps) throws IOException {
-        Path tok = Files.createTempDirectory("ldm4j-bench-tokenizer");
-        CLIPTokenizer.writeWordLevelVocab(List.of("a", "castle", "on", "hill"), tok);
-        StableDiffusion sd = new StableDiffusion("sd15-random", CLIPTokenizer.load(tok), text, unet, vae,
-                BundledConfigs.load(BundledConfigs.SD15, "scheduler/scheduler_config.json"));
+        StableDiffusion sd = sd15(unet, text, vae);
         GenerationRequest r = new GenerationRequest("txt2img", sd.name, "a castle on a hill", "", size, size, steps, 7.5,
                 "ddim", 0, 1, 0, 0, null, null);
         long[] stepNanos = new long[1];
@@ -122,6 +119,23 @@ public final class EngineBenchmark {
             out.printf(Locale.ROOT, "txt2img %dx%d, %d DDIM steps, CFG 7.5, fp32: %.2f s/step (steps 2..%d), %.1f s total "
                     + "(text encoder + steps + VAE decode)%n", size, size, steps, stepNanos[0] / 1e9 / Math.max(1, steps - 1), steps, total);
         }
+    }
+
+    /**
+     * SD 1.5-size parts with random weights (seeded) as a {@link StableDiffusion}: what speed and memory figures at SD
+     * size are measured on when the real weights cannot be downloaded. A word-level tokenizer stands in for CLIP's BPE.
+     */
+    public static StableDiffusion randomSd15(long seed) throws IOException {
+        torch.manual_seed(seed);
+        return sd15(new UNet2DConditionModel(UNet2DConditionConfig.sd15()), new CLIPTextModel(CLIPTextConfig.sd1()),
+                new AutoencoderKL(AutoencoderKLConfig.sd1()));
+    }
+
+    private static StableDiffusion sd15(UNet2DConditionModel unet, CLIPTextModel text, AutoencoderKL vae) throws IOException {
+        Path tok = Files.createTempDirectory("ldm4j-bench-tokenizer");
+        CLIPTokenizer.writeWordLevelVocab(List.of("a", "castle", "on", "hill"), tok);
+        return new StableDiffusion("sd15-random", CLIPTokenizer.load(tok), text, unet, vae,
+                BundledConfigs.load(BundledConfigs.SD15, "scheduler/scheduler_config.json"));
     }
 
     private void peak(String when) {
