@@ -61,6 +61,7 @@ class StudioBrowserTest {
     static StudioFixture studio;
     static ChromeDriver browser;
     static Path downloads;
+    static CanvasMouse mouse;
 
     @BeforeAll
     static void start() throws Exception {
@@ -81,6 +82,7 @@ class StudioBrowserTest {
                 "download.prompt_for_download", false));
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).build();
         browser = new ChromeDriver(service, options);
+        mouse = new CanvasMouse(browser, SIZE);
     }
 
     @AfterAll
@@ -112,7 +114,7 @@ class StudioBrowserTest {
 
         // a ToyWorld-like stroke painting by hand: a grass-green horizon from edge to edge splits the empty canvas
         js("document.getElementById('size').value = 4; document.getElementById('colour').value = arguments[0]", GRASS);
-        drag(canvas, 0, 28, SIZE - 1, 28);
+        mouse.drag(canvas, 0, 28, SIZE - 1, 28);
         long afterStroke = paintedPixels();
         assertTrue(afterStroke >= SIZE * 3, "the stroke painted pixels: " + afterStroke);
         assertEquals(GRASS, js("return window.studio.painting.palette(4)[0]"), "the palette shows the colour in use");
@@ -121,19 +123,19 @@ class StudioBrowserTest {
         // a filled rectangle: the red house, standing on the horizon
         browser.findElement(By.cssSelector("[data-tool=rect]")).click();
         js("document.getElementById('filled').checked = true; document.getElementById('colour').value = arguments[0]", HOUSE);
-        drag(canvas, 14, 22, 26, 34);
+        mouse.drag(canvas, 14, 22, 26, 34);
         long withHouse = paintedPixels();
         assertTrue(withHouse > afterStroke, "rectangle added pixels");
 
         // the bucket fills the sky above the horizon (and only there), then the ground below; undo takes a fill back
         browser.findElement(By.cssSelector("[data-tool=fill]")).click();
         js("document.getElementById('colour').value = arguments[0]", SKY);
-        click(canvas, 45, 4);
+        mouse.click(canvas, 45, 4);
         long withSky = paintedPixels();
         assertTrue(withSky > withHouse + 20 * SIZE, "the sky was filled: " + withSky);
         assertEquals(0L, alphaAt(45, 60), "the horizon stopped the fill");
         js("document.getElementById('colour').value = arguments[0]", GRASS);
-        click(canvas, 45, 60);
+        mouse.click(canvas, 45, 60);
         assertEquals(ALL, paintedPixels(), "the fill covered the ground");
         browser.findElement(By.id("undo")).click();
         assertEquals(withSky, paintedPixels(), "undo restores the layer");
@@ -179,7 +181,7 @@ class StudioBrowserTest {
         assertEquals(SIZE, embedded.get("width").asInt());
         // the ToyWorld model keeps the painting's layout: a blue sky above green ground
         BufferedImage result = ImageIO.read(downloaded.toFile());
-        assertSkyOverGrass(result);
+        PictureChecks.assertSkyOverGrass(result);
 
         screenshot();
 
@@ -235,8 +237,8 @@ class StudioBrowserTest {
         // a red house drawn with the mouse on the empty grass left of the blue one: the region table lists it too
         WebElement canvas = browser.findElement(By.id("canvas"));
         js("document.getElementById('size').value = 6; document.getElementById('colour').value = arguments[0]", HOUSE);
-        drag(canvas, 8, 36, 20, 36);
-        drag(canvas, 8, 42, 20, 42);
+        mouse.drag(canvas, 8, 36, 20, 36);
+        mouse.drag(canvas, 8, 42, 20, 42);
         SortedSet<String> colours = new TreeSet<>(List.of(HOUSE));
         for (int rgb : scenePainting.rgb()) colours.add(String.format("#%06x", rgb));
         assertEquals(List.copyOf(colours), js("return [...document.querySelectorAll('#regions tr[data-colour]')].map(r => r.dataset.colour).sort()"));
@@ -255,7 +257,7 @@ class StudioBrowserTest {
         browser.findElement(By.cssSelector("#regions tr[data-colour='" + HOUSE + "'] .phrase")).clear();
         browser.findElement(By.cssSelector("#regions tr[data-colour='" + HOUSE + "'] .phrase")).sendKeys("red house");
         // a later stroke rebuilds the table and keeps what was typed
-        click(canvas, 14, 39);
+        mouse.click(canvas, 14, 39);
         assertEquals("red house", browser.findElement(By.cssSelector("#regions tr[data-colour='" + HOUSE + "'] .phrase")).getAttribute("value"));
 
         browser.findElement(By.id("generate")).click();
@@ -268,7 +270,7 @@ class StudioBrowserTest {
         JsonNode recorded = StudioFixture.json(studio.get("/api/gallery")).at("/items/0/parameters");
         assertEquals(6, recorded.at("/settings/gradSteps").asInt());
         assertEquals(77, recorded.at("/generation/seed").asLong());
-        assertSkyOverGrass(galleryImage(0));
+        PictureChecks.assertSkyOverGrass(galleryImage(0));
         screenshot("studio-stroke.png");
 
         // restoring the parameters brings back the method's settings
@@ -292,7 +294,7 @@ class StudioBrowserTest {
         // the mask: a wide upright stroke over the empty grass left of the house and the sky above it, where a tree grows
         WebElement canvas = browser.findElement(By.id("canvas"));
         js("document.getElementById('size').value = 12");
-        drag(canvas, 16, 20, 16, 48);
+        mouse.drag(canvas, 16, 20, 16, 48);
         long masked = maskedPixels();
         assertTrue(masked > 100 && masked < ALL / 4, "the mask brush painted the mask: " + masked);
         assertEquals(before, js("return window.studio.painting.layer.join(',')"), "the picture is untouched");
@@ -305,7 +307,7 @@ class StudioBrowserTest {
                 + " && near(c[2], p[2] * 0.45 + 255 * 0.55)].join(',');", 16, 40));
         browser.findElement(By.id("mask-undo")).click();
         assertEquals(0L, maskedPixels(), "mask undo");
-        drag(canvas, 16, 20, 16, 48);
+        mouse.drag(canvas, 16, 20, 16, 48);
         assertEquals(masked, maskedPixels());
 
         String prompt = "a tall oak tree and a blue house on the grass";
@@ -333,9 +335,7 @@ class StudioBrowserTest {
         int outsideWorst = 0;
         double insideChange = 0;
         for (int i = 0; i < ALL; i++) {
-            int x = i % SIZE, y = i / SIZE, a = best.getRGB(x, y), b = source.getRGB(x, y);
-            int diff = Math.max(Math.abs(((a >> 16) & 255) - ((b >> 16) & 255)), Math.max(Math.abs(((a >> 8) & 255) - ((b >> 8) & 255)),
-                    Math.abs((a & 255) - (b & 255))));
+            int diff = PictureChecks.largestChannelChange(best.getRGB(i % SIZE, i / SIZE), source.getRGB(i % SIZE, i / SIZE));
             if (maskAlpha.get(i) == 0) outsideWorst = Math.max(outsideWorst, diff);
             else insideChange += diff / (double) masked;
         }
@@ -348,59 +348,6 @@ class StudioBrowserTest {
     private BufferedImage galleryImage(int k) throws Exception {
         String url = StudioFixture.json(studio.get("/api/gallery")).at("/items/" + k + "/url").asText();
         return ImageIO.read(new ByteArrayInputStream(studio.getBytes(url).body()));
-    }
-
-    /**
-     * A ToyWorld picture of a scene on the grass on a clear day: the top rows are sky (blue the strongest channel),
-     * the bottom rows grass (green the strongest). The tiny random model's noise fails this.
-     */
-    private static void assertSkyOverGrass(BufferedImage image) {
-        double[] sky = meanRgb(image, 0, SIZE / 6), grass = meanRgb(image, SIZE - SIZE / 8, SIZE);
-        assertTrue(sky[2] > sky[0] && sky[2] > sky[1], "the top is blue sky: mean rgb " + java.util.Arrays.toString(sky));
-        assertTrue(grass[1] > grass[0] && grass[1] > grass[2], "the bottom is green grass: mean rgb " + java.util.Arrays.toString(grass));
-    }
-
-    private static double[] meanRgb(BufferedImage image, int y0, int y1) {
-        double[] sum = new double[3];
-        for (int y = y0; y < y1; y++) {
-            for (int x = 0; x < image.getWidth(); x++) {
-                int c = image.getRGB(x, y);
-                sum[0] += (c >> 16) & 255;
-                sum[1] += (c >> 8) & 255;
-                sum[2] += c & 255;
-            }
-        }
-        int n = (y1 - y0) * image.getWidth();
-        return new double[] {sum[0] / n, sum[1] / n, sum[2] / n};
-    }
-
-    /** Drags the current tool on the canvas from pixel (x0, y0) to (x1, y1). */
-    private void drag(WebElement canvas, int x0, int y0, int x1, int y1) {
-        inView(canvas);
-        int[] from = offset(canvas, x0, y0), to = offset(canvas, x1, y1);
-        new Actions(browser).moveToElement(canvas, from[0], from[1]).clickAndHold()
-                .moveByOffset(to[0] - from[0], to[1] - from[1]).release().perform();
-    }
-
-    private void click(WebElement canvas, int x, int y) {
-        inView(canvas);
-        int[] at = offset(canvas, x, y);
-        new Actions(browser).moveToElement(canvas, at[0], at[1]).click().perform();
-    }
-
-    /**
-     * Scrolls the whole canvas into view: WebDriver measures pointer offsets from the centre of the element's
-     * visible part, so a half-scrolled canvas (after typing into a field further down) would shift every stroke.
-     */
-    private void inView(WebElement canvas) {
-        js("arguments[0].scrollIntoView({block: 'center', inline: 'center'})", canvas);
-    }
-
-    /** Where canvas pixel (x, y)'s centre lies, from the element's centre (where Selenium's offsets start), in CSS px. */
-    private static int[] offset(WebElement canvas, int x, int y) {
-        double zoom = canvas.getSize().getWidth() / (double) SIZE;
-        return new int[] {(int) Math.floor((x + 0.5) * zoom - canvas.getSize().getWidth() / 2.0),
-                (int) Math.floor((y + 0.5) * zoom - canvas.getSize().getHeight() / 2.0)};
     }
 
     private long alphaAt(int x, int y) {
