@@ -7,7 +7,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.image.PngParameters;
-import org.ldm4j.pipeline.TinyStableDiffusion;
+import org.ldm4j.toyworld.Painting;
+import org.ldm4j.toyworld.PaintingOptions;
+import org.ldm4j.toyworld.Scene;
+import org.ldm4j.toyworld.ToyWorld;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
@@ -19,12 +22,17 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.interactions.Actions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedSet;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -32,17 +40,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The page in a real browser (Debian's chromium + chromedriver, headless): draw on the canvas, run img2img on the
- * tiny model, watch progress, find the result in the gallery, download it and read its embedded parameters.
+ * The page in a real browser (Debian's chromium + chromedriver, headless) on the embedded ToyWorld model
+ * ({@code models/toyworld-ldm}, 64x64): paint a stroke painting by hand and run img2img on it, watch progress and
+ * previews, find the result in the gallery, download it and read its embedded parameters; draw over a ToyWorld
+ * painting and run GradOP+ with a region phrase; paint a mask over a ToyWorld picture and run an edit. The results
+ * must look like ToyWorld (sky over grass, background kept), which the tiny random model could not show. The
+ * screenshots of each mode land in target/ (copied by hand into docs/). Few steps keep the class well under a minute.
  * Without chromium this FAILS (CI installs it): a skipped browser test would hide a broken page.
  */
 class StudioBrowserTest {
+    static final int SIZE = 64;
+    static final long ALL = SIZE * SIZE;
+    static final int JOB_SECONDS = 180;   // generous: the build machine may be busy
+    static final String SKY = "#82aae8", GRASS = "#508845", HOUSE = "#b04040";
+    /** "a blue house on the grass under a clear blue sky": grass to the left of the house is free to paint on. */
+    static final Scene SCENE = ToyWorld.sample(2001004);
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
     @TempDir static Path dir;
     static StudioFixture studio;
     static ChromeDriver browser;
     static Path downloads;
+    static CanvasMouse mouse;
 
     @BeforeAll
     static void start() throws Exception {
@@ -51,8 +70,8 @@ class StudioBrowserTest {
                     + ": install them with `apt-get install -y chromium chromium-driver` (.ci/run does)");
         }
         torch.set_num_threads(1);
-        Path model = TinyStableDiffusion.write(dir.resolve("tiny"), 11);
-        studio = new StudioFixture(StudioServer.start(StudioFixture.config(model, dir.resolve("gallery"), StudioFixture.testLimits())));
+        studio = new StudioFixture(StudioServer.start(StudioFixture.config(StudioFixture.toyWorldModel(), dir.resolve("gallery"),
+                StudioFixture.testLimits())));
         downloads = Files.createDirectories(dir.resolve("downloads"));
         ChromeOptions options = new ChromeOptions();
         options.setBinary(CHROMIUM.toFile());
@@ -63,6 +82,7 @@ class StudioBrowserTest {
                 "download.prompt_for_download", false));
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).build();
         browser = new ChromeDriver(service, options);
+        mouse = new CanvasMouse(browser, SIZE);
     }
 
     @AfterAll
@@ -85,37 +105,43 @@ class StudioBrowserTest {
 
     @Test
     void drawRunImg2imgAndDownloadTheResult() throws Exception {
-        browser.get(studio.base + "/");
-        waiting(20).until(d -> "true".equals(js("return document.body.dataset.ready")));
-        assertTrue(browser.findElement(By.id("model-status")).getText().contains("tiny"));
-        assertEquals(16L, js("return window.studio.painting.width"), "the canvas takes the model's size");
-
-        // brush strokes across the canvas
+        openPage();
+        String status = browser.findElement(By.id("model-status")).getText();
+        assertTrue(status.contains("toyworld") && status.contains(SIZE + "×" + SIZE), status);
+        assertEquals((long) SIZE, js("return window.studio.painting.width"), "the canvas takes the model's size");
         WebElement canvas = browser.findElement(By.id("canvas"));
-        int side = canvas.getSize().getWidth();
-        assertTrue(side >= 16 * 8, "a 16x16 canvas is shown zoomed: " + side + " px");
-        js("document.getElementById('colour').value = '#1040c0'");
-        new Actions(browser).moveToElement(canvas, -side / 3, -side / 3).clickAndHold()
-                .moveByOffset(side / 2, 0).moveByOffset(0, side / 2).release().perform();
+        assertTrue(canvas.getSize().getWidth() >= SIZE * 4, "a 64x64 canvas is shown zoomed: " + canvas.getSize().getWidth() + " px");
+
+        // a ToyWorld-like stroke painting by hand: a grass-green horizon from edge to edge splits the empty canvas
+        js("document.getElementById('size').value = 4; document.getElementById('colour').value = arguments[0]", GRASS);
+        mouse.drag(canvas, 0, 28, SIZE - 1, 28);
         long afterStroke = paintedPixels();
-        assertTrue(afterStroke >= 16, "the stroke painted pixels: " + afterStroke);
-        assertEquals("#1040c0", js("return window.studio.painting.palette(4)[0]"), "the palette shows the colour in use");
+        assertTrue(afterStroke >= SIZE * 3, "the stroke painted pixels: " + afterStroke);
+        assertEquals(GRASS, js("return window.studio.painting.palette(4)[0]"), "the palette shows the colour in use");
         assertEquals(1L, js("return document.querySelectorAll('#palette button').length"));
 
-        // a filled rectangle, then fill the rest with the bucket; undo takes the fill back
+        // a filled rectangle: the red house, standing on the horizon
         browser.findElement(By.cssSelector("[data-tool=rect]")).click();
-        js("document.getElementById('filled').checked = true; document.getElementById('colour').value = '#20a040'");
-        new Actions(browser).moveToElement(canvas, side / 8, side / 8).clickAndHold().moveByOffset(side / 4, side / 4).release().perform();
-        long withRect = paintedPixels();
-        assertTrue(withRect > afterStroke, "rectangle added pixels");
+        js("document.getElementById('filled').checked = true; document.getElementById('colour').value = arguments[0]", HOUSE);
+        mouse.drag(canvas, 14, 22, 26, 34);
+        long withHouse = paintedPixels();
+        assertTrue(withHouse > afterStroke, "rectangle added pixels");
+
+        // the bucket fills the sky above the horizon (and only there), then the ground below; undo takes a fill back
         browser.findElement(By.cssSelector("[data-tool=fill]")).click();
-        js("document.getElementById('colour').value = '#f0e0a0'");
-        new Actions(browser).moveToElement(canvas, -side / 2 + 3, side / 2 - 3).click().perform();
-        assertEquals(256L, paintedPixels(), "the fill covered the empty region");
+        js("document.getElementById('colour').value = arguments[0]", SKY);
+        mouse.click(canvas, 45, 4);
+        long withSky = paintedPixels();
+        assertTrue(withSky > withHouse + 20 * SIZE, "the sky was filled: " + withSky);
+        assertEquals(0L, alphaAt(45, 60), "the horizon stopped the fill");
+        js("document.getElementById('colour').value = arguments[0]", GRASS);
+        mouse.click(canvas, 45, 60);
+        assertEquals(ALL, paintedPixels(), "the fill covered the ground");
         browser.findElement(By.id("undo")).click();
-        assertEquals(withRect, paintedPixels(), "undo restores the layer");
+        assertEquals(withSky, paintedPixels(), "undo restores the layer");
         browser.findElement(By.id("redo")).click();
-        assertEquals(256L, paintedPixels(), "redo applies the fill again");
+        assertEquals(ALL, paintedPixels(), "redo applies the fill again");
+        assertEquals(List.copyOf(new TreeSet<>(List.of(GRASS, HOUSE, SKY))), js("return window.studio.painting.palette(12).sort()"));
 
         // img2img with the canvas as the start
         browser.findElement(By.cssSelector("#modes [data-mode=img2img]")).click();
@@ -123,14 +149,15 @@ class StudioBrowserTest {
         assertEquals("true", browser.findElement(By.cssSelector("#modes [data-mode=factorgraph]")).getAttribute("aria-disabled"),
                 "modes this server cannot run are shown disabled");
         assertEquals(FactorGraphSource.NO_FACTORS, browser.findElement(By.cssSelector("#modes [data-mode=factorgraph]")).getAttribute("title"));
-        setField("prompt", "a blue boat on a lake");
+        String prompt = "a red house on the grass under a clear blue sky";
+        setField("prompt", prompt);
         setField("steps", "12");
-        setField("strength", "0.6");
+        setField("strength", "0.75");
         setField("seed", "1234");
         js("window.seen = []; new MutationObserver(() => window.seen.push(document.getElementById('progress-text').textContent))"
                 + ".observe(document.getElementById('progress-text'), {childList: true, characterData: true, subtree: true});");
         browser.findElement(By.id("generate")).click();
-        awaitMessage("done", 60);
+        awaitMessage("done", JOB_SECONDS);
         @SuppressWarnings("unchecked") List<String> seen = (List<String>) js("return window.seen");
         assertTrue(seen.stream().anyMatch(s -> s.matches("image 1/1, step \\d+/\\d+")), "progress events shown: " + seen);
         assertTrue(((String) js("return document.getElementById('preview').src")).startsWith("data:image/png;base64,"),
@@ -140,28 +167,31 @@ class StudioBrowserTest {
         // the result in the gallery, with its parameters; download it and read them from the file
         waiting(20).until(d -> !d.findElements(By.cssSelector("#gallery .item")).isEmpty());
         WebElement item = browser.findElement(By.cssSelector("#gallery .item"));
-        assertTrue(item.getText().contains("img2img: a blue boat on a lake"), item.getText());
+        assertTrue(item.getText().contains("img2img: " + prompt), item.getText());
         String file = item.getAttribute("data-file");
         item.findElement(By.cssSelector("a.download")).click();
         Path downloaded = downloads.resolve(file);
         waiting(20).until(d -> Files.isRegularFile(downloaded) && noPartialDownloads());
         JsonNode embedded = PngParameters.read(downloaded).request();
         assertEquals("img2img", embedded.get("mode").asText());
-        assertEquals("a blue boat on a lake", embedded.get("prompt").asText());
+        assertEquals(prompt, embedded.get("prompt").asText());
         assertEquals(12, embedded.get("steps").asInt());
-        assertEquals(0.6, embedded.get("strength").asDouble(), 1e-9);
+        assertEquals(0.75, embedded.get("strength").asDouble(), 1e-9);
         assertEquals(1234, embedded.get("seed").asLong());
-        assertEquals(16, embedded.get("width").asInt());
+        assertEquals(SIZE, embedded.get("width").asInt());
+        // the ToyWorld model keeps the painting's layout: a blue sky above green ground
+        BufferedImage result = ImageIO.read(downloaded.toFile());
+        PictureChecks.assertSkyOverGrass(result);
 
         screenshot();
 
         // restore the parameters, use the result as the canvas
         setField("prompt", "something else");
         item.findElement(By.cssSelector("button.restore")).click();
-        assertEquals("a blue boat on a lake", browser.findElement(By.id("prompt")).getAttribute("value"));
+        assertEquals(prompt, browser.findElement(By.id("prompt")).getAttribute("value"));
         js("window.studio.painting.clear()");
         item.findElement(By.cssSelector("button.use")).click();
-        waiting(10).until(d -> paintedPixels() == 256L);
+        waiting(10).until(d -> paintedPixels() == ALL);
     }
 
     @Test
@@ -189,7 +219,7 @@ class StudioBrowserTest {
     }
 
     @Test
-    void strokesInTwoColoursWithAPhraseRunGradopPlus() throws Exception {
+    void strokesOverAToyWorldPaintingWithAPhraseRunGradopPlus() throws Exception {
         openPage();
         browser.findElement(By.cssSelector("#modes [data-mode=stroke2img]")).click();
         assertTrue(browser.findElement(By.id("method")).isDisplayed());
@@ -197,88 +227,97 @@ class StudioBrowserTest {
         assertEquals("0.8", browser.findElement(By.id("strength")).getAttribute("value"), "the method's default strength");
         assertEquals("12", browser.findElement(By.id("gradSteps")).getAttribute("value"));
 
-        // two strokes in two colours: the region table lists both
-        WebElement canvas = browser.findElement(By.id("canvas"));
-        int side = canvas.getSize().getWidth();
-        js("document.getElementById('size').value = 4; document.getElementById('colour').value = '#d03020'");
-        new Actions(browser).moveToElement(canvas, -side / 3, -side / 4).clickAndHold().moveByOffset(side / 2, 0).release().perform();
-        js("document.getElementById('colour').value = '#1040c0'");
-        new Actions(browser).moveToElement(canvas, -side / 3, side / 4).clickAndHold().moveByOffset(side / 2, 0).release().perform();
-        assertEquals(List.of("#d03020", "#1040c0"), js("return [...document.querySelectorAll('#regions tr[data-colour]')].map(r => r.dataset.colour).sort().reverse()"));
+        // ToyWorld's simulated stroke painting of a blue house on the grass, opened as the canvas
+        Painting scenePainting = SCENE.painting(SCENE.seed(), PaintingOptions.defaults());
+        Path file = dir.resolve("painting.png");
+        Files.write(file, StudioFixture.png(scenePainting.image()));
+        browser.findElement(By.id("open")).sendKeys(file.toString());
+        waiting(10).until(d -> paintedPixels() == ALL);
 
-        setField("prompt", "a red house by a lake");
-        setField("steps", "4");
+        // a red house drawn with the mouse on the empty grass left of the blue one: the region table lists it too
+        WebElement canvas = browser.findElement(By.id("canvas"));
+        js("document.getElementById('size').value = 6; document.getElementById('colour').value = arguments[0]", HOUSE);
+        mouse.drag(canvas, 8, 36, 20, 36);
+        mouse.drag(canvas, 8, 42, 20, 42);
+        SortedSet<String> colours = new TreeSet<>(List.of(HOUSE));
+        for (int rgb : scenePainting.rgb()) colours.add(String.format("#%06x", rgb));
+        assertEquals(List.copyOf(colours), js("return [...document.querySelectorAll('#regions tr[data-colour]')].map(r => r.dataset.colour).sort()"));
+
+        String prompt = "a red house and a blue house on the grass under a clear blue sky";
+        setField("prompt", prompt);
+        setField("steps", "12");
         setField("seed", "77");
         setField("iterations", "1");
-        setField("gradSteps", "2");
-        setField("blurKernel", "5");
-        setField("blurSigma", "1");
+        setField("gradSteps", "6");
         // a phrase that is not in the prompt: the server's message is shown, nothing runs
-        browser.findElement(By.cssSelector("#regions tr[data-colour='#1040c0'] .phrase")).sendKeys("castle");
+        browser.findElement(By.cssSelector("#regions tr[data-colour='" + HOUSE + "'] .phrase")).sendKeys("castle");
         browser.findElement(By.id("generate")).click();
         waiting(20).until(d -> d.findElement(By.id("message")).getText().contains("does not occur in prompt"));
         assertTrue(browser.findElement(By.id("message")).getAttribute("class").contains("error"));
-        browser.findElement(By.cssSelector("#regions tr[data-colour='#1040c0'] .phrase")).clear();
-        browser.findElement(By.cssSelector("#regions tr[data-colour='#d03020'] .phrase")).sendKeys("house");
+        browser.findElement(By.cssSelector("#regions tr[data-colour='" + HOUSE + "'] .phrase")).clear();
+        browser.findElement(By.cssSelector("#regions tr[data-colour='" + HOUSE + "'] .phrase")).sendKeys("red house");
         // a later stroke rebuilds the table and keeps what was typed
-        new Actions(browser).moveToElement(canvas, 0, 0).click().perform();
-        assertEquals("house", browser.findElement(By.cssSelector("#regions tr[data-colour='#d03020'] .phrase")).getAttribute("value"));
+        mouse.click(canvas, 14, 39);
+        assertEquals("red house", browser.findElement(By.cssSelector("#regions tr[data-colour='" + HOUSE + "'] .phrase")).getAttribute("value"));
 
         browser.findElement(By.id("generate")).click();
-        awaitMessage("done", 60);
+        awaitMessage("done", JOB_SECONDS);
         assertTrue(((String) js("return document.getElementById('preview').src")).startsWith("data:image/png;base64,"), "a preview was shown");
         assertEquals("gradop+ (official)", browser.findElement(By.cssSelector("#results figcaption")).getText());
         WebElement item = browser.findElement(By.cssSelector("#gallery .item"));
-        assertTrue(item.getText().contains("stroke2img: a red house by a lake"), item.getText());
-        assertTrue(item.findElement(By.cssSelector(".method")).getText().contains("gradop+ official: #D03020=house"), item.getText());
+        assertTrue(item.getText().contains("stroke2img: " + prompt), item.getText());
+        assertTrue(item.findElement(By.cssSelector(".method")).getText().contains("gradop+ official: " + HOUSE.toUpperCase() + "=red house"), item.getText());
         JsonNode recorded = StudioFixture.json(studio.get("/api/gallery")).at("/items/0/parameters");
-        assertEquals(2, recorded.at("/settings/gradSteps").asInt());
+        assertEquals(6, recorded.at("/settings/gradSteps").asInt());
         assertEquals(77, recorded.at("/generation/seed").asLong());
+        PictureChecks.assertSkyOverGrass(galleryImage(0));
         screenshot("studio-stroke.png");
 
         // restoring the parameters brings back the method's settings
         setField("gradSteps", "9");
         item.findElement(By.cssSelector("button.restore")).click();
-        assertEquals("2", browser.findElement(By.id("gradSteps")).getAttribute("value"));
+        assertEquals("6", browser.findElement(By.id("gradSteps")).getAttribute("value"));
     }
 
     @Test
     void paintAMaskOverAnOpenedImageAndRunAnEdit() throws Exception {
         openPage();
-        Path picture = dir.resolve("lake.png");
-        Files.write(picture, StudioFixture.png(StudioFixture.picture(16, 16)));
+        Path picture = dir.resolve("scene.png");
+        Files.write(picture, StudioFixture.png(SCENE.image()));
         browser.findElement(By.id("open")).sendKeys(picture.toString());
-        waiting(10).until(d -> paintedPixels() == 256L);
+        waiting(10).until(d -> paintedPixels() == ALL);
         String before = (String) js("return window.studio.painting.layer.join(',')");
 
         browser.findElement(By.cssSelector("#modes [data-mode=edit]")).click();
         assertEquals("Samples", browser.findElement(By.id("count-label")).getText());
         assertTrue(browser.findElement(By.id("repair")).isSelected(), "the recommended preset repairs the background");
+        // the mask: a wide upright stroke over the empty grass left of the house and the sky above it, where a tree grows
         WebElement canvas = browser.findElement(By.id("canvas"));
-        int side = canvas.getSize().getWidth();
-        js("document.getElementById('size').value = 5");
-        new Actions(browser).moveToElement(canvas, -side / 6, 0).clickAndHold().moveByOffset(side / 3, 0).release().perform();
+        js("document.getElementById('size').value = 12");
+        mouse.drag(canvas, 16, 20, 16, 48);
         long masked = maskedPixels();
-        assertTrue(masked > 10 && masked < 256, "the mask brush painted the mask: " + masked);
+        assertTrue(masked > 100 && masked < ALL / 4, "the mask brush painted the mask: " + masked);
         assertEquals(before, js("return window.studio.painting.layer.join(',')"), "the picture is untouched");
         // the mask shows as a translucent magenta tint over the picture: (p + 0.55 (tint - p)) per channel
-        assertEquals("true,true", js("const c = document.getElementById('canvas').getContext('2d').getImageData(8, 8, 1, 1).data;"
-                + "const p = window.studio.painting.composite().data.slice((8 * 16 + 8) * 4, (8 * 16 + 8) * 4 + 4);"
+        assertEquals("true,true", js("const x = arguments[0], y = arguments[1], o = (y * window.studio.painting.width + x) * 4;"
+                + "const c = document.getElementById('canvas').getContext('2d').getImageData(x, y, 1, 1).data;"
+                + "const p = window.studio.painting.composite().data.slice(o, o + 4);"
                 + "const near = (v, t) => Math.abs(v - t) <= 1;"
-                + "return [window.studio.mask.layer[(8 * 16 + 8) * 4 + 3] > 0, near(c[0], p[0] * 0.45 + 255 * 0.55) && near(c[1], p[1] * 0.45)"
-                + " && near(c[2], p[2] * 0.45 + 255 * 0.55)].join(',');"));
+                + "return [window.studio.mask.layer[o + 3] > 0, near(c[0], p[0] * 0.45 + 255 * 0.55) && near(c[1], p[1] * 0.45)"
+                + " && near(c[2], p[2] * 0.45 + 255 * 0.55)].join(',');", 16, 40));
         browser.findElement(By.id("mask-undo")).click();
         assertEquals(0L, maskedPixels(), "mask undo");
-        new Actions(browser).moveToElement(canvas, -side / 6, 0).clickAndHold().moveByOffset(side / 3, 0).release().perform();
+        mouse.drag(canvas, 16, 20, 16, 48);
         assertEquals(masked, maskedPixels());
 
-        setField("prompt", "a boat");
-        setField("steps", "4");
+        String prompt = "a tall oak tree and a blue house on the grass";
+        setField("prompt", prompt);
+        setField("steps", "10");
         setField("count", "2");
-        setField("repairSteps", "2");
+        setField("repairSteps", "5");
         setField("seed", "5");
         browser.findElement(By.id("generate")).click();
-        awaitMessage("done", 60);
+        awaitMessage("done", JOB_SECONDS);
         waiting(10).until(d -> d.findElements(By.cssSelector("#results figcaption")).size() == 3);
         List<String> captions = browser.findElements(By.cssSelector("#results figcaption")).stream().map(WebElement::getText).toList();
         assertTrue(captions.get(0).startsWith("best, repaired"), captions.toString());
@@ -288,8 +327,31 @@ class StudioBrowserTest {
         assertTrue(methodLines.get(0).startsWith("rank 1") && methodLines.get(0).endsWith("repaired"), methodLines.toString());
         assertTrue(methodLines.get(1).startsWith("rank 1, background-psnr"), methodLines.toString());
         assertTrue(methodLines.get(2).startsWith("rank 2, background-psnr"), methodLines.toString());
-        assertTrue(browser.findElement(By.cssSelector("#gallery .item")).getText().contains("edit: a boat"));
+        assertTrue(browser.findElement(By.cssSelector("#gallery .item")).getText().contains("edit: " + prompt));
+
+        // the best result keeps the picture outside the mask (pixel paste) and regenerated what is under it
+        @SuppressWarnings("unchecked") List<Long> maskAlpha = (List<Long>) js("return Array.from(window.studio.mask.layer.filter((v, i) => i % 4 === 3))");
+        BufferedImage best = galleryImage(0), source = SCENE.image();
+        int outsideWorst = 0;
+        double insideChange = 0;
+        for (int i = 0; i < ALL; i++) {
+            int diff = PictureChecks.largestChannelChange(best.getRGB(i % SIZE, i / SIZE), source.getRGB(i % SIZE, i / SIZE));
+            if (maskAlpha.get(i) == 0) outsideWorst = Math.max(outsideWorst, diff);
+            else insideChange += diff / (double) masked;
+        }
+        assertTrue(outsideWorst <= 1, "outside the mask the picture is kept: largest change " + outsideWorst);
+        assertTrue(insideChange > 5, "the masked area was regenerated: mean largest-channel change " + insideChange);
         screenshot("studio-edit.png");
+    }
+
+    /** The gallery's k-th file (newest first), decoded. */
+    private BufferedImage galleryImage(int k) throws Exception {
+        String url = StudioFixture.json(studio.get("/api/gallery")).at("/items/" + k + "/url").asText();
+        return ImageIO.read(new ByteArrayInputStream(studio.getBytes(url).body()));
+    }
+
+    private long alphaAt(int x, int y) {
+        return (Long) js("return window.studio.painting.layer[(arguments[1] * window.studio.painting.width + arguments[0]) * 4 + 3]", x, y);
     }
 
     /** Waits for the status line to start with {@code prefix}; a timeout reports what it says instead. */
@@ -319,6 +381,7 @@ class StudioBrowserTest {
     /** A taller window shows the results and the gallery below the form too. */
     private void screenshot(String name) throws java.io.IOException {
         js("window.scrollTo(0, 0)");
+        new Actions(browser).moveToElement(browser.findElement(By.tagName("h1"))).perform();   // no hover highlight on a button
         browser.manage().window().setSize(new org.openqa.selenium.Dimension(1200, 1240));
         File shot = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
         browser.manage().window().setSize(new org.openqa.selenium.Dimension(1200, 860));

@@ -3,6 +3,7 @@ package org.ldm4j.studio;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.TinyStableDiffusion;
 
 import javax.imageio.ImageIO;
@@ -15,6 +16,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -43,6 +45,18 @@ final class StudioFixture implements AutoCloseable {
         torch.set_num_threads(1);
         Path model = TinyStableDiffusion.write(dir.resolve("tiny"), seed);
         return new StudioFixture(StudioServer.start(config(model, dir.resolve("gallery"), testLimits())));
+    }
+
+    /**
+     * The embedded ToyWorld model as {@link ModelLoader#defaultModel()} names it, seen from this module's folder (the
+     * tests' working directory; {@code ldm4j.home}/{@code LDM4J_HOME} unset means the repository root, one up). It is
+     * committed, so a missing folder fails the test rather than skipping it.
+     */
+    static Path toyWorldModel() {
+        Path model = Path.of("..").resolve(ModelLoader.defaultModel()).normalize();
+        assertTrue(Files.isRegularFile(model.resolve("model_index.json")),
+                () -> "the embedded ToyWorld model is missing: " + model.toAbsolutePath() + " (models/toyworld-ldm in the repository)");
+        return model;
     }
 
     static StudioConfig config(Path model, Path gallery, Limits limits) {
