@@ -14,7 +14,9 @@ import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Param;
 import org.ldm4j.train.Trainer;
+import org.ldm4j.toyworld.Scene;
 import org.ldm4j.train.toyworld.SceneBatches;
+import java.util.List;
 import org.ldm4j.train.toyworld.ToyWorldVae;
 import org.ldm4j.weights.SafetensorsWriter;
 import org.ldm4j.image.AtomicFiles;
@@ -50,6 +52,16 @@ final class TrainCommand {
                 throw new Ldm4j.UsageError(train.config + ": 'train' must be \"all\" or \"decoder\", got \"" + part + "\"");
             }
             boolean decoderOnly = part.equals("decoder");
+            ToyWorldVae.Data data;
+            try {
+                data = ToyWorldVae.Data.parse(c.path("data").asText("images"));
+            } catch (IllegalArgumentException e) {
+                throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());
+            }
+            if (data == ToyWorldVae.Data.MAPS && !decoderOnly) {
+                throw new Ldm4j.UsageError(train.config + ": \"data\": \"maps\" trains a map decoder: it needs \"train\": \"decoder\" and 'init'");
+            }
+            int mapSize = c.path("map_size").asInt(c.path("size").asInt(64) / 2);
             if (decoderOnly && init == null) {
                 throw new Ldm4j.UsageError(train.config + ": \"train\": \"decoder\" fine-tunes a trained VAE: give its folder as 'init'");
             }
@@ -70,11 +82,12 @@ final class TrainCommand {
             Block trained = decoderOnly ? new ToyWorldVae.DecoderHalf(vae) : vae;
             Trainer trainer = new Trainer(trained, train.options(c));
             if (export != null) {
-                exportVae(vae, trainer, vaeJson, export, c.path("size").asInt(64), decoderOnly);
+                exportVae(vae, trainer, vaeJson, export, c.path("size").asInt(64), decoderOnly, data, mapSize);
+                if (data == ToyWorldVae.Data.MAPS) nameInManifest(export);
                 return 0;
             }
             SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64));
-            double loss = trainer.run(new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly),
+            double loss = trainer.run(new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly, data, mapSize),
                     train.lastStep(c));
             System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
             return 0;
@@ -82,17 +95,38 @@ final class TrainCommand {
 
 
         /**
+         * A map decoder exported into an FG-DM folder (its parent has fgdm.json) is named there as "map_vae", so the
+         * folder's condition maps are read back with it from then on.
+         */
+        private static void nameInManifest(Path export) throws Exception {
+            Path folder = export.toAbsolutePath().normalize().getParent();
+            Path manifest = folder == null ? null : folder.resolve(org.ldm4j.methods.fgdm.FgdmFolder.MANIFEST);
+            if (manifest == null || !Files.isRegularFile(manifest)) {
+                System.out.println("no " + org.ldm4j.methods.fgdm.FgdmFolder.MANIFEST + " beside " + export
+                        + ": name this map decoder in an FG-DM folder's manifest as \"map_vae\"");
+                return;
+            }
+            var m = org.ldm4j.methods.fgdm.FgdmManifest.parse(Files.readString(manifest), manifest.toString());
+            org.ldm4j.methods.fgdm.FgdmFolder.write(folder, m.withMapVae(export.toAbsolutePath().normalize().getFileName().toString()));
+            System.out.println(manifest + ": \"map_vae\" = \"" + export.getFileName() + "\"");
+        }
+
+        /**
          * EMA weights -> fp16 safetensors + config.json with scaling_factor = 1 / std of validation latents (as SD did);
          * a decoder fine-tune keeps the trained VAE's scaling_factor (same encoder, same latents).
          */
-        private static void exportVae(AutoencoderKL vae, Trainer trainer, JsonNode configJson, Path out, int size, boolean keepScaling) throws Exception {
+        private static void exportVae(AutoencoderKL vae, Trainer trainer, JsonNode configJson, Path out, int size, boolean keepScaling,
+                                      ToyWorldVae.Data data, int mapSize) throws Exception {
             Map<String, Param> params = vae.namedParameters();
             try (NoGradGuard g = new NoGradGuard()) {
                 if (trainer.ema() != null) trainer.ema().weights().forEach((k, t) -> params.get(k).t().copy_(t));   // no EMA: the weights as trained
-                Tensor x = SceneBatches.images(new SceneBatches(64, size).scenesFrom(SceneBatches.TRAIN_SEEDS));
+                List<Scene> validation = new SceneBatches(64, size).scenesFrom(SceneBatches.TRAIN_SEEDS);
+                Tensor x = SceneBatches.images(validation);
                 Tensor z = vae.encode(x).mode();
                 double std = z.std().item_double();
-                double psnr = ToyWorldVae.psnr(vae, x);
+                // a map decoder is validated on maps (segmentation and depth), an image decoder on images
+                double psnr = data == ToyWorldVae.Data.IMAGES ? ToyWorldVae.psnr(vae, x)
+                        : (ToyWorldVae.psnr(vae, data.batch(validation, mapSize, 0)) + ToyWorldVae.psnr(vae, data.batch(validation, mapSize, 1))) / 2;
                 Files.createDirectories(out);
                 ObjectNode cfg = (ObjectNode) configJson.deepCopy();
                 if (!keepScaling) cfg.put("scaling_factor", 1.0 / std);
@@ -102,8 +136,8 @@ final class TrainCommand {
                 params.forEach((k, p) -> half.put(k, p.t().to(org.bytedeco.pytorch.global.torch.ScalarType.Half)));
                 SafetensorsWriter.write(out.resolve("diffusion_pytorch_model.safetensors"), half,
                         Map.of("step", Long.toString(trainer.step()), "format", "pt"));
-                System.out.printf("exported step %d to %s: latent std %.4f (scaling_factor %.5f), validation PSNR %.2f dB (64 scenes)%n",
-                        trainer.step(), out, std, cfg.get("scaling_factor").asDouble(), psnr);
+                System.out.printf("exported step %d to %s: latent std %.4f (scaling_factor %.5f), validation PSNR %.2f dB (64 scenes%s)%n",
+                        trainer.step(), out, std, cfg.get("scaling_factor").asDouble(), psnr, data == ToyWorldVae.Data.MAPS ? "' segmentation and depth maps" : "");
             }
         }
     }

@@ -147,6 +147,27 @@ public final class ModelLoader {
         return UNet2DConditionConfig.parse(json.toString(), source.toString());
     }
 
+    /** A standalone AutoencoderKL folder (config.json + diffusion_pytorch_model.safetensors), e.g. a fine-tuned decoder. */
+    public static AutoencoderKL loadVae(Path folder, Device device, ScalarType dtype) throws IOException {
+        Path config = folder.resolve("config.json");
+        if (!Files.isRegularFile(config)) throw new IOException(folder + " is not a VAE folder: it has no config.json");
+        AutoencoderKL vae = Block.withoutInit(() -> {
+            try {
+                return new AutoencoderKL(AutoencoderKLConfig.parse(Files.readString(config)));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        try (WeightSource w = org.ldm4j.weights.DiffusersFolder.findWeights(folder, null)) {
+            loadInto(vae, w, "vae", device, dtype);
+        } catch (Exception e) {
+            if (e instanceof IOException io) throw io;
+            if (e instanceof RuntimeException re) throw re;
+            throw new IOException(e);
+        }
+        return vae;
+    }
+
     private static void loadInto(Block block, WeightSource source, String component, Device device, ScalarType dtype) {
         block.to(device, dtype);
         WeightLoader.load(block, source, component, n -> IGNORED.matcher(n).matches());

@@ -42,6 +42,7 @@ final class FactorBranch implements ControlSource {
     }
 
     private final StableDiffusion sd;
+    private final FactorGraph graph;
     private final Factor factor;
     private final Supplier<List<Value>> parents;
     private final FactorListener listener;
@@ -49,8 +50,9 @@ final class FactorBranch implements ControlSource {
     private List<Tensor> builtFor;
     private ControlSource built;
 
-    FactorBranch(StableDiffusion sd, Factor factor, Supplier<List<Value>> parents, FactorListener listener) {
-        this.sd = sd;
+    FactorBranch(FactorGraph graph, Factor factor, Supplier<List<Value>> parents, FactorListener listener) {
+        this.graph = graph;
+        this.sd = graph.sd;
         this.factor = factor;
         this.parents = parents;
         this.listener = listener;
@@ -98,7 +100,7 @@ final class FactorBranch implements ControlSource {
                 hints.push_back(torch.zeros(1, 3, h, w));   // the null condition in pixel space: a black map
                 continue;
             }
-            if (v.image == null) v.image = org.ldm4j.nn.Scopes.keep(sd.decodeLatents(v.latents));
+            if (v.image == null) v.image = org.ldm4j.nn.Scopes.keep(graph.decode(factor.parents().get(k), v.latents));
             hints.push_back(c.renderers().get(k).render(v.image, w, h));
         }
         return new ControlNetSource(c.net(), values.size() == 1 ? hints.get(0) : torch.cat(hints, 1), c.scale());

@@ -1,5 +1,10 @@
 package org.ldm4j.methods.fgdm;
 
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.ldm4j.models.vae.AutoencoderKL;
+import org.ldm4j.nn.Dtypes;
 import org.ldm4j.pipeline.StableDiffusion;
 
 import java.util.ArrayList;
@@ -24,9 +29,24 @@ public final class FactorGraph {
     public final StableDiffusion sd;
     private final List<Factor> factors;
     private final Map<String, Integer> index = new LinkedHashMap<>();
+    /** Decodes condition factors' latents (null: the base model's VAE does, as for images). */
+    private final AutoencoderKL mapDecoder;
 
-    public FactorGraph(StableDiffusion sd, List<Factor> factors) {
+    public FactorGraph(StableDiffusion sd, List<Factor> factors) { this(sd, factors, null); }
+
+    /**
+     * @param mapDecoder a VAE sharing the base VAE's encoder and latent scale, with a decoder fine-tuned on maps (see
+     *                   {@link FgdmManifest#mapVae}); null to decode maps with the base model's VAE
+     */
+    public FactorGraph(StableDiffusion sd, List<Factor> factors, AutoencoderKL mapDecoder) {
         this.sd = sd;
+        this.mapDecoder = mapDecoder;
+        if (mapDecoder != null && (mapDecoder.config().latentChannels().intValue() != sd.latentChannels()
+                || Double.compare(mapDecoder.config().scalingFactor(), sd.vae.config().scalingFactor()) != 0)) {
+            throw new IllegalArgumentException("the map decoder's latents (" + mapDecoder.config().latentChannels() + " channels, scaling_factor "
+                    + mapDecoder.config().scalingFactor() + ") are not the base VAE's (" + sd.latentChannels() + ", "
+                    + sd.vae.config().scalingFactor() + "): it must be a decoder fine-tune of the base model's VAE");
+        }
         this.factors = List.copyOf(factors);
         if (this.factors.isEmpty()) throw new IllegalArgumentException("a factor graph needs at least one factor");
         Set<String> parentsOfSomeone = new HashSet<>();
@@ -77,8 +97,21 @@ public final class FactorGraph {
     public FactorGraph withSettings(String name, FactorSettings settings) {
         List<Factor> out = new ArrayList<>(factors);
         out.set(indexOf(name), factor(name).withSettings(settings));
-        return new FactorGraph(sd, out);
+        return new FactorGraph(sd, out, mapDecoder);
     }
+
+    /**
+     * A factor's latents (1, C, h, w) at the UNet's scale -> its map or image (1, 3, H, W) in [-1, 1]: condition
+     * factors through the map decoder when there is one, the image factor through the base model's VAE.
+     */
+    public Tensor decode(String factor, Tensor latents) {
+        if (mapDecoder == null || factor(factor).role() == Factor.Role.IMAGE) return sd.decodeLatents(latents);
+        Tensor unscaled = Dtypes.to(latents, mapDecoder.device(), mapDecoder.dtype()).div(new Scalar(mapDecoder.config().scalingFactor()));
+        return Dtypes.to(mapDecoder.decode(unscaled), latents.device(), ScalarType.Float);
+    }
+
+    /** The VAE that decodes condition maps (the base model's when the graph has no map decoder). */
+    public AutoencoderKL mapDecoder() { return mapDecoder != null ? mapDecoder : sd.vae; }
 
     /** The seed of factor {@code name}'s generator for a run seeded {@code seed}. */
     public long factorSeed(String name, long seed) { return seed + indexOf(name) * SEED_STRIDE; }

@@ -38,11 +38,11 @@ public final class FactorGraphResult {
         return t;
     }
 
-    /** The factor's map or image, (1, 3, H, W) in [-1, 1]: decoded with the shared VAE (once), or as given. */
+    /** The factor's map or image, (1, 3, H, W) in [-1, 1]: decoded once ({@link FactorGraph#decode}), or as given. */
     public synchronized Tensor decoded(String factor) {
         Tensor image = images.get(factor);
         if (image == null) {
-            image = Scopes.keep(graph.sd.decodeLatents(latents(factor)));
+            image = Scopes.keep(graph.decode(factor, latents(factor)));
             images.put(factor, image);
         }
         return image;

@@ -81,7 +81,7 @@ public final class FactorGraphSampler {
             run.scheduler = scheduler;
             PromptConditioning text = texts.computeIfAbsent(request.prompt() + s.promptSuffix() + "\u0000" + s.negativePrompt(),
                     k -> sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0));
-            FactorBranch branch = new FactorBranch(sd, f, () -> parentValues(f, runs), observer);
+            FactorBranch branch = new FactorBranch(graph, f, () -> parentValues(f, runs), observer);
             run.denoiser = new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
             runs.put(f.name(), run);
         }

@@ -168,8 +168,17 @@ public final class FgdmFolder {
             };
             factors.add(new Factor(e.name(), e.role(), e.parents(), c, e.settings()));
         }
+        org.ldm4j.models.vae.AutoencoderKL mapDecoder = null;
+        if (manifest.mapVae() != null) {
+            Path vae = folder.resolve(manifest.mapVae()).normalize();
+            if (!Files.isRegularFile(vae.resolve("config.json"))) {
+                throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": \"map_vae\" '" + manifest.mapVae() + "' -> " + vae
+                        + " is not a VAE folder (no config.json); train it with ldm4j train vae --config configs/train/toyworld-map-decoder.json");
+            }
+            mapDecoder = org.ldm4j.pipeline.ModelLoader.loadVae(vae, sd.device(), sd.vae.dtype());
+        }
         try {
-            return new FactorGraph(sd, factors);
+            return new FactorGraph(sd, factors, mapDecoder);
         } catch (IllegalArgumentException ex) {
             throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": " + ex.getMessage(), ex);
         }

@@ -24,11 +24,14 @@ import java.util.Set;
  * ("guidance" for "guidance_scale") never silently becomes a default.
  *
  * @param baseModel the frozen base LDM's diffusers folder, relative to the FG-DM folder or absolute
+ * @param mapVae    optional: a VAE folder (relative to the FG-DM folder) whose decoder reads the condition factors'
+ *                  latents back to maps: the base VAE's encoder with a decoder fine-tuned on maps, for a base VAE that
+ *                  never saw flat palette colours; null = the base model's VAE decodes maps too (the paper's setting)
  */
-public record FgdmManifest(String baseModel, List<Entry> factors) {
+public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae) {
     public static final String CLASS_NAME = "FactorGraph";
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final Set<String> TOP_KEYS = Set.of("_class_name", "base_model", "factors");
+    private static final Set<String> TOP_KEYS = Set.of("_class_name", "base_model", "map_vae", "factors");
     private static final Set<String> FACTOR_KEYS = Set.of("name", "role", "map", "parents", "conditioning", "weights", "scale",
             "width", "height", "steps", "guidance_scale");
 
@@ -102,6 +105,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors) {
 
     public FgdmManifest {
         if (baseModel == null || baseModel.isBlank()) throw new IllegalArgumentException("\"base_model\" is missing");
+        if (mapVae != null && mapVae.isBlank()) throw new IllegalArgumentException("\"map_vae\" is empty: name a VAE folder or leave the key out");
         factors = List.copyOf(factors);
         if (factors.isEmpty()) throw new IllegalArgumentException("\"factors\" is empty: a factor graph needs at least one factor");
         Set<String> listed = new HashSet<>();
@@ -125,6 +129,12 @@ public record FgdmManifest(String baseModel, List<Entry> factors) {
         }
     }
 
+    /** A manifest whose maps are decoded by the base model's VAE. */
+    public FgdmManifest(String baseModel, List<Entry> factors) { this(baseModel, factors, null); }
+
+    /** This manifest with its maps decoded by the VAE folder {@code mapVae} (relative to the FG-DM folder). */
+    public FgdmManifest withMapVae(String mapVae) { return new FgdmManifest(baseModel, factors, mapVae); }
+
     /**
      * This manifest with {@code entry} added, or in place of the factor of its name; the other factors are kept and
      * the list is reordered parents first (stably: otherwise the order stays). What an exporter writes after training
@@ -136,7 +146,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors) {
         int at = names().indexOf(entry.name());
         if (at >= 0) list.set(at, entry);
         else list.add(entry);
-        return new FgdmManifest(baseModel, parentsFirst(list));
+        return new FgdmManifest(baseModel, parentsFirst(list), mapVae);
     }
 
     /**
@@ -192,6 +202,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors) {
         ObjectNode root = JSON.createObjectNode();
         root.put("_class_name", CLASS_NAME);
         root.put("base_model", baseModel);
+        if (mapVae != null) root.put("map_vae", mapVae);
         ArrayNode list = root.putArray("factors");
         for (Entry e : factors) {
             ObjectNode n = list.addObject();
@@ -229,6 +240,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors) {
             throw new IllegalArgumentException(source + ": \"_class_name\" is '" + cls.asText() + "', expected '" + CLASS_NAME + "'");
         }
         String base = text(root, "base_model", true, source, "");
+        String mapVae = text(root, "map_vae", false, source, "");
         JsonNode list = root.get("factors");
         if (list == null || !list.isArray()) throw new IllegalArgumentException(source + ": \"factors\" must be an array of factor objects");
         List<Entry> entries = new ArrayList<>();
@@ -255,7 +267,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors) {
             }
         }
         try {
-            return new FgdmManifest(base, entries);
+            return new FgdmManifest(base, entries, mapVae);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }

@@ -3,7 +3,6 @@ package org.ldm4j.methods.fgdm;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
-import org.ldm4j.pipeline.StableDiffusion;
 
 /**
  * Turns a parent factor's decoded map (1, 3, h, w) in [-1, 1] into a ControlNet hint (1, 3, H, W) in [0, 1] at the
@@ -31,7 +30,4 @@ public interface HintRenderer {
             return torch.upsample_bilinear2d(u8, new long[]{h, w}, false);
         };
     }
-
-    /** Decodes a factor's latents with the shared VAE (the maps go through SD's own autoencoder, brief section 1). */
-    static Tensor decode(StableDiffusion sd, Tensor latents) { return sd.decodeLatents(latents); }
 }

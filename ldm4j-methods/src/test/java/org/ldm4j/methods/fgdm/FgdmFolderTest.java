@@ -162,4 +162,39 @@ class FgdmFolderTest {
             }
         }
     }
+
+    /**
+     * "map_vae": condition maps are read back with the map decoder, the image with the base VAE; the key survives a
+     * factor's re-export and a JSON round trip; a missing folder is an error naming the key.
+     */
+    @Test void aMapVaeDecodesTheConditionMapsAndTheBaseVaeTheImage() throws IOException {
+        Path copy = Files.createTempDirectory(dir, "mapvae");
+        for (Path p : Files.walk(folder).toList()) {
+            Path to = copy.resolve(folder.relativize(p).toString());
+            if (Files.isDirectory(p)) Files.createDirectories(to);
+            else Files.copy(p, to);
+        }
+        Path other = org.ldm4j.pipeline.TinyStableDiffusion.write(Files.createTempDirectory(dir, "other"), 7);
+        Path mapVae = copy.resolve("map_vae");
+        Files.createDirectories(mapVae);
+        for (Path p : Files.list(other.resolve("vae")).toList()) Files.copy(p, mapVae.resolve(p.getFileName().toString()));
+        FgdmManifest m = TinyFgdm.manifest().withMapVae("map_vae");
+        assertEquals(m, FgdmManifest.parse(m.toJson(), "x"));
+        assertEquals("map_vae", m.withFactor(m.factor("seg")).mapVae(), "re-exporting a factor keeps the map decoder");
+        // the base model is one folder up from the copy, as for the original
+        FgdmFolder.write(copy, new FgdmManifest("../tiny-ldm", m.factors(), "map_vae"));
+        FactorGraph graph = FgdmFolder.read(copy).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        var decoder = org.ldm4j.pipeline.ModelLoader.loadVae(mapVae, Dtypes.device("cpu"), ScalarType.Float);
+        try (InferenceMode ignored = new InferenceMode()) {
+            var z = new org.ldm4j.nn.Rng(5).randn(1, 4, 4, 4);
+            var expected = decoder.decode(z.div(new org.bytedeco.pytorch.Scalar(decoder.config().scalingFactor())));
+            assertTrue(torch.allclose(expected, graph.decode("seg", z), 1e-5, 1e-6, false), "seg through the map decoder");
+            assertFalse(torch.allclose(graph.sd.decodeLatents(z), graph.decode("seg", z), 1e-3, 1e-3, false), "not through the base VAE");
+            assertTrue(torch.equal(graph.sd.decodeLatents(z), graph.decode("image", z)), "the image through the base VAE");
+        }
+        FgdmFolder.write(copy, new FgdmManifest("../tiny-ldm", m.factors(), "no_such_vae"));
+        assertContains(assertThrows(IllegalArgumentException.class,
+                () -> FgdmFolder.read(copy).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette())).getMessage(), "\"map_vae\"", "no_such_vae");
+        assertContains(assertThrows(IllegalArgumentException.class, () -> TinyFgdm.manifest().withMapVae(" ")).getMessage(), "\"map_vae\" is empty");
+    }
 }

@@ -9,7 +9,10 @@ import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.DiagonalGaussianDistribution;
 import org.ldm4j.nn.Block;
 import org.ldm4j.nn.Rng;
+import org.ldm4j.toyworld.Scene;
 import org.ldm4j.train.Trainer;
+
+import java.util.List;
 
 /**
  * The ToyWorld autoencoder's objective: ‖D(z) − x‖² + ‖D(z) − x‖₁ + β·KL(q(z|x) ‖ N(0, I)), z ~ q(z|x).
@@ -22,9 +25,41 @@ public final class ToyWorldVae implements Trainer.Objective {
     private final SceneBatches batches;
     private final double klWeight;
     private final boolean decoderOnly;
+    private final Data data;
+    private final int mapSize;
+
+    /** What the autoencoder reconstructs. */
+    public enum Data {
+        /** ToyWorld scenes: the image VAE. */
+        IMAGES,
+        /**
+         * FG-DM condition maps drawn as images (segmentation in palette colours on even steps, depth in grey on odd
+         * steps): with the encoder frozen, a decoder that reads back what the image VAE's encoder makes of maps. The
+         * image decoder cannot: its palette round trip at 32x32 keeps 13% of pixels' classes (saturated flat colours
+         * are outside the images it was trained on), so maps need their own decoder.
+         */
+        MAPS;
+
+        /** A training batch in [-1, 1]; maps at {@code mapSize} x {@code mapSize}. */
+        public Tensor batch(List<Scene> scenes, int mapSize, long step) {
+            return switch (this) {
+                case IMAGES -> SceneBatches.images(scenes);
+                case MAPS -> step % 2 == 0 ? ToyWorldMaps.segmentation(scenes, mapSize) : ToyWorldMaps.depth(scenes, mapSize);
+            };
+        }
+
+        public static Data parse(String name) {
+            for (Data d : values()) if (d.name().equalsIgnoreCase(name)) return d;
+            throw new IllegalArgumentException("VAE training data must be \"images\" or \"maps\", got \"" + name + "\"");
+        }
+    }
 
     public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight) {
-        this(vae, batches, klWeight, false);
+        this(vae, batches, klWeight, false, Data.IMAGES, 0);
+    }
+
+    public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight, boolean decoderOnly) {
+        this(vae, batches, klWeight, decoderOnly, Data.IMAGES, 0);
     }
 
     /**
@@ -32,7 +67,11 @@ public final class ToyWorldVae implements Trainer.Objective {
      *                    did the same): the latent space, and so every LDM trained on it, stays valid while the
      *                    reconstructions sharpen; the KL term then has nothing to act on and is left out
      */
-    public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight, boolean decoderOnly) {
+    /** @param mapSize side of the maps (resized nearest from the scenes, as FG-DM factors are trained); unused for images */
+    public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight, boolean decoderOnly, Data data, int mapSize) {
+        if (data == Data.MAPS && !decoderOnly) throw new IllegalArgumentException("a map decoder is a decoder-only fine-tune of a trained VAE");
+        this.data = data;
+        this.mapSize = mapSize;
         this.vae = vae;
         this.batches = batches;
         this.klWeight = klWeight;
@@ -49,7 +88,7 @@ public final class ToyWorldVae implements Trainer.Objective {
 
     @Override
     public Tensor loss(long step, Rng rng) {
-        Tensor x = SceneBatches.images(batches.scenes(step)).to(vae.device(), vae.dtype());
+        Tensor x = data.batch(batches.scenes(step), mapSize, step).to(vae.device(), vae.dtype());
         if (decoderOnly) {
             Tensor z;
             try (NoGradGuard frozen = new NoGradGuard()) {
