@@ -59,6 +59,17 @@ final class StudioFixture implements AutoCloseable {
         return model;
     }
 
+    /**
+     * The ToyWorld FG-DM beside {@link #toyWorldModel()} ({@code models/toyworld-fgdm}, as {@code ldm4j studio --fgdm}
+     * defaults to). Committed too, so a missing folder fails the test.
+     */
+    static Path toyWorldFgdm() {
+        Path fgdm = toyWorldModel().resolveSibling("toyworld-fgdm");
+        assertTrue(Files.isRegularFile(fgdm.resolve("fgdm.json")),
+                () -> "the ToyWorld FG-DM is missing: " + fgdm.toAbsolutePath().normalize() + " (models/toyworld-fgdm in the repository, with its fgdm.json)");
+        return fgdm;
+    }
+
     static StudioConfig config(Path model, Path gallery, Limits limits) {
         return new StudioConfig("127.0.0.1", 0, null, model == null ? null : model.toString(), model != null, gallery,
                 "cpu", "fp32", 1, limits);
