@@ -21,7 +21,7 @@ import java.util.concurrent.Callable;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Print speed and memory figures: SD 1.5-size UNet/VAE/text encoder (random weights) against the "
                 + "GEMM peak measured in the same run, and txt2img on the embedded ToyWorld model.",
-        footer = {"", "Examples:", "  ldm4j bench --threads 2", "  ldm4j bench --toyworld-only", "  ldm4j bench --gradop --no-vae --sd-steps 0"})
+        footer = {"", "Examples:", "  ldm4j bench --threads 2", "  ldm4j bench --toyworld-only", "  ldm4j bench --gradop-only --gradop-steps 0"})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "2", description = "libtorch threads (default 2: all cores here).") int threads;
     @Option(names = "--latent", defaultValue = "64", description = "SD latent side (64 = 512x512 images).") int latent;
@@ -30,18 +30,20 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--sd-steps", defaultValue = "3", description = "DDIM steps of the SD-size text2img run (0 = skip it).") int sdSteps;
     @Option(names = "--gradop", description = "Also time GradOP+ against SDEdit(0.8) at SD 1.5 size (random weights): end to end "
             + "with --gradop-steps DDIM steps, and by component for the official settings.") boolean gradop;
-    @Option(names = "--gradop-steps", defaultValue = "10", description = "DDIM steps of the SD-size GradOP+/SDEdit runs (default: ${DEFAULT-VALUE}).") int gradopSteps;
+    @Option(names = "--gradop-steps", defaultValue = "10", description = "DDIM steps of the SD-size GradOP+/SDEdit end-to-end runs; 0 = only the per-component cost model (default: ${DEFAULT-VALUE}).") int gradopSteps;
     @Option(names = "--gradop-grad-steps", defaultValue = "2", description = "Adam steps of the SD-size GradOP+ run (default: ${DEFAULT-VALUE}).") int gradopGradSteps;
+    @Option(names = "--gradop-only", description = "Only the GradOP+ vs SDEdit figures (implies --gradop).") boolean gradopOnly;
     @Option(names = "--model", description = "Model for the txt2img figure (default: the embedded ToyWorld model).") String model;
 
     @Override
     public Integer call() throws Exception {
         Engine.threads(threads);
         System.out.printf(Locale.ROOT, "ldm4j bench: %d threads, %d cores%n", threads, Runtime.getRuntime().availableProcessors());
-        if (!toyworldOnly) new EngineBenchmark(System.out).run(latent, !noVae, sdSteps);
-        if (gradop && !toyworldOnly) {
-            if (gradopSteps < 2 || gradopGradSteps < 1) throw new Ldm4j.UsageError("--gradop-steps must be >= 2 and --gradop-grad-steps >= 1");
+        if (!toyworldOnly && !gradopOnly) new EngineBenchmark(System.out).run(latent, !noVae, sdSteps);
+        if ((gradop || gradopOnly) && !toyworldOnly) {
+            if ((gradopSteps != 0 && gradopSteps < 2) || gradopGradSteps < 1) throw new Ldm4j.UsageError("--gradop-steps must be 0 or >= 2 and --gradop-grad-steps >= 1");
             new GradOpCostBenchmark(System.out).run(EngineBenchmark.randomSd15(0), latent * 8, gradopSteps, gradopGradSteps);
+            if (gradopOnly) return 0;
         }
         String spec = model != null ? model : ModelLoader.defaultModel();
         if (!Files.exists(Path.of(spec))) {
