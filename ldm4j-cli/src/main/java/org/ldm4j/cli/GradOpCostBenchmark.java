@@ -45,7 +45,10 @@ final class GradOpCostBenchmark {
         double sde = steps == 0 ? 0 : seconds(() -> Stroke2ImgBaselines.sdedit(sd, prompt, painting, sdedit, List.of(), null));
         if (steps > 0) out.printf(Locale.ROOT, "  end to end, %d DDIM steps: sdedit(0.8) %.2f s%n", steps, sde);
         for (int scale : steps == 0 ? new int[0] : new int[]{1, 2}) {
+            // the official blur (35 / sigma 7 at 512 px) scaled to the width, as the evaluator does
+            org.ldm4j.toyworld.eval.PaintingFunction blur = org.ldm4j.toyworld.eval.PaintingFunction.forWidth(size);
             GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withIterations(1).withGradSteps(gradSteps)
+                    .withPainting(org.ldm4j.methods.gradop.PaintingSettings.official().withBlur(blur.kernel().length, blur.sigma()))
                     .withLossScale(scale).validate();
             double g = seconds(() -> GradOpPlus.run(sd, prompt, painting, p, null, List.of(), null).image());
             out.printf(Locale.ROOT, "  gradop+ (1 x %d Adam steps, loss scale %d): %.2f s = %.2fx SDEdit%n", gradSteps, scale, g, g / sde);

@@ -1,0 +1,50 @@
+package org.ldm4j.cli;
+
+import org.bytedeco.pytorch.global.torch.ScalarType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.nn.Dtypes;
+import org.ldm4j.nn.Engine;
+import org.ldm4j.pipeline.ModelLoader;
+import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.pipeline.TinyStableDiffusion;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The GradOP+ cost benchmark on the tiny model: every figure printed, every ratio finite and above 1 where it must be. */
+class GradOpCostBenchmarkTest {
+    @TempDir Path dir;
+
+    @Test void printsEndToEndRatiosAndTheCostModel() throws Exception {
+        Engine.threads(1);
+        StableDiffusion sd = ModelLoader.load(TinyStableDiffusion.write(dir.resolve("tiny"), 1).toString(), Dtypes.device("cpu"), ScalarType.Float);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        new GradOpCostBenchmark(new PrintStream(bytes, true, StandardCharsets.UTF_8)).run(sd, 16, 3, 1);
+        String out = bytes.toString(StandardCharsets.UTF_8);
+        Matcher endToEnd = Pattern.compile("loss scale (\\d)\\): [0-9.]+ s = ([0-9.]+)x SDEdit").matcher(out);
+        int rows = 0;
+        while (endToEnd.find()) {
+            rows++;
+            assertTrue(Double.parseDouble(endToEnd.group(2)) > 0, out);
+        }
+        assertEquals(2, rows, out);
+        // GradOP+ runs all 50 steps plus 36 decoder passes against SDEdit's 40 steps: the model's ratio exceeds 1.
+        Matcher model = Pattern.compile("official settings .*? cost ([0-9.]+)x SDEdit").matcher(out);
+        int models = 0;
+        while (model.find()) {
+            models++;
+            assertTrue(Double.parseDouble(model.group(1)) > 1, out);
+        }
+        assertEquals(2, models, out);
+        ByteArrayOutputStream only = new ByteArrayOutputStream();
+        new GradOpCostBenchmark(new PrintStream(only, true, StandardCharsets.UTF_8)).run(sd, 16, 0, 1);
+        assertFalse(only.toString(StandardCharsets.UTF_8).contains("end to end"), "--gradop-steps 0: components only");
+    }
+}
