@@ -44,9 +44,9 @@ final class GradOpCostBenchmark {
         out.printf(Locale.ROOT, "GradOP+ vs SDEdit on %s at %dx%d, CFG 7.5, fp32%n", sd.name, size, size);
         double sde = steps == 0 ? 0 : seconds(() -> Stroke2ImgBaselines.sdedit(sd, prompt, painting, sdedit, List.of(), null));
         if (steps > 0) out.printf(Locale.ROOT, "  end to end, %d DDIM steps: sdedit(0.8) %.2f s%n", steps, sde);
+        // the official blur (35 / sigma 7 at 512 px) scaled to the width, as the evaluator does
+        org.ldm4j.toyworld.eval.PaintingFunction blur = org.ldm4j.toyworld.eval.PaintingFunction.forWidth(size);
         for (int scale : steps == 0 ? new int[0] : new int[]{1, 2}) {
-            // the official blur (35 / sigma 7 at 512 px) scaled to the width, as the evaluator does
-            org.ldm4j.toyworld.eval.PaintingFunction blur = org.ldm4j.toyworld.eval.PaintingFunction.forWidth(size);
             GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withIterations(1).withGradSteps(gradSteps)
                     .withPainting(org.ldm4j.methods.gradop.PaintingSettings.official().withBlur(blur.kernel().length, blur.sigma()))
                     .withLossScale(scale).validate();
@@ -76,18 +76,14 @@ final class GradOpCostBenchmark {
 
     /** One timed decoder forward+backward pass after a warm-up, on the latent area-averaged s x. */
     private static double decoderForwardBackward(StableDiffusion sd, Tensor z, int scale) {
-        double best = Double.MAX_VALUE;
-        for (int i = -1; i < 1; i++) {
-            try (PointerScope scope = new PointerScope()) {
-                long t0 = System.nanoTime();
-                Tensor leaf = z.detach().clone().requires_grad_(true);
-                Tensor zs = scale == 1 ? leaf : torch.avg_pool2d(leaf, scale, scale);
-                sd.vae.decodeScaled(zs).square().mean().backward();
-                double s = (System.nanoTime() - t0) / 1e9;
-                if (i >= 0) best = Math.min(best, s);
-            }
-        }
-        return best;
+        Supplier<Tensor> pass = () -> {
+            Tensor leaf = z.detach().clone().requires_grad_(true);
+            Tensor loss = sd.vae.decodeScaled(scale == 1 ? leaf : torch.avg_pool2d(leaf, scale, scale)).square().mean();
+            loss.backward();
+            return loss;
+        };
+        seconds(pass);   // warm-up: first calls allocate and build kernels
+        return seconds(pass);
     }
 
     private static double seconds(Supplier<Tensor> work) {

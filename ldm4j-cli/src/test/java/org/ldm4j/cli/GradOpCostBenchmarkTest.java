@@ -13,6 +13,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -28,23 +30,23 @@ class GradOpCostBenchmarkTest {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         new GradOpCostBenchmark(new PrintStream(bytes, true, StandardCharsets.UTF_8)).run(sd, 16, 3, 1);
         String out = bytes.toString(StandardCharsets.UTF_8);
-        Matcher endToEnd = Pattern.compile("loss scale (\\d)\\): [0-9.]+ s = ([0-9.]+)x SDEdit").matcher(out);
-        int rows = 0;
-        while (endToEnd.find()) {
-            rows++;
-            assertTrue(Double.parseDouble(endToEnd.group(2)) > 0, out);
-        }
-        assertEquals(2, rows, out);
+        List<Double> endToEnd = ratios("loss scale \\d\\): [0-9.]+ s = ([0-9.]+)x SDEdit", out);
+        assertEquals(2, endToEnd.size(), out);
+        for (double r : endToEnd) assertTrue(r > 0, out);
         // GradOP+ runs all 50 steps plus 36 decoder passes against SDEdit's 40 steps: the model's ratio exceeds 1.
-        Matcher model = Pattern.compile("official settings .*? cost ([0-9.]+)x SDEdit").matcher(out);
-        int models = 0;
-        while (model.find()) {
-            models++;
-            assertTrue(Double.parseDouble(model.group(1)) > 1, out);
-        }
-        assertEquals(2, models, out);
+        List<Double> model = ratios("official settings .*? cost ([0-9.]+)x SDEdit", out);
+        assertEquals(2, model.size(), out);
+        for (double r : model) assertTrue(r > 1, out);
         ByteArrayOutputStream only = new ByteArrayOutputStream();
         new GradOpCostBenchmark(new PrintStream(only, true, StandardCharsets.UTF_8)).run(sd, 16, 0, 1);
         assertFalse(only.toString(StandardCharsets.UTF_8).contains("end to end"), "--gradop-steps 0: components only");
+    }
+
+    /** Group 1 of every match of {@code regex} in {@code text}, as numbers. */
+    private static List<Double> ratios(String regex, String text) {
+        List<Double> out = new ArrayList<>();
+        Matcher m = Pattern.compile(regex).matcher(text);
+        while (m.find()) out.add(Double.parseDouble(m.group(1)));
+        return out;
     }
 }

@@ -96,9 +96,12 @@ public final class StableDiffusion {
     }
 
     /** z (latents as the UNet sees them) -> image in [-1, 1]: D(z / scaling_factor). */
-    public Tensor decodeLatents(Tensor z) {
-        Tensor unscaled = Dtypes.to(z, device(), vae.dtype()).div(new Scalar(vae.config().scalingFactor()));
-        return Dtypes.to(vae.decode(unscaled), z.device(), ScalarType.Float);
+    public Tensor decodeLatents(Tensor z) { return decodeLatents(vae, z); }
+
+    /** The same with another decoder of this latent space (e.g. FG-DM's map decoder), on that decoder's device and dtype. */
+    public static Tensor decodeLatents(AutoencoderKL decoder, Tensor z) {
+        Tensor unscaled = Dtypes.to(z, decoder.device(), decoder.dtype()).div(new Scalar(decoder.config().scalingFactor()));
+        return Dtypes.to(decoder.decode(unscaled), z.device(), ScalarType.Float);
     }
 
     /** image in [-1, 1] -> scaling_factor · a sample of the VAE posterior (drawn from {@code rng}, as diffusers). */

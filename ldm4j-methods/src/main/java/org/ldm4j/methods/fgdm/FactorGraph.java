@@ -1,10 +1,7 @@
 package org.ldm4j.methods.fgdm;
 
-import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.ldm4j.models.vae.AutoencoderKL;
-import org.ldm4j.nn.Dtypes;
 import org.ldm4j.pipeline.StableDiffusion;
 
 import java.util.ArrayList;
@@ -106,12 +103,8 @@ public final class FactorGraph {
      */
     public Tensor decode(String factor, Tensor latents) {
         if (mapDecoder == null || factor(factor).role() == Factor.Role.IMAGE) return sd.decodeLatents(latents);
-        Tensor unscaled = Dtypes.to(latents, mapDecoder.device(), mapDecoder.dtype()).div(new Scalar(mapDecoder.config().scalingFactor()));
-        return Dtypes.to(mapDecoder.decode(unscaled), latents.device(), ScalarType.Float);
+        return StableDiffusion.decodeLatents(mapDecoder, latents);
     }
-
-    /** The VAE that decodes condition maps (the base model's when the graph has no map decoder). */
-    public AutoencoderKL mapDecoder() { return mapDecoder != null ? mapDecoder : sd.vae; }
 
     /** The seed of factor {@code name}'s generator for a run seeded {@code seed}. */
     public long factorSeed(String name, long seed) { return seed + indexOf(name) * SEED_STRIDE; }
