@@ -79,6 +79,12 @@ final class EvalCommand {
             }
         }
 
+        /** The progress bar of an evaluation loop over {@code total} items (on stderr, as every ldm4j bar). */
+        static me.tongfei.progressbar.ProgressBar progress(String task, long total, String unit) {
+            return new me.tongfei.progressbar.ProgressBarBuilder().setTaskName(task).setInitialMax(total)
+                    .setStyle(me.tongfei.progressbar.ProgressBarStyle.ASCII).setUnit(" " + unit, 1).showSpeed().build();
+        }
+
         void writeJson(ObjectNode report) throws Exception {
             if (json == null) return;
             if (json.toAbsolutePath().getParent() != null) Files.createDirectories(json.toAbsolutePath().getParent());

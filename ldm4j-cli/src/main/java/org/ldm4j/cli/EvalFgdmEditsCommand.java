@@ -75,7 +75,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         EvalFgdmCommand.Loaded m = load(model);
         FgdmManifest.Entry depthEntry = m.folder().manifest.firstOf(FgdmManifest.MapKind.DEPTH);
         // a depth reorder can only show in the image when the depth map feeds the image factor (directly or via other maps)
-        String depth = depthEntry == null || !ancestors(m.graph(), m.image()).contains(depthEntry.name()) ? null : depthEntry.name();
+        String depth = depthEntry == null || !m.graph().ancestors(m.image()).contains(depthEntry.name()) ? null : depthEntry.name();
         List<String> ops = new ArrayList<>(SEG_OPS);
         if (depth != null) ops.add(DEPTH_OP);
         Map<String, Tally> tallies = new LinkedHashMap<>();
@@ -207,17 +207,6 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         FactorGraphResult r = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(caption, s, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given), null, null);
         int[] rgb = EvalImages.rgb(Images.toImage(r.decoded(m.image())));
         return segmenter.classMaps(List.of(rgb), m.size(), m.size())[0];
-    }
-
-    /** The factors {@code name} depends on, directly or through other factors. */
-    static Set<String> ancestors(FactorGraph graph, String name) {
-        Set<String> out = new java.util.HashSet<>();
-        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(graph.factor(name).parents());
-        while (!todo.isEmpty()) {
-            String p = todo.poll();
-            if (out.add(p)) todo.addAll(graph.factor(p).parents());
-        }
-        return out;
     }
 
     /** A mask resized nearest from {@code like}'s size to width x height. */

@@ -4,12 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
-import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.Images;
 import org.ldm4j.methods.fgdm.ClassMap;
-import org.ldm4j.methods.fgdm.Factor;
 import org.ldm4j.methods.fgdm.FactorGraph;
-import org.ldm4j.methods.fgdm.FactorGraphRequest;
 import org.ldm4j.methods.fgdm.FactorGraphResult;
 import org.ldm4j.methods.fgdm.FactorGraphSampler;
 import org.ldm4j.methods.fgdm.FactorSettings;
@@ -35,7 +32,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
@@ -62,6 +58,10 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     @Option(names = "--samples", split = ",", defaultValue = "1,5,10", description = "N values (default: ${DEFAULT-VALUE}).") List<Integer> samples;
     @Option(names = "--condition-steps", split = ",", defaultValue = "10,20", description = "Condition steps t of the candidates (default: ${DEFAULT-VALUE}).") List<Integer> conditionSteps;
     @Option(names = "--min-objects", defaultValue = "3", description = "Captions must name at least this many object classes (default: ${DEFAULT-VALUE}).") int minObjects;
+    @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions: one shard of a long table runs captions "
+            + "[first, first + n), with seeds seed + first + i (default: ${DEFAULT-VALUE}).") int first;
+    @Option(names = "--merge", split = ",", description = "Print the table of these shards' --json files together (prompt-weighted; "
+            + "nothing is sampled).") List<Path> merge;
 
     /** One configuration's per-prompt figures, summed. */
     private static final class Row {
@@ -76,6 +76,18 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
             this.method = method;
             this.t = t;
             this.n = n;
+        }
+
+        /** A shard's row as its JSON wrote it (averages), back to sums. */
+        void addShard(com.fasterxml.jackson.databind.JsonNode c) {
+            int p = c.get("prompts").asInt();
+            min += p * c.get("avg_min_recall").asDouble();
+            max += p * c.get("avg_max_recall").asDouble();
+            median += p * c.get("avg_median_recall").asDouble();
+            for (int k = 0; k < THRESHOLDS.length; k++) atLeast[k] += p * c.get("avg_at_least_" + THRESHOLDS[k]).asDouble();
+            imageRecall += p * c.get("image_recall").asDouble();
+            seconds += p * c.get("seconds_per_prompt").asDouble();
+            prompts += p;
         }
 
         void add(List<Double> scores, double finalRecall, double millis) {
@@ -94,7 +106,9 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
 
     @Override
     public Integer call() throws Exception {
+        if (merge != null) return merged();
         int count = count(200, 1);
+        if (first < 0) throw new Ldm4j.UsageError("--first must be >= 0, got " + first);
         if (minObjects < 1) throw new Ldm4j.UsageError("--min-objects must be >= 1, got " + minObjects);
         List<Integer> ns = new ArrayList<>(new TreeSet<>(samples));
         List<Integer> ts = new ArrayList<>(new TreeSet<>(conditionSteps));
@@ -105,7 +119,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         ToyWorldSegmenter segmenter = loadSegmenter();
         EvalFgdmCommand.Loaded m = load(model);
         int size = m.size();
-        List<Scene> scenes = FgdmEvaluation.heldOut(count, minObjects, size, palette);
+        List<Scene> scenes = FgdmEvaluation.heldOut(first + count, minObjects, size, palette).subList(first, first + count);
         FactorSettings imageSettings = m.graph().factor(m.image()).settings();
         ImageSegmenter evaluator = image -> new ClassMap(size, size, segmenter.classMaps(List.of(EvalImages.rgb(Images.toImage(image))), size, size)[0]);
         int tolerance = FgdmFolder.tolerance(palette);
@@ -115,11 +129,11 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         rows.put("text2img/1", new Row("text2img", null, 1));
         for (int n : ns) if (n > 1) rows.put("image-sbpc/" + n, new Row("image-sbpc", null, n));
 
-        try (InferenceMode ignored = new InferenceMode()) {
+        try (InferenceMode ignored = new InferenceMode(); me.tongfei.progressbar.ProgressBar bar = progress("sbpc", scenes.size(), "prompts")) {
             warmUp(m, scenes.get(0).caption(), ts.get(0), tolerance, imageSettings);
             for (int i = 0; i < scenes.size(); i++) {
                 String caption = scenes.get(i).caption();
-                long promptSeed = seed + i;
+                long promptSeed = seed + first + i;
                 ObjectRecall scorer = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), minArea);
                 for (int t : ts) {
                     try (PointerScope scope = new PointerScope()) {
@@ -130,7 +144,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                         for (int n : ns) {
                             List<Double> prefix = r.scores().subList(0, n);
                             int chosen = firstBest(prefix);
-                            double[] fin = finals.computeIfAbsent(chosen, k -> finalRun(m, caption, promptSeed + k, t, scorer, evaluator));
+                            double[] fin = finals.computeIfAbsent(chosen, k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator));
                             double millis = fin[1];
                             for (int k = 0; k < n; k++) millis += r.candidateMillis().get(k);
                             rows.get("fgdm-sbpc/" + t + "/" + n).add(prefix, fin[0], millis);
@@ -152,12 +166,59 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                         rows.get("image-sbpc/" + n).add(prefix, Collections.max(prefix), millis);
                     }
                 }
+                bar.step();
             }
         }
-        ObjectNode report = report("sbpc", count).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("size", size)
+        ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("size", size)
                 .put("map_size", m.graph().factor(m.seg()).settings().width()).put("image_steps", imageSettings.steps());
         double objectsPerCaption = scenes.stream().mapToInt(s -> ObjectRecall.namedIn(s.caption(), palette, true).size()).average().orElse(0);
         report.put("objects_per_caption", objectsPerCaption);
+        table(report, rows, ns, ts);
+        System.out.printf(Locale.ROOT, "%d held-out test captions naming >= %d objects (%.2f on average); recall = caption objects present "
+                        + "(area >= %s); maps %dx%d, images %dx%d, image steps %d; times include the evaluator's segmentation for the baselines%n",
+                count, minObjects, objectsPerCaption, minArea, report.get("map_size").asInt(),
+                report.get("map_size").asInt(), size, size, imageSettings.steps());
+        writeJson(report);
+        return 0;
+    }
+
+    /** --merge: the shards' rows summed back (each average weighted by its prompts), the table and bars printed again. */
+    private Integer merged() throws Exception {
+        Map<String, Row> rows = new LinkedHashMap<>();
+        ObjectNode report = null;
+        int prompts = 0;
+        double objects = 0;
+        for (Path p : merge) {
+            com.fasterxml.jackson.databind.JsonNode shard;
+            try {
+                shard = EvalCommand.JSON.readTree(p.toFile());
+            } catch (java.io.IOException e) {
+                throw new Ldm4j.UsageError("cannot read SBPC shard " + p + ": " + e.getMessage());
+            }
+            if (!"sbpc".equals(shard.path("table").asText())) throw new Ldm4j.UsageError(p + " is not an `eval fgdm sbpc --json` file");
+            if (report == null) report = ((ObjectNode) shard).deepCopy();
+            int n = shard.get("samples").asInt();
+            prompts += n;
+            objects += n * shard.get("objects_per_caption").asDouble();
+            for (com.fasterxml.jackson.databind.JsonNode c : shard.get("configs")) {
+                Integer t = c.get("t").isNull() ? null : c.get("t").asInt();
+                String key = c.get("method").asText() + (t == null ? "" : "/" + t) + "/" + c.get("n").asInt();
+                rows.computeIfAbsent(key, k -> new Row(c.get("method").asText(), t, c.get("n").asInt())).addShard(c);
+            }
+        }
+        report.put("samples", prompts).put("objects_per_caption", objects / prompts).remove(List.of("first", "configs", "checks"));
+        report.putArray("shards").addAll(merge.stream().map(p -> EvalCommand.JSON.getNodeFactory().textNode(p.toString())).toList());
+        List<Integer> ns = rows.values().stream().filter(r -> r.method.equals("fgdm-sbpc")).map(r -> r.n).distinct().sorted().toList();
+        List<Integer> ts = rows.values().stream().filter(r -> r.t != null).map(r -> r.t).distinct().sorted().toList();
+        table(report, rows, ns, ts);
+        System.out.printf(Locale.ROOT, "%d held-out test captions from %d shards (%.2f objects on average)%n", prompts, merge.size(), objects / prompts);
+        writeJson(report);
+        return 0;
+    }
+
+    /** Prints the table and the bars' checks, and puts both into {@code report}. */
+    private static void table(ObjectNode report, Map<String, Row> rows, List<Integer> ns, List<Integer> ts) {
+        int maxN = ns.get(ns.size() - 1);
         ArrayNode configs = report.putArray("configs");
         System.out.printf("%-11s %4s %4s %9s %9s %9s %7s %7s %7s %12s %10s%n", "method", "t", "N", "avg min", "avg max", "avg med",
                 "#>=0.5", "#>=0.75", "#>=0.9", "image recall", "s/prompt");
@@ -172,12 +233,6 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
             c.put("image_recall", row.avg(row.imageRecall)).put("seconds_per_prompt", row.avg(row.seconds));
         }
         checks(report.putArray("checks"), rows, ns, ts, maxN);
-        System.out.printf(Locale.ROOT, "%d held-out test captions naming >= %d objects (%.2f on average); recall = caption objects present "
-                        + "(area >= %s); maps %dx%d, images %dx%d, image steps %d; times include the evaluator's segmentation for the baselines%n",
-                count, minObjects, objectsPerCaption, minArea, report.get("map_size").asInt(),
-                report.get("map_size").asInt(), size, size, imageSettings.steps());
-        writeJson(report);
-        return 0;
     }
 
     /**
@@ -213,26 +268,16 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     }
 
     /**
-     * The final run SBPC makes for candidate seed {@code seedK}: the candidate's condition values (t steps) redrawn
-     * untimed, then the image factor on them, timed as {@link Sbpc} times its final run. Returns {image recall, millis}.
+     * The final run SBPC makes for candidate seed {@code seedK}: the candidate (its scored map and ancestors, t steps)
+     * redrawn untimed, then {@link Sbpc#finish} on it, timed as {@link Sbpc} times its final run. Returns {image recall, millis}.
      */
-    private double[] finalRun(EvalFgdmCommand.Loaded m, String caption, long seedK, int t, ObjectRecall scorer, ImageSegmenter evaluator) {
-        FactorGraph candidates = m.graph();
-        List<String> conditions = new ArrayList<>();
-        for (Factor f : m.graph().factors()) {
-            if (f.role() != Factor.Role.CONDITION) continue;
-            conditions.add(f.name());
-            candidates = candidates.withSettings(f.name(), f.settings().withSteps(t));
-        }
-        FactorGraphResult cand = FactorGraphSampler.run(candidates, new FactorGraphRequest(caption, seedK, FactorGraphRequest.Mode.SEQUENTIAL,
-                Set.copyOf(m.graph().imageFactors()), Map.of()), null, null);
-        Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
-        for (String c : conditions) given.put(c, new FactorGraphRequest.Given(cand.latents(c), cand.decoded(c)));
+    private double[] finalRun(EvalFgdmCommand.Loaded m, String caption, long seedK, int t, int tolerance, ObjectRecall scorer, ImageSegmenter evaluator) {
+        FactorGraph candidates = Sbpc.candidateGraph(m.graph(), m.seg(), new SbpcSettings(1, t, false, null, tolerance));
+        FactorGraphResult cand = FactorGraphSampler.run(candidates, Sbpc.candidateRequest(m.graph(), m.seg(), caption, seedK), null, null);
         long start = System.nanoTime();
-        FactorGraphResult r = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(caption, seedK, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given), null, null);
+        FactorGraphResult r = Sbpc.finish(candidates, m.seg(), caption, seedK, cand, null, null);
         long millis = (System.nanoTime() - start) / 1_000_000;
-        Tensor image = r.decoded(m.image());
-        return new double[]{scorer.score(evaluator.segment(image)), millis};
+        return new double[]{scorer.score(evaluator.segment(r.decoded(m.image()))), millis};
     }
 
     /** One untimed SBPC and text2img first: libtorch's first calls allocate and warm caches, which would bias the first prompt. */

@@ -19,8 +19,6 @@ import org.ldm4j.toyworld.eval.ObjectRecall;
 import org.ldm4j.toyworld.eval.ToyWorldFid;
 import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -96,8 +94,7 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
         List<int[]> generated = new ArrayList<>();
         generate(sd, scenes.get(0).caption(), seed, size, null);   // untimed warm-up: first calls allocate and fill caches
         long started = System.nanoTime();
-        try (ProgressBar bar = new ProgressBarBuilder().setTaskName("txt2img").setInitialMax(n).setStyle(ProgressBarStyle.ASCII)
-                .setUnit(" images", 1).showSpeed().build()) {
+        try (ProgressBar bar = progress("txt2img", n, "images")) {
             for (int i = 0; i < n; i++) {
                 generated.add(generate(sd, scenes.get(i).caption(), seed + i, size, save == null ? null : save.resolve(String.format(Locale.ROOT, "%05d.png", i))));
                 bar.step();

@@ -91,6 +91,17 @@ public final class FactorGraph {
     }
 
     /** The same graph with one factor's settings replaced (SBPC runs conditions with fewer steps, smaller). */
+    /** The factors {@code name} depends on, directly or through other factors. */
+    public java.util.Set<String> ancestors(String name) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>(factor(name).parents());
+        while (!todo.isEmpty()) {
+            String p = todo.poll();
+            if (out.add(p)) todo.addAll(factor(p).parents());
+        }
+        return out;
+    }
+
     public FactorGraph withSettings(String name, FactorSettings settings) {
         List<Factor> out = new ArrayList<>(factors);
         out.set(indexOf(name), factor(name).withSettings(settings));

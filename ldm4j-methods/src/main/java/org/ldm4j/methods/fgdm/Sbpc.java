@@ -1,6 +1,5 @@
 package org.ldm4j.methods.fgdm;
 
-import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.nn.Scopes;
 
 import java.util.ArrayList;
@@ -15,8 +14,9 @@ import java.util.function.BooleanSupplier;
  * Sampling-based prompt compliance with an FG-DM (paper sec. 4, Tables 3-4): draw N candidate condition maps
  * (different seeds; cheaper: fewer steps, half resolution), score each decoded segmentation (object recall against
  * the objects the prompt names), keep the best, and run the image factor <b>once</b>, on it. Candidates are sampled
- * SEQUENTIALLY with the image factors switched off; the final run gives the chosen candidate's condition values and
- * samples only the image factors, with the chosen candidate's seed.
+ * SEQUENTIALLY and draw only the scored map and its ancestors; the final run gives the chosen candidate's maps and
+ * samples the rest of the graph (other condition factors at the candidates' settings, then the image factors) with
+ * the chosen candidate's seed.
  */
 public final class Sbpc {
     private Sbpc() {}
@@ -27,20 +27,8 @@ public final class Sbpc {
      */
     public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
                                  SbpcSettings settings, FactorListener listener, BooleanSupplier cancelled) {
-        Factor scored = graph.factor(mapFactor);
-        if (scored.role() != Factor.Role.CONDITION) throw new IllegalArgumentException("SBPC scores a condition map; '" + mapFactor + "' is the image factor");
-        FactorGraph candidates = graph;
-        List<String> conditions = new ArrayList<>();
-        for (Factor f : graph.factors()) {
-            if (f.role() != Factor.Role.CONDITION) continue;
-            conditions.add(f.name());
-            FactorSettings s = f.settings();
-            if (settings.conditionSteps() > 0) s = s.withSteps(settings.conditionSteps());
-            if (settings.halfResolution()) s = s.withSize(half(graph, f, s.width()), half(graph, f, s.height()));
-            candidates = candidates.withSettings(f.name(), s);
-        }
-        Set<String> images = new HashSet<>(graph.imageFactors());
-        FactorGraphRequest base = new FactorGraphRequest(prompt, seed, FactorGraphRequest.Mode.SEQUENTIAL, images, Map.of());
+        FactorGraph candidates = candidateGraph(graph, mapFactor, settings);
+        FactorGraphRequest base = candidateRequest(graph, mapFactor, prompt, seed);
 
         List<Double> scores = new ArrayList<>();
         List<ClassMap> maps = new ArrayList<>();
@@ -62,17 +50,49 @@ public final class Sbpc {
             if (settings.stopAtScore() != null && score >= settings.stopAtScore()) break;
         }
         long chosenSeed = seed + chosen;
-        if (images.isEmpty()) return new SbpcResult(scores, maps, chosen, chosenSeed, millis, 0, best);
-
-        Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
-        for (String c : conditions) {
-            Tensor image = best.decoded(c);
-            given.put(c, new FactorGraphRequest.Given(Scopes.keep(best.latents(c)), image));
-        }
+        if (graph.imageFactors().isEmpty()) return new SbpcResult(scores, maps, chosen, chosenSeed, millis, 0, best);
         long start = System.nanoTime();
-        FactorGraphResult result = FactorGraphSampler.run(graph,
-                new FactorGraphRequest(prompt, chosenSeed, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given), listener, cancelled);
+        FactorGraphResult result = finish(candidates, mapFactor, prompt, chosenSeed, best, listener, cancelled);
         return new SbpcResult(scores, maps, chosen, chosenSeed, millis, (System.nanoTime() - start) / 1_000_000, result);
+    }
+
+    /** The graph candidates are drawn from: every condition factor at the settings' steps and resolution. */
+    public static FactorGraph candidateGraph(FactorGraph graph, String mapFactor, SbpcSettings settings) {
+        Factor scored = graph.factor(mapFactor);
+        if (scored.role() != Factor.Role.CONDITION) throw new IllegalArgumentException("SBPC scores a condition map; '" + mapFactor + "' is the image factor");
+        FactorGraph candidates = graph;
+        for (Factor f : graph.factors()) {
+            if (f.role() != Factor.Role.CONDITION) continue;
+            FactorSettings s = f.settings();
+            if (settings.conditionSteps() > 0) s = s.withSteps(settings.conditionSteps());
+            if (settings.halfResolution()) s = s.withSize(half(graph, f, s.width()), half(graph, f, s.height()));
+            candidates = candidates.withSettings(f.name(), s);
+        }
+        return candidates;
+    }
+
+    /**
+     * One candidate draws only what the score reads: the scored map and its ancestors. Every other factor (the image
+     * factors, and condition factors such as depth that the scored map does not depend on) is switched off and drawn
+     * once, for the chosen seed, by {@link #finish}: with the same seed and the same given parents it draws exactly
+     * what it would have drawn in the candidate run, without paying for it N times.
+     */
+    public static FactorGraphRequest candidateRequest(FactorGraph graph, String mapFactor, String prompt, long seed) {
+        Set<String> scored = new HashSet<>(graph.ancestors(mapFactor));
+        scored.add(mapFactor);
+        Set<String> off = new HashSet<>();
+        for (Factor f : graph.factors()) if (!scored.contains(f.name())) off.add(f.name());
+        return new FactorGraphRequest(prompt, seed, FactorGraphRequest.Mode.SEQUENTIAL, off, Map.of());
+    }
+
+    /** The final run for the chosen candidate: its maps given, the rest of the graph (condition factors at the candidates' settings) sampled. */
+    public static FactorGraphResult finish(FactorGraph candidates, String mapFactor, String prompt, long chosenSeed, FactorGraphResult chosen,
+                                           FactorListener listener, BooleanSupplier cancelled) {
+        Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
+        for (String c : candidates.ancestors(mapFactor)) given.put(c, new FactorGraphRequest.Given(Scopes.keep(chosen.latents(c)), chosen.decoded(c)));
+        given.put(mapFactor, new FactorGraphRequest.Given(Scopes.keep(chosen.latents(mapFactor)), chosen.decoded(mapFactor)));
+        return FactorGraphSampler.run(candidates, new FactorGraphRequest(prompt, chosenSeed, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given),
+                listener, cancelled);
     }
 
     private static int half(FactorGraph graph, Factor f, int side) {

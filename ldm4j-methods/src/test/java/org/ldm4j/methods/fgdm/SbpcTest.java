@@ -67,6 +67,32 @@ class SbpcTest {
         }
     }
 
+    @Test void candidatesDrawOnlyTheScoredMapAndTheFinalRunDrawsTheRestAsAFullCandidateWould() {
+        FactorGraph full = FactorGraphSamplerTest.graph;   // seg -> depth -> image (ControlNet on seg and depth)
+        try (InferenceMode im = new InferenceMode()) {
+            java.util.Map<String, AtomicInteger> steps = new java.util.HashMap<>();
+            FactorListener count = new FactorListener() {
+                @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z, Tensor x0) {
+                    steps.computeIfAbsent(f.name(), k -> new AtomicInteger()).incrementAndGet();
+                }
+            };
+            SbpcResult r = Sbpc.run(full, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.1, 0.7, 0.3),
+                    new SbpcSettings(3, 2, false, null, 63), count, null);
+            assertEquals(1, r.chosen());
+            assertEquals(3 * 2, steps.get("seg").get(), "three candidates of the scored map, 2 steps each");
+            assertEquals(2, steps.get("depth").get(), "depth (not read by the score) drawn once, at the candidates' 2 steps");
+            assertEquals(FactorGraphSamplerTest.SETTINGS.steps(), steps.get("image").get());
+
+            // what drawing every condition factor per candidate (the earlier form) gives for the chosen seed
+            FactorGraph cheap = full.withSettings("seg", full.factor("seg").settings().withSteps(2))
+                    .withSettings("depth", full.factor("depth").settings().withSteps(2));
+            FactorGraphResult candidate = FactorGraphSampler.run(cheap, FactorGraphRequest.of("a red house", 41, FactorGraphRequest.Mode.SEQUENTIAL)
+                    .withSwitchedOff(Set.of("image")), null, null);
+            assertTrue(torch.equal(candidate.latents("seg"), r.result().latents("seg")));
+            assertTrue(torch.equal(candidate.latents("depth"), r.result().latents("depth")), "the same depth map, drawn once instead of N times");
+        }
+    }
+
     @Test void stopsAtTheFirstSampleAboveTheThreshold() {
         try (InferenceMode im = new InferenceMode()) {
             SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 0, new Scripted(0.3, 0.95, 1.0),

@@ -1,0 +1,96 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.InferenceMode;
+import org.ldm4j.image.Images;
+import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.FactorGraphRequest;
+import org.ldm4j.methods.fgdm.FactorGraphResult;
+import org.ldm4j.methods.fgdm.FactorGraphSampler;
+import org.ldm4j.methods.fgdm.SegmentationMaps;
+import org.ldm4j.toyworld.Scene;
+import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.toyworld.eval.EvalImages;
+import org.ldm4j.toyworld.eval.SegmentationMetrics;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+import org.ldm4j.train.toyworld.ToyWorldMaps;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ldm4j eval fgdm control}: how closely the image factor alone follows a segmentation map, with the
+ * condition factors out of the picture. Each held-out test scene's exact class map, at the size the segmentation
+ * factor generates, is given to the graph as the segmentation (clean palette colours, as an edited map is given);
+ * the image factor draws the image from it and the scene's caption; the agreement is the mIoU between that map
+ * and the evaluator's segmentation of the image (the fidelity table's agreement). Two rows bound it on the same
+ * scenes and seeds: the <b>floor</b>, the image factor with its map switched off (the null, black hint: what the
+ * caption alone explains of the layout), and the <b>ceiling</b>, the real rendered scene against its own map at
+ * that size (the evaluator's and the map resolution's own error).
+ */
+@Command(name = "control", mixinStandardHelpOptions = true,
+        description = "The image factor's agreement with exact ToyWorld maps (mIoU map vs the evaluator's segmentation of the image), "
+                + "between a floor (map switched off) and a ceiling (the real scene).",
+        footer = {"", "Example: ldm4j eval fgdm control --model models/toyworld-fgdm --n 50"})
+final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Callable<Integer> {
+    @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
+
+    private static final String[] ROWS = {"map switched off (floor)", "image factor, exact map", "real scene (ceiling)"};
+
+    @Override
+    public Integer call() throws Exception {
+        int count = count(50, 1);
+        ToyWorldSegmenter segmenter = loadSegmenter();
+        EvalFgdmCommand.Loaded m = load(model);
+        int size = m.size(), mapSize = m.graph().factor(m.seg()).settings().width();
+        List<Scene> scenes = FgdmEvaluation.heldOut(count, 0, size, palette);
+        SegmentationMetrics[] metrics = new SegmentationMetrics[ROWS.length];
+        for (int r = 0; r < ROWS.length; r++) metrics[r] = new SegmentationMetrics(ToyClass.count());
+        double millis = 0;
+        try (InferenceMode ignored = new InferenceMode(); me.tongfei.progressbar.ProgressBar bar = progress("control", scenes.size(), "scenes")) {
+            for (int i = 0; i < scenes.size(); i++) {
+                try (PointerScope scope = new PointerScope()) {
+                    Scene scene = scenes.get(i);
+                    long s = seed + i;
+                    ClassMap map = ToyWorldMaps.classes(scene, mapSize);
+                    ClassMap big = map.resizeNearest(size, size);
+                    FactorGraphResult off = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(scene.caption(), s,
+                            FactorGraphRequest.Mode.SEQUENTIAL, Set.of(m.seg()), Map.of()), null, null);
+                    FgdmEvaluation.addAgreement(metrics[0], big, segment(segmenter, off, m));
+                    long start = System.nanoTime();
+                    FactorGraphResult given = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(scene.caption(), s,
+                            FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of(m.seg(), new FactorGraphRequest.Given(null,
+                            SegmentationMaps.toImageTensor(map, palette)))), null, null);
+                    millis += (System.nanoTime() - start) / 1e6;
+                    FgdmEvaluation.addAgreement(metrics[1], big, segment(segmenter, given, m));
+                    FgdmEvaluation.addAgreement(metrics[2], big, segmenter.classMaps(List.of(scene.rgb()), size, size)[0]);
+                }
+                bar.step();
+            }
+        }
+        ObjectNode report = report("control", count).put("model", m.folder().folder.toString()).put("size", size).put("map_size", mapSize);
+        ArrayNode rows = report.putArray("rows");
+        System.out.printf("%-28s %8s %15s%n", "row", "mIoU", "pixel accuracy");
+        for (int r = 0; r < ROWS.length; r++) {
+            System.out.printf(Locale.ROOT, "%-28s %8.4f %15.4f%n", ROWS[r], metrics[r].meanIou(), metrics[r].pixelAccuracy());
+            rows.addObject().put("row", ROWS[r]).put("miou", metrics[r].meanIou()).put("pixel_accuracy", metrics[r].pixelAccuracy());
+        }
+        report.put("seconds_per_image", millis / 1000.0 / count);
+        System.out.printf(Locale.ROOT, "%d held-out test scenes; maps %dx%d resized nearest to %dx%d; image factor %.3f s/image%n",
+                count, mapSize, mapSize, size, size, millis / 1000.0 / count);
+        writeJson(report);
+        return 0;
+    }
+
+    private static int[] segment(ToyWorldSegmenter segmenter, FactorGraphResult r, EvalFgdmCommand.Loaded m) {
+        return segmenter.classMaps(List.of(EvalImages.rgb(Images.toImage(r.decoded(m.image())))), m.size(), m.size())[0];
+    }
+}
