@@ -31,7 +31,7 @@ import java.util.concurrent.Callable;
                 "  ldm4j train fgdm --factor seg --config configs/train/toyworld-fgdm-seg.json --run runs/toyworld-fgdm-seg --base models/toyworld-ldm --export models/toyworld-fgdm"})
 final class TrainFgdmCommand implements Callable<Integer> {
     @Mixin TrainRun train;
-    @Option(names = "--factor", required = true, description = "The factor to train: seg, depth or image.") String factor;
+    @Option(names = "--factor", required = true, description = "The factor to train: seg, depth, sketch, normal or image.") String factor;
     @Option(names = "--base", required = true, description = "The frozen base model (a diffusers folder, e.g. models/toyworld-ldm).") Path base;
     @Option(names = "--export", description = "Write the EMA weights (fp16) into this FG-DM folder (adding/replacing the factor in fgdm.json) and exit.")
     Path export;

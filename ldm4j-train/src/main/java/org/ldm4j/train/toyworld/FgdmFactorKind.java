@@ -9,12 +9,16 @@ import java.util.List;
 
 /**
  * The ToyWorld FG-DM's factors (the FG-DM folder spec): {@code seg} (root condition factor, TimeAdapter on its own
- * noisy latent), {@code depth} (child of seg, TimeAdapter on the seg latent) and {@code image} (ControlNet on the
- * rendered seg map). Each row carries its fgdm.json entry's fixed fields.
+ * noisy latent), {@code depth} and {@code sketch} (children of seg, TimeAdapters on the seg latent), {@code normal}
+ * (child of depth) and {@code image} (ControlNet on the rendered seg map). Each row carries its fgdm.json entry's fixed fields.
  */
 public enum FgdmFactorKind {
     SEG("seg", Factor.Role.CONDITION, MapKind.SEGMENTATION, List.of(), Conditioning.NOISY_LATENT_ADAPTER, "seg/adapter.safetensors"),
     DEPTH("depth", Factor.Role.CONDITION, MapKind.DEPTH, List.of("seg"), Conditioning.PARENT_LATENT_ADAPTER, "depth/adapter.safetensors"),
+    /** Outlines follow the region boundaries of the segmentation, so the segmentation is the sketch's parent. */
+    SKETCH("sketch", Factor.Role.CONDITION, MapKind.SKETCH, List.of("seg"), Conditioning.PARENT_LATENT_ADAPTER, "sketch/adapter.safetensors"),
+    /** Normals are the depth's geometry (its gradient, in ToyWorld exactly), so the depth is their parent. */
+    NORMAL("normal", Factor.Role.CONDITION, MapKind.NORMAL, List.of("depth"), Conditioning.PARENT_LATENT_ADAPTER, "normal/adapter.safetensors"),
     IMAGE("image", Factor.Role.IMAGE, null, List.of("seg"), Conditioning.CONTROLNET_ON_MAPS, "image");
 
     private final String id, weights;

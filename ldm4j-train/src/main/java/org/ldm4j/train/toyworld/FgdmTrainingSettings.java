@@ -29,11 +29,13 @@ import java.util.TreeSet;
  *                            2^(n-1) must be the VAE factor)
  * @param sampleSteps         the factor's default DDIM steps, written to fgdm.json
  * @param sampleGuidance      the factor's default guidance scale, written to fgdm.json
+ * @param sampleScale         the factor's default conditioning scale (the branch's residuals are multiplied by it),
+ *                            written to fgdm.json; training always runs the branch at 1
  */
 public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int factorSize, int hintMapSize, double nullDropout,
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
-                                   double sampleGuidance) {
+                                   double sampleGuidance, double sampleScale) {
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -65,6 +67,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         if (distillWeight > 0 && !kind.isRoot()) {
             throw new IllegalArgumentException("attention distillation is for the root factor (seg) only (paper 3.3), not " + kind.id());
         }
+        if (!(sampleScale > 0 && sampleScale <= 10)) throw new IllegalArgumentException("sample.scale must be in (0, 10], got " + sampleScale);
         if (factorSize < 1 || imageSize < 1 || hintMapSize < 1 || adapterBlocks < 1) {
             throw new IllegalArgumentException("sizes and adapter blocks must be positive");
         }
@@ -123,13 +126,13 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     + (hint.isEmpty() ? 0 : 1 << (hint.size() - 1)) + ", the VAE factor is " + vaeFactor + " (give log2(factor) + 1 widths)");
         }
         JsonNode s = c.path("sample");
-        if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale"), source, "sample.");
+        if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale"), source, "sample.");
         try {
             return new FgdmTrainingSettings(kind, size, factorSize, cn.path("hint_map_size").asInt(size / 2),
                     c.path("null_condition_dropout").asDouble(0.2), modes,
                     distill ? d.path("weight").asDouble(0.1) : 0.0, d.path("every").asInt(10), d.path("max_samples").asInt(8),
                     d.path("teacher_scale").asInt(2), a.path("num_res_blocks").asInt(2), hint,
-                    s.path("steps").asInt(25), s.path("guidance_scale").asDouble(5.0));
+                    s.path("steps").asInt(25), s.path("guidance_scale").asDouble(5.0), s.path("scale").asDouble(1.0));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }

@@ -3,6 +3,9 @@ package org.ldm4j.train.toyworld;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.methods.fgdm.Factor;
 import org.ldm4j.models.adapter.FeatureAdapter;
 import org.ldm4j.models.adapter.TimeAdapter;
 import org.ldm4j.models.attention.AttentionMaps;
@@ -82,7 +85,7 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
     public static Block newBranch(StableDiffusion base, FgdmTrainingSettings settings) {
         UNet2DConditionModel unet = base.unet;
         Block b = switch (settings.kind()) {
-            case SEG, DEPTH -> new TimeAdapter(base.latentChannels() * Math.max(1, settings.kind().parents().size()),
+            case SEG, DEPTH, SKETCH, NORMAL -> new TimeAdapter(base.latentChannels() * Math.max(1, settings.kind().parents().size()),
                     unet.config.blockOutChannels(), settings.adapterBlocks(), unet.config.timeEmbedDim(), unet.config.normNumGroups());
             case IMAGE -> ControlNetModel.fromUnet(unet, settings.hintChannels(), 3 * settings.kind().parents().size());
         };
@@ -127,13 +130,14 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
         Tensor context, z0, parent = null, hint = null;
         try (NoGradGuard frozen = new NoGradGuard()) {
             context = textStates(scenes, step, nullText);
-            z0 = switch (settings.kind()) {
-                case SEG -> encode(ToyWorldMaps.segmentation(scenes, settings.factorSize()), rng);
-                case DEPTH -> encode(ToyWorldMaps.depth(scenes, settings.factorSize()), rng);
-                case IMAGE -> encode(SceneBatches.images(scenes), rng);
-            };
-            if (settings.kind() == FgdmFactorKind.DEPTH) {
-                parent = encode(ToyWorldMaps.segmentation(scenes, settings.factorSize()), rng).mul(keepMask(nullParents));
+            z0 = settings.kind() == FgdmFactorKind.IMAGE ? encode(SceneBatches.images(scenes), rng)
+                    : encode(ToyWorldMaps.map(settings.kind().map(), scenes, settings.factorSize()), rng);
+            if (settings.kind().role() == Factor.Role.CONDITION && !settings.kind().isRoot()) {
+                TensorVector parents = new TensorVector();
+                for (String p : settings.kind().parents()) {
+                    parents.push_back(encode(ToyWorldMaps.map(FgdmFactorKind.of(p).map(), scenes, settings.factorSize()), rng));
+                }
+                parent = torch.cat(parents, 1).mul(keepMask(nullParents));
             } else if (settings.kind() == FgdmFactorKind.IMAGE) {
                 hint = Dtypes.to(ToyWorldMaps.segmentationHint(scenes, settings.hintMapSize(), settings.factorSize()), base.device(),
                         org.bytedeco.pytorch.global.torch.ScalarType.Float).mul(keepMask(nullParents));
@@ -144,7 +148,7 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
         AttentionMaps student = distill ? new AttentionMaps(site -> true, true, AttentionMaps.What.SCORES) : null;
         Tensor eps = switch (settings.kind()) {
             case SEG -> unet().forward(noisy, timesteps, context, new UNetExtras(null, null, adapterFeatures(noisy, timesteps), student));
-            case DEPTH -> unet().forward(noisy, timesteps, context, UNetExtras.adapter(adapterFeatures(parent, timesteps)));
+            case DEPTH, SKETCH, NORMAL -> unet().forward(noisy, timesteps, context, UNetExtras.adapter(adapterFeatures(parent, timesteps)));
             case IMAGE -> {
                 ControlNetModel.Residuals r = ((ControlNetModel) branch).forward(noisy, timesteps, context, hint, 1.0, false);
                 yield unet().forward(noisy, timesteps, context, r.toExtras());

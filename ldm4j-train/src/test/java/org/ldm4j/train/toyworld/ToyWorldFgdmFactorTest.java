@@ -220,8 +220,10 @@ class ToyWorldFgdmFactorTest {
         assertTrue(e.getMessage().contains("no parents"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.IMAGE, ", \"controlnet\": {\"conditioning_embedding_out_channels\": [16, 32, 96]}"));
         assertTrue(e.getMessage().contains("VAE factor"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> FgdmFactorKind.of("normal"));
-        assertTrue(e.getMessage().contains("seg, depth, image"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FgdmFactorKind.of("normals"));
+        assertTrue(e.getMessage().contains("seg, depth, sketch, normal, image"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.IMAGE, ", \"sample\": {\"scale\": 0}"));
+        assertTrue(e.getMessage().contains("sample.scale"), e.getMessage());
     }
 
     @ParameterizedTest
