@@ -122,6 +122,89 @@ class EvalFgdmCommandTest {
         assertEquals(List.of("recall_gain/1", "speedup/1", "recall_gain/2", "speedup/2"), checks);
     }
 
+    @Test void sbpcShardsMergeToTheWholeTable() throws Exception {
+        String[] common = {"--samples", "1,2", "--condition-steps", "1", "--min-objects", "3"};
+        JsonNode whole = run("sbpc", common);
+        Path a = dir.resolve("shard-a.json"), b = dir.resolve("shard-b.json"), merged = dir.resolve("merged.json");
+        for (String[] shard : new String[][]{{"0", a.toString()}, {"1", b.toString()}}) {
+            List<String> args = new ArrayList<>(List.of("eval", "fgdm", "sbpc", "--model", model.toString(), "--segmenter", segmenter.toString(),
+                    "--n", "1", "--first", shard[0], "--json", shard[1]));
+            args.addAll(List.of(common));
+            CliTest.Result r = CliTest.run(args.toArray(new String[0]));
+            assertEquals(0, r.code(), r.err());
+        }
+        CliTest.Result m = CliTest.run("eval", "fgdm", "sbpc", "--merge", a + "," + b, "--json", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        assertTrue(m.out().contains("from 2 shards"), m.out());
+        JsonNode r = new ObjectMapper().readTree(Files.readString(merged));
+        assertEquals(2, r.get("samples").asInt());
+        assertEquals(whole.get("configs").size(), r.get("configs").size());
+        for (int i = 0; i < r.get("configs").size(); i++) {
+            JsonNode x = whole.get("configs").get(i), y = r.get("configs").get(i);
+            assertEquals(x.get("method"), y.get("method"));
+            assertEquals(2, y.get("prompts").asInt());
+            // captions i and seeds seed + i are the same in a shard as in the whole run: the recall figures agree exactly
+            for (String k : List.of("avg_min_recall", "avg_max_recall", "avg_median_recall", "avg_at_least_0.5", "image_recall")) {
+                assertEquals(x.get(k).asDouble(), y.get(k).asDouble(), 1e-12, k + " of " + x.get("method"));
+            }
+        }
+        assertEquals(whole.get("checks").size(), r.get("checks").size());
+        CliTest.Result bad = CliTest.run("eval", "fgdm", "sbpc", "--merge", dir.resolve("fidelity-none.json").toString());
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("cannot read SBPC shard"), bad.err());
+    }
+
+    @Test void controlRowsLieInRangeAndTheCeilingIsTheSameForAnyModel() throws Exception {
+        JsonNode r = run("control");
+        List<String> rows = new ArrayList<>();
+        for (JsonNode row : r.get("rows")) {
+            rows.add(row.get("row").asText());
+            assertFinite(row, "miou", "pixel_accuracy");
+            assertTrue(row.get("miou").asDouble() >= 0 && row.get("miou").asDouble() <= 1, row.toString());
+        }
+        assertEquals(List.of("map switched off (floor)", "image factor, exact map", "real scene (ceiling)"), rows);
+        Path other = TinyFgdm.write(dir.resolve("fgdm-other"), 5);
+        Path json = dir.resolve("control-other.json");
+        CliTest.Result c = CliTest.run("eval", "fgdm", "control", "--model", other.toString(), "--segmenter", segmenter.toString(), "--n", "2",
+                "--json", json.toString());
+        assertEquals(0, c.code(), c.err());
+        JsonNode o = new ObjectMapper().readTree(Files.readString(json));
+        assertEquals(r.get("rows").get(2).get("miou").asDouble(), o.get("rows").get(2).get("miou").asDouble(), 0.0,
+                "the ceiling reads the real scenes only");
+    }
+
+    @Test void augmentationTrainsThreeSegmentersOnTheirSets() throws Exception {
+        Path data = dir.resolve("synthetic");
+        CliTest.Result d = CliTest.run("fgdm", "dataset", "--model", model.toString(), "--n", "3", "--seed", "100", "--out", data.toString());
+        assertEquals(0, d.code(), d.err());
+        Path config = dir.resolve("segmenter.json");
+        Files.writeString(config, "{\"segmenter\": {\"channels\": [8, 16], \"num_classes\": " + ToyClass.count() + ", \"norm_groups\": 4},"
+                + " \"size\": " + TinyFgdm.IMAGE_SIZE + ", \"batch_size\": 2, \"lr\": 0.002, \"seed\": 3}");
+        Path json = dir.resolve("augmentation.json");
+        String[] args = {"eval", "fgdm", "augmentation", "--synthetic", data.toString(), "--real", "2", "--steps", "3", "--test", "4",
+                "--config", config.toString(), "--run", dir.resolve("aug-run").toString(), "--json", json.toString()};
+        CliTest.Result r = CliTest.run(args);
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(Files.readString(json));
+        List<String> sets = new ArrayList<>();
+        for (JsonNode row : j.get("rows")) {
+            sets.add(row.get("train_set").asText());
+            assertFinite(row, "miou", "pixel_accuracy");
+        }
+        assertEquals(List.of("real", "real+generated", "generated"), sets);
+        assertEquals(List.of(2, 5, 3), List.of(j.get("rows").get(0).get("examples").asInt(), j.get("rows").get(1).get("examples").asInt(),
+                j.get("rows").get(2).get("examples").asInt()));
+        // a rerun resumes every finished training (nothing left to train) and scores the same weights
+        CliTest.Result again = CliTest.run(args);
+        assertEquals(0, again.code(), again.err());
+        assertEquals(j.get("rows"), new ObjectMapper().readTree(Files.readString(json)).get("rows"));
+
+        CliTest.Result none = CliTest.run("eval", "fgdm", "augmentation", "--synthetic", dir.resolve("nothing").toString(), "--run", dir.resolve("x").toString(),
+                "--config", config.toString());
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("has no index.jsonl"), none.err());
+    }
+
     @Test void editsKeepTheUneditedAreaAndIdentityKeepsAll() throws Exception {
         JsonNode r = run("edits");
         List<String> ops = new ArrayList<>();

@@ -33,23 +33,38 @@ public final class SegmenterRecipe implements Trainer.Objective {
     /** First seed of ToyWorld's validation split (the export reports mIoU there; the test split starts at 2 000 000). */
     public static final long VALIDATION_SEEDS = 1_000_000L;
 
+    /** One step's images (B, 3, H, W) in [-1, 1] and class targets (B, H, W), int64, -100 where unlabeled. */
+    public record Batch(Tensor images, Tensor targets) {}
+
+    /** Pixels the loss ignores (cross-entropy's default ignore index): unlabeled pixels of a generated map. */
+    public static final int IGNORED = -100;
+
     private final ToyWorldSegmenter model;
-    private final SceneBatches batches;
+    private final java.util.function.LongFunction<Batch> data;
     private final double noiseStd;
 
+    /** On ToyWorld's training scenes, drawn by step. */
     public SegmenterRecipe(ToyWorldSegmenter model, SceneBatches batches, double noiseStd) {
+        this(model, step -> {
+            List<Scene> scenes = batches.scenes(step);
+            return new Batch(EvalImages.scenes(scenes), EvalImages.segTargets(scenes));
+        }, noiseStd);
+    }
+
+    /** On any labelled data, e.g. a fixed pool of real and generated examples ({@link LabelledPool}). */
+    public SegmenterRecipe(ToyWorldSegmenter model, java.util.function.LongFunction<Batch> data, double noiseStd) {
         this.model = model;
-        this.batches = batches;
+        this.data = data;
         this.noiseStd = noiseStd;
     }
 
     @Override
     public Tensor loss(long step, Rng rng) {
-        List<Scene> scenes = batches.scenes(step);
-        Tensor x = EvalImages.scenes(scenes);
-        Tensor target = EvalImages.segTargets(scenes);
+        Batch batch = data.apply(step);
+        Tensor x = batch.images();
+        Tensor target = batch.targets();
         if (noiseStd > 0) {
-            int b = scenes.size();
+            int b = (int) x.size(0);
             float[] u = Tensors.toFloats(rng.rand(b));
             float[] sigma = new float[b];
             for (int i = 0; i < b; i++) sigma[i] = i % 2 == 1 ? (float) (u[i] * noiseStd) : 0f;
@@ -74,12 +89,17 @@ public final class SegmenterRecipe implements Trainer.Objective {
         return metrics;
     }
 
-    /** Copies the EMA weights (when the trainer keeps them) into the model and writes the model folder. */
-    public static SegmentationMetrics export(ToyWorldSegmenter model, Trainer trainer, Path out, int size) throws IOException {
+    /** Copies the trainer's EMA weights (when it keeps them) into the model. */
+    public static void useEma(ToyWorldSegmenter model, Trainer trainer) {
         Map<String, Param> params = model.namedParameters();
         try (NoGradGuard g = new NoGradGuard()) {
             if (trainer.ema() != null) trainer.ema().weights().forEach((k, t) -> params.get(k).t().copy_(t));
         }
+    }
+
+    /** Copies the EMA weights (when the trainer keeps them) into the model and writes the model folder. */
+    public static SegmentationMetrics export(ToyWorldSegmenter model, Trainer trainer, Path out, int size) throws IOException {
+        useEma(model, trainer);
         model.requiresGrad(false);
         SegmentationMetrics validation = evaluate(model, VALIDATION_SEEDS, 128, size);
         model.save(out, Map.of("step", Long.toString(trainer.step()),
