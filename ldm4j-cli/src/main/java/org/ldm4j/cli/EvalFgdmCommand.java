@@ -30,7 +30,7 @@ import java.util.concurrent.Callable;
 @Command(name = "fgdm", mixinStandardHelpOptions = true,
         description = "FG-DM tables on ToyWorld: fidelity, sbpc, joint, edits, ablation (one table each).",
         subcommands = {EvalFgdmCommand.Fidelity.class, EvalFgdmSbpcCommand.class, EvalFgdmCommand.Joint.class,
-                EvalFgdmEditsCommand.class, EvalFgdmCommand.Ablation.class, EvalFgdmControlCommand.class, EvalFgdmAugmentationCommand.class})
+                EvalFgdmEditsCommand.class, EvalFgdmCommand.Ablation.class, EvalFgdmControlCommand.class, EvalFgdmAugmentationCommand.class, EvalFgdmChildrenCommand.class})
 final class EvalFgdmCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

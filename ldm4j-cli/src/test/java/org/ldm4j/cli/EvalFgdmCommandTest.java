@@ -205,6 +205,32 @@ class EvalFgdmCommandTest {
         assertTrue(none.err().contains("has no index.jsonl"), none.err());
     }
 
+    @Test void childrenRowsPerChildFactor() throws Exception {
+        JsonNode r = run("children");
+        assertEquals(1, r.get("factors").size(), "the tiny graph's one child: depth");
+        JsonNode depth = r.get("factors").get(0);
+        assertEquals("depth", depth.get("factor").asText());
+        assertFinite(depth, "parents_off", "exact_parents", "vae_round_trip");
+        for (String k : List.of("parents_off", "exact_parents", "vae_round_trip")) assertTrue(depth.get(k).asDouble() >= 0 && depth.get(k).asDouble() <= 1, depth.toString());
+    }
+
+    @Test void childErrorsAreZeroForTheTruthAndLineF1ToleratesOnePixel() {
+        org.bytedeco.pytorch.Tensor lines = torch.zeros(1, 1, 6, 6), shifted = torch.zeros(1, 1, 6, 6), far = torch.zeros(1, 1, 6, 6);
+        for (int x = 0; x < 6; x++) {
+            lines.select(2, 2).select(2, x).fill_(new org.bytedeco.pytorch.Scalar(1));
+            shifted.select(2, 3).select(2, x).fill_(new org.bytedeco.pytorch.Scalar(1));
+            far.select(2, 5).select(2, x).fill_(new org.bytedeco.pytorch.Scalar(1));
+        }
+        assertEquals(1.0, EvalFgdmChildrenCommand.lineF1(lines, lines), 1e-12);
+        assertEquals(1.0, EvalFgdmChildrenCommand.lineF1(shifted, lines), 1e-12, "one pixel off still counts");
+        assertEquals(0.0, EvalFgdmChildrenCommand.lineF1(far, lines), 1e-12);
+        org.bytedeco.pytorch.Tensor map = torch.rand(1, 3, 4, 4).mul(new org.bytedeco.pytorch.Scalar(2)).sub(new org.bytedeco.pytorch.Scalar(1));
+        for (var kind : List.of(org.ldm4j.methods.fgdm.FgdmManifest.MapKind.DEPTH, org.ldm4j.methods.fgdm.FgdmManifest.MapKind.NORMAL)) {
+            assertEquals(0.0, EvalFgdmChildrenCommand.error(kind, map, map), 0.5, kind.key());
+        }
+        assertEquals(180.0, EvalFgdmChildrenCommand.error(org.ldm4j.methods.fgdm.FgdmManifest.MapKind.NORMAL, map, map.neg()), 0.5);
+    }
+
     @Test void editsKeepTheUneditedAreaAndIdentityKeepsAll() throws Exception {
         JsonNode r = run("edits");
         List<String> ops = new ArrayList<>();

@@ -153,7 +153,7 @@ public final class FactorGraphSampler {
     }
 
     /** The VAE posterior mean of a map in [-1, 1], scaled as the UNet's latents (brief: the mean at inference). */
-    static Tensor encodeMean(StableDiffusion sd, Tensor image) {
+    public static Tensor encodeMean(StableDiffusion sd, Tensor image) {
         Tensor x = Dtypes.to(image, sd.device(), sd.vae.dtype());
         Tensor mean = sd.vae.encode(x).mean();
         return Dtypes.to(mean, image.device(), ScalarType.Float).mul(new Scalar(sd.vae.config().scalingFactor()));
