@@ -109,32 +109,26 @@ public final class ToyWorldMaps {
     }
 
     /** Max-filter resize of a row-major float map to size x size (each output pixel the maximum of its source footprint). */
-    static float[] maxResize(float[] values, int width, int height, int size) {
-        if (width == size && height == size) return values.clone();
-        float[] out = new float[size * size];
-        for (int y = 0; y < size; y++) {
-            int y0 = y * height / size, y1 = Math.max(y0 + 1, (y + 1) * height / size);
-            for (int x = 0; x < size; x++) {
-                int x0 = x * width / size, x1 = Math.max(x0 + 1, (x + 1) * width / size);
-                float m = Float.NEGATIVE_INFINITY;
-                for (int yy = y0; yy < y1; yy++) for (int xx = x0; xx < x1; xx++) m = Math.max(m, values[yy * width + xx]);
-                out[y * size + x] = m;
-            }
-        }
-        return out;
-    }
+    static float[] maxResize(float[] values, int width, int height, int size) { return resize(values, width, height, size, true); }
 
     /** Box-filter resize of a row-major float map to size x size (each output pixel averages its source footprint). */
-    static float[] areaResize(float[] values, int width, int height, int size) {
+    static float[] areaResize(float[] values, int width, int height, int size) { return resize(values, width, height, size, false); }
+
+    private static float[] resize(float[] values, int width, int height, int size, boolean max) {
         if (width == size && height == size) return values.clone();
         float[] out = new float[size * size];
         for (int y = 0; y < size; y++) {
             int y0 = y * height / size, y1 = Math.max(y0 + 1, (y + 1) * height / size);
             for (int x = 0; x < size; x++) {
                 int x0 = x * width / size, x1 = Math.max(x0 + 1, (x + 1) * width / size);
-                double sum = 0;
-                for (int yy = y0; yy < y1; yy++) for (int xx = x0; xx < x1; xx++) sum += values[yy * width + xx];
-                out[y * size + x] = (float) (sum / ((y1 - y0) * (x1 - x0)));
+                double sum = 0, m = Double.NEGATIVE_INFINITY;
+                for (int yy = y0; yy < y1; yy++) {
+                    for (int xx = x0; xx < x1; xx++) {
+                        sum += values[yy * width + xx];
+                        m = Math.max(m, values[yy * width + xx]);
+                    }
+                }
+                out[y * size + x] = (float) (max ? m : sum / ((y1 - y0) * (x1 - x0)));
             }
         }
         return out;
