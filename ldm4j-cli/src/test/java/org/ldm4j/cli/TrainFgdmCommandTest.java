@@ -42,7 +42,7 @@ class TrainFgdmCommandTest {
         Path unknownKey = Files.writeString(dir.resolve("k.json"), "{\"steps\": 2, \"lr\": 0.001, \"teacher\": 2}");
         assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "seg", "--config", unknownKey.toString(), "--run", run.toString(), "--base", base.toString()));
         Path ok = Files.writeString(dir.resolve("ok.json"), "{\"steps\": 2, \"lr\": 0.001}");
-        assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "normal", "--config", ok.toString(), "--run", run.toString(), "--base", base.toString()));
+        assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "normals", "--config", ok.toString(), "--run", run.toString(), "--base", base.toString()));
         assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "seg", "--config", ok.toString(), "--run", run.toString(), "--base", dir.resolve("none").toString()));
         Path wrongFactor = Files.writeString(dir.resolve("w.json"), "{\"factor\": \"image\", \"steps\": 2, \"lr\": 0.001}");
         assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "depth", "--config", wrongFactor.toString(), "--run", run.toString(), "--base", base.toString()));
