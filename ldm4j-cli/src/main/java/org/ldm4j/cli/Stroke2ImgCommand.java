@@ -96,7 +96,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
     @Option(names = "--region", description = "Colour -> phrase of the prompt, \"#RRGGBB=phrase[:weight]\" (repeatable).")
     List<String> regions = new ArrayList<>();
 
-    @Option(names = "--region-strength", defaultValue = "0.4", description = "Cross-attention bias strength w' (default ${DEFAULT-VALUE}).")
+    @Option(names = "--region-strength", defaultValue = "0.4", description = "Cross-attention bias strength w' (default ${DEFAULT-VALUE}, paint-with-words' value for SD; the small ToyWorld model needs 1.5-4, see the README).")
     double regionStrength;
 
     @Option(names = "--region-tolerance", defaultValue = "64", description = "RGB distance within which a pixel matches a region colour (default ${DEFAULT-VALUE}).")
