@@ -99,7 +99,7 @@ final class FactorGraphMode implements Mode {
                 fg.segmentationFactor() != null ? wanted : null, null, null, null, null, null);
         int conditions = graph.factors().size() - graph.imageFactors().size();
         // SBPC's candidates draw only the scored map and its ancestors; the other condition factors run once, with the images
-        int scored = fg.segmentationFactor() == null ? conditions : 1 + graph.ancestors(fg.segmentationFactor()).size();
+        int scored = fg.segmentationFactor() == null ? conditions : Sbpc.scoredFactors(graph, fg.segmentationFactor()).size();
         int loops = sampling.equals("joint") ? 1 : n * scored + (conditions - scored) + graph.imageFactors().size();
         return new Prepared(request, record, loops, (sd, hooks, cancelled) -> {
             FactorListener listener = progress(hooks);

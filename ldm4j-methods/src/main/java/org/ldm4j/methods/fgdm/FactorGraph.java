@@ -90,7 +90,6 @@ public final class FactorGraph {
         return out;
     }
 
-    /** The same graph with one factor's settings replaced (SBPC runs conditions with fewer steps, smaller). */
     /** The factors {@code name} depends on, directly or through other factors. */
     public java.util.Set<String> ancestors(String name) {
         java.util.Set<String> out = new java.util.LinkedHashSet<>();
@@ -102,6 +101,7 @@ public final class FactorGraph {
         return out;
     }
 
+    /** The same graph with one factor's settings replaced (SBPC runs conditions with fewer steps, smaller). */
     public FactorGraph withSettings(String name, FactorSettings settings) {
         List<Factor> out = new ArrayList<>(factors);
         out.set(indexOf(name), factor(name).withSettings(settings));

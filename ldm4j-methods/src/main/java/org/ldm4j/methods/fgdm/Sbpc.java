@@ -78,8 +78,7 @@ public final class Sbpc {
      * what it would have drawn in the candidate run, without paying for it N times.
      */
     public static FactorGraphRequest candidateRequest(FactorGraph graph, String mapFactor, String prompt, long seed) {
-        Set<String> scored = new HashSet<>(graph.ancestors(mapFactor));
-        scored.add(mapFactor);
+        Set<String> scored = scoredFactors(graph, mapFactor);
         Set<String> off = new HashSet<>();
         for (Factor f : graph.factors()) if (!scored.contains(f.name())) off.add(f.name());
         return new FactorGraphRequest(prompt, seed, FactorGraphRequest.Mode.SEQUENTIAL, off, Map.of());
@@ -89,10 +88,16 @@ public final class Sbpc {
     public static FactorGraphResult finish(FactorGraph candidates, String mapFactor, String prompt, long chosenSeed, FactorGraphResult chosen,
                                            FactorListener listener, BooleanSupplier cancelled) {
         Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
-        for (String c : candidates.ancestors(mapFactor)) given.put(c, new FactorGraphRequest.Given(Scopes.keep(chosen.latents(c)), chosen.decoded(c)));
-        given.put(mapFactor, new FactorGraphRequest.Given(Scopes.keep(chosen.latents(mapFactor)), chosen.decoded(mapFactor)));
+        for (String c : scoredFactors(candidates, mapFactor)) given.put(c, new FactorGraphRequest.Given(Scopes.keep(chosen.latents(c)), chosen.decoded(c)));
         return FactorGraphSampler.run(candidates, new FactorGraphRequest(prompt, chosenSeed, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given),
                 listener, cancelled);
+    }
+
+    /** What a candidate draws: the scored map's ancestors, then the scored map. */
+    public static Set<String> scoredFactors(FactorGraph graph, String mapFactor) {
+        Set<String> scored = new java.util.LinkedHashSet<>(graph.ancestors(mapFactor));
+        scored.add(mapFactor);
+        return scored;
     }
 
     private static int half(FactorGraph graph, Factor f, int side) {

@@ -36,8 +36,6 @@ public final class LabelledPool {
         this.seed = seed;
     }
 
-    public int size() { return examples.size(); }
-
     /** The examples of batch {@code step}. */
     public List<Example> examples(long step) {
         SplittableRandom random = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step);
