@@ -43,7 +43,6 @@ final class BenchCommand implements Callable<Integer> {
         if ((gradop || gradopOnly) && !toyworldOnly) {
             if ((gradopSteps != 0 && gradopSteps < 2) || gradopGradSteps < 1) throw new Ldm4j.UsageError("--gradop-steps must be 0 or >= 2 and --gradop-grad-steps >= 1");
             new GradOpCostBenchmark(System.out).run(EngineBenchmark.randomSd15(0), latent * 8, gradopSteps, gradopGradSteps);
-            if (gradopOnly) return 0;
         }
         String spec = model != null ? model : ModelLoader.defaultModel();
         if (!Files.exists(Path.of(spec))) {
@@ -52,6 +51,11 @@ final class BenchCommand implements Callable<Integer> {
         }
         StableDiffusion sd = ModelLoader.load(spec, Dtypes.device("cpu"), ScalarType.Float);
         int size = sd.defaultSize();
+        if (gradop || gradopOnly) {
+            // the same cost figures on the small model, where the decoder is large next to the UNet
+            new GradOpCostBenchmark(System.out).run(sd, size, gradopSteps, gradopGradSteps);
+            if (gradopOnly) return 0;
+        }
         GenerationRequest r = new GenerationRequest("txt2img", sd.name, "a red house beside a tall tree under a blue sky", "",
                 size, size, 25, 5.0, "ddim", 0, 1, 0, 0, null, null);
         try (InferenceMode im = new InferenceMode()) {

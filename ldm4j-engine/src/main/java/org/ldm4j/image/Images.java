@@ -157,6 +157,16 @@ public final class Images {
      */
     public static final long MAX_PIXELS = 4096L * 4096L;
 
+    /**
+     * The limit in force: {@link #MAX_PIXELS}, or lower where the system property {@code ldm4j.image.maxPixels} says so
+     * (a server that only works at small sizes; the fuzz campaign, so that its time goes to headers rather than to
+     * ImageIO filling 16-megapixel rasters). It can only lower the limit.
+     */
+    public static long maxPixels() {
+        Long configured = Long.getLong("ldm4j.image.maxPixels");
+        return configured == null || configured < 1 ? MAX_PIXELS : Math.min(configured, MAX_PIXELS);
+    }
+
     /** Decodes any ImageIO-readable file, with errors that name the path; the declared size is checked first. */
     static BufferedImage read(Path path) throws IOException {
         if (!Files.exists(path)) throw new NoSuchFileException(path.toString(), null, "image file not found");
@@ -171,9 +181,10 @@ public final class Images {
             try {
                 reader.setInput(in, true, true);
                 long w = reader.getWidth(0), h = reader.getHeight(0);
-                if (w < 1 || h < 1 || w * h > MAX_PIXELS) {
-                    throw new IOException(path + ": image declares " + w + "x" + h + " pixels; the limit is " + MAX_PIXELS
-                            + " pixels (4096x4096)");
+                long limit = maxPixels();
+                if (w < 1 || h < 1 || w * h > limit) {
+                    throw new IOException(path + ": image declares " + w + "x" + h + " pixels; the limit is " + limit
+                            + " pixels" + (limit == MAX_PIXELS ? " (4096x4096)" : " (ldm4j.image.maxPixels)"));
                 }
                 image = reader.read(0);
             } finally {

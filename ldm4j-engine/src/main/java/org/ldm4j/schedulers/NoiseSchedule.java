@@ -51,8 +51,17 @@ public final class NoiseSchedule {
         float[] betas;
         if (trainedBetas != null) {
             betas = new float[trainedBetas.size()];
-            for (int i = 0; i < betas.length; i++) betas[i] = trainedBetas.get(i).floatValue();
+            for (int i = 0; i < betas.length; i++) {
+                Double beta = trainedBetas.get(i);
+                betas[i] = checkBeta("trained_betas[" + i + "]", beta == null ? Double.NaN : beta);
+            }
         } else {
+            // a variance per step: outside [0, 1] the alphas are negative (NaN square roots), and a value beyond
+            // float range made libtorch's linspace throw a bare RuntimeException (found by DiffusersConfigFuzzTest)
+            if (!"squaredcos_cap_v2".equals(betaSchedule)) {
+                checkBeta("beta_start", betaStart);
+                checkBeta("beta_end", betaEnd);
+            }
             betas = switch (betaSchedule) {
                 case "linear" -> linspaceFloat32(betaStart, betaEnd, numTrainTimesteps, false);
                 // sqrt in double (Python's **0.5), linspace in float32, then squared in float32
@@ -64,6 +73,13 @@ public final class NoiseSchedule {
         }
         if (rescaleBetasZeroSnr) betas = rescaleZeroTerminalSnr(betas);
         return new NoiseSchedule(betas);
+    }
+
+    private static float checkBeta(String key, double beta) {
+        if (!(beta >= 0 && beta <= 1)) {
+            throw new IllegalArgumentException("scheduler config key '" + key + "': a noise variance must be in [0, 1], got " + beta);
+        }
+        return (float) beta;
     }
 
     private static float[] linspaceFloat32(double start, double end, int n, boolean square) {

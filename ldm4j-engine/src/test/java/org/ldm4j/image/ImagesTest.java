@@ -127,6 +127,23 @@ class ImagesTest {
         return floats(m);
     }
 
+    @Test void aSystemPropertyCanOnlyLowerThePixelLimit(@TempDir Path dir) throws IOException {
+        Path p = dir.resolve("20x20.png");
+        assertTrue(ImageIO.write(new BufferedImage(20, 20, BufferedImage.TYPE_INT_RGB), "png", p.toFile()));
+        try {
+            System.setProperty("ldm4j.image.maxPixels", "399");
+            IOException e = assertThrows(IOException.class, () -> Images.readImage(p));
+            assertTrue(e.getMessage().contains("20x20") && e.getMessage().contains("399"), e.getMessage());
+            System.setProperty("ldm4j.image.maxPixels", "400");
+            assertEquals(20, Images.readImage(p).getWidth());
+            System.setProperty("ldm4j.image.maxPixels", Long.toString(Long.MAX_VALUE));
+            assertEquals(Images.MAX_PIXELS, Images.maxPixels());
+        } finally {
+            System.clearProperty("ldm4j.image.maxPixels");
+        }
+        assertEquals(Images.MAX_PIXELS, Images.maxPixels());
+    }
+
     @Test void masksFromGreyRgbAndSixteenBitPngs(@TempDir Path dir) throws IOException {
         BufferedImage grey = new BufferedImage(4, 1, BufferedImage.TYPE_BYTE_GRAY);
         grey.getRaster().setPixels(0, 0, 4, 1, new int[]{0, 127, 128, 255});

@@ -23,9 +23,22 @@ public final class FuzzContract {
      */
     public static Path scratchFile(String suffix) throws IOException {
         torch.set_num_threads(1);
-        Path file = Files.createTempFile("fuzz-", suffix);
+        // tmpfs when there is one: a write to /tmp on this machine's disk cost 154 us per input, to /dev/shm 15 us
+        Path shm = Path.of("/dev/shm");
+        Path file = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempFile(shm, "fuzz-", suffix)
+                : Files.createTempFile("fuzz-", suffix);
         file.toFile().deleteOnExit();
         return file;
+    }
+
+    /** A scratch folder for targets that read several files (on tmpfs when there is one, as {@link #scratchFile}). */
+    public static Path scratchFolder(String prefix) throws IOException {
+        torch.set_num_threads(1);
+        Path shm = Path.of("/dev/shm");
+        Path folder = Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, prefix)
+                : Files.createTempDirectory(prefix);
+        folder.toFile().deleteOnExit();
+        return folder;
     }
 
     /** Code under test; may throw anything. */

@@ -53,4 +53,13 @@ class NoiseScheduleTest {
         Tensor back = xt.mul(new Scalar(Math.sqrt(a))).sub(v.mul(new Scalar(Math.sqrt(1 - a))));
         assertTrue(back.allclose(x0, 1e-5, 1e-5, false));
     }
+
+    @Test void variancesOutsideZeroToOneAreRefusedWithTheirKey() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NoiseSchedule.of(1000, 5.0e85, 0.012, "scaled_linear", null, false));
+        assertTrue(e.getMessage().contains("'beta_start'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> NoiseSchedule.of(3, 0.1, 0.2, "linear", java.util.Arrays.asList(0.1, Double.NaN, 0.3), false));
+        assertTrue(e.getMessage().contains("'trained_betas[1]'"), e.getMessage());
+    }
 }

@@ -21,6 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class JobRequestFuzzTest {
     static final ModelInfo MODEL = new ModelInfo("tiny", "tiny", 16, 2, "pndm", 25, 5.0);
     static final Limits LIMITS = new Limits(64, 50, 4, 200, 256 * 1024, 2, 1);
+    /** The factor-graph modes reach the validation that needs the model, then get the studio's 503 with this reason. */
+    static final String NO_FACTOR_GRAPH = "no FG-DM factors (fuzz harness)";
     private static final MethodHandle PARSE_JSON;
     static {
         try {
@@ -42,12 +44,15 @@ class JobRequestFuzzTest {
             JsonNode modeNode = node.get("mode");
             if (modeNode != null && !modeNode.isTextual()) throw ApiError.badRequest("mode must be a string");
             Mode mode = Modes.get(modeNode == null ? null : modeNode.textValue());
-            GenerationRequest r = mode.prepare(new RequestFields(node, MODEL, LIMITS, mode.extraFields())).request();
+            GenerationRequest r = mode.prepare(new RequestFields(node, MODEL, LIMITS, mode.extraFields())
+                    .withFactorGraph(null, NO_FACTOR_GRAPH)).request();
             assertTrue(r.width() >= 1 && r.width() <= LIMITS.maxSide() && r.height() >= 1 && r.height() <= LIMITS.maxSide(), r.toString());
             assertTrue(r.steps() >= 1 && r.steps() <= LIMITS.maxSteps() && r.count() >= 1 && r.count() <= LIMITS.maxCount(), r.toString());
             assertTrue(r.width() % MODEL.vaeScaleFactor() == 0 && r.seed() >= 0, r.toString());
         } catch (ApiError e) {
-            assertTrue(e.status >= 400 && e.status < 500, "status " + e.status);
+            // 503 is the server's own state, not the request's fault: this harness has no FG-DM, as a studio without one
+            boolean serverState = e.status == 503 && NO_FACTOR_GRAPH.equals(e.getMessage());
+            assertTrue(serverState || (e.status >= 400 && e.status < 500), "status " + e.status + ": " + e.getMessage());
             assertTrue(e.getMessage() != null && !e.getMessage().isBlank(), "ApiError without a message");
         } catch (VirtualMachineError | AssertionError e) {
             throw e;

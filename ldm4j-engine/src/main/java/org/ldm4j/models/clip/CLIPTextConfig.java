@@ -72,10 +72,12 @@ public record CLIPTextConfig(
 
     public int headDim() { return hiddenSize / numAttentionHeads; }
 
+    /** Shared: building a mapper and its deserializers costs far more than a parse (thread-safe once set up). */
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
     public static CLIPTextConfig parse(String json) {
         try {
-            CLIPTextConfig c = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-                    .readValue(json, CLIPTextConfig.class);
+            CLIPTextConfig c = JSON.readValue(json, CLIPTextConfig.class);
             if (c == null) throw new IllegalArgumentException("CLIPTextConfig: not a JSON object");   // the text "null"
             return c;
         } catch (IOException e) {

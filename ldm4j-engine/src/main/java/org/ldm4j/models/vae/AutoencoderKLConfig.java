@@ -98,7 +98,7 @@ public record AutoencoderKLConfig(
 
     public static AutoencoderKLConfig parse(String json) {
         try {
-            AutoencoderKLConfig c = mapper().readValue(json, AutoencoderKLConfig.class);
+            AutoencoderKLConfig c = JSON.readValue(json, AutoencoderKLConfig.class);
             if (c == null) throw new IllegalArgumentException("AutoencoderKL config: not a JSON object");   // the text "null"
             return c;
         } catch (IOException e) {
@@ -120,7 +120,6 @@ public record AutoencoderKLConfig(
         }
     }
 
-    private static ObjectMapper mapper() {
-        return new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
-    }
+    /** One mapper per class: building one and its deserializers costs far more than a parse (thread-safe once set up). */
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 }

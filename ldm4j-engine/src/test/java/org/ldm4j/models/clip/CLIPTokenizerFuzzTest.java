@@ -25,7 +25,7 @@ class CLIPTokenizerFuzzTest {
     private static Path folder;
 
     @BeforeAll static void setUp() throws IOException {
-        folder = Files.createTempDirectory("fuzz-tokenizer");
+        folder = FuzzContract.scratchFolder("fuzz-tokenizer");
         folder.toFile().deleteOnExit();
     }
 
