@@ -73,11 +73,18 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
     @Option(names = "--samples", defaultValue = "4", description = "Samples per edit, ranked by recall inside the mask (default: ${DEFAULT-VALUE}).") int samples;
     @Option(names = "--steps", defaultValue = "25") int steps;
     @Option(names = "--cfg", description = "Guidance scale (default 5 on small models, 7.5 otherwise).") Double cfg;
-    @Option(names = "--repair-steps", description = "Background repair steps of the recommended preset (default: its 75).") Integer repairSteps;
+    @Option(names = "--repair-steps", description = "Background repair steps of the recommended preset (default: its 75; 0 = off, for quick recall sweeps).") Integer repairSteps;
     @Option(names = "--blob-radius", defaultValue = "8", description = "Blob mask reach around the spot, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double blobRadius;
     @Option(names = "--thin-width", defaultValue = "6", description = "Thin mask stroke width, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double thinWidth;
     @Option(names = "--min-area", defaultValue = "0.002") double minArea;
     @Option(names = "--device", defaultValue = "cpu") String device;
+    @Option(names = "--dilate", defaultValue = "0", description = "Progressive mask shrinking in the recommended preset: N dilated "
+            + "masks before the true one (default: ${DEFAULT-VALUE}).") int dilate;
+    @Option(names = "--kinds", split = ",", defaultValue = "add,replace,thin", description = "Edit kinds to run (default: ${DEFAULT-VALUE}).") List<String> kinds;
+    @Option(names = "--official", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Also run the official preset (default: on).") boolean official;
+    @Option(names = "--recommended", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run the recommended preset, with and without repair (default: on).") boolean recommendedPreset;
     @Option(names = "--grid", description = "Also write a PNG picture grid, one row per edit (the first " + GRID_ROWS + " that ran): input | mask | "
             + "recommended without background repair | recommended with repair | official (no repair in that preset).") Path grid;
 
@@ -98,7 +105,9 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         if (n < 1) throw new Ldm4j.UsageError("--n must be >= 1, got " + n);
         if (samples < 1 || samples > 64) throw new Ldm4j.UsageError("--samples must be in 1..64, got " + samples);
         if (steps < 1) throw new Ldm4j.UsageError("--steps must be >= 1, got " + steps);
-        if (repairSteps != null && repairSteps < 1) throw new Ldm4j.UsageError("--repair-steps must be >= 1, got " + repairSteps);
+        for (String k : kinds) if (!KINDS.contains(k)) throw new Ldm4j.UsageError("--kinds: unknown kind '" + k + "' (expected " + KINDS + ")");
+        if (!official && !recommendedPreset) throw new Ldm4j.UsageError("--no-official and --no-recommended leave nothing to run");
+        if (repairSteps != null && repairSteps < 0) throw new Ldm4j.UsageError("--repair-steps must be >= 0, got " + repairSteps);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
@@ -118,9 +127,9 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         for (int i = 0; i < n; i++) {
             Scene scene = ToyWorld.sample(ToyWorldFid.TEST_SEEDS + i, SceneOptions.square(size));
             for (Edit e : edits(scene, i)) {
-                if (e == null) continue;
-                BufferedImage[] recommended = runEdit(sd, segmenter, recall, e, "recommended", guidance, rows, perEdit);
-                BufferedImage[] official = runEdit(sd, segmenter, recall, e, "official", guidance, rows, perEdit);
+                if (e == null || !kinds.contains(e.kind())) continue;
+                BufferedImage[] recommended = recommendedPreset ? runEdit(sd, segmenter, recall, e, "recommended", guidance, rows, perEdit) : null;
+                BufferedImage[] official = this.official ? runEdit(sd, segmenter, recall, e, "official", guidance, rows, perEdit) : null;
                 if (recommended != null && tiles.size() < GRID_ROWS * GRID_COLUMNS.size()) {
                     tiles.addAll(List.of(scene.image(), e.mask().image(), recommended[0], recommended[1],
                             official != null ? official[1] : PictureGrid.blank(size, size)));
@@ -208,7 +217,10 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
     private BufferedImage[] runEdit(StableDiffusion sd, ToyWorldSegmenter segmenter, ObjectRecall recall, Edit e, String preset, double guidance,
                          Map<String, Row> rows, ArrayNode perEdit) {
         BlendSettings s = preset.equals("official") ? BlendSettings.official() : BlendSettings.recommended();
-        if (repairSteps != null && s.repair().enabled()) s = s.withRepair(s.repair().withSteps(repairSteps));
+        if (repairSteps != null && s.repair().enabled()) {
+            s = s.withRepair(repairSteps == 0 ? BackgroundRepair.Settings.off() : s.repair().withSteps(repairSteps));
+        }
+        if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, null);
         s = s.withPixelBlend(false);   // measure what the blend and the repair preserve, not the paste
         GenerationRequest request = new GenerationRequest("edit", sd.name, e.prompt(), "", size, size, steps, guidance, null, seed,
                 samples, 0, 0.0, null, "toyworld:" + e.sceneSeed());

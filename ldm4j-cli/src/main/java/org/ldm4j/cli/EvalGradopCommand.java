@@ -68,8 +68,12 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
     @Option(names = "--loss-scales", split = ",", defaultValue = "2", description = "Extra GradOP+ rows with the lower-resolution "
             + "loss (latent area-averaged s x before the decoder: s^2 fewer decoder FLOPs), at the grid's grad-step count; "
             + "empty for none (default: ${DEFAULT-VALUE}).") List<Integer> lossScales;
+    @Option(names = "--loss-scale-grad-steps", split = ",", description = "Adam steps of the lower-resolution loss rows, one row "
+            + "each per scale (default: the grid's count, 12 when run).") List<Integer> lossScaleGradSteps;
+    @Option(names = "--iterative-sdedit", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run the iterative-SDEdit row (default: on; --no-iterative-sdedit to skip it).") boolean iterativeSdedit;
     @Option(names = "--iterations", defaultValue = "3", description = "GradOP+ iterations and iterative-SDEdit rounds (default: ${DEFAULT-VALUE}).") int iterations;
-    @Option(names = "--gradop-grad-steps", defaultValue = "50", description = "Two-pass GradOP's Adam steps (default: ${DEFAULT-VALUE}).") int gradopGradSteps;
+    @Option(names = "--gradop-grad-steps", defaultValue = "50", description = "Two-pass GradOP's Adam steps; 0 skips its row (default: ${DEFAULT-VALUE}).") int gradopGradSteps;
     @Option(names = "--device", defaultValue = "cpu") String device;
     @Option(names = "--dtype", defaultValue = "fp32") String dtype;
     @Option(names = "--grid", description = "Also write a PNG picture grid: one row per test scene (the first " + GRID_ROWS + " at most), "
@@ -94,6 +98,8 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         if (strengths.isEmpty() || gradSteps.isEmpty()) throw new Ldm4j.UsageError("--strengths and --grad-steps need at least one value");
         for (double s : strengths) if (!(s > 0 && s <= 1)) throw new Ldm4j.UsageError("--strengths must be in (0, 1], got " + s);
         for (int g : gradSteps) if (g < 0) throw new Ldm4j.UsageError("--grad-steps must be >= 0, got " + g);
+        if (lossScaleGradSteps != null) for (int g : lossScaleGradSteps) if (g < 0) throw new Ldm4j.UsageError("--loss-scale-grad-steps must be >= 0, got " + g);
+        if (gradopGradSteps < 0) throw new Ldm4j.UsageError("--gradop-grad-steps must be >= 0, got " + gradopGradSteps);
         for (int s : lossScales) if (s < 2 || s > 16) throw new Ldm4j.UsageError("--loss-scales must be in 2..16, got " + s);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
@@ -216,23 +222,29 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
             out.add(new Method(String.format(Locale.ROOT, "sdedit(%s)", trim(s)), c -> Stroke2ImgBaselines.sdedit(sd, prompt(c), c.y(), b, List.of(), null)));
         }
         BaselineSettings it = base.validate();
-        out.add(new Method("iterative-sdedit", c -> {
-            List<Tensor> rounds = Stroke2ImgBaselines.iterativeSdedit(sd, prompt(c), c.y(), it, List.of(), null);
-            return rounds.get(rounds.size() - 1);
-        }));
+        if (iterativeSdedit) {
+            out.add(new Method("iterative-sdedit", c -> {
+                List<Tensor> rounds = Stroke2ImgBaselines.iterativeSdedit(sd, prompt(c), c.y(), it, List.of(), null);
+                return rounds.get(rounds.size() - 1);
+            }));
+        }
         for (int g : gradSteps) {
             GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
                     .withGradSteps(g).withPainting(paint).validate();
             out.add(new Method("gradop+(" + g + ")", c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
         }
         for (int s : lossScales) {
-            GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
-                    .withGradSteps(gridGradSteps()).withPainting(paint).withLossScale(s).validate();
-            out.add(new Method("gradop+(" + gridGradSteps() + ",loss/" + s + ")", c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
+            for (int g : lossScaleGradSteps == null ? List.of(gridGradSteps()) : lossScaleGradSteps) {
+                GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
+                        .withGradSteps(g).withPainting(paint).withLossScale(s).validate();
+                out.add(new Method("gradop+(" + g + ",loss/" + s + ")", c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
+            }
         }
-        GradOpSettings two = GradOpSettings.defaults().withSteps(steps).withGuidanceScale(cfg).withGradSteps(gradopGradSteps)
-                .withPainting(paint).validate();
-        out.add(new Method("gradop(" + gradopGradSteps + ")", c -> GradOp.run(sd, prompt(c), c.y(), two, null, List.of(), null).image()));
+        if (gradopGradSteps > 0) {
+            GradOpSettings two = GradOpSettings.defaults().withSteps(steps).withGuidanceScale(cfg).withGradSteps(gradopGradSteps)
+                    .withPainting(paint).validate();
+            out.add(new Method("gradop(" + gradopGradSteps + ")", c -> GradOp.run(sd, prompt(c), c.y(), two, null, List.of(), null).image()));
+        }
         return out;
     }
 
