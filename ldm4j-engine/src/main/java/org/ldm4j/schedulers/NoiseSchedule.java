@@ -50,6 +50,12 @@ public final class NoiseSchedule {
         }
         float[] betas;
         if (trainedBetas != null) {
+            // one variance per training timestep; an empty list reached libtorch as an empty tensor whose data
+            // pointer is null (NullPointerException, found by DiffusersConfigFuzzTest)
+            if (trainedBetas.size() != numTrainTimesteps) {
+                throw new IllegalArgumentException("scheduler config key 'trained_betas': " + trainedBetas.size()
+                        + " values for num_train_timesteps " + numTrainTimesteps + " (one per training timestep)");
+            }
             betas = new float[trainedBetas.size()];
             for (int i = 0; i < betas.length; i++) {
                 Double beta = trainedBetas.get(i);
