@@ -39,11 +39,15 @@ import java.util.Locale;
  * @param officialScheduler use the SD2 script's own DDIM instead of the request's scheduler
  * @param repair decoder fine-tuning of the selected sample ({@code steps == 0}: off)
  * @param pixelBlend finally paste the input pixels outside the mask (edit-locality figures are measured without it)
+ * @param maskAttention ldm4j's addition, 0 = off (both presets): w' of a cross-attention bias toward the prompt's
+ *                      tokens inside the mask (GradOP's region semantics, {@code RegionSemantics}, with the mask as the
+ *                      region and the whole prompt as its phrase), strongest early when the layout is decided; it asks
+ *                      the model to put the prompt's object where the mask is, not anywhere in the frame
  */
 public record BlendSettings(Start start, double blendStart, BlendPoint blendPoint, NoiseMode noise,
                             SourceLatents source, Masks.Downsampling downsampling, Double threshold, int dilate,
                             Integer shrinkUntil, boolean finalLatentPaste, boolean officialScheduler,
-                            BackgroundRepair.Settings repair, boolean pixelBlend) {
+                            BackgroundRepair.Settings repair, boolean pixelBlend, double maskAttention) {
 
     public enum Start { NOISE, SOURCE }
 
@@ -68,6 +72,9 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
         if (threshold != null && !(threshold > 0 && threshold <= 1)) {
             throw new IllegalArgumentException("mask threshold must be in (0, 1], got " + threshold);
         }
+        if (!(Double.isFinite(maskAttention) && maskAttention >= 0)) {
+            throw new IllegalArgumentException("mask attention must be >= 0, got " + maskAttention);
+        }
         if (dilate < 0 || dilate > 16) throw new IllegalArgumentException("dilate must be in 0..16, got " + dilate);
         if (shrinkUntil != null && shrinkUntil < 1) throw new IllegalArgumentException("shrink-until must be >= 1, got " + shrinkUntil);
         if (shrinkUntil != null && dilate == 0) {
@@ -78,7 +85,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** The paper's Algorithm 1 as the LDM code runs it, plus the add-ons; see the class comment. */
     public static BlendSettings recommended() {
         return new BlendSettings(Start.SOURCE, 0.0, BlendPoint.BEFORE_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.official(), true);
+                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.official(), true, 0.0);
     }
 
     /**
@@ -87,7 +94,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
      */
     public static BlendSettings official() {
         return new BlendSettings(Start.NOISE, 0.25, BlendPoint.AFTER_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false);
+                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, 0.0);
     }
 
     /** A preset by name, {@code recommended} or {@code official} (any case), as the apps' {@code preset} parameter. */
@@ -113,46 +120,51 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
 
     public BlendSettings withBlendStart(double s) {
         return new BlendSettings(start, s, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
     }
 
     public BlendSettings withStart(Start s) {
         return new BlendSettings(s, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
     }
 
     public BlendSettings withBlendPoint(BlendPoint p) {
         return new BlendSettings(start, blendStart, p, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
     }
 
     public BlendSettings withNoise(NoiseMode n) {
         return new BlendSettings(start, blendStart, blendPoint, n, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
     }
 
     public BlendSettings withDownsampling(Masks.Downsampling d) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, d, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
     }
 
     public BlendSettings withShrinking(int n, Integer until) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, n, until,
-                finalLatentPaste, officialScheduler, repair, pixelBlend);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
     }
 
     public BlendSettings withFinalLatentPaste(boolean on) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                on, officialScheduler, repair, pixelBlend);
+                on, officialScheduler, repair, pixelBlend, maskAttention);
     }
 
     public BlendSettings withRepair(BackgroundRepair.Settings r) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, r, pixelBlend);
+                finalLatentPaste, officialScheduler, r, pixelBlend, maskAttention);
     }
 
     public BlendSettings withPixelBlend(boolean on) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, on);
+                finalLatentPaste, officialScheduler, repair, on, maskAttention);
+    }
+
+    public BlendSettings withMaskAttention(double strength) {
+        return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
+                finalLatentPaste, officialScheduler, repair, pixelBlend, strength);
     }
 }

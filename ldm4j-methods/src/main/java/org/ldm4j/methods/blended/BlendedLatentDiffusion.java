@@ -3,15 +3,18 @@ package org.ldm4j.methods.blended;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.methods.gradop.RegionSemantics;
+import org.ldm4j.models.unet.UNetExtras;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Rng;
 import org.ldm4j.nn.Scopes;
 import org.ldm4j.pipeline.ClassifierFreeGuidance;
-import org.ldm4j.pipeline.DenoisingLoop;
 import org.ldm4j.pipeline.Denoiser;
+import org.ldm4j.pipeline.DenoisingLoop;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.PromptConditioning;
 import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.pipeline.Step;
 import org.ldm4j.pipeline.StepHook;
 import org.ldm4j.pipeline.Txt2Img;
 import org.ldm4j.schedulers.DDIMScheduler;
@@ -25,6 +28,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -163,8 +167,16 @@ public final class BlendedLatentDiffusion {
         List<StepHook> all = new ArrayList<>();
         all.add(new LatentBlend(zSrc, masks, scheduler, rng, settings, observer));
         all.addAll(hooks);
-        Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), null);
+        Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), maskAttention(request, text, mLat, config));
         return Scopes.keep(DenoisingLoop.run(zK, scheduler, first, guided, all, cancelled));
+    }
+
+    /** The optional cross-attention bias toward the prompt inside the mask ({@link BlendSettings#maskAttention()}), or null. */
+    private Function<Step, UNetExtras> maskAttention(GenerationRequest request, PromptConditioning text, Tensor mLat, SchedulerConfig config) {
+        if (settings.maskAttention() == 0 || request.prompt().isBlank()) return null;
+        RegionSemantics region = RegionSemantics.ofMasks(mLat, List.of(request.prompt()), settings.maskAttention(),
+                sd.tokenizer, text.encoding());
+        return region.extras(config, request.guidanceScale() > 1.0);
     }
 
     /** scaling_factor · the posterior mean of E(x) (the SD2 script's {@code latent_dist.mean * 0.18215}). */

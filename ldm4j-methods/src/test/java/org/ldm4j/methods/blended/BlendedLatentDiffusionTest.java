@@ -106,6 +106,40 @@ class BlendedLatentDiffusionTest {
         }
     }
 
+    /**
+     * The optional mask attention: the prompt's tokens weigh 1 in the mask's cells and 0 outside, the bias changes the
+     * inside of the edit, and the clean source is still pasted outside.
+     */
+    @Test void maskAttentionBiasesThePromptInsideTheMaskOnly() {
+        try (InferenceMode im = new InferenceMode()) {
+            Tensor mLat = Masks.toLatent(mask, 2, Masks.Downsampling.NEAREST_CENTRE, null);   // (1,1,8,8), cells 2..5
+            org.ldm4j.pipeline.PromptConditioning text = sd.encodePrompt("a red boat", "", 0);
+            org.ldm4j.methods.gradop.RegionSemantics region = org.ldm4j.methods.gradop.RegionSemantics.ofMasks(mLat,
+                    List.of("a red boat"), 4.0, sd.tokenizer, text.encoding());
+            float[] w = org.ldm4j.nn.Tensors.toFloats(region.weightsAt(8, 8));   // (64, 77)
+            int[] tokens = region.tokens(0);
+            assertArrayEquals(new int[]{1, 2, 3}, tokens);
+            for (int cell = 0; cell < 64; cell++) {
+                boolean inside = cell / 8 >= 2 && cell / 8 <= 5 && cell % 8 >= 2 && cell % 8 <= 5;
+                for (int j = 0; j < 77; j++) {
+                    boolean prompt = j >= 1 && j <= 3;
+                    assertEquals(inside && prompt ? 1f : 0f, w[cell * 77 + j], 1e-6, "cell " + cell + " token " + j);
+                }
+            }
+            BlendSettings on = plain().withFinalLatentPaste(true).withMaskAttention(4.0);
+            BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, on);
+            Tensor biased = bld.edit(request(3, 1, 4), image, mask, new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
+            Tensor plainRun = new BlendedLatentDiffusion(sd, plain().withFinalLatentPaste(true)).edit(request(3, 1, 4), image, mask,
+                    new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
+            assertTrue(sameOutside(biased, bld.encodeMean(image), mLat), "the clean source outside");
+            assertFalse(torch.equal(biased.mul(mLat), plainRun.mul(mLat)), "the bias changes the inside");
+            Tensor zero = new BlendedLatentDiffusion(sd, plain().withFinalLatentPaste(true).withMaskAttention(0)).edit(request(3, 1, 4),
+                    image, mask, new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
+            assertTrue(torch.equal(zero, plainRun), "strength 0 is the plain edit");
+            assertThrows(IllegalArgumentException.class, () -> plain().withMaskAttention(-1));
+        }
+    }
+
     /** The SD2 script's loop, written out line by line, against the hook-based run: bit for bit. */
     @Test void officialPresetIsTheSd2ScriptLoop() {
         int steps = 8;
