@@ -132,13 +132,13 @@ final class PickleReader {
                 }
                 case 's' -> {                                    // SETITEM
                     Object v = pop(), k = pop();
-                    dict(top(), at).put(k, v);
+                    dict(top(), at).put(hashable(k, at, 0), v);
                 }
                 case 'u' -> {                                    // SETITEMS
                     List<Object> kv = popMark();
                     if (kv.size() % 2 != 0) throw bad("SETITEMS at byte " + at + " with an odd number of items");
                     Map<Object, Object> d = dict(top(), at);
-                    for (int i = 0; i < kv.size(); i += 2) d.put(kv.get(i), kv.get(i + 1));
+                    for (int i = 0; i < kv.size(); i += 2) d.put(hashable(kv.get(i), at, 0), kv.get(i + 1));
                 }
                 case 'a' -> { Object v = pop(); list(top(), at).add(v); }                  // APPEND
                 case 'e' -> { List<Object> vs = popMark(); list(top(), at).addAll(vs); }   // APPENDS
@@ -172,6 +172,24 @@ final class PickleReader {
     private Object memoGet(long key, int at) {
         if (!memo.containsKey(key)) throw bad("memo key " + key + " read at byte " + at + " was never stored");
         return memo.get(key);
+    }
+
+    /** Deepest tuple nesting accepted in a dict key (Python's own limit is its recursion depth, ~1000). */
+    static final int MAX_KEY_DEPTH = 32;
+
+    /**
+     * A dict key as Python allows it: immutable (None, str, bytes, numbers, bools, tuples of those). A dict or list
+     * key is a TypeError in Python; here it would be hashed by content, and a dict that contains itself (memo + SETITEM)
+     * made hashCode recurse until StackOverflowError (found by TorchCheckpointFuzzTest).
+     */
+    private Object hashable(Object key, int at, int depth) {
+        if (key instanceof Tuple t) {
+            if (depth >= MAX_KEY_DEPTH) throw bad("dict key at byte " + at + " nests tuples deeper than " + MAX_KEY_DEPTH);
+            for (Object item : t.items()) hashable(item, at, depth + 1);
+            return key;
+        }
+        if (key == null || key instanceof String || key instanceof Number || key instanceof Boolean || key instanceof byte[]) return key;
+        throw bad("unhashable dict key (" + describe(key) + ") at byte " + at);
     }
 
     @SuppressWarnings("unchecked")

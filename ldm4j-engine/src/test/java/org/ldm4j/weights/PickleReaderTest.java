@@ -42,6 +42,19 @@ class PickleReaderTest {
         assertTrue(e.getMessage().contains("_codecs.encode") && e.getMessage().contains("test.pkl, byte 66"), e.getMessage());
     }
 
+    /** Python refuses dict and list keys (TypeError); a dict keyed by itself overflowed the stack in hashCode (fuzzing). */
+    @Test void unhashableKeysAreRefusedLikePythonDoes() {
+        // {} memoised, then d[d] = None  /  {}[[]] = None  /  {}[([],)] = None
+        String[][] cases = {{"80027d710068004e732e", "unhashable dict key (a dict) at byte 8"},
+                {"80027d5d4e732e", "unhashable dict key (a list) at byte 5"},
+                {"80027d5d854e732e", "unhashable dict key (a list) at byte 6"}};
+        for (String[] c : cases) {
+            WeightFormatException e = assertThrows(WeightFormatException.class, () -> load(c[0], NONE));
+            assertTrue(e.getMessage().contains(c[1]), e.getMessage());
+        }
+        assertEquals(Map.of(new PickleReader.Tuple(List.of(1L, "a")), 2L), load("80027d4b018c016186944b02732e", NONE));
+    }
+
     @Test void malformedStreamsFailWithThePosition() {
         String[][] cases = {
                 {"8002493130", "opcode 0x49 ('I') at byte 2"},       // text-protocol INT
