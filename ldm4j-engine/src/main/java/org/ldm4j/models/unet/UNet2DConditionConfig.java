@@ -113,6 +113,12 @@ public record UNet2DConditionConfig(
 
     /** Throws naming the first key whose value this port does not implement. */
     public UNet2DConditionConfig validate(String source) {
+        // a JSON null inside a list reached equals/unboxing as a NullPointerException (found by DiffusersConfigFuzzTest)
+        noNulls(source, "down_block_types", downBlockTypes);
+        noNulls(source, "up_block_types", upBlockTypes);
+        noNulls(source, "block_out_channels", blockOutChannels);
+        noNulls(source, "only_cross_attention", onlyCrossAttention);
+        if (sampleSize != null) noNulls(source, "sample_size", sampleSize);
         int n = blockOutChannels.size();
         for (String t : downBlockTypes) {
             if (!t.equals("CrossAttnDownBlock2D") && !t.equals("DownBlock2D")) unsupported(source, "down_block_types", t, "CrossAttnDownBlock2D or DownBlock2D");
@@ -173,6 +179,12 @@ public record UNet2DConditionConfig(
             if (v == null || v < 1) unsupported(source, key, values, "positive integers");
         }
         return values;
+    }
+
+    private static void noNulls(String source, String key, List<?> values) {
+        for (Object v : values) {   // not contains(null): List.of refuses to be asked about null
+            if (v == null) throw new IllegalArgumentException(source + ": " + key + " = " + values + " holds a null");
+        }
     }
 
     private static void unsupported(String source, String key, Object value, String expected) {
