@@ -67,6 +67,10 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--dilate", defaultValue = "0", description = "Thin masks: blend with masks dilated by K squares early, then shrink.")
     int dilate;
 
+    @Option(names = "--mask-attention", description = "Bias the cross-attention toward the prompt inside the mask with this "
+            + "strength w' (ldm4j's addition, off by default; 2 doubled the recall of added objects on the ToyWorld model).")
+    Double maskAttention;
+
     @Option(names = "--shrink-until", description = "Step index from which the true mask is used (default: K + 1 equal parts).")
     Integer shrinkUntil;
 
@@ -118,6 +122,7 @@ final class EditCommand implements Callable<Integer> {
         if (noRepair) s = s.withRepair(BackgroundRepair.Settings.off());
         if (repairSteps != null) s = s.withRepairOn(repairSteps);
         if (noPixelBlend) s = s.withPixelBlend(false);
+        if (maskAttention != null) s = s.withMaskAttention(maskAttention);   // a negative one is an IllegalArgumentException: exit 2
         return s;
     }
 

@@ -257,6 +257,8 @@ class StudioModesApiTest {
         assertError(studio.postJson("/api/jobs", edit(1).put("preset", "best").toString()), 400, "unknown preset 'best'");
         assertError(studio.postJson("/api/jobs", edit(1).put("repair", false).put("repairSteps", 3).toString()), 400, "contradict");
         assertError(studio.postJson("/api/jobs", edit(1).put("repairSteps", 100000).toString()), 400, "repairSteps must be in 1..1000");
+        assertError(studio.postJson("/api/jobs", edit(1).put("maskAttention", -1).toString()), 400, "maskAttention must be in 0..10");
+        assertError(studio.postJson("/api/jobs", edit(1).put("maskAttention", "strong").toString()), 400, "maskAttention");
         assertError(studio.postJson("/api/jobs", edit(1).put("repair", "yes").toString()), 400, "repair must be true or false");
         assertError(studio.postJson("/api/jobs", edit(1).put("count", 9).toString()), 400, "count must be in 1..4");
         assertError(studio.postJson("/api/jobs", edit(1).put("width", 32).toString()), 400, "image is 16x16");
