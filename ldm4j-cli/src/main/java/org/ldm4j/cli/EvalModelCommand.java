@@ -12,6 +12,7 @@ import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.Txt2Img;
 import org.ldm4j.toyworld.PaintingOptions;
 import org.ldm4j.toyworld.Scene;
+import org.ldm4j.toyworld.ToyClass;
 import org.ldm4j.toyworld.eval.EvalImages;
 import org.ldm4j.toyworld.eval.FrechetDistance;
 import org.ldm4j.toyworld.eval.ImageQuality;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -135,6 +137,21 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
         System.out.printf(Locale.ROOT, "%.2f images/s; %d test scenes from seed %d (%dx%d), %s %d steps, guidance %s, FID against %d other test scenes%n",
                 1 / secondsPerImage, n, ToyWorldFid.TEST_SEEDS, size, size, scheduler, steps, trim(cfg), n);
 
+        // Which objects go missing, and where: an object the VAE cannot reconstruct, the LDM cannot draw either.
+        List<String> captions = scenes.stream().map(Scene::caption).toList();
+        Map<ToyClass, int[]> realByClass = recall.byClass(captions, segmenter.classMaps(real, size, size));
+        Map<ToyClass, int[]> reconByClass = recall.byClass(captions, segmenter.classMaps(reconstructions, size, size));
+        Map<ToyClass, int[]> genByClass = recall.byClass(captions, maps);
+        System.out.printf(Locale.ROOT, "%-10s %7s %8s %10s %9s%n", "recall by", "named", "real", "VAE recon", "text2img");
+        ObjectNode classes = EvalCommand.JSON.createObjectNode();
+        for (Map.Entry<ToyClass, int[]> e : realByClass.entrySet()) {
+            int naming = e.getValue()[0];
+            double r = e.getValue()[1] / (double) naming, v = reconByClass.get(e.getKey())[1] / (double) naming,
+                    g = genByClass.get(e.getKey())[1] / (double) naming;
+            System.out.printf(Locale.ROOT, "%-10s %7d %8.2f %10.2f %9.2f%n", e.getKey().label(), naming, r, v, g);
+            classes.putObject(e.getKey().label()).put("named", naming).put("real", r).put("vae_reconstruction", v).put("text2img", g);
+        }
+
         ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "toyworld_model").put("model", model).put("samples", n)
                 .put("size", size).put("steps", steps).put("cfg", cfg).put("scheduler", scheduler).put("seed", seed)
                 .put("vae_psnr", psnr).put("fid_text2img", fidGenerated).put("fid_vae_reconstruction", fidRecon)
@@ -142,6 +159,7 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
                 .put("texture_real", texReal).put("texture_text2img", texGen).put("texture_reconstruction", texRecon)
                 .put("texture_paintings", texPaint).put("seconds_per_image", secondsPerImage).put("images_per_second", 1 / secondsPerImage);
         if (Double.isNaN(meanRecall)) report.putNull("object_recall"); else report.put("object_recall", meanRecall);
+        report.set("recall_by_class", classes);
         writeJson(report);
         return 0;
     }

@@ -78,4 +78,26 @@ public final class ObjectRecall {
 
     /** Recall of the objects {@code prompt} names in a predicted class map. */
     public Result recall(String prompt, int[] classMap) { return recall(namedObjects(prompt), classMap, null); }
+
+    /**
+     * Recall per object class over a set of images: for each class, in how many images whose caption names it was it
+     * found. Tells which objects a model (or its VAE) fails to draw, where the mean over captions only says how many.
+     *
+     * @return {class: {images naming it, images where it was found}} in class order
+     */
+    public java.util.Map<ToyClass, int[]> byClass(java.util.List<String> captions, int[][] classMaps) {
+        if (captions.size() != classMaps.length) {
+            throw new IllegalArgumentException(captions.size() + " captions for " + classMaps.length + " class maps");
+        }
+        java.util.Map<ToyClass, int[]> out = new java.util.EnumMap<>(ToyClass.class);
+        for (int i = 0; i < classMaps.length; i++) {
+            Result r = recall(captions.get(i), classMaps[i]);
+            for (ToyClass c : r.named()) {
+                int[] k = out.computeIfAbsent(c, x -> new int[2]);
+                k[0]++;
+                if (r.found().contains(c)) k[1]++;
+            }
+        }
+        return out;
+    }
 }

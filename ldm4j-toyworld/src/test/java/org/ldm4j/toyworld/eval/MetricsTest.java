@@ -56,6 +56,18 @@ class MetricsTest {
     }
 
     @Test
+    void recallByClassCountsImagesNamingAndShowingEachClass() {
+        int[] houseOnly = new int[1000], both = new int[1000];
+        for (int i = 0; i < 10; i++) { houseOnly[i] = ToyClass.HOUSE.ordinal(); both[i] = ToyClass.HOUSE.ordinal(); both[100 + i] = ToyClass.FLOWERS.ordinal(); }
+        var byClass = new ObjectRecall(0.002).byClass(java.util.List.of("a house and a patch of red flowers", "a patch of pink flowers",
+                "a house and flowers"), new int[][]{houseOnly, houseOnly, both});
+        assertEquals(java.util.List.of(ToyClass.HOUSE, ToyClass.FLOWERS), java.util.List.copyOf(byClass.keySet()));
+        assertEquals("[2, 2]", java.util.Arrays.toString(byClass.get(ToyClass.HOUSE)));
+        assertEquals("[3, 1]", java.util.Arrays.toString(byClass.get(ToyClass.FLOWERS)));
+        assertThrows(IllegalArgumentException.class, () -> new ObjectRecall().byClass(java.util.List.of("a house"), new int[0][]));
+    }
+
+    @Test
     void groundTruthMapsRecallEveryCaptionedObject() {
         // the oracle segmenter (exact class maps) must score 1: the area threshold is below what captions name
         ObjectRecall recall = new ObjectRecall();
