@@ -38,9 +38,10 @@ const MODES = {
   edit: {
     help: 'The canvas is the image to edit; the tools now paint the mask over it (white = regenerate from the prompt). '
         + 'Samples are ranked by how well they keep the rest, best first.',
-    fields: () => [...COMMON_FIELDS, 'editPreset', 'repair', ...($('repair').checked ? ['repairSteps'] : []), 'maskTools'],
+    fields: () => [...COMMON_FIELDS, 'editPreset', 'repair', ...($('repair').checked ? ['repairSteps'] : []), 'maskAttention', 'maskTools'],
     inputs: () => ({ image: painting.toDataUrl(), mask: mask.toDataUrl(), preset: $('editPreset').value,
-                     repair: $('repair').checked, ...($('repair').checked ? { repairSteps: number('repairSteps') } : {}) }),
+                     repair: $('repair').checked, ...($('repair').checked ? { repairSteps: number('repairSteps') } : {}),
+                     ...(number('maskAttention') > 0 ? { maskAttention: number('maskAttention') } : {}) }),
     layer: 'mask',
   },
   factorgraph: {
