@@ -72,6 +72,7 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
             + "each per scale (default: the grid's count, 12 when run).") List<Integer> lossScaleGradSteps;
     @Option(names = "--iterative-sdedit", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Run the iterative-SDEdit row (default: on; --no-iterative-sdedit to skip it).") boolean iterativeSdedit;
+    @Option(names = "--lr", defaultValue = "0.1", description = "GradOP+'s Adam learning rate (default: ${DEFAULT-VALUE}, the official).") double lr;
     @Option(names = "--iterations", defaultValue = "3", description = "GradOP+ iterations and iterative-SDEdit rounds (default: ${DEFAULT-VALUE}).") int iterations;
     @Option(names = "--gradop-grad-steps", defaultValue = "50", description = "Two-pass GradOP's Adam steps; 0 skips its row (default: ${DEFAULT-VALUE}).") int gradopGradSteps;
     @Option(names = "--device", defaultValue = "cpu") String device;
@@ -230,13 +231,13 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         }
         for (int g : gradSteps) {
             GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
-                    .withGradSteps(g).withPainting(paint).validate();
+                    .withGradSteps(g).withPainting(paint).withLr(lr).validate();
             out.add(new Method("gradop+(" + g + ")", c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
         }
         for (int s : lossScales) {
             for (int g : lossScaleGradSteps == null ? List.of(gridGradSteps()) : lossScaleGradSteps) {
                 GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
-                        .withGradSteps(g).withPainting(paint).withLossScale(s).validate();
+                        .withGradSteps(g).withPainting(paint).withLossScale(s).withLr(lr).validate();
                 out.add(new Method("gradop+(" + g + ",loss/" + s + ")", c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
             }
         }
