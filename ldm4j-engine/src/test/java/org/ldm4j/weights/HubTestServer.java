@@ -29,6 +29,7 @@ public final class HubTestServer implements AutoCloseable {
     private final String commit;
     private final Path files;
     private final List<String> requests = new CopyOnWriteArrayList<>();
+    private volatile int chunkDelayMillis;
 
     public HubTestServer(String repo, String commit, Path files) throws IOException {
         this.repo = repo;
@@ -43,6 +44,9 @@ public final class HubTestServer implements AutoCloseable {
 
     /** A client of this server caching under {@code cache}, without progress bars. */
     public HfHub hub(Path cache) { return new HfHub(cache, endpoint(), null, false, false); }
+
+    /** Slows file bodies down: a pause of {@code millis} after every 64 KiB (0: full speed), so a client can be killed mid-download. */
+    public void throttle(int millis) { chunkDelayMillis = millis; }
 
     /** "METHOD path range authorization" of every request so far ("null" for a header not sent). */
     public List<String> requests() { return requests; }
@@ -99,7 +103,18 @@ public final class HubTestServer implements AutoCloseable {
             } else {
                 ex.sendResponseHeaders(200, content.length);
             }
-            ex.getResponseBody().write(content, from, content.length - from);
+            for (int at = from; at < content.length; at += 1 << 16) {
+                ex.getResponseBody().write(content, at, Math.min(1 << 16, content.length - at));
+                if (chunkDelayMillis > 0) {
+                    ex.getResponseBody().flush();
+                    try {
+                        Thread.sleep(chunkDelayMillis);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
         }
     }
 
