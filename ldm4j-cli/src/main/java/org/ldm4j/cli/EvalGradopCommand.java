@@ -67,7 +67,10 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
     @Option(names = "--grad-steps", split = ",", defaultValue = "4,8,12,16", description = "GradOP+ Adam steps per iteration, one row each (default: ${DEFAULT-VALUE}).") List<Integer> gradSteps;
     @Option(names = "--loss-scales", split = ",", defaultValue = "2", description = "Extra GradOP+ rows with the lower-resolution "
             + "loss (latent area-averaged s x before the decoder: s^2 fewer decoder FLOPs), at the grid's grad-step count; "
-            + "empty for none (default: ${DEFAULT-VALUE}).") List<Integer> lossScales;
+            + "empty for none (default: ${DEFAULT-VALUE}).") List<String> lossScaleTexts;
+
+    /** --loss-scales as numbers; "" (picocli hands it over as one empty element) means none. */
+    private List<Integer> lossScales = List.of();
     @Option(names = "--loss-scale-grad-steps", split = ",", description = "Adam steps of the lower-resolution loss rows, one row "
             + "each per scale (default: the grid's count, 12 when run).") List<Integer> lossScaleGradSteps;
     @Option(names = "--iterative-sdedit", negatable = true, defaultValue = "true", fallbackValue = "true",
@@ -101,6 +104,15 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         for (int g : gradSteps) if (g < 0) throw new Ldm4j.UsageError("--grad-steps must be >= 0, got " + g);
         if (lossScaleGradSteps != null) for (int g : lossScaleGradSteps) if (g < 0) throw new Ldm4j.UsageError("--loss-scale-grad-steps must be >= 0, got " + g);
         if (gradopGradSteps < 0) throw new Ldm4j.UsageError("--gradop-grad-steps must be >= 0, got " + gradopGradSteps);
+        lossScales = new ArrayList<>();
+        for (String text : lossScaleTexts) {
+            if (text.isBlank()) continue;
+            try {
+                lossScales.add(Integer.parseInt(text.trim()));
+            } catch (NumberFormatException e) {
+                throw new Ldm4j.UsageError("--loss-scales: '" + text + "' is not an integer");
+            }
+        }
         for (int s : lossScales) if (s < 2 || s > 16) throw new Ldm4j.UsageError("--loss-scales must be in 2..16, got " + s);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();

@@ -103,6 +103,22 @@ class EvalGradopCommandTest {
         return rgb;
     }
 
+    /** The row selection options: no lower-resolution rows (an empty list), no iterative SDEdit, no two-pass GradOP. */
+    @Test void rowsCanBeLeftOut() throws Exception {
+        Path json = dir.resolve("rows.json");
+        String[] a = args("--strengths", "0.8", "--grad-steps", "1", "--loss-scales", "", "--no-iterative-sdedit", "--lr", "0.2",
+                "--json", json.toString());
+        a[java.util.Arrays.asList(a).indexOf("--gradop-grad-steps") + 1] = "0";
+        CliTest.Result r = CliTest.run(a);
+        assertEquals(0, r.code(), r.err());
+        List<String> names = new ArrayList<>();
+        for (JsonNode row : new ObjectMapper().readTree(Files.readString(json)).get("methods")) names.add(row.get("method").asText());
+        assertEquals(List.of("sdedit(0.8)", "gradop+(1)"), names);
+        CliTest.Result bad = CliTest.run(args("--loss-scales", "two"));
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("'two' is not an integer"), bad.err());
+    }
+
     @Test void badArgumentsExitWithCode2AndOneLine() {
         CliTest.Result strength = CliTest.run(args("--strengths", "1.5"));
         assertEquals(2, strength.code());
