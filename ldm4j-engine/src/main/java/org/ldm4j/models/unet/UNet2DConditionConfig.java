@@ -173,11 +173,12 @@ public record UNet2DConditionConfig(
 
     private List<Integer> perBlock(String source, String key, List<Integer> values) {
         int n = blockOutChannels.size();
-        if (values.size() == 1) return Collections.nCopies(n, values.get(0));
-        if (values.size() != n) mismatch(source, key, values.size(), n);
+        // every value is checked, the single one too: "num_attention_heads": 0 reached a division by zero (fuzzing)
         for (Integer v : values) {
             if (v == null || v < 1) unsupported(source, key, values, "positive integers");
         }
+        if (values.size() == 1) return Collections.nCopies(n, values.get(0));
+        if (values.size() != n) mismatch(source, key, values.size(), n);
         return values;
     }
 

@@ -71,6 +71,7 @@ public record AutoencoderKLConfig(
         if (upBlockTypes.size() != n) throw bad("up_block_types", "has " + upBlockTypes.size() + " entries but block_out_channels has " + n);
         String act = actFn.toLowerCase(Locale.ROOT);
         if (!act.equals("silu") && !act.equals("swish")) throw bad("act_fn", "'" + actFn + "' is not supported (only silu)");
+        if (normNumGroups < 1) throw bad("norm_num_groups", "must be >= 1, got " + normNumGroups);   // before the % below
         for (int c : blockOutChannels) {
             if (c <= 0 || c % normNumGroups != 0) throw bad("block_out_channels", c + " is not a positive multiple of norm_num_groups " + normNumGroups);
         }
