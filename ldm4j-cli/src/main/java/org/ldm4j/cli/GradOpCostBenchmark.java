@@ -68,8 +68,9 @@ final class GradOpCostBenchmark {
             double d = decoderForwardBackward(sd, z, scale);
             double ratio = (50 * unet + 36 * d + decode) / (40 * unet + encode + decode);
             out.printf(Locale.ROOT, "  decoder forward+backward, loss scale %d: %.2f s -> official settings (50 steps, 3 x 12 Adam "
-                    + "steps) cost %.2fx SDEdit(0.8); with 3 x 4 Adam steps %.2fx%n", scale, d, ratio,
-                    (50 * unet + 12 * d + decode) / (40 * unet + encode + decode));
+                    + "steps) cost %.2fx SDEdit(0.8); with 3 x 4 Adam steps %.2fx; with 3 x %d %.2fx%n", scale, d, ratio,
+                    (50 * unet + 12 * d + decode) / (40 * unet + encode + decode), gradSteps,
+                    (50 * unet + 3 * gradSteps * d + decode) / (40 * unet + encode + decode));
         }
         out.printf(Locale.ROOT, "  peak resident memory: %.2f GB%n", EngineBenchmark.peakRssBytes() / 1e9);
     }
