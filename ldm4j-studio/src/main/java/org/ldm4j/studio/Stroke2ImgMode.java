@@ -123,8 +123,8 @@ final class Stroke2ImgMode implements Mode {
         String p = f.optionalText("preset");
         if (p == null) return "official";
         p = p.toLowerCase(Locale.ROOT);
-        if (!p.equals("official") && !p.equals("recommended")) {
-            throw ApiError.badRequest("unknown preset '" + p + "' (expected official or recommended)");
+        if (!p.equals("official") && !p.equals("recommended") && !p.equals("fast")) {
+            throw ApiError.badRequest("unknown preset '" + p + "' (expected official, recommended or fast)");
         }
         return p;
     }

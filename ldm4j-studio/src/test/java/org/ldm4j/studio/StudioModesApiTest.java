@@ -179,7 +179,7 @@ class StudioModesApiTest {
         sdeditRegions.set("regions", regions("#D03020", "house"));
         assertError(studio.postJson("/api/jobs", sdeditRegions.toString()), 400, "regions apply to gradop+ and gradop only");
         assertError(studio.postJson("/api/jobs", stroke("gradop++").toString()), 400, "unknown method 'gradop++'");
-        assertError(studio.postJson("/api/jobs", stroke("gradop+").put("preset", "fast").toString()), 400, "unknown preset 'fast'");
+        assertError(studio.postJson("/api/jobs", stroke("gradop+").put("preset", "fastest").toString()), 400, "unknown preset 'fastest'");
         assertError(studio.postJson("/api/jobs", stroke("gradop+").put("strength", 1.5).toString()), 400, "strength must be in [0, 1]");
         assertError(studio.postJson("/api/jobs", stroke("gradop+").put("gradSteps", 5000).toString()), 400, "gradSteps must be in 0..1000");
         assertError(studio.postJson("/api/jobs", stroke("gradop+").put("lr", -1).toString()), 400, "lr must be > 0");

@@ -9,7 +9,7 @@ import java.util.Locale;
  * parameter given. The apps check which parameters apply to which method, in their own words, before calling
  * {@link #toSettings}; a parameter that does not apply to the chosen method is ignored here.
  *
- * @param preset           GradOP+ only: {@code official} (null) or {@code recommended}, see {@link GradOpPlusSettings}
+ * @param preset           GradOP+ only: {@code official} (null), {@code recommended} or {@code fast}, see {@link GradOpPlusSettings}
  * @param scheduler        a scheduler alias; null = each method's default (GradOP: the official DDIM, baselines: {@code ddim})
  * @param steps            DDIM steps
  * @param guidanceScale    CFG w
@@ -52,7 +52,8 @@ public record GradOpParameters(String preset, String scheduler, Integer steps, D
         GradOpPlusSettings s = switch (p) {
             case "official" -> GradOpPlusSettings.official();
             case "recommended" -> GradOpPlusSettings.recommended();
-            default -> throw new IllegalArgumentException("unknown preset '" + preset + "' (expected official or recommended)");
+            case "fast" -> GradOpPlusSettings.fast();
+            default -> throw new IllegalArgumentException("unknown preset '" + preset + "' (expected official, recommended or fast)");
         };
         s = s.withPainting(painting()).withScheduler(scheduler);
         if (steps != null) s = s.withSteps(steps);

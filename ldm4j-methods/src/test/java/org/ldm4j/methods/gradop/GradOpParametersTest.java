@@ -48,8 +48,10 @@ class GradOpParametersTest {
 
     @Test
     void badValuesNameTheirParameter() {
-        GradOpParameters preset = new GradOpParameters("fast", null, null, null, null, null, null, null, null, null, null, null, null, null, null);
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> preset.toSettings("gradop+")).getMessage().contains("unknown preset 'fast'"));
+        GradOpParameters preset = new GradOpParameters("fastest", null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> preset.toSettings("gradop+")).getMessage().contains("unknown preset 'fastest'"));
+        GradOpParameters fast = new GradOpParameters("fast", null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        assertEquals(GradOpPlusSettings.official().withGradSteps(5).withLr(0.4), fast.toSettings("gradop+"));
         GradOpParameters kernel = new GradOpParameters(null, null, null, null, null, null, null, null, null, null, null, 4, null, null, null);
         assertTrue(assertThrows(IllegalArgumentException.class, () -> kernel.toSettings("gradop")).getMessage().contains("blur kernel"));
         GradOpParameters steps = new GradOpParameters(null, null, 0, null, null, null, null, null, null, null, null, null, null, null, null);
