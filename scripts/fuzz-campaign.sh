@@ -23,10 +23,11 @@ for t in "${TARGETS[@]}"; do
   mod=${t%%:*}; test=${t#*:}
   name=$(echo "$test" | tr '#' '_')
   total=$(cat $OUT/total-$name 2>/dev/null || echo 0); secs=$(cat $OUT/secs-$name 2>/dev/null || echo 0)
-  rate=2000; run=0
+  rate=1000; run=0
   while [ "$total" -lt "$GOAL" ]; do
     run=$((run + 1))
     dur=$(( (GOAL - total) / rate + 20 )); [ $dur -gt 1500 ] && dur=1500
+    [ $run -eq 1 ] && [ $dur -gt 30 ] && dur=30   # the first run measures the target's rate
     log=$OUT/log-$name-$(date +%H%M%S).log
     ./mvnw -B -o -ntp -P fuzz-long -pl "$mod" test -Dtest="$test" -Dfuzz.duration=${dur}s -Dsurefire.failIfNoSpecifiedTests=false > "$log" 2>&1
     done_line=$(grep -a -E '^Done [0-9]+ runs' "$log" | tail -1)
