@@ -173,9 +173,11 @@ public final class BlendedLatentDiffusion {
 
     /** The optional cross-attention bias toward the prompt inside the mask ({@link BlendSettings#maskAttention()}), or null. */
     private Function<Step, UNetExtras> maskAttention(GenerationRequest request, PromptConditioning text, Tensor mLat, SchedulerConfig config) {
-        if (settings.maskAttention() == 0 || request.prompt().isBlank()) return null;
-        RegionSemantics region = RegionSemantics.ofMasks(mLat, List.of(request.prompt()), settings.maskAttention(),
-                sd.tokenizer, text.encoding());
+        int kept = text.encoding().tokenCount();   // every prompt token the encoder saw (a long prompt is truncated)
+        if (settings.maskAttention() == 0 || kept == 0) return null;
+        int[] promptTokens = IntStream.rangeClosed(1, kept).toArray();
+        RegionSemantics region = RegionSemantics.ofMasks(mLat, new int[][]{promptTokens}, settings.maskAttention(),
+                text.encoding().ids().length);
         return region.extras(config, request.guidanceScale() > 1.0);
     }
 

@@ -73,27 +73,28 @@ public final class RegionSemantics {
      * The same correspondence from masks given directly (Blended Latent Diffusion's edit mask: the prompt's tokens
      * inside the region to edit), without a painting.
      *
-     * @param masks    (1, K, H, W) float32 in [0, 1], one channel per phrase
-     * @param phrases  K phrases of the prompt, each with weight 1
-     * @param strength w'
+     * @param masks         (1, K, H, W) float32 in [0, 1], one channel per region
+     * @param tokens        per region, the positions in the context it weighs (weight 1 each)
+     * @param strength      w'
+     * @param contextLength M, the text encoder's sequence length
      */
-    public static RegionSemantics ofMasks(Tensor masks, List<String> phrases, double strength, CLIPTokenizer tokenizer,
-                                          CLIPTokenizer.Encoding encoding) {
-        if (masks.dim() != 4 || masks.size(0) != 1 || masks.size(1) != phrases.size()) {
-            throw new IllegalArgumentException("region masks must be (1, " + phrases.size() + ", H, W), got "
+    public static RegionSemantics ofMasks(Tensor masks, int[][] tokens, double strength, int contextLength) {
+        if (masks.dim() != 4 || masks.size(0) != 1 || masks.size(1) != tokens.length) {
+            throw new IllegalArgumentException("region masks must be (1, " + tokens.length + ", H, W), got "
                     + java.util.Arrays.toString(masks.sizes().vec().get()));
         }
         if (!(Double.isFinite(strength) && strength >= 0)) throw new IllegalArgumentException("region strength must be >= 0, got " + strength);
-        int k = phrases.size(), m = encoding.ids().length;
-        int[][] tokens = new int[k][];
-        float[] weights = new float[k * m];
+        int k = tokens.length;
+        float[] weights = new float[k * contextLength];
         for (int r = 0; r < k; r++) {
-            tokens[r] = tokenizer.tokenIndicesOf(phrases.get(r), encoding);
-            for (int j : tokens[r]) weights[r * m + j] += 1f;
+            for (int j : tokens[r]) {
+                if (j < 0 || j >= contextLength) throw new IllegalArgumentException("token position " + j + " outside the context of " + contextLength);
+                weights[r * contextLength + j] += 1f;
+            }
         }
         Tensor cpuMasks = Dtypes.to(masks.detach(), new org.bytedeco.pytorch.Device("cpu"), org.bytedeco.pytorch.global.torch.ScalarType.Float);
         return new RegionSemantics(new RegionSettings(List.of(), strength, 0), Scopes.keep(cpuMasks.clone()),
-                Scopes.keep(Tensors.ofFloats(weights, k, m)), tokens);
+                Scopes.keep(Tensors.ofFloats(weights, k, contextLength)), tokens);
     }
 
     /** Nearest listed colour within the tolerance, per pixel: (1, K, H, W) in {0, 1}. */

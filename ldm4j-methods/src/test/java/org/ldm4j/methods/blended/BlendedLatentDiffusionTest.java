@@ -114,8 +114,9 @@ class BlendedLatentDiffusionTest {
         try (InferenceMode im = new InferenceMode()) {
             Tensor mLat = Masks.toLatent(mask, 2, Masks.Downsampling.NEAREST_CENTRE, null);   // (1,1,8,8), cells 2..5
             org.ldm4j.pipeline.PromptConditioning text = sd.encodePrompt("a red boat", "", 0);
+            assertEquals(3, text.encoding().tokenCount());
             org.ldm4j.methods.gradop.RegionSemantics region = org.ldm4j.methods.gradop.RegionSemantics.ofMasks(mLat,
-                    List.of("a red boat"), 4.0, sd.tokenizer, text.encoding());
+                    new int[][]{{1, 2, 3}}, 4.0, 77);
             float[] w = org.ldm4j.nn.Tensors.toFloats(region.weightsAt(8, 8));   // (64, 77)
             int[] tokens = region.tokens(0);
             assertArrayEquals(new int[]{1, 2, 3}, tokens);
