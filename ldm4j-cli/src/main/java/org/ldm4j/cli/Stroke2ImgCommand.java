@@ -58,7 +58,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
 
     @Option(names = "--preset", defaultValue = "official", description = "official (the paper's code exactly), recommended "
             + "(optimises the x0 prediction instead of the noisy latent; untested on SD) or fast (3 x 5 Adam steps at lr 0.4: "
-            + "on ToyWorld more faithful than SDEdit at 1.76x its time). Default ${DEFAULT-VALUE}.")
+            + "on ToyWorld more faithful than the official settings and SDEdit, at 1.8x SDEdit's time). Default ${DEFAULT-VALUE}.")
     String preset;
 
     @Option(names = "--strength", description = "Where optimisation starts (gradop+), projection strength (gradop), SDEdit strength (default 0.8).")
