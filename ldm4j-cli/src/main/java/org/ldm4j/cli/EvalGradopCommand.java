@@ -187,6 +187,11 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         System.out.printf("%d ToyWorld test scenes from seed %d (%dx%d), FID against %d other test scenes; faithfulness = MSE after a "
                         + "%dx%d blur, sigma %.3f (lower is better)%n", n, ToyWorldFid.TEST_SEEDS, size, size, n,
                 blur.kernel().length, blur.kernel().length, blur.sigma());
+        // The test scenes themselves against the same reference: FID's sampling floor at this n. With 16 scenes it is
+        // about 0.5, and method differences of 0.1 changed sign with the noise seed (README, issue #7).
+        double floor = fid.fid(cases.stream().map(c -> c.scene().rgb()).toList(), size, size, reference);
+        report.put("toyworld_fid_real_floor", floor);
+        System.out.printf(Locale.ROOT, "ToyWorld-FID of the real test scenes themselves (sampling floor at n = %d): %.3f%n", n, floor);
         if (grid != null) writeGrid(cases, gridColumns.get(sdeditColumn), gridColumns.get(gradopColumn), sdeditColumn, gradopColumn, report);
         writeJson(report);
         return 0;

@@ -114,6 +114,8 @@ class EvalGradopCommandTest {
         List<String> names = new ArrayList<>();
         for (JsonNode row : new ObjectMapper().readTree(Files.readString(json)).get("methods")) names.add(row.get("method").asText());
         assertEquals(List.of("sdedit(0.8)", "gradop+(1)"), names);
+        double floor = new ObjectMapper().readTree(Files.readString(json)).get("toyworld_fid_real_floor").asDouble();
+        assertTrue(Double.isFinite(floor) && floor >= 0, "FID floor " + floor);
         CliTest.Result bad = CliTest.run(args("--loss-scales", "two"));
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("'two' is not an integer"), bad.err());
