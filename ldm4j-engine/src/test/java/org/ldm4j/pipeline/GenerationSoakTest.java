@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * grows as garbage accumulates and shows up in VmRSS (measured 25-40% "growth" with other test classes around it,
  * while native memory was flat), so only a fixed heap makes the resident set measure the native side.
  */
-class GenerationSoakTest {
+public class GenerationSoakTest {
     @TempDir Path dir;
 
     @Test void residentMemoryStaysFlatOverManyGenerations() throws Exception {
@@ -52,7 +52,8 @@ class GenerationSoakTest {
         t.soak();
     }
 
-    static long rssKb() throws IOException {
+    /** VmRSS of this process in kB (also the studio soak's measure). */
+    public static long rssKb() throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
             if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
         }

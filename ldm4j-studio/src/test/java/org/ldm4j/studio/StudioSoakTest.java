@@ -4,9 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.ldm4j.pipeline.GenerationSoakTest;
 import org.ldm4j.pipeline.TinyStableDiffusion;
 
-import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,6 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Server and client run in a child JVM with a fixed, pre-touched heap, as {@code GenerationSoakTest} explains: in
  * the shared test JVM the heap's own growth would dominate {@code VmRSS}. 100 jobs and a burst of 8 x 4 by default
  * (seconds, tiny model); {@code -Dldm4j.long=true} (profile fuzz-long) runs 1000 jobs and a burst of 32 x 8.
+ * Diagnostics: {@code -Dldm4j.soak.nmt=true} prints the JVM's native-memory diff over the jobs, {@code
+ * -Dldm4j.soak.trim=true} returns freed native memory to the OS (malloc_trim) before every measurement.
  */
 class StudioSoakTest {
     @TempDir Path dir;
@@ -70,7 +72,7 @@ class StudioSoakTest {
             List<long[]> curve = new ArrayList<>();
             for (int i = 1; i <= jobs; i++) {
                 runJob(studio, warmUp + i);
-                if (i % (jobs / 10) == 0) curve.add(new long[]{i, Boolean.getBoolean("ldm4j.soak.trim") ? settledRssKb() : rssKb()});
+                if (i % (jobs / 10) == 0) curve.add(new long[]{i, Boolean.getBoolean("ldm4j.soak.trim") ? settledRssKb() : GenerationSoakTest.rssKb()});
             }
             long end = settledRssKb();
             if (Boolean.getBoolean("ldm4j.soak.nmt")) System.out.println(nativeMemory("summary.diff"));
@@ -103,7 +105,7 @@ class StudioSoakTest {
         long peak = 0;
         for (Future<?> f : futures) {
             f.get(600, TimeUnit.SECONDS);
-            peak = Math.max(peak, rssKb());
+            peak = Math.max(peak, GenerationSoakTest.rssKb());
         }
         pool.shutdownNow();
         return peak;
@@ -138,7 +140,7 @@ class StudioSoakTest {
         System.gc();
         Thread.sleep(200);
         if (Boolean.getBoolean("ldm4j.soak.trim")) org.bytedeco.javacpp.Pointer.trimMemory();
-        return rssKb();
+        return GenerationSoakTest.rssKb();
     }
 
     /** The JVM's own native memory by category (-Dldm4j.soak.nmt=true): tells JVM-internal growth from libtorch's. */
@@ -146,12 +148,5 @@ class StudioSoakTest {
         return (String) java.lang.management.ManagementFactory.getPlatformMBeanServer().invoke(
                 new javax.management.ObjectName("com.sun.management:type=DiagnosticCommand"), "vmNativeMemory",
                 new Object[]{new String[]{command}}, new String[]{String[].class.getName()});
-    }
-
-    static long rssKb() throws IOException {
-        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
-        }
-        throw new IllegalStateException("no VmRSS in /proc/self/status");
     }
 }

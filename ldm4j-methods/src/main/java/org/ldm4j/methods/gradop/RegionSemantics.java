@@ -58,15 +58,27 @@ public final class RegionSemantics {
         settings.validate();
         StrokePainting.check(painting, 1, "painting");
         List<Region> regions = settings.regions();
-        int k = regions.size(), m = encoding.ids().length;
+        int k = regions.size();
         int[][] tokens = new int[k][];
-        float[] weights = new float[k * m];
+        double[] weights = new double[k];
         for (int r = 0; r < k; r++) {
             tokens[r] = tokenizer.tokenIndicesOf(regions.get(r).phrase(), encoding);
-            for (int j : tokens[r]) weights[r * m + j] += (float) regions.get(r).weight();
+            weights[r] = regions.get(r).weight();
         }
         Tensor masks = Scopes.keep(masksOf(painting, regions, settings.tolerance()));
-        return new RegionSemantics(settings, masks, Scopes.keep(Tensors.ofFloats(weights, k, m)), tokens);
+        return new RegionSemantics(settings, masks, tokenWeights(tokens, weights, encoding.ids().length), tokens);
+    }
+
+    /** (K, M): region r's weight at each of its token positions, 0 elsewhere. */
+    private static Tensor tokenWeights(int[][] tokens, double[] regionWeights, int contextLength) {
+        float[] w = new float[tokens.length * contextLength];
+        for (int r = 0; r < tokens.length; r++) {
+            for (int j : tokens[r]) {
+                if (j < 0 || j >= contextLength) throw new IllegalArgumentException("token position " + j + " outside the context of " + contextLength);
+                w[r * contextLength + j] += (float) regionWeights[r];
+            }
+        }
+        return Scopes.keep(Tensors.ofFloats(w, tokens.length, contextLength));
     }
 
     /**
@@ -84,17 +96,11 @@ public final class RegionSemantics {
                     + java.util.Arrays.toString(masks.sizes().vec().get()));
         }
         if (!(Double.isFinite(strength) && strength >= 0)) throw new IllegalArgumentException("region strength must be >= 0, got " + strength);
-        int k = tokens.length;
-        float[] weights = new float[k * contextLength];
-        for (int r = 0; r < k; r++) {
-            for (int j : tokens[r]) {
-                if (j < 0 || j >= contextLength) throw new IllegalArgumentException("token position " + j + " outside the context of " + contextLength);
-                weights[r * contextLength + j] += 1f;
-            }
-        }
+        double[] ones = new double[tokens.length];
+        java.util.Arrays.fill(ones, 1.0);
         Tensor cpuMasks = Dtypes.to(masks.detach(), new org.bytedeco.pytorch.Device("cpu"), org.bytedeco.pytorch.global.torch.ScalarType.Float);
         return new RegionSemantics(new RegionSettings(List.of(), strength, 0), Scopes.keep(cpuMasks.clone()),
-                Scopes.keep(Tensors.ofFloats(weights, k, contextLength)), tokens);
+                tokenWeights(tokens, ones, contextLength), tokens);
     }
 
     /** Nearest listed colour within the tolerance, per pixel: (1, K, H, W) in {0, 1}. */
