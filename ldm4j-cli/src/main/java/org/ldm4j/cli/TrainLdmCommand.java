@@ -49,7 +49,27 @@ final class TrainLdmCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        JsonNode c = train.start("unet", "text_encoder", "scheduler");
+        JsonNode c = train.start("scheduler");
+        Path init = c.hasNonNull("init") ? Path.of(c.get("init").asText()) : null;
+        if (init != null) {
+            // A fine-tune takes the trained model's own configs, so its architecture cannot drift from the weights.
+            for (String part : new String[]{"unet", "text_encoder"}) {
+                if (!Files.isRegularFile(init.resolve(part).resolve("config.json"))) {
+                    throw new Ldm4j.UsageError(train.config + ": 'init' " + init + " is not a ToyWorld model folder (no " + part + "/config.json)");
+                }
+            }
+            ObjectNode withInit = ((ObjectNode) c.deepCopy());
+            ObjectMapper json = new ObjectMapper();
+            withInit.set("unet", json.readTree(readConfig(init.resolve("unet"))));
+            ObjectNode text = (ObjectNode) json.readTree(readConfig(init.resolve("text_encoder")));
+            for (String k : new String[]{"vocab_size", "bos_token_id", "eos_token_id", "pad_token_id", "_name_or_path"}) text.remove(k);
+            withInit.set("text_encoder", text);
+            c = withInit;
+        } else {
+            for (String key : new String[]{"unet", "text_encoder"}) {
+                if (!c.path(key).isObject()) throw new Ldm4j.UsageError(train.config + ": missing object '" + key + "'");
+            }
+        }
         if (!Files.isRegularFile(vaeDir.resolve("config.json"))) throw new Ldm4j.UsageError("no trained VAE at " + vaeDir + " (config.json missing)");
         Path tokenizerDir = train.run.resolve("tokenizer");
         writeTokenizer(tokenizerDir, c.path("tokenizer_max_length").asInt(77));
@@ -68,6 +88,14 @@ final class TrainLdmCommand implements Callable<Integer> {
         ToyWorldLdm.Denoiser model = new ToyWorldLdm.Denoiser(
                 new UNet2DConditionModel(UNet2DConditionConfig.parse(c.get("unet").toString(), train.config.toString())),
                 new CLIPTextModel(CLIPTextConfig.parse(textJson.toString())));
+        if (init != null) {
+            try (WeightSource u = DiffusersFolder.findWeights(init.resolve("unet"), null);
+                 WeightSource t = DiffusersFolder.findWeights(init.resolve("text_encoder"), null)) {
+                model.to(Dtypes.device("cpu"), torch.ScalarType.Float);
+                WeightLoader.load(model.unet, u, "unet");
+                WeightLoader.load(model.textEncoder, t, "text_encoder");
+            }
+        }
         Trainer trainer = new Trainer(model, train.options(c));
         if (export != null) {
             exportModel(model, trainer, c, textJson, tokenizerDir, vaeDir, export);
@@ -75,12 +103,22 @@ final class TrainLdmCommand implements Callable<Integer> {
         }
         ToyWorldLdm objective = new ToyWorldLdm(model, vae, tokenizer,
                 Schedulers.fromClassName(c.get("scheduler").get("_class_name").asText()).read(c.get("scheduler").toString()).noiseSchedule(),
-                new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64)), c.path("caption_dropout").asDouble(0.1));
+                new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64), c.path("first_seed").asLong(0)),
+                c.path("caption_dropout").asDouble(0.1),
+                objectWeighting(c));
         System.out.printf("UNet %.2f M parameters, text encoder %.2f M%n",
                 model.unet.parameterCount() / 1e6, model.textEncoder.parameterCount() / 1e6);
         double loss = trainer.run(objective, train.lastStep(c));
         System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
         return 0;
+    }
+
+    private ToyWorldLdm.ObjectWeighting objectWeighting(JsonNode c) {
+        try {
+            return new ToyWorldLdm.ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16));
+        } catch (IllegalArgumentException e) {
+            throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());
+        }
     }
 
     private static String readConfig(Path dir) throws java.io.IOException {

@@ -11,7 +11,7 @@ import java.util.List;
 
 /**
  * Training batches drawn from ToyWorld by seed. Step k of a run uses seeds {@code first + k·B ... first + k·B + B − 1}
- * (modulo the training range), so the data order is a function of the step and a resumed run sees the same batches.
+ * (modulo the training range; {@code first} = 0 unless a fine-tune sets it), so the data order is a function of the step and a resumed run sees the same batches.
  */
 public final class SceneBatches {
     /** ToyWorld's training split: seeds [0, 1 000 000); validation starts at 1 000 000, test at 2 000 000. */
@@ -19,17 +19,25 @@ public final class SceneBatches {
 
     private final int batchSize;
     private final SceneOptions options;
+    private final long firstSeed;
 
     public SceneBatches(int batchSize, int size) {
+        this(batchSize, size, 0);
+    }
+
+    /** Batches from training seed {@code firstSeed} on: a fine-tune starting after an earlier run sees new scenes. */
+    public SceneBatches(int batchSize, int size, long firstSeed) {
+        if (firstSeed < 0 || firstSeed >= TRAIN_SEEDS) throw new IllegalArgumentException("first training seed must be in [0, " + TRAIN_SEEDS + "), got " + firstSeed);
         this.batchSize = batchSize;
         this.options = SceneOptions.square(size);
+        this.firstSeed = firstSeed;
     }
 
     public int batchSize() { return batchSize; }
 
     public List<Scene> scenes(long step) {
         List<Scene> out = new ArrayList<>(batchSize);
-        for (int i = 0; i < batchSize; i++) out.add(ToyWorld.sample(Math.floorMod(step * batchSize + i, TRAIN_SEEDS), options));
+        for (int i = 0; i < batchSize; i++) out.add(ToyWorld.sample(Math.floorMod(firstSeed + step * batchSize + i, TRAIN_SEEDS), options));
         return out;
     }
 
