@@ -15,6 +15,7 @@ import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Param;
 import org.ldm4j.train.Trainer;
 import org.ldm4j.toyworld.Scene;
+import org.ldm4j.train.toyworld.ObjectWeighting;
 import org.ldm4j.train.toyworld.SceneBatches;
 import java.util.List;
 import org.ldm4j.train.toyworld.ToyWorldVae;
@@ -87,8 +88,14 @@ final class TrainCommand {
                 return 0;
             }
             SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64));
-            double loss = trainer.run(new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly, data, mapSize),
-                    train.lastStep(c));
+            ToyWorldVae objective;
+            try {
+                objective = new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly, data, mapSize)
+                        .withObjectWeighting(new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(256)));
+            } catch (IllegalArgumentException e) {
+                throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());
+            }
+            double loss = trainer.run(objective, train.lastStep(c));
             System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
             return 0;
         }

@@ -20,6 +20,7 @@ import org.ldm4j.nn.Param;
 import org.ldm4j.schedulers.Schedulers;
 import org.ldm4j.toyworld.Vocabulary;
 import org.ldm4j.train.Trainer;
+import org.ldm4j.train.toyworld.ObjectWeighting;
 import org.ldm4j.train.toyworld.SceneBatches;
 import org.ldm4j.train.toyworld.ToyWorldLdm;
 import org.ldm4j.weights.DiffusersFolder;
@@ -113,9 +114,9 @@ final class TrainLdmCommand implements Callable<Integer> {
         return 0;
     }
 
-    private ToyWorldLdm.ObjectWeighting objectWeighting(JsonNode c) {
+    private ObjectWeighting objectWeighting(JsonNode c) {
         try {
-            return new ToyWorldLdm.ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16));
+            return new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16));
         } catch (IllegalArgumentException e) {
             throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());
         }

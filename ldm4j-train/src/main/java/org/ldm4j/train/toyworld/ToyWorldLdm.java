@@ -44,52 +44,6 @@ public final class ToyWorldLdm implements Trainer.Objective {
     private final double captionDropout;
     private final ObjectWeighting objectWeighting;
 
-    /**
-     * Per-object loss balancing. Plain ε-MSE weighs every latent cell alike, so an object covering two cells of the
-     * 16x16 latent (a ToyWorld rock: ~40 pixels) adds ~1% of the loss and the UNet learns to leave it out; a house
-     * covers ten times more. With weighting on, every cell an object touches gets an extra weight
-     * {@code strength · referenceCells / cellsOfThatObject}, so each object adds about the same extra loss whatever its
-     * size, and the loss is the weighted mean (its scale stays that of the plain MSE).
-     *
-     * @param strength       0 = plain ε-MSE (SD's objective)
-     * @param referenceCells the object footprint (latent cells) whose cells get exactly {@code strength} extra
-     */
-    public record ObjectWeighting(double strength, double referenceCells) {
-        public static final ObjectWeighting NONE = new ObjectWeighting(0, 16);
-
-        public ObjectWeighting {
-            if (!(strength >= 0) || !Double.isFinite(strength)) throw new IllegalArgumentException("object loss weight must be >= 0, got " + strength);
-            if (!(referenceCells > 0) || !Double.isFinite(referenceCells)) throw new IllegalArgumentException("object reference cells must be > 0, got " + referenceCells);
-        }
-
-        /** The (B, 1, h, w) weights of the scenes' latent cells; a cell is touched by an object if any of its pixels is. */
-        public Tensor weights(List<Scene> scenes, int latentHeight, int latentWidth) {
-            float[] w = new float[scenes.size() * latentHeight * latentWidth];
-            java.util.Arrays.fill(w, 1f);
-            for (int b = 0; b < scenes.size(); b++) {
-                Scene s = scenes.get(b);
-                int fy = s.height() / latentHeight, fx = s.width() / latentWidth;
-                int base = b * latentHeight * latentWidth;
-                for (var object : s.objects()) {
-                    boolean[] touched = new boolean[latentHeight * latentWidth];
-                    int cells = 0;
-                    int[] instances = s.instances();
-                    for (int y = 0; y < s.height(); y++) {
-                        for (int x = 0; x < s.width(); x++) {
-                            if (instances[y * s.width() + x] != object.instanceId()) continue;
-                            int cell = (y / fy) * latentWidth + x / fx;
-                            if (!touched[cell]) { touched[cell] = true; cells++; }
-                        }
-                    }
-                    if (cells == 0) continue;
-                    float extra = (float) (strength * referenceCells / cells);
-                    for (int c = 0; c < touched.length; c++) if (touched[c]) w[base + c] += extra;
-                }
-            }
-            return Tensors.ofFloats(w, scenes.size(), 1, latentHeight, latentWidth);
-        }
-    }
-
     public ToyWorldLdm(Denoiser model, AutoencoderKL vae, CLIPTokenizer tokenizer, NoiseSchedule schedule,
                        SceneBatches batches, double captionDropout) {
         this(model, vae, tokenizer, schedule, batches, captionDropout, ObjectWeighting.NONE);
@@ -130,10 +84,7 @@ public final class ToyWorldLdm implements Trainer.Objective {
         Tensor noisy = schedule.addNoise(z0, noise, timesteps);
         Tensor context = model.textEncoder.promptEmbeds(Tensors.ofLongs(ids, b, tokenizer.maxLength()), 0);
         Tensor eps = model.unet.forward(noisy, timesteps, context, UNetExtras.NONE);
-        Tensor squared = eps.sub(noise).pow(new Scalar(2.0));
-        if (objectWeighting.strength() == 0) return squared.mean();
-        Tensor w = objectWeighting.weights(scenes, (int) z0.size(2), (int) z0.size(3));
-        return squared.mul(w).sum().div(w.sum().mul(new Scalar(z0.size(1))));
+        return objectWeighting.weightedMean(eps.sub(noise).pow(new Scalar(2.0)), scenes);
     }
 
 }

@@ -27,6 +27,7 @@ public final class ToyWorldVae implements Trainer.Objective {
     private final boolean decoderOnly;
     private final Data data;
     private final int mapSize;
+    private ObjectWeighting objectWeighting = ObjectWeighting.NONE;
 
     /** What the autoencoder reconstructs. */
     public enum Data {
@@ -78,6 +79,18 @@ public final class ToyWorldVae implements Trainer.Objective {
         this.decoderOnly = decoderOnly;
     }
 
+    /**
+     * Balances the reconstruction loss of a decoder-only fine-tune of the image VAE per object (pixels as cells):
+     * flower dots and small boats, which the plain mean lets the decoder blur away, count as much as a house.
+     */
+    public ToyWorldVae withObjectWeighting(ObjectWeighting weighting) {
+        if (weighting.strength() > 0 && (!decoderOnly || data != Data.IMAGES)) {
+            throw new IllegalArgumentException("object weighting applies to a decoder-only fine-tune on images");
+        }
+        this.objectWeighting = weighting;
+        return this;
+    }
+
     /** The trainable half of a decoder-only fine-tune: the decoder and post_quant_conv, under their names in the VAE. */
     public static final class DecoderHalf extends Block {
         public DecoderHalf(AutoencoderKL vae) {
@@ -88,14 +101,15 @@ public final class ToyWorldVae implements Trainer.Objective {
 
     @Override
     public Tensor loss(long step, Rng rng) {
-        Tensor x = data.batch(batches.scenes(step), mapSize, step).to(vae.device(), vae.dtype());
+        List<Scene> scenes = batches.scenes(step);
+        Tensor x = data.batch(scenes, mapSize, step).to(vae.device(), vae.dtype());
         if (decoderOnly) {
             Tensor z;
             try (NoGradGuard frozen = new NoGradGuard()) {
                 z = vae.encode(x).sample(rng);
             }
             Tensor diff = vae.decode(z).sub(x);
-            return diff.pow(new Scalar(2.0)).mean().add(diff.abs().mean());
+            return objectWeighting.weightedMean(diff.pow(new Scalar(2.0)), scenes).add(objectWeighting.weightedMean(diff.abs(), scenes));
         }
         DiagonalGaussianDistribution q = vae.encode(x);
         Tensor recon = vae.decode(q.sample(rng));

@@ -15,7 +15,7 @@ class ObjectWeightingTest {
     @Test void eachObjectAddsStrengthTimesReferenceCellsSpreadOverItsOwnCells() {
         Engine.threads(1);
         List<Scene> scenes = new SceneBatches(4, 64).scenes(3);
-        var weighting = new ToyWorldLdm.ObjectWeighting(2.0, 16);
+        var weighting = new ObjectWeighting(2.0, 16);
         float[] w = Tensors.toFloats(weighting.weights(scenes, 16, 16).contiguous());
         assertEquals(4 * 16 * 16, w.length);
         for (int b = 0; b < scenes.size(); b++) {
@@ -42,11 +42,29 @@ class ObjectWeightingTest {
 
     @Test void strengthZeroIsThePlainObjectiveAndBadValuesAreRefused() {
         List<Scene> scenes = new SceneBatches(1, 64).scenes(0);
-        float[] w = Tensors.toFloats(new ToyWorldLdm.ObjectWeighting(0, 16).weights(scenes, 16, 16).contiguous());
+        float[] w = Tensors.toFloats(new ObjectWeighting(0, 16).weights(scenes, 16, 16).contiguous());
         for (float v : w) assertEquals(1f, v);
-        assertThrows(IllegalArgumentException.class, () -> new ToyWorldLdm.ObjectWeighting(-1, 16));
-        assertThrows(IllegalArgumentException.class, () -> new ToyWorldLdm.ObjectWeighting(Double.NaN, 16));
-        assertThrows(IllegalArgumentException.class, () -> new ToyWorldLdm.ObjectWeighting(1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new ObjectWeighting(-1, 16));
+        assertThrows(IllegalArgumentException.class, () -> new ObjectWeighting(Double.NaN, 16));
+        assertThrows(IllegalArgumentException.class, () -> new ObjectWeighting(1, 0));
+    }
+
+    @Test void theWeightedMeanKeepsThePlainMeansScaleAndFavoursObjectCells() {
+        Engine.threads(1);
+        List<Scene> scenes = new SceneBatches(2, 64).scenes(7);
+        var weighting = new ObjectWeighting(2.0, 256);
+        // a constant error has the same weighted and plain mean: the weighting moves emphasis, not scale
+        org.bytedeco.pytorch.Tensor ones = Tensors.ofFloats(new float[2 * 3 * 64 * 64], 2, 3, 64, 64).add(new org.bytedeco.pytorch.Scalar(1.0));
+        assertEquals(1.0, weighting.weightedMean(ones, scenes).item_double(), 1e-5);
+        // an error only on object pixels weighs more than under the plain mean
+        float[] onObjects = new float[2 * 3 * 64 * 64];
+        for (int b = 0; b < 2; b++) {
+            int[] inst = scenes.get(b).instances();
+            var ids = scenes.get(b).objects().stream().map(SceneObject::instanceId).collect(java.util.stream.Collectors.toSet());
+            for (int c = 0; c < 3; c++) for (int p = 0; p < 64 * 64; p++) if (ids.contains(inst[p])) onObjects[(b * 3 + c) * 4096 + p] = 1f;
+        }
+        var e = Tensors.ofFloats(onObjects, 2, 3, 64, 64);
+        assertTrue(weighting.weightedMean(e, scenes).item_double() > 1.5 * ObjectWeighting.NONE.weightedMean(e, scenes).item_double());
     }
 
     @Test void aFineTuneCanStartAtLaterTrainingSeeds() {
