@@ -87,7 +87,7 @@ final class TrainCommand {
                 if (data == ToyWorldVae.Data.MAPS) nameInManifest(export);
                 return 0;
             }
-            SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64));
+            SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64), c.path("first_seed").asLong(0));
             ToyWorldVae objective;
             try {
                 objective = new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly, data, mapSize)
