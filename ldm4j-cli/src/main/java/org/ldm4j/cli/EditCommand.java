@@ -58,6 +58,10 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--repair-steps", description = "Adam steps of the decoder repair of the best sample (default 75).")
     Integer repairSteps;
 
+    @Option(names = "--repair-weight", description = "Background weight of the repair, per pixel against 1 inside the mask (default 100, the official; "
+            + "lower keeps more of the new object).")
+    Double repairWeight;
+
     @Option(names = "--no-repair", description = "Skip the background repair.")
     boolean noRepair;
 
@@ -120,7 +124,12 @@ final class EditCommand implements Callable<Integer> {
         if (dilate != 0 || shrinkUntil != null) s = s.withShrinking(dilate, shrinkUntil);
         if (noRepair && repairSteps != null) throw new Ldm4j.UsageError("--no-repair and --repair-steps contradict each other");
         if (noRepair) s = s.withRepair(BackgroundRepair.Settings.off());
+        if (noRepair && repairWeight != null) throw new Ldm4j.UsageError("--no-repair and --repair-weight contradict each other");
         if (repairSteps != null) s = s.withRepairOn(repairSteps);
+        if (repairWeight != null) {
+            s = s.withRepairOn(null);   // a weight asks for the repair (on in the recommended preset, off in the official one)
+            s = s.withRepair(s.repair().withBackgroundWeight(repairWeight));   // <= 0 is an IllegalArgumentException: exit 2
+        }
         if (noPixelBlend) s = s.withPixelBlend(false);
         if (maskAttention != null) s = s.withMaskAttention(maskAttention);   // a negative one is an IllegalArgumentException: exit 2
         return s;

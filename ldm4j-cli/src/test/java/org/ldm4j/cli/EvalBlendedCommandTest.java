@@ -132,5 +132,8 @@ class EvalBlendedCommandTest {
         CliTest.Result g = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--grid", "grid.gif");
         assertEquals(2, g.code());
         assertTrue(g.err().contains("--grid must name a .png file") && g.err().strip().lines().count() == 1, g.err());
+        CliTest.Result w = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--repair-weight", "0");
+        assertEquals(2, w.code());
+        assertTrue(w.err().contains("--repair-weight must be > 0"), w.err());
     }
 }

@@ -50,6 +50,9 @@ public final class BackgroundRepair {
         public boolean enabled() { return steps > 0; }
 
         public Settings withSteps(int n) { return new Settings(n, lr, backgroundWeight); }
+
+        /** The same repair with background weight {@code w} (per pixel, against 1 for the edit's own pixels). */
+        public Settings withBackgroundWeight(double w) { return new Settings(steps, lr, w); }
     }
 
     /** The repaired image and what it took. {@code losses} holds the loss before each Adam step. */

@@ -1,0 +1,35 @@
+package org.ldm4j.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** {@code ldm4j edit}: contradictory or out-of-range repair options are one-line usage errors before any model loads. */
+class EditCommandTest {
+    @TempDir Path dir;
+
+    @Test void repairOptionsAreChecked() throws Exception {
+        Path image = Files.write(dir.resolve("in.png"), new byte[]{1}), mask = Files.write(dir.resolve("mask.png"), new byte[]{1});
+        String[] common = {"edit", "--image", image.toString(), "--mask", mask.toString(), "--prompt", "a red house",
+                "--model", dir.resolve("no-model").toString(), "--out", dir.resolve("out.png").toString()};
+
+        CliTest.Result both = CliTest.run(concat(common, "--no-repair", "--repair-weight", "10"));
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("--no-repair and --repair-weight contradict each other"), both.err());
+
+        CliTest.Result zero = CliTest.run(concat(common, "--repair-weight", "0"));
+        assertEquals(2, zero.code());
+        assertTrue(zero.err().contains("repair background weight must be > 0"), zero.err());
+        assertFalse(Files.exists(dir.resolve("out.png")));
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+}
