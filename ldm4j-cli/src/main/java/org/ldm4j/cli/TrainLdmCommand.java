@@ -53,7 +53,8 @@ final class TrainLdmCommand implements Callable<Integer> {
         JsonNode c = train.start("scheduler");
         Path init = c.hasNonNull("init") ? Path.of(c.get("init").asText()) : null;
         if (init != null) {
-            // A fine-tune takes the trained model's own configs, so its architecture cannot drift from the weights.
+            // A fine-tune takes the trained model's own configs (and prompt length), so its architecture cannot drift
+            // from the weights.
             for (String part : new String[]{"unet", "text_encoder"}) {
                 if (!Files.isRegularFile(init.resolve(part).resolve("config.json"))) {
                     throw new Ldm4j.UsageError(train.config + ": 'init' " + init + " is not a ToyWorld model folder (no " + part + "/config.json)");
@@ -65,6 +66,10 @@ final class TrainLdmCommand implements Callable<Integer> {
             ObjectNode text = (ObjectNode) json.readTree(readConfig(init.resolve("text_encoder")));
             for (String k : new String[]{"vocab_size", "bos_token_id", "eos_token_id", "pad_token_id", "_name_or_path"}) text.remove(k);
             withInit.set("text_encoder", text);
+            Path tokenizerConfig = init.resolve("tokenizer").resolve("tokenizer_config.json");
+            if (!withInit.has("tokenizer_max_length") && Files.isRegularFile(tokenizerConfig)) {
+                withInit.put("tokenizer_max_length", json.readTree(Files.readString(tokenizerConfig)).path("model_max_length").asInt(77));
+            }
             c = withInit;
         } else {
             for (String key : new String[]{"unet", "text_encoder"}) {

@@ -64,6 +64,57 @@ class TrainCommandTest {
         assertEquals(2, Ldm4j.run("train", "vae", "--config", noInit.toString(), "--run", dir.resolve("r2").toString()));
     }
 
+    static final String TINY_LDM_PARTS = """
+             "unet": {"_class_name": "UNet2DConditionModel", "sample_size": 8, "in_channels": 4, "out_channels": 4,
+                      "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"],
+                      "block_out_channels": [8, 16], "layers_per_block": 1, "cross_attention_dim": 8, "attention_head_dim": 2,
+                      "norm_num_groups": 4},
+             "text_encoder": {"hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+                              "max_position_embeddings": 16, "hidden_act": "quick_gelu"},
+             "tokenizer_max_length": 16,
+            """;
+    static final String SCHEDULER = """
+             "scheduler": {"_class_name": "DDIMScheduler", "beta_schedule": "scaled_linear", "beta_start": 0.00085, "beta_end": 0.012,
+                           "num_train_timesteps": 1000},
+            """;
+
+    /**
+     * {@code train ldm} with 'init' starts from a trained model folder (its configs and weights: the export before any
+     * step is that model, tensor for tensor) and trains with per-object loss balancing on new scenes.
+     */
+    @Test void ldmFineTuneStartsFromTheInitModelAndBalancesObjects() throws Exception {
+        Path vaeConfig = Files.writeString(dir.resolve("vae.json"), TINY_VAE), vae = dir.resolve("vae");
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", vaeConfig.toString(), "--run", dir.resolve("vae-run").toString(), "--until", "1"));
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", vaeConfig.toString(), "--run", dir.resolve("vae-run").toString(), "--export", vae.toString()));
+        Path base = Files.writeString(dir.resolve("ldm.json"), "{" + TINY_LDM_PARTS + SCHEDULER
+                + " \"size\": 16, \"batch_size\": 2, \"steps\": 2, \"lr\": 0.01, \"checkpoint_every\": 2, \"seed\": 0}");
+        Path model = dir.resolve("model");
+        assertEquals(0, Ldm4j.run("train", "ldm", "--config", base.toString(), "--run", dir.resolve("ldm-run").toString(), "--vae", vae.toString()));
+        assertEquals(0, Ldm4j.run("train", "ldm", "--config", base.toString(), "--run", dir.resolve("ldm-run").toString(), "--vae", vae.toString(),
+                "--export", model.toString()));
+
+        String fineTune = "{\"init\": \"" + model.toString().replace("\\", "/") + "\", " + SCHEDULER
+                + " \"object_loss_weight\": 2.0, \"first_seed\": 1000, \"size\": 16, \"batch_size\": 2, \"steps\": 2, \"lr\": 0.01,"
+                + " \"checkpoint_every\": 2, \"seed\": 1}";
+        Path ft = Files.writeString(dir.resolve("ft.json"), fineTune), ftRun = dir.resolve("ft-run"), start = dir.resolve("start");
+        assertEquals(0, Ldm4j.run("train", "ldm", "--config", ft.toString(), "--run", ftRun.toString(), "--vae", vae.toString(),
+                "--export", start.toString()));
+        for (String file : new String[]{"unet/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors"}) {
+            try (org.ldm4j.weights.SafetensorsFile a = org.ldm4j.weights.SafetensorsFile.open(model.resolve(file));
+                 org.ldm4j.weights.SafetensorsFile b = org.ldm4j.weights.SafetensorsFile.open(start.resolve(file))) {
+                assertEquals(a.names(), b.names());
+                for (String name : a.names()) assertTrue(a.read(name).equal(b.read(name)), file + ": " + name + " is not the init's");
+            }
+        }
+        assertEquals(0, Ldm4j.run("train", "ldm", "--config", ft.toString(), "--run", ftRun.toString(), "--vae", vae.toString()));
+        assertEquals("step-00000002", Files.readString(ftRun.resolve("checkpoints/latest")));
+
+        Path badWeight = Files.writeString(dir.resolve("bad-weight.json"), fineTune.replace("\"object_loss_weight\": 2.0", "\"object_loss_weight\": -1"));
+        assertEquals(2, Ldm4j.run("train", "ldm", "--config", badWeight.toString(), "--run", dir.resolve("r3").toString(), "--vae", vae.toString()));
+        Path badInit = Files.writeString(dir.resolve("bad-init.json"), fineTune.replace(model.toString().replace("\\", "/"), vae.toString().replace("\\", "/")));
+        assertEquals(2, Ldm4j.run("train", "ldm", "--config", badInit.toString(), "--run", dir.resolve("r4").toString(), "--vae", vae.toString()));
+    }
+
     @Test void badConfigsAreOneLineUsageErrors() throws Exception {
         Path run = dir.resolve("run");
         assertEquals(2, Ldm4j.run("train", "vae", "--config", dir.resolve("missing.json").toString(), "--run", run.toString()));
