@@ -123,8 +123,8 @@ final class EditCommand implements Callable<Integer> {
         if (downsampling != null) s = s.withDownsampling(parse(Masks.Downsampling.class, "--mask-downsampling", downsampling));
         if (dilate != 0 || shrinkUntil != null) s = s.withShrinking(dilate, shrinkUntil);
         if (noRepair && repairSteps != null) throw new Ldm4j.UsageError("--no-repair and --repair-steps contradict each other");
-        if (noRepair) s = s.withRepair(BackgroundRepair.Settings.off());
         if (noRepair && repairWeight != null) throw new Ldm4j.UsageError("--no-repair and --repair-weight contradict each other");
+        if (noRepair) s = s.withRepair(BackgroundRepair.Settings.off());
         if (repairSteps != null) s = s.withRepairOn(repairSteps);
         if (repairWeight != null) {
             s = s.withRepairOn(null);   // a weight asks for the repair (on in the recommended preset, off in the official one)

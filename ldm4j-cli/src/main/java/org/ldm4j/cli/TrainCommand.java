@@ -90,8 +90,8 @@ final class TrainCommand {
             SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), c.path("size").asInt(64), c.path("first_seed").asLong(0));
             ToyWorldVae objective;
             try {
-                objective = new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly, data, mapSize)
-                        .withObjectWeighting(new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(256)));
+                objective = new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly, data, mapSize,
+                        new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(256)));
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());
             }

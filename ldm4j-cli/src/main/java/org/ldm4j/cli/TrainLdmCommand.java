@@ -63,9 +63,7 @@ final class TrainLdmCommand implements Callable<Integer> {
             ObjectNode withInit = ((ObjectNode) c.deepCopy());
             ObjectMapper json = new ObjectMapper();
             withInit.set("unet", json.readTree(readConfig(init.resolve("unet"))));
-            ObjectNode text = (ObjectNode) json.readTree(readConfig(init.resolve("text_encoder")));
-            for (String k : new String[]{"vocab_size", "bos_token_id", "eos_token_id", "pad_token_id", "_name_or_path"}) text.remove(k);
-            withInit.set("text_encoder", text);
+            withInit.set("text_encoder", json.readTree(readConfig(init.resolve("text_encoder"))));   // its token ids are re-set below
             Path tokenizerConfig = init.resolve("tokenizer").resolve("tokenizer_config.json");
             if (!withInit.has("tokenizer_max_length") && Files.isRegularFile(tokenizerConfig)) {
                 withInit.put("tokenizer_max_length", json.readTree(Files.readString(tokenizerConfig)).path("model_max_length").asInt(77));
@@ -97,7 +95,6 @@ final class TrainLdmCommand implements Callable<Integer> {
         if (init != null) {
             try (WeightSource u = DiffusersFolder.findWeights(init.resolve("unet"), null);
                  WeightSource t = DiffusersFolder.findWeights(init.resolve("text_encoder"), null)) {
-                model.to(Dtypes.device("cpu"), torch.ScalarType.Float);
                 WeightLoader.load(model.unet, u, "unet");
                 WeightLoader.load(model.textEncoder, t, "text_encoder");
             }

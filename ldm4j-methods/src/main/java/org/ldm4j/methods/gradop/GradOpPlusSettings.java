@@ -51,10 +51,10 @@ public record GradOpPlusSettings(int steps, double guidanceScale, double strengt
     }
 
     /**
-     * The official pipeline with 3 x 5 Adam steps at lr 0.4 instead of 3 x 12 at 0.1. On the ToyWorld model (50 steps,
-     * 64 test scenes) it beats the official settings on faithfulness (0.0157 vs 0.0191), ToyWorld-FID (1.13 vs 1.14)
-     * and time (1.80x vs 2.49x SDEdit(0.8)); it is more faithful than SDEdit(0.8) (0.0175) but its FID is higher (1.04)
-     * (README, issue #7). Not measured on SD weights.
+     * The official pipeline with 3 x 5 Adam steps at lr 0.4 instead of 3 x 12 at 0.1. On the committed ToyWorld model
+     * (50 steps, 64 test scenes) it beats the official settings on faithfulness (0.0186 vs 0.0216), ToyWorld-FID (1.48
+     * vs 1.51) and time (1.80x vs 2.62x SDEdit(0.8)); it is more faithful than SDEdit(0.8) (0.0199) but its FID is not
+     * lower (1.46) (README, issue #7; the same ordering on the previous model). Not measured on SD weights.
      */
     public static GradOpPlusSettings fast() {
         return official().withGradSteps(5).withLr(0.4);

@@ -34,10 +34,10 @@ public record ObjectWeighting(double strength, double referenceCells) {
             Scene s = scenes.get(b);
             int fy = s.height() / latentHeight, fx = s.width() / latentWidth;
             int base = b * latentHeight * latentWidth;
+            int[] instances = s.instances();
             for (var object : s.objects()) {
                 boolean[] touched = new boolean[latentHeight * latentWidth];
                 int cells = 0;
-                int[] instances = s.instances();
                 for (int y = 0; y < s.height(); y++) {
                     for (int x = 0; x < s.width(); x++) {
                         if (instances[y * s.width() + x] != object.instanceId()) continue;

@@ -44,11 +44,7 @@ public final class ToyWorldLdm implements Trainer.Objective {
     private final double captionDropout;
     private final ObjectWeighting objectWeighting;
 
-    public ToyWorldLdm(Denoiser model, AutoencoderKL vae, CLIPTokenizer tokenizer, NoiseSchedule schedule,
-                       SceneBatches batches, double captionDropout) {
-        this(model, vae, tokenizer, schedule, batches, captionDropout, ObjectWeighting.NONE);
-    }
-
+    /** @param objectWeighting {@link ObjectWeighting#NONE} for SD's plain ε-MSE */
     public ToyWorldLdm(Denoiser model, AutoencoderKL vae, CLIPTokenizer tokenizer, NoiseSchedule schedule,
                        SceneBatches batches, double captionDropout, ObjectWeighting objectWeighting) {
         this.model = model;

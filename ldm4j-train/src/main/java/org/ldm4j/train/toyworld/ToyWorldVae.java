@@ -27,7 +27,7 @@ public final class ToyWorldVae implements Trainer.Objective {
     private final boolean decoderOnly;
     private final Data data;
     private final int mapSize;
-    private ObjectWeighting objectWeighting = ObjectWeighting.NONE;
+    private final ObjectWeighting objectWeighting;
 
     /** What the autoencoder reconstructs. */
     public enum Data {
@@ -70,25 +70,27 @@ public final class ToyWorldVae implements Trainer.Objective {
      */
     /** @param mapSize side of the maps (resized nearest from the scenes, as FG-DM factors are trained); unused for images */
     public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight, boolean decoderOnly, Data data, int mapSize) {
+        this(vae, batches, klWeight, decoderOnly, data, mapSize, ObjectWeighting.NONE);
+    }
+
+    /**
+     * @param objectWeighting balances the reconstruction loss of a decoder-only fine-tune of the image VAE per object
+     *                        (pixels as cells): flower dots and small boats, which the plain mean lets the decoder blur
+     *                        away, count as much as a house
+     */
+    public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight, boolean decoderOnly, Data data, int mapSize,
+                       ObjectWeighting objectWeighting) {
         if (data == Data.MAPS && !decoderOnly) throw new IllegalArgumentException("a map decoder is a decoder-only fine-tune of a trained VAE");
+        if (objectWeighting.strength() > 0 && (!decoderOnly || data != Data.IMAGES)) {
+            throw new IllegalArgumentException("object weighting applies to a decoder-only fine-tune on images");
+        }
         this.data = data;
         this.mapSize = mapSize;
         this.vae = vae;
         this.batches = batches;
         this.klWeight = klWeight;
         this.decoderOnly = decoderOnly;
-    }
-
-    /**
-     * Balances the reconstruction loss of a decoder-only fine-tune of the image VAE per object (pixels as cells):
-     * flower dots and small boats, which the plain mean lets the decoder blur away, count as much as a house.
-     */
-    public ToyWorldVae withObjectWeighting(ObjectWeighting weighting) {
-        if (weighting.strength() > 0 && (!decoderOnly || data != Data.IMAGES)) {
-            throw new IllegalArgumentException("object weighting applies to a decoder-only fine-tune on images");
-        }
-        this.objectWeighting = weighting;
-        return this;
+        this.objectWeighting = objectWeighting;
     }
 
     /** The trainable half of a decoder-only fine-tune: the decoder and post_quant_conv, under their names in the VAE. */
