@@ -62,6 +62,10 @@ final class EditCommand implements Callable<Integer> {
             + "lower keeps more of the new object).")
     Double repairWeight;
 
+    @Option(names = "--repair-averaging", description = "image (each error a mean over the whole image, the official) or region "
+            + "(the edit's error a mean over the mask, the background's over the rest: a small edit keeps its object).")
+    String repairAveraging;
+
     @Option(names = "--no-repair", description = "Skip the background repair.")
     boolean noRepair;
 
@@ -124,11 +128,16 @@ final class EditCommand implements Callable<Integer> {
         if (dilate != 0 || shrinkUntil != null) s = s.withShrinking(dilate, shrinkUntil);
         if (noRepair && repairSteps != null) throw new Ldm4j.UsageError("--no-repair and --repair-steps contradict each other");
         if (noRepair && repairWeight != null) throw new Ldm4j.UsageError("--no-repair and --repair-weight contradict each other");
+        if (noRepair && repairAveraging != null) throw new Ldm4j.UsageError("--no-repair and --repair-averaging contradict each other");
         if (noRepair) s = s.withRepair(BackgroundRepair.Settings.off());
         if (repairSteps != null) s = s.withRepairOn(repairSteps);
         if (repairWeight != null) {
             s = s.withRepairOn(null);   // a weight asks for the repair (on in the recommended preset, off in the official one)
             s = s.withRepair(s.repair().withBackgroundWeight(repairWeight));   // <= 0 is an IllegalArgumentException: exit 2
+        }
+        if (repairAveraging != null) {
+            s = s.withRepairOn(null);
+            s = s.withRepair(s.repair().withAveraging(BackgroundRepair.Averaging.parse(repairAveraging)));   // unknown: exit 2
         }
         if (noPixelBlend) s = s.withPixelBlend(false);
         if (maskAttention != null) s = s.withMaskAttention(maskAttention);   // a negative one is an IllegalArgumentException: exit 2

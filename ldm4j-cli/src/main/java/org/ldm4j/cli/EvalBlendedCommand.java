@@ -74,6 +74,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
     @Option(names = "--steps", defaultValue = "25") int steps;
     @Option(names = "--cfg", description = "Guidance scale (default 5 on small models, 7.5 otherwise).") Double cfg;
     @Option(names = "--repair-weight", description = "Background weight of the recommended preset's repair (default: its 100, the official).") Double repairWeight;
+    @Option(names = "--repair-averaging", description = "Averaging of the recommended preset's repair terms: image (official) or region (default: the preset's).") String repairAveraging;
     @Option(names = "--repair-steps", description = "Background repair steps of the recommended preset (default: its 75; 0 = off, for quick recall sweeps).") Integer repairSteps;
     @Option(names = "--blob-radius", defaultValue = "8", description = "Blob mask reach around the spot, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double blobRadius;
     @Option(names = "--thin-width", defaultValue = "6", description = "Thin mask stroke width, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double thinWidth;
@@ -113,6 +114,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         if (repairSteps != null && repairSteps < 0) throw new Ldm4j.UsageError("--repair-steps must be >= 0, got " + repairSteps);
         if (repairWeight != null && !(repairWeight > 0)) throw new Ldm4j.UsageError("--repair-weight must be > 0, got " + repairWeight);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
+        if (repairAveraging != null) BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
         StableDiffusion sd = loadModel(model, device, org.bytedeco.pytorch.global.torch.ScalarType.Float);
@@ -225,6 +227,9 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
             s = s.withRepair(repairSteps == 0 ? BackgroundRepair.Settings.off() : s.repair().withSteps(repairSteps));
         }
         if (repairWeight != null && s.repair().enabled()) s = s.withRepair(s.repair().withBackgroundWeight(repairWeight));
+        if (repairAveraging != null && s.repair().enabled()) {
+            s = s.withRepair(s.repair().withAveraging(BackgroundRepair.Averaging.parse(repairAveraging)));
+        }
         if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, null);
         if (maskAttention > 0 && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
         s = s.withPixelBlend(false);   // measure what the blend and the repair preserve, not the paste

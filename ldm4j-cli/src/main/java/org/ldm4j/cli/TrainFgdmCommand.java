@@ -12,6 +12,9 @@ import org.ldm4j.train.toyworld.FgdmExport;
 import org.ldm4j.train.toyworld.FgdmTrainingSettings;
 import org.ldm4j.train.toyworld.SceneBatches;
 import org.ldm4j.train.toyworld.ToyWorldFgdmFactor;
+import org.ldm4j.weights.DiffusersFolder;
+import org.ldm4j.weights.WeightLoader;
+import org.ldm4j.weights.WeightSource;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -52,7 +55,8 @@ final class TrainFgdmCommand implements Callable<Integer> {
         FgdmTrainingSettings settings = FgdmTrainingSettings.parse(c, train.config.toString(), kind, sd.defaultSize(), sd.vaeScaleFactor());
         torch.manual_seed(c.path("seed").asLong(0));
         Block branch = ToyWorldFgdmFactor.newBranch(sd, settings);
-        Trainer trainer = new Trainer(branch, train.options(c));
+        if (c.hasNonNull("init")) initialise(branch, kind, Path.of(c.get("init").asText()));
+        Trainer trainer = new Trainer(branch, train.options(c));   // a resumed run then loads its checkpoint over the init
         if (export != null) {
             ToyWorldFgdmFactor.useEma(branch, trainer);
             FgdmExport.export(export, settings, branch, base, Map.of("step", Long.toString(trainer.step())));
@@ -61,12 +65,26 @@ final class TrainFgdmCommand implements Callable<Integer> {
             return 0;
         }
         ToyWorldFgdmFactor objective = new ToyWorldFgdmFactor(sd, settings, branch,
-                new SceneBatches(c.path("batch_size").asInt(16), settings.imageSize()));
+                new SceneBatches(c.path("batch_size").asInt(16), settings.imageSize(), c.path("first_seed").asLong(0)));
         System.out.printf(Locale.ROOT, "factor %s: %.2f M trainable parameters over a frozen %s; attention distillation %s%n",
                 kind.id(), branch.parameterCount() / 1e6, base,
                 settings.distillWeight() > 0 ? String.format(Locale.ROOT, "weight %.3g every %d steps", settings.distillWeight(), settings.distillEvery()) : "off");
         double loss = trainer.run(objective, train.lastStep(c));
         System.out.printf(Locale.ROOT, "step %d, loss %.5f%n", trainer.step(), loss);
         return 0;
+    }
+
+    /**
+     * Config key {@code init}: starts the branch from the same factor of a trained FG-DM folder (e.g. to fine-tune the
+     * factors after their base model was fine-tuned), strictly: every tensor by name and shape, nothing left over.
+     */
+    static void initialise(Block branch, FgdmFactorKind kind, Path folder) throws java.io.IOException {
+        Path weights = folder.resolve(kind.weights());
+        if (!Files.exists(weights)) {
+            throw new Ldm4j.UsageError("'init' " + folder + " has no " + kind.id() + " factor (" + weights + " missing)");
+        }
+        try (WeightSource source = Files.isDirectory(weights) ? DiffusersFolder.findWeights(weights, null) : WeightSource.open(weights)) {
+            WeightLoader.load(branch, source, "fgdm " + kind.id() + " factor");
+        }
     }
 }

@@ -21,6 +21,14 @@ class EditCommandTest {
         assertEquals(2, both.code());
         assertTrue(both.err().contains("--no-repair and --repair-weight contradict each other"), both.err());
 
+        CliTest.Result averaging = CliTest.run(concat(common, "--no-repair", "--repair-averaging", "region"));
+        assertEquals(2, averaging.code());
+        assertTrue(averaging.err().contains("--no-repair and --repair-averaging contradict each other"), averaging.err());
+
+        CliTest.Result unknown = CliTest.run(concat(common, "--repair-averaging", "pixels"));
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("unknown repair averaging 'pixels' (expected image or region)"), unknown.err());
+
         CliTest.Result zero = CliTest.run(concat(common, "--repair-weight", "0"));
         assertEquals(2, zero.code());
         assertTrue(zero.err().contains("repair background weight must be > 0"), zero.err());

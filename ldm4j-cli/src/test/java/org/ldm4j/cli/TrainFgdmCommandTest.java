@@ -36,6 +36,42 @@ class TrainFgdmCommandTest {
         assertEquals("noisy_latent_adapter", manifest.get("factors").get(0).get("conditioning").asText());
     }
 
+    /**
+     * {@code init}: a factor fine-tuned from an exported FG-DM folder starts as that factor (its export before any step is
+     * the init tensor for tensor), then trains with per-object balancing on new scenes; an init folder without the
+     * factor, or a negative object weight, is a usage error.
+     */
+    @Test void fineTunesAnExportedFactor() throws Exception {
+        Path base = TinyStableDiffusion.write(dir.resolve("base"), 1);
+        Path first = dir.resolve("fgdm"), second = dir.resolve("fgdm2");
+        String[] train = {"train", "fgdm", "--factor", "seg", "--config", Files.writeString(dir.resolve("seg.json"), SEG).toString(),
+                "--run", dir.resolve("run").toString(), "--base", base.toString()};
+        assertEquals(0, Ldm4j.run(train));
+        assertEquals(0, Ldm4j.run(concat(train, "--export", first.toString())));
+
+        String fineTune = "{\"init\": \"" + first.toString().replace("\\", "/") + "\", \"object_loss_weight\": 2.0, \"first_seed\": 1000,"
+                + " \"batch_size\": 2, \"steps\": 2, \"lr\": 0.01, \"checkpoint_every\": 2, \"seed\": 5}";
+        Path ft = Files.writeString(dir.resolve("ft.json"), fineTune);
+        String[] ftTrain = {"train", "fgdm", "--factor", "seg", "--config", ft.toString(), "--run", dir.resolve("ft-run").toString(), "--base", base.toString()};
+        assertEquals(0, Ldm4j.run(concat(ftTrain, "--export", second.toString())));
+        String file = "seg/adapter.safetensors";
+        try (org.ldm4j.weights.SafetensorsFile a = org.ldm4j.weights.SafetensorsFile.open(first.resolve(file));
+             org.ldm4j.weights.SafetensorsFile b = org.ldm4j.weights.SafetensorsFile.open(second.resolve(file))) {
+            assertEquals(a.names(), b.names());
+            for (String name : a.names()) assertTrue(a.read(name).equal(b.read(name)), name + " is not the init's");
+        }
+        assertEquals(0, Ldm4j.run(ftTrain));
+        assertEquals("step-00000002", Files.readString(dir.resolve("ft-run/checkpoints/latest")));
+
+        Path noFactor = Files.writeString(dir.resolve("no-factor.json"), fineTune);
+        assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "depth", "--config", noFactor.toString(), "--run", dir.resolve("r3").toString(),
+                "--base", base.toString()));
+        Path badWeight = Files.writeString(dir.resolve("bad-weight.json"), fineTune.replace("\"object_loss_weight\": 2.0", "\"object_loss_weight\": -1"));
+        assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "seg", "--config", badWeight.toString(), "--run", dir.resolve("r4").toString(),
+                "--base", base.toString()));
+        assertFalse(Files.exists(dir.resolve("r3/checkpoints")) || Files.exists(dir.resolve("r4/checkpoints")), "nothing trained");
+    }
+
     @Test void badInputIsAOneLineUsageError() throws Exception {
         Path base = TinyStableDiffusion.write(dir.resolve("base"), 1);
         Path run = dir.resolve("run");

@@ -30,29 +30,61 @@ import java.util.Map;
  *
  * <p>Differences from the official code: z0 is the diffusion's own result, not the posterior sample of the re-encoded
  * 8-bit PNG; a final pixel paste is a separate option ({@link BlendSettings#pixelBlend()}).
+ *
+ * <p>{@link Averaging#REGION} is ldm4j's variant: each term is a mean over its own region's pixels instead of over the
+ * whole image. With the official means an edit covering a of the image carries a share of about a / (100 (1 − a)) of
+ * the objective, so for a small object (a = 5%: 0.05%) the fine-tune is free to paint it over with background;
+ * measured on ToyWorld this lost 10-15 points of the requested object's recall. Per-region means give the edit the
+ * same say as the background whatever its size (at w = 1), which keeps it while the background still converges.
  */
 public final class BackgroundRepair {
     private BackgroundRepair() {}
 
-    /** @param steps Adam steps (0 = no repair) @param lr Adam learning rate @param backgroundWeight w */
-    public record Settings(int steps, double lr, double backgroundWeight) {
+    /** What each of the two squared errors is averaged over. */
+    public enum Averaging {
+        /** Both means over every pixel of the image, as the official code: the background weight is per pixel. */
+        IMAGE,
+        /** The edit's term a mean over the mask's pixels, the background's over the rest: the weight is per region. */
+        REGION;
+
+        /** Parses {@code image} / {@code region} (any case). */
+        public static Averaging parse(String name) {
+            for (Averaging a : values()) if (a.name().equalsIgnoreCase(name.trim())) return a;
+            throw new IllegalArgumentException("unknown repair averaging '" + name + "' (expected image or region)");
+        }
+    }
+
+    /**
+     * @param steps Adam steps (0 = no repair) @param lr Adam learning rate @param backgroundWeight w
+     * @param averaging what the two squared errors are averaged over
+     */
+    public record Settings(int steps, double lr, double backgroundWeight, Averaging averaging) {
         public Settings {
             if (steps < 0 || steps > 10_000) throw new IllegalArgumentException("repair steps must be in 0..10000, got " + steps);
             if (!(lr > 0 && lr < 1)) throw new IllegalArgumentException("repair learning rate must be in (0, 1), got " + lr);
             if (!(backgroundWeight > 0)) throw new IllegalArgumentException("repair background weight must be > 0, got " + backgroundWeight);
+            if (averaging == null) throw new IllegalArgumentException("repair averaging must be given");
         }
 
-        /** reconstruct.py's defaults: 75 steps, lr 1e-4, background weight 100. */
+        /** Image-averaged terms, as reconstruct.py. */
+        public Settings(int steps, double lr, double backgroundWeight) { this(steps, lr, backgroundWeight, Averaging.IMAGE); }
+
+        /** reconstruct.py's defaults: 75 steps, lr 1e-4, background weight 100, means over the image. */
         public static Settings official() { return new Settings(75, 1e-4, 100.0); }
+
+        /** ldm4j's: 75 steps, lr 1e-4, per-region means with the edit and the background weighed alike. */
+        public static Settings regionBalanced() { return new Settings(75, 1e-4, 1.0, Averaging.REGION); }
 
         public static Settings off() { return new Settings(0, 1e-4, 100.0); }
 
         public boolean enabled() { return steps > 0; }
 
-        public Settings withSteps(int n) { return new Settings(n, lr, backgroundWeight); }
+        public Settings withSteps(int n) { return new Settings(n, lr, backgroundWeight, averaging); }
 
-        /** The same repair with background weight {@code w} (per pixel, against 1 for the edit's own pixels). */
-        public Settings withBackgroundWeight(double w) { return new Settings(steps, lr, w); }
+        /** The same repair with background weight {@code w} (against 1 for the edit's term). */
+        public Settings withBackgroundWeight(double w) { return new Settings(steps, lr, w, averaging); }
+
+        public Settings withAveraging(Averaging a) { return new Settings(steps, lr, backgroundWeight, a); }
     }
 
     /** The repaired image and what it took. {@code losses} holds the loss before each Adam step. */
@@ -82,11 +114,15 @@ public final class BackgroundRepair {
             decoder.requiresGrad(true);
             Adam adam = new Adam(decoder.namedParameters(), s.lr());
             Tensor xHatInside = xHat.mul(m), xOutside = target.mul(outside);
+            // mse_loss divides by every element; REGION rescales each term to a mean over its own region's elements
+            double all = m.numel(), inside = m.sum().item_double(), background = all - inside;
+            double insideScale = s.averaging() == Averaging.REGION && inside > 0 ? all / inside : 1.0;
+            double outsideScale = (s.averaging() == Averaging.REGION && background > 0 ? all / background : 1.0) * s.backgroundWeight();
             for (int step = 0; step < s.steps(); step++) {
                 try (PointerScope scope = new PointerScope()) {
                     Tensor out = vae.decodeWith(decoder, z);
-                    Tensor loss = torch.mse_loss(out.mul(m), xHatInside)
-                            .add(torch.mse_loss(out.mul(outside), xOutside).mul(new Scalar(s.backgroundWeight())));
+                    Tensor loss = torch.mse_loss(out.mul(m), xHatInside).mul(new Scalar(insideScale))
+                            .add(torch.mse_loss(out.mul(outside), xOutside).mul(new Scalar(outsideScale)));
                     losses.add(loss.item_double());
                     loss.backward();
                     adam.step();

@@ -206,6 +206,32 @@ class BlendedLatentDiffusionTest {
         assertFalse(after.values().iterator().next().t().requires_grad());
     }
 
+    /**
+     * REGION averaging: each term a mean over its own region. Before the first step the decoder is the model's, so the
+     * edit's term is zero and the loss is the background's alone: its region mean is the image mean times
+     * pixels / background pixels (256 / 192 here). And it keeps the edit: after the same steps the inside stays closer
+     * to the unrepaired decode than under the official per-pixel weight of 100.
+     */
+    @Test void regionAveragingWeighsEachRegionByItsOwnMean() {
+        try (InferenceMode im = new InferenceMode()) {
+            long side = 16 / sd.vaeScaleFactor();
+            Tensor z0 = Scopes.keep(new Rng(3).randn(1, sd.latentChannels(), side, side));
+            BackgroundRepair.Settings image1 = new BackgroundRepair.Settings(6, 1e-3, 1.0);
+            BackgroundRepair.Result byImage = BackgroundRepair.run(sd.vae, z0, image, mask, image1);
+            BackgroundRepair.Result byRegion = BackgroundRepair.run(sd.vae, z0, image, mask, image1.withAveraging(BackgroundRepair.Averaging.REGION));
+            assertEquals(byImage.losses().get(0) * 256 / 192, byRegion.losses().get(0), 1e-6 * byRegion.losses().get(0));
+            assertTrue(byRegion.losses().get(5) < byRegion.losses().get(0), "loss " + byRegion.losses());
+
+            Tensor unrepaired = sd.vae.decode(z0);
+            BackgroundRepair.Result official = BackgroundRepair.run(sd.vae, z0, image, mask, image1.withBackgroundWeight(100));
+            double insideOfficial = official.image().sub(unrepaired).mul(mask).pow(new Scalar(2)).sum().item_double();
+            double insideRegion = byRegion.image().sub(unrepaired).mul(mask).pow(new Scalar(2)).sum().item_double();
+            assertTrue(insideRegion < insideOfficial, "inside drift: region " + insideRegion + ", official " + insideOfficial);
+        }
+        assertThrows(IllegalArgumentException.class, () -> BackgroundRepair.Averaging.parse("pixels"));
+        assertEquals(BackgroundRepair.Averaging.REGION, BackgroundRepair.Averaging.parse(" Region "));
+    }
+
     @Test void thePixelBlendMakesTheOutsideExactlyTheInput() {
         try (InferenceMode im = new InferenceMode()) {
             EditResult r = new BlendedLatentDiffusion(sd, plain().withPixelBlend(true)).edit(request(4, 1, 4), image, mask,

@@ -31,11 +31,13 @@ import java.util.TreeSet;
  * @param sampleGuidance      the factor's default guidance scale, written to fgdm.json
  * @param sampleScale         the factor's default conditioning scale (the branch's residuals are multiplied by it),
  *                            written to fgdm.json; training always runs the branch at 1
+ * @param objectWeighting     per-object balancing of the ε loss over the factor's latent cells ({@link ObjectWeighting};
+ *                            keys {@code object_loss_weight}, {@code object_reference_cells}); NONE = the paper's mean
  */
 public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int factorSize, int hintMapSize, double nullDropout,
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
-                                   double sampleGuidance, double sampleScale) {
+                                   double sampleGuidance, double sampleScale, ObjectWeighting objectWeighting) {
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -50,12 +52,15 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
     public static final Set<String> TRAINER_KEYS = Set.of("_comment", "steps", "lr", "warmup_steps", "cosine", "min_lr_factor",
             "clip_norm", "ema_decay", "weight_decay", "checkpoint_every", "log_every", "seed", "batch_size");
     private static final Set<String> COMMON = Set.of("factor", "size", "factor_size", "null_condition_dropout",
-            "null_condition_modes", "sample");
+            "null_condition_modes", "sample", "object_loss_weight", "object_reference_cells");
+    /** Keys the command reads itself: {@code init} (an FG-DM folder whose factor of this kind starts the run), {@code first_seed}. */
+    public static final Set<String> COMMAND_KEYS = Set.of("init", "first_seed");
     private static final Set<String> DISTILL_KEYS = Set.of("enabled", "weight", "every", "max_samples", "teacher_scale");
 
     public FgdmTrainingSettings {
         nullModes = List.copyOf(nullModes);
         hintChannels = List.copyOf(hintChannels);
+        if (objectWeighting == null) throw new IllegalArgumentException("object weighting must be given (ObjectWeighting.NONE for the plain mean)");
         if (!(nullDropout >= 0 && nullDropout <= 1)) throw new IllegalArgumentException("null_condition_dropout must be in [0, 1], got " + nullDropout);
         if (nullModes.isEmpty()) throw new IllegalArgumentException("null_condition_modes must name at least one of text, parents, both");
         if (kind.isRoot() && nullModes.stream().anyMatch(NullMode::parents)) {
@@ -87,6 +92,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         }
         Set<String> known = new TreeSet<>(TRAINER_KEYS);
         known.addAll(COMMON);
+        known.addAll(COMMAND_KEYS);
         if (kind.isRoot()) known.add("attention_distillation");
         if (kind == FgdmFactorKind.IMAGE) known.add("controlnet");
         else known.add("adapter");
@@ -132,7 +138,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     c.path("null_condition_dropout").asDouble(0.2), modes,
                     distill ? d.path("weight").asDouble(0.1) : 0.0, d.path("every").asInt(10), d.path("max_samples").asInt(8),
                     d.path("teacher_scale").asInt(2), a.path("num_res_blocks").asInt(2), hint,
-                    s.path("steps").asInt(25), s.path("guidance_scale").asDouble(5.0), s.path("scale").asDouble(1.0));
+                    s.path("steps").asInt(25), s.path("guidance_scale").asDouble(5.0), s.path("scale").asDouble(1.0),
+                    new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }

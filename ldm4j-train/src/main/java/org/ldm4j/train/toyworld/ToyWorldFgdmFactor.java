@@ -38,7 +38,7 @@ import java.util.List;
  *   <li>{@code image}: a {@link ControlNetModel} (initialised from the base UNet's encoder) on the segmentation hint
  *       drawn as the sampler draws it; the UNet denoises the image latent with the ControlNet's residuals.</li>
  * </ul>
- * Every factor minimises ‖ε − ε̂‖² on its own latent. Maps are 3-channel images through the base VAE (posterior
+ * Every factor minimises ‖ε − ε̂‖² on its own latent (optionally balanced per object, {@link ObjectWeighting}). Maps are 3-channel images through the base VAE (posterior
  * sample, as the released training). Null-condition dropout (paper 3.3, absent from the released code): a fraction of
  * the examples loses its caption ("") and/or its parent condition (a zero latent, a black hint), as the sampler's
  * null conditions are. Scenes come from {@link SceneBatches} by step and all noise from the step's {@link Rng}, so a
@@ -154,7 +154,7 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
                 yield unet().forward(noisy, timesteps, context, r.toExtras());
             }
         };
-        Tensor mse = eps.sub(noise).pow(new Scalar(2.0)).mean();
+        Tensor mse = settings.objectWeighting().weightedMean(eps.sub(noise).pow(new Scalar(2.0)), scenes);
         if (!distill) return new Losses(mse, null, settings.distillWeight());
         int n = Math.min(b, settings.distillSamples());
         AttentionMaps teacher = new AttentionMaps(site -> true, false, AttentionMaps.What.SCORES);
