@@ -57,6 +57,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
     @Option(names = "--samples", split = ",", defaultValue = "1,5,10", description = "N values (default: ${DEFAULT-VALUE}).") List<Integer> samples;
     @Option(names = "--condition-steps", split = ",", defaultValue = "10,20", description = "Condition steps t of the candidates (default: ${DEFAULT-VALUE}).") List<Integer> conditionSteps;
+    @Option(names = "--all-maps", description = "The final run also draws the maps the image factor does not read (depth, sketch, normals), "
+            + "as 'fgdm sample' does; by default SBPC draws only what the image needs (the paper's seg -> image), and times that.") boolean allMaps;
     @Option(names = "--min-objects", defaultValue = "3", description = "Captions must name at least this many object classes (default: ${DEFAULT-VALUE}).") int minObjects;
     @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions: one shard of a long table runs captions "
             + "[first, first + n), with seeds seed + first + i (default: ${DEFAULT-VALUE}).") int first;
@@ -138,7 +140,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                 for (int t : ts) {
                     try (PointerScope scope = new PointerScope()) {
                         SbpcResult r = Sbpc.run(m.graph(), m.seg(), palette, caption, promptSeed, scorer,
-                                new SbpcSettings(maxN, t, false, null, tolerance), null, null);
+                                new SbpcSettings(maxN, t, false, null, tolerance), leftOut(m), null, null);
                         Map<Integer, double[]> finals = new LinkedHashMap<>();   // chosen index -> {image recall, image millis}
                         finals.put(r.chosen(), new double[]{scorer.score(evaluator.segment(r.result().decoded(m.image()))), r.imageMillis()});
                         for (int n : ns) {
@@ -170,7 +172,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
             }
         }
         ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("size", size)
-                .put("map_size", m.graph().factor(m.seg()).settings().width()).put("image_steps", imageSettings.steps());
+                .put("map_size", m.graph().factor(m.seg()).settings().width()).put("image_steps", imageSettings.steps())
+                .put("final_maps", allMaps ? "all" : "read by the image factor");
         double objectsPerCaption = scenes.stream().mapToInt(s -> ObjectRecall.namedIn(s.caption(), palette, true).size()).average().orElse(0);
         report.put("objects_per_caption", objectsPerCaption);
         table(report, rows, ns, ts);
@@ -260,6 +263,11 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         }
     }
 
+    /** What the final run leaves out: nothing with --all-maps, else the maps no image factor reads. */
+    private java.util.Set<String> leftOut(EvalFgdmCommand.Loaded m) {
+        return allMaps ? java.util.Set.of() : Sbpc.unreadByImage(m.graph());
+    }
+
     /** The first index of the best score (SBPC's tie rule: the earlier sample). */
     static int firstBest(List<Double> scores) {
         int best = 0;
@@ -275,7 +283,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         FactorGraph candidates = Sbpc.candidateGraph(m.graph(), m.seg(), new SbpcSettings(1, t, false, null, tolerance));
         FactorGraphResult cand = FactorGraphSampler.run(candidates, Sbpc.candidateRequest(m.graph(), m.seg(), caption, seedK), null, null);
         long start = System.nanoTime();
-        FactorGraphResult r = Sbpc.finish(candidates, m.seg(), caption, seedK, cand, null, null);
+        FactorGraphResult r = Sbpc.finish(candidates, m.seg(), caption, seedK, cand, leftOut(m), null, null);
         long millis = (System.nanoTime() - start) / 1_000_000;
         return new double[]{scorer.score(evaluator.segment(r.decoded(m.image()))), millis};
     }
@@ -283,7 +291,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     /** One untimed SBPC and text2img first: libtorch's first calls allocate and warm caches, which would bias the first prompt. */
     private void warmUp(EvalFgdmCommand.Loaded m, String caption, int t, int tolerance, FactorSettings image) {
         try (PointerScope scope = new PointerScope()) {
-            Sbpc.run(m.graph(), m.seg(), palette, caption, seed, map -> 0, new SbpcSettings(1, t, false, null, tolerance), null, null);
+            Sbpc.run(m.graph(), m.seg(), palette, caption, seed, map -> 0, new SbpcSettings(1, t, false, null, tolerance), leftOut(m), null, null);
             Txt2Img.run(m.graph().sd, new GenerationRequest("txt2img", "warm-up", caption, image.negativePrompt(), m.size(), m.size(), image.steps(),
                     image.guidanceScale(), image.scheduler(), seed, 1, 0, image.eta(), null, null), List.of(), null);
         }

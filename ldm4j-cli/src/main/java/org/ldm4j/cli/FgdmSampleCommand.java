@@ -105,7 +105,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (sbpc < 1) throw new Ldm4j.UsageError("--sbpc must be >= 1, got " + sbpc);
         if (halfRes && fullSize) throw new Ldm4j.UsageError("--half-res and --full-size exclude each other");
         if (sbpc > 1 && m == FactorGraphRequest.Mode.JOINT) throw new Ldm4j.UsageError("--sbpc needs --mode sequential (the image factor runs only on the chosen map)");
-        if (sbpc > 1 && (given != null || factors != null)) throw new Ldm4j.UsageError("--sbpc samples every factor: it cannot be combined with --given or --factors");
+        if (sbpc > 1 && given != null) throw new Ldm4j.UsageError("--sbpc samples the maps it scores: it cannot be combined with --given");
         if (conditionSteps != null && sbpc == 1) throw new Ldm4j.UsageError("--condition-steps sets the SBPC candidates' steps (needs --sbpc N > 1); use --steps");
         if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
 
@@ -116,6 +116,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         FgdmManifest.Entry seg = manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
         Set<Integer> wanted = wanted(palette);
         if (sbpc > 1 && seg == null) throw new Ldm4j.UsageError("--sbpc scores segmentation maps, but " + folder.folder + " has no segmentation factor");
+        if (sbpc > 1 && off.contains(seg.name())) throw new Ldm4j.UsageError("--sbpc scores the segmentation map: --factors must include " + seg.name());
         if (sbpc > 1 && wanted.isEmpty()) {
             throw new Ldm4j.UsageError("--sbpc needs objects to look for: the prompt names none of ToyWorld's objects; give --objects (e.g. house,tree)");
         }
@@ -144,7 +145,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
             if (sbpc > 1) {
                 chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, new ObjectRecall(wanted, minArea),
                         new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette)),
-                        FgdmSupport.progress(), null);
+                        off, FgdmSupport.progress(), null);
                 result = chosen.result();
             } else {
                 Map<String, FactorGraphRequest.Given> fixed = new HashMap<>();

@@ -90,6 +90,13 @@ class FgdmSampleCliTest {
         assertTrue(Files.exists(seg.resolve("seg.png")));
         assertFalse(Files.exists(seg.resolve("image.png")), "the image factor is switched off");
         assertEquals("off", JSON.readTree(seg.resolve("sample.json").toFile()).get("factors").get("image").get("state").asText());
+
+        Path sbpcSeg = dir.resolve("sbpc-segonly");   // SBPC draws and scores the candidates, the final run leaves depth and image out
+        CliTest.Result s = CliTest.run(sample(sbpcSeg, "--sbpc", "2", "--factors", "seg"));
+        assertEquals(0, s.code(), s.err());
+        assertTrue(Files.exists(sbpcSeg.resolve("seg.png")));
+        assertFalse(Files.exists(sbpcSeg.resolve("depth.png")) || Files.exists(sbpcSeg.resolve("image.png")), "left out");
+        assertEquals(2, JSON.readTree(sbpcSeg.resolve("sample.json").toFile()).get("candidates").size());
     }
 
     @Test void aGivenSegmentationMapIsUsedInsteadOfSampled() throws Exception {
@@ -122,6 +129,8 @@ class FgdmSampleCliTest {
         cases.put("given without palette colours", sample(out, "--given", "seg=" + grey));
         cases.put("given image factor", sample(out, "--given", "image=" + grey));
         cases.put("both sizes", sample(out, "--half-res", "--full-size"));
+        cases.put("sbpc without the segmentation", sample(out, "--sbpc", "2", "--factors", "depth,image"));
+        cases.put("sbpc given", sample(out, "--sbpc", "2", "--given", "seg=" + grey));
         cases.put("sbpc joint", sample(out, "--sbpc", "2", "--mode", "joint"));
         cases.put("sbpc nothing to count", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", "a sky", "--sbpc", "2", "--out", out.toString()});
         cases.put("missing model", new String[]{"fgdm", "sample", "--model", dir.resolve("nothing").toString(), "--prompt", "x", "--out", out.toString()});

@@ -27,6 +27,16 @@ public final class Sbpc {
      */
     public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
                                  SbpcSettings settings, FactorListener listener, BooleanSupplier cancelled) {
+        return run(graph, mapFactor, palette, prompt, seed, scorer, settings, Set.of(), listener, cancelled);
+    }
+
+    /**
+     * @param leftOut factors the final run switches off (e.g. {@link #unreadByImage}: maps nobody asked for cost
+     *                their steps); never the scored map or its ancestors
+     */
+    public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
+                                 SbpcSettings settings, Set<String> leftOut, FactorListener listener, BooleanSupplier cancelled) {
+        checkLeftOut(graph, mapFactor, leftOut);
         FactorGraph candidates = candidateGraph(graph, mapFactor, settings);
         FactorGraphRequest base = candidateRequest(graph, mapFactor, prompt, seed);
 
@@ -52,7 +62,7 @@ public final class Sbpc {
         long chosenSeed = seed + chosen;
         if (graph.imageFactors().isEmpty()) return new SbpcResult(scores, maps, chosen, chosenSeed, millis, 0, best);
         long start = System.nanoTime();
-        FactorGraphResult result = finish(candidates, mapFactor, prompt, chosenSeed, best, listener, cancelled);
+        FactorGraphResult result = finish(candidates, mapFactor, prompt, chosenSeed, best, leftOut, listener, cancelled);
         return new SbpcResult(scores, maps, chosen, chosenSeed, millis, (System.nanoTime() - start) / 1_000_000, result);
     }
 
@@ -86,11 +96,35 @@ public final class Sbpc {
 
     /** The final run for the chosen candidate: its maps given, the rest of the graph (condition factors at the candidates' settings) sampled. */
     public static FactorGraphResult finish(FactorGraph candidates, String mapFactor, String prompt, long chosenSeed, FactorGraphResult chosen,
-                                           FactorListener listener, BooleanSupplier cancelled) {
+                                           Set<String> leftOut, FactorListener listener, BooleanSupplier cancelled) {
+        checkLeftOut(candidates, mapFactor, leftOut);
         Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
         for (String c : scoredFactors(candidates, mapFactor)) given.put(c, new FactorGraphRequest.Given(Scopes.keep(chosen.latents(c)), chosen.decoded(c)));
-        return FactorGraphSampler.run(candidates, new FactorGraphRequest(prompt, chosenSeed, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given),
+        return FactorGraphSampler.run(candidates, new FactorGraphRequest(prompt, chosenSeed, FactorGraphRequest.Mode.SEQUENTIAL, Set.copyOf(leftOut), given),
                 listener, cancelled);
+    }
+
+    /**
+     * The condition factors no image factor reads, directly or through its parents (e.g. sketch and normals when the
+     * image factor is conditioned on the segmentation alone): what an SBPC run that only wants the image may leave out.
+     */
+    public static Set<String> unreadByImage(FactorGraph graph) {
+        Set<String> read = new HashSet<>();
+        for (String image : graph.imageFactors()) {
+            read.add(image);
+            read.addAll(graph.ancestors(image));
+        }
+        Set<String> unread = new java.util.LinkedHashSet<>();
+        for (Factor f : graph.factors()) if (!read.contains(f.name())) unread.add(f.name());
+        return unread;
+    }
+
+    private static void checkLeftOut(FactorGraph graph, String mapFactor, Set<String> leftOut) {
+        Set<String> scored = scoredFactors(graph, mapFactor);
+        for (String f : leftOut) {
+            if (!graph.has(f)) throw new IllegalArgumentException("SBPC cannot leave out '" + f + "': the graph has no such factor");
+            if (scored.contains(f)) throw new IllegalArgumentException("SBPC cannot leave out '" + f + "': the scored map needs it");
+        }
     }
 
     /** What a candidate draws: the scored map's ancestors, then the scored map. */

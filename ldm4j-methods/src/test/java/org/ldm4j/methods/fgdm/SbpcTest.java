@@ -93,6 +93,31 @@ class SbpcTest {
         }
     }
 
+    @Test void theFinalRunLeavesOutWhatItIsAskedTo() {
+        FactorGraph full = FactorGraphSamplerTest.graph;   // seg -> depth -> image (ControlNet on seg and depth)
+        assertEquals(Set.of(), Sbpc.unreadByImage(full), "the image reads both maps");
+        try (InferenceMode im = new InferenceMode()) {
+            java.util.Map<String, AtomicInteger> steps = new java.util.HashMap<>();
+            FactorListener count = new FactorListener() {
+                @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z, Tensor x0) {
+                    steps.computeIfAbsent(f.name(), k -> new AtomicInteger()).incrementAndGet();
+                }
+            };
+            SbpcResult r = Sbpc.run(full, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.1, 0.7, 0.3),
+                    new SbpcSettings(3, 2, false, null, 63), Set.of("depth"), count, null);
+            assertEquals(3 * 2, steps.get("seg").get());
+            assertNull(steps.get("depth"), "depth left out");
+            assertEquals(FactorGraphSamplerTest.SETTINGS.steps(), steps.get("image").get());
+            assertArrayEquals(new long[]{1, 3, 16, 16}, r.result().decoded("image").sizes().vec().get());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Sbpc.run(full, "seg", MapEditsTest.PALETTE, "x", 0,
+                m -> 0, new SbpcSettings(1, 1, false, null, 63), Set.of("seg"), null, null));
+        assertTrue(e.getMessage().contains("cannot leave out 'seg': the scored map needs it"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Sbpc.run(full, "seg", MapEditsTest.PALETTE, "x", 0,
+                m -> 0, new SbpcSettings(1, 1, false, null, 63), Set.of("normals"), null, null));
+        assertTrue(e.getMessage().contains("no such factor"), e.getMessage());
+    }
+
     @Test void stopsAtTheFirstSampleAboveTheThreshold() {
         try (InferenceMode im = new InferenceMode()) {
             SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 0, new Scripted(0.3, 0.95, 1.0),
