@@ -75,6 +75,8 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
             + "each per scale (default: the grid's count, 12 when run).") List<Integer> lossScaleGradSteps;
     @Option(names = "--iterative-sdedit", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Run the iterative-SDEdit row (default: on; --no-iterative-sdedit to skip it).") boolean iterativeSdedit;
+    @Option(names = "--gradop-strengths", split = ",", defaultValue = "0.8", description = "GradOP+ strengths (where its optimisation starts; "
+            + "it always starts from noise), each with every --grad-steps (default: ${DEFAULT-VALUE}, the official).") List<Double> gradopStrengths;
     @Option(names = "--lr", defaultValue = "0.1", description = "GradOP+'s Adam learning rate (default: ${DEFAULT-VALUE}, the official).") double lr;
     @Option(names = "--iterations", defaultValue = "3", description = "GradOP+ iterations and iterative-SDEdit rounds (default: ${DEFAULT-VALUE}).") int iterations;
     @Option(names = "--gradop-grad-steps", defaultValue = "50", description = "Two-pass GradOP's Adam steps; 0 skips its row (default: ${DEFAULT-VALUE}).") int gradopGradSteps;
@@ -99,6 +101,7 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
         if (n < 2) throw new Ldm4j.UsageError("--n must be >= 2 (ToyWorld-FID needs a covariance), got " + n);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
         if (steps < 1) throw new Ldm4j.UsageError("--steps must be >= 1, got " + steps);
+        for (double g : gradopStrengths) if (!(g > 0 && g <= 1)) throw new Ldm4j.UsageError("--gradop-strengths must be in (0, 1], got " + g);
         if (strengths.isEmpty() || gradSteps.isEmpty()) throw new Ldm4j.UsageError("--strengths and --grad-steps need at least one value");
         for (double s : strengths) if (!(s > 0 && s <= 1)) throw new Ldm4j.UsageError("--strengths must be in (0, 1], got " + s);
         for (int g : gradSteps) if (g < 0) throw new Ldm4j.UsageError("--grad-steps must be >= 0, got " + g);
@@ -246,10 +249,13 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
                 return rounds.get(rounds.size() - 1);
             }));
         }
-        for (int g : gradSteps) {
-            GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
-                    .withGradSteps(g).withPainting(paint).withLr(lr).validate();
-            out.add(new Method("gradop+(" + g + ")", c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
+        for (double strength : gradopStrengths) {
+            for (int g : gradSteps) {
+                GradOpPlusSettings p = GradOpPlusSettings.official().withSteps(steps).withGuidanceScale(cfg).withIterations(iterations)
+                        .withGradSteps(g).withPainting(paint).withLr(lr).withStrength(strength).validate();
+                String name = strength == 0.8 ? "gradop+(" + g + ")" : "gradop+(" + g + ",s" + trim(strength) + ")";
+                out.add(new Method(name, c -> GradOpPlus.run(sd, prompt(c), c.y(), p, null, List.of(), null).image()));
+            }
         }
         for (int s : lossScales) {
             for (int g : lossScaleGradSteps == null ? List.of(gridGradSteps()) : lossScaleGradSteps) {
