@@ -81,8 +81,17 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
         System.out.printf("%-28s %8s %15s%n", "row", "mIoU", "pixel accuracy");
         for (int r = 0; r < ROWS.length; r++) {
             System.out.printf(Locale.ROOT, "%-28s %8.4f %15.4f%n", ROWS[r], metrics[r].meanIou(), metrics[r].pixelAccuracy());
-            rows.addObject().put("row", ROWS[r]).put("miou", metrics[r].meanIou()).put("pixel_accuracy", metrics[r].pixelAccuracy());
+            ObjectNode row = rows.addObject().put("row", ROWS[r]).put("miou", metrics[r].meanIou()).put("pixel_accuracy", metrics[r].pixelAccuracy());
+            ObjectNode perClass = row.putObject("iou_per_class");
+            double[] iou = metrics[r].iou();
+            for (int c = 0; c < iou.length; c++) if (!Double.isNaN(iou[c])) perClass.put(palette.name(c), iou[c]);
         }
+        StringBuilder classes = new StringBuilder("IoU per class (image factor, exact map | real scene):");
+        double[] factor = metrics[1].iou(), real = metrics[2].iou();
+        for (int c = 0; c < factor.length; c++) {
+            if (!Double.isNaN(factor[c]) || !Double.isNaN(real[c])) classes.append(String.format(Locale.ROOT, " %s %.2f|%.2f", palette.name(c), factor[c], real[c]));
+        }
+        System.out.println(classes);
         report.put("seconds_per_image", millis / 1000.0 / count);
         System.out.printf(Locale.ROOT, "%d held-out test scenes; maps %dx%d resized nearest to %dx%d; image factor %.3f s/image%n",
                 count, mapSize, mapSize, size, size, millis / 1000.0 / count);
