@@ -258,7 +258,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
             }
             double millis = (System.nanoTime() - t0) / 1e6;
             double unranked = 0;
-            for (EditResult.Sample smp : r.samples()) unranked += scorer.recallOf(smp.image());
+            for (EditResult.Sample smp : r.samples()) unranked += scorer.rankedRecall(smp.image(), x, m);
             unranked /= r.samples().size();
             int[] before = rgb(r.bestSample().image());
             if (preset.equals("recommended")) {
@@ -324,7 +324,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
                     .put("ms_per_edit", ms).put("time_ratio", ratio);
         }
         System.out.printf("PSNR/SSIM outside the mask before the final pixel paste; recall of the requested class inside the mask "
-                + "(best of %d samples ranked by it; 'unranked' = mean over the samples); time per edit (all %d samples, repair "
+                + "(best of %d samples ranked by it; 'unranked' = mean over the samples, as ranked: over the input's background when the preset restores it); time per edit (all %d samples, repair "
                 + "included) / one %dx%d txt2img of %d steps (%.0f ms); %d test scenes from seed %d%n",
                 samples, samples, size, size, steps, txt2imgMillis, n, ToyWorldFid.TEST_SEEDS);
     }
@@ -365,8 +365,12 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
          */
         @Override public double score(Tensor edited, Tensor source, Tensor m, String prompt) {
             double psnr = BackgroundPsnr.psnrOutside(edited, source, m);
-            double found = recallOf(restoresBackground ? BackgroundRepair.pixelBlend(edited, source, m) : edited);
-            return found + Math.max(0, Math.min(100, psnr)) / 1e4 / requested.size();
+            return rankedRecall(edited, source, m) + Math.max(0, Math.min(100, psnr)) / 1e4 / requested.size();
+        }
+
+        /** The recall the ranking reads: on the sample as delivered (see {@link #score}). */
+        double rankedRecall(Tensor edited, Tensor source, Tensor m) {
+            return recallOf(restoresBackground ? BackgroundRepair.pixelBlend(edited, source, m) : edited);
         }
 
         @Override public String name() { return "toyworld-recall-inside-mask"; }
