@@ -238,6 +238,19 @@ class ToyWorldFgdmFactorTest {
         assertTrue(c.get("_comment").asText().contains("ldm4j train fgdm --factor " + kind.id()));
     }
 
+    /** The fine-tunes on the current base start from the committed folder and balance the loss per object. */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"seg", "image"})
+    void shippedFineTuneConfigsStartFromTheCommittedFactors(String id) throws Exception {
+        Path file = Path.of("..", "configs", "train", "toyworld-fgdm-" + id + "-finetune.json");
+        var c = new ObjectMapper().readTree(file.toFile());
+        FgdmTrainingSettings s = FgdmTrainingSettings.parse(c, file.toString(), FgdmFactorKind.of(id), 64, 4);
+        assertEquals("models/toyworld-fgdm", c.get("init").asText());
+        assertEquals(2.0, s.objectWeighting().strength());
+        assertTrue(c.get("first_seed").asLong() > 0, "fresh scenes");
+        assertTrue(c.get("_comment").asText().contains("ldm4j train fgdm --factor " + id + " --config configs/train/toyworld-fgdm-" + id + "-finetune.json"));
+    }
+
     static void assertClose(Tensor expected, Tensor actual, String what) {
         double scale = Math.max(1e-3, expected.abs().max().item_double());
         double diff = expected.sub(actual).abs().max().item_double();
