@@ -23,6 +23,7 @@ import java.util.Locale;
  *                                                           steps_offset 0, no clipping, alphaBar_final = alphaBar_0
  *   repair             decoder, 75 Adam steps, lr 1e-4      none
  *   pixelBlend         yes                                  no
+ *   maskAttention      2 (ldm4j's addition)                 0
  * </pre>
  *
  * @param start where the latents start: pure noise or the noised source latents
@@ -39,7 +40,9 @@ import java.util.Locale;
  * @param officialScheduler use the SD2 script's own DDIM instead of the request's scheduler
  * @param repair decoder fine-tuning of the selected sample ({@code steps == 0}: off)
  * @param pixelBlend finally paste the input pixels outside the mask (edit-locality figures are measured without it)
- * @param maskAttention ldm4j's addition, 0 = off (both presets): w' of a cross-attention bias toward the prompt's
+ * @param maskAttention ldm4j's addition, 0 = off (official), 2 in the recommended preset (on the ToyWorld model it
+ *                      raised the recall of added objects from 0.41 to 0.81 and of replacements from 0.69 to 0.81,
+ *                      32 scenes, at 0.3 dB of background): w' of a cross-attention bias toward the prompt's
  *                      tokens inside the mask (GradOP's region semantics, {@code RegionSemantics}, with the mask as the
  *                      region and the whole prompt as its phrase), strongest early when the layout is decided; it asks
  *                      the model to put the prompt's object where the mask is, not anywhere in the frame
@@ -85,7 +88,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** The paper's Algorithm 1 as the LDM code runs it, plus the add-ons; see the class comment. */
     public static BlendSettings recommended() {
         return new BlendSettings(Start.SOURCE, 0.0, BlendPoint.BEFORE_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.official(), true, 0.0);
+                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.official(), true, 2.0);
     }
 
     /**

@@ -13,6 +13,9 @@ class BlendSettingsTest {
         assertEquals(BlendSettings.official(), BlendSettings.preset("Official"));
         String msg = assertThrows(IllegalArgumentException.class, () -> BlendSettings.preset("best")).getMessage();
         assertTrue(msg.contains("unknown preset 'best'"), msg);
+        // mask attention is ldm4j's addition: on in the recommended preset, never in the official reproduction
+        assertEquals(2.0, BlendSettings.recommended().maskAttention());
+        assertEquals(0.0, BlendSettings.official().maskAttention());
     }
 
     @Test

@@ -50,8 +50,9 @@ class BlendedLatentDiffusionTest {
         return new GenerationRequest("edit", "tiny", "a red boat", "", 16, 16, steps, 5.0, "ddim", seed, count, 0, 0, null, null);
     }
 
-    static BlendSettings plain() {   // the blend alone: no repair, no pastes
-        return BlendSettings.recommended().withRepair(BackgroundRepair.Settings.off()).withPixelBlend(false).withFinalLatentPaste(false);
+    static BlendSettings plain() {   // the blend alone: no repair, no pastes, no mask attention
+        return BlendSettings.recommended().withRepair(BackgroundRepair.Settings.off()).withPixelBlend(false).withFinalLatentPaste(false)
+                .withMaskAttention(0);
     }
 
     static boolean sameOutside(Tensor a, Tensor b, Tensor m) {

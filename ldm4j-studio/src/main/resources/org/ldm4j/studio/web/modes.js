@@ -41,7 +41,7 @@ const MODES = {
     fields: () => [...COMMON_FIELDS, 'editPreset', 'repair', ...($('repair').checked ? ['repairSteps'] : []), 'maskAttention', 'maskTools'],
     inputs: () => ({ image: painting.toDataUrl(), mask: mask.toDataUrl(), preset: $('editPreset').value,
                      repair: $('repair').checked, ...($('repair').checked ? { repairSteps: number('repairSteps') } : {}),
-                     ...(number('maskAttention') > 0 ? { maskAttention: number('maskAttention') } : {}) }),
+                     ...($('maskAttention').value.trim() !== '' ? { maskAttention: number('maskAttention') } : {}) }),
     layer: 'mask',
   },
   factorgraph: {
