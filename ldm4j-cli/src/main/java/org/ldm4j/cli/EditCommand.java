@@ -58,12 +58,12 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--repair-steps", description = "Adam steps of the decoder repair of the best sample (default 75).")
     Integer repairSteps;
 
-    @Option(names = "--repair-weight", description = "Background weight of the repair, per pixel against 1 inside the mask (default 100, the official; "
-            + "lower keeps more of the new object).")
+    @Option(names = "--repair-weight", description = "Background weight of the repair against 1 for the edit (recommended preset: 4 "
+            + "with per-region means; official: 100 with means over the image).")
     Double repairWeight;
 
     @Option(names = "--repair-averaging", description = "image (each error a mean over the whole image, the official) or region "
-            + "(the edit's error a mean over the mask, the background's over the rest: a small edit keeps its object).")
+            + "(the edit's error a mean over the mask, the background's over the rest: a small edit keeps its object; the recommended preset's).")
     String repairAveraging;
 
     @Option(names = "--no-repair", description = "Skip the background repair.")

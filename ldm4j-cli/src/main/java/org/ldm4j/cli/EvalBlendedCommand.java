@@ -76,8 +76,8 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
     @Option(names = "--samples", defaultValue = "4", description = "Samples per edit, ranked by recall inside the mask (default: ${DEFAULT-VALUE}).") int samples;
     @Option(names = "--steps", defaultValue = "25") int steps;
     @Option(names = "--cfg", description = "Guidance scale (default 5 on small models, 7.5 otherwise).") Double cfg;
-    @Option(names = "--repair-weight", description = "Background weight of the recommended preset's repair (default: its 100, the official).") Double repairWeight;
-    @Option(names = "--repair-averaging", description = "Averaging of the recommended preset's repair terms: image (official) or region (default: the preset's).") String repairAveraging;
+    @Option(names = "--repair-weight", description = "Background weight of the recommended preset's repair (default: its 4, with per-region means).") Double repairWeight;
+    @Option(names = "--repair-averaging", description = "Averaging of the recommended preset's repair terms: image (official) or region (default: the preset's, region).") String repairAveraging;
     @Option(names = "--repair-steps", description = "Background repair steps of the recommended preset (default: its 75; 0 = off, for quick recall sweeps).") Integer repairSteps;
     @Option(names = "--blob-radius", defaultValue = "8", description = "Blob mask reach around the spot, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double blobRadius;
     @Option(names = "--thin-width", defaultValue = "6", description = "Thin mask stroke width, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double thinWidth;

@@ -21,7 +21,8 @@ import java.util.Locale;
  *   finalLatentPaste   yes                                  no (the background drifts: 0.99957 z_src + 0.0292 eps)
  *   scheduler          the request's                        its own DDIM: scaled_linear 0.00085..0.012, "leading",
  *                                                           steps_offset 0, no clipping, alphaBar_final = alphaBar_0
- *   repair             decoder, 75 Adam steps, lr 1e-4      none
+ *   repair             decoder, 75 Adam steps, lr 1e-4,     none
+ *                      per-region means, background w 4
  *   pixelBlend         yes                                  no
  *   maskAttention      2 (ldm4j's addition)                 0
  * </pre>
@@ -88,7 +89,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** The paper's Algorithm 1 as the LDM code runs it, plus the add-ons; see the class comment. */
     public static BlendSettings recommended() {
         return new BlendSettings(Start.SOURCE, 0.0, BlendPoint.BEFORE_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.official(), true, 2.0);
+                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, 2.0);
     }
 
     /**

@@ -16,6 +16,9 @@ class BlendSettingsTest {
         // mask attention is ldm4j's addition: on in the recommended preset, never in the official reproduction
         assertEquals(2.0, BlendSettings.recommended().maskAttention());
         assertEquals(0.0, BlendSettings.official().maskAttention());
+        // the repair: per-region means, background weight 4 (recommended); the official preset has none
+        assertEquals(new BackgroundRepair.Settings(75, 1e-4, 4.0, BackgroundRepair.Averaging.REGION), BlendSettings.recommended().repair());
+        assertTrue(!BlendSettings.official().repair().enabled());
     }
 
     @Test
