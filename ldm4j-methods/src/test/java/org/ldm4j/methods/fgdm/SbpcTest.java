@@ -67,15 +67,20 @@ class SbpcTest {
         }
     }
 
+    /** A listener counting each factor's denoising steps into {@code steps}. */
+    static FactorListener stepCounter(java.util.Map<String, AtomicInteger> steps) {
+        return new FactorListener() {
+            @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z, Tensor x0) {
+                steps.computeIfAbsent(f.name(), k -> new AtomicInteger()).incrementAndGet();
+            }
+        };
+    }
+
     @Test void candidatesDrawOnlyTheScoredMapAndTheFinalRunDrawsTheRestAsAFullCandidateWould() {
         FactorGraph full = FactorGraphSamplerTest.graph;   // seg -> depth -> image (ControlNet on seg and depth)
         try (InferenceMode im = new InferenceMode()) {
             java.util.Map<String, AtomicInteger> steps = new java.util.HashMap<>();
-            FactorListener count = new FactorListener() {
-                @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z, Tensor x0) {
-                    steps.computeIfAbsent(f.name(), k -> new AtomicInteger()).incrementAndGet();
-                }
-            };
+            FactorListener count = stepCounter(steps);
             SbpcResult r = Sbpc.run(full, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.1, 0.7, 0.3),
                     new SbpcSettings(3, 2, false, null, 63), count, null);
             assertEquals(1, r.chosen());
@@ -98,11 +103,7 @@ class SbpcTest {
         assertEquals(Set.of(), Sbpc.unreadByImage(full), "the image reads both maps");
         try (InferenceMode im = new InferenceMode()) {
             java.util.Map<String, AtomicInteger> steps = new java.util.HashMap<>();
-            FactorListener count = new FactorListener() {
-                @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z, Tensor x0) {
-                    steps.computeIfAbsent(f.name(), k -> new AtomicInteger()).incrementAndGet();
-                }
-            };
+            FactorListener count = stepCounter(steps);
             SbpcResult r = Sbpc.run(full, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.1, 0.7, 0.3),
                     new SbpcSettings(3, 2, false, null, 63), Set.of("depth"), count, null);
             assertEquals(3 * 2, steps.get("seg").get());
