@@ -131,13 +131,12 @@ final class EditCommand implements Callable<Integer> {
         if (noRepair && repairAveraging != null) throw new Ldm4j.UsageError("--no-repair and --repair-averaging contradict each other");
         if (noRepair) s = s.withRepair(BackgroundRepair.Settings.off());
         if (repairSteps != null) s = s.withRepairOn(repairSteps);
-        if (repairWeight != null) {
-            s = s.withRepairOn(null);   // a weight asks for the repair (on in the recommended preset, off in the official one)
-            s = s.withRepair(s.repair().withBackgroundWeight(repairWeight));   // <= 0 is an IllegalArgumentException: exit 2
-        }
-        if (repairAveraging != null) {
-            s = s.withRepairOn(null);
-            s = s.withRepair(s.repair().withAveraging(BackgroundRepair.Averaging.parse(repairAveraging)));   // unknown: exit 2
+        if (repairWeight != null || repairAveraging != null) {
+            s = s.withRepairOn(null);   // either asks for the repair (on in the recommended preset, off in the official one)
+            BackgroundRepair.Settings repair = s.repair();
+            if (repairWeight != null) repair = repair.withBackgroundWeight(repairWeight);   // <= 0: IllegalArgumentException, exit 2
+            if (repairAveraging != null) repair = repair.withAveraging(BackgroundRepair.Averaging.parse(repairAveraging));   // unknown: exit 2
+            s = s.withRepair(repair);
         }
         if (noPixelBlend) s = s.withPixelBlend(false);
         if (maskAttention != null) s = s.withMaskAttention(maskAttention);   // a negative one is an IllegalArgumentException: exit 2

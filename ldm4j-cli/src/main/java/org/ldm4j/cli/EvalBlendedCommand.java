@@ -78,6 +78,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
     @Option(names = "--cfg", description = "Guidance scale (default 5 on small models, 7.5 otherwise).") Double cfg;
     @Option(names = "--repair-weight", description = "Background weight of the recommended preset's repair (default: its 4, with per-region means).") Double repairWeight;
     @Option(names = "--repair-averaging", description = "Averaging of the recommended preset's repair terms: image (official) or region (default: the preset's, region).") String repairAveraging;
+    private BackgroundRepair.Averaging averaging;   // --repair-averaging, parsed once
     @Option(names = "--repair-steps", description = "Background repair steps of the recommended preset (default: its 75; 0 = off, for quick recall sweeps).") Integer repairSteps;
     @Option(names = "--blob-radius", defaultValue = "8", description = "Blob mask reach around the spot, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double blobRadius;
     @Option(names = "--thin-width", defaultValue = "6", description = "Thin mask stroke width, pixels at 64x64 (default: ${DEFAULT-VALUE}).") double thinWidth;
@@ -118,7 +119,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         if (repairSteps != null && repairSteps < 0) throw new Ldm4j.UsageError("--repair-steps must be >= 0, got " + repairSteps);
         if (repairWeight != null && !(repairWeight > 0)) throw new Ldm4j.UsageError("--repair-weight must be > 0, got " + repairWeight);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
-        if (repairAveraging != null) BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
+        averaging = repairAveraging == null ? null : BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
         StableDiffusion sd = loadModel(model, device, org.bytedeco.pytorch.global.torch.ScalarType.Float);
@@ -231,9 +232,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
             s = s.withRepair(repairSteps == 0 ? BackgroundRepair.Settings.off() : s.repair().withSteps(repairSteps));
         }
         if (repairWeight != null && s.repair().enabled()) s = s.withRepair(s.repair().withBackgroundWeight(repairWeight));
-        if (repairAveraging != null && s.repair().enabled()) {
-            s = s.withRepair(s.repair().withAveraging(BackgroundRepair.Averaging.parse(repairAveraging)));
-        }
+        if (averaging != null && s.repair().enabled()) s = s.withRepair(s.repair().withAveraging(averaging));
         if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, null);
         if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
@@ -326,7 +325,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         System.out.printf("PSNR/SSIM outside the mask before the final pixel paste; recall of the requested class inside the mask "
                 + "(best of %d samples ranked by it; 'unranked' = mean over the samples, as ranked: over the input's background when the preset restores it); time per edit (all %d samples, repair "
                 + "included) / one %dx%d txt2img of %d steps (%.0f ms); %d test scenes from seed %d%n",
-                samples, samples, size, size, steps, txt2imgMillis, n, ToyWorldFid.TEST_SEEDS);
+                samples, samples, size, size, steps, txt2imgMillis, n, ToyWorldFid.TEST_SEEDS + first);
     }
 
     private static Double finite(double v) { return Double.isFinite(v) ? v : null; }   // JSON has no infinity
