@@ -158,7 +158,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         List<Edit> out = new ArrayList<>();
         ToyClass add = GROUND_OBJECTS.get(i % GROUND_OBJECTS.size());
         Mask spot = emptyGroundBlob(scene);
-        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add), EnumSet.of(add)));
+        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add, i), EnumSet.of(add)));
         SceneObject largest = scene.objects().stream().max((a, b) -> Integer.compare(a.pixels(), b.pixels())).orElse(null);
         if (largest == null) {
             out.add(null);
@@ -166,7 +166,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
             List<ToyClass> others = new ArrayList<>(largest.toyClass() == ToyClass.BOAT ? List.of(ToyClass.BOAT, ToyClass.ROCK) : GROUND_OBJECTS);
             others.remove(largest.toyClass());
             ToyClass to = others.get(i % others.size());
-            out.add(new Edit("replace", scene.seed(), scene.objectMask(largest), phrase(to), EnumSet.of(to)));
+            out.add(new Edit("replace", scene.seed(), scene.objectMask(largest), phrase(to, i), EnumSet.of(to)));
         }
         Mask thin = EditMasks.thin(scene, scene.seed() ^ 0x7417L, thinWidth);
         ToyClass fill = mostlyUnder(scene, thin) == ToyClass.WATER ? ToyClass.SAND : ToyClass.WATER;
@@ -174,9 +174,16 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         return out;
     }
 
-    /** The diffusion prompt asking for one object, in ToyWorld's caption words. */
-    static String phrase(ToyClass c) {
-        return c == ToyClass.FLOWERS ? "a patch of flowers" : "a " + c.label();
+    /** Colours of ToyWorld's flower beds, as its captions name them. */
+    static final List<String> FLOWER_COLOURS = List.of("red", "yellow", "pink", "purple", "white", "blue");
+
+    /**
+     * The diffusion prompt asking for one object, in ToyWorld's caption words. Flowers take a colour (chosen by the
+     * scene index): the captions always say "patch of pink flowers", never "patch of flowers", and the bare phrase
+     * asks the model for something it was never shown.
+     */
+    static String phrase(ToyClass c, int i) {
+        return c == ToyClass.FLOWERS ? "a patch of " + FLOWER_COLOURS.get(i % FLOWER_COLOURS.size()) + " flowers" : "a " + c.label();
     }
 
     private static ToyClass mostlyUnder(Scene scene, Mask m) {

@@ -15,7 +15,6 @@ import org.ldm4j.methods.fgdm.ImageSbpc;
 import org.ldm4j.methods.fgdm.ImageSegmenter;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.Sbpc;
-import org.ldm4j.methods.fgdm.SbpcResult;
 import org.ldm4j.methods.fgdm.SbpcSettings;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.Txt2Img;
@@ -59,6 +58,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     @Option(names = "--condition-steps", split = ",", defaultValue = "10,20", description = "Condition steps t of the candidates (default: ${DEFAULT-VALUE}).") List<Integer> conditionSteps;
     @Option(names = "--all-maps", description = "The final run also draws the maps the image factor does not read (depth, sketch, normals), "
             + "as 'fgdm sample' does; by default SBPC draws only what the image needs (the paper's seg -> image), and times that.") boolean allMaps;
+    @Option(names = "--batch", defaultValue = "0", description = "Candidates per UNet call (0 = all N in one batch, 1 = one at a time as "
+            + "before session 8; default: ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--min-objects", defaultValue = "3", description = "Captions must name at least this many object classes (default: ${DEFAULT-VALUE}).") int minObjects;
     @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions: one shard of a long table runs captions "
             + "[first, first + n), with seeds seed + first + i (default: ${DEFAULT-VALUE}).") int first;
@@ -111,6 +112,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         if (merge != null) return merged();
         int count = count(200, 1);
         if (first < 0) throw new Ldm4j.UsageError("--first must be >= 0, got " + first);
+        if (batch < 0 || batch > 256) throw new Ldm4j.UsageError("--batch must be in 0..256, got " + batch);
         if (minObjects < 1) throw new Ldm4j.UsageError("--min-objects must be >= 1, got " + minObjects);
         List<Integer> ns = new ArrayList<>(new TreeSet<>(samples));
         List<Integer> ts = new ArrayList<>(new TreeSet<>(conditionSteps));
@@ -132,24 +134,22 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         for (int n : ns) if (n > 1) rows.put("image-sbpc/" + n, new Row("image-sbpc", null, n));
 
         try (InferenceMode ignored = new InferenceMode(); me.tongfei.progressbar.ProgressBar bar = progress("sbpc", scenes.size(), "prompts")) {
-            warmUp(m, scenes.get(0).caption(), ts.get(0), tolerance, imageSettings);
+            warmUp(m, scenes.get(0).caption(), ts.get(0), maxN, tolerance, imageSettings);
             for (int i = 0; i < scenes.size(); i++) {
                 String caption = scenes.get(i).caption();
                 long promptSeed = seed + first + i;
                 ObjectRecall scorer = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), minArea);
                 for (int t : ts) {
                     try (PointerScope scope = new PointerScope()) {
-                        SbpcResult r = Sbpc.run(m.graph(), m.seg(), palette, caption, promptSeed, scorer,
-                                new SbpcSettings(maxN, t, false, null, tolerance), leftOut(m), null, null);
+                        // Each N draws its own candidates (batched as SBPC batches them, so a batch of 5 is timed as one),
+                        // the same seeds as a prefix of the largest N; final runs are shared by the N that choose the same seed.
                         Map<Integer, double[]> finals = new LinkedHashMap<>();   // chosen index -> {image recall, image millis}
-                        finals.put(r.chosen(), new double[]{scorer.score(evaluator.segment(r.result().decoded(m.image()))), r.imageMillis()});
                         for (int n : ns) {
-                            List<Double> prefix = r.scores().subList(0, n);
-                            int chosen = firstBest(prefix);
-                            double[] fin = finals.computeIfAbsent(chosen, k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator));
-                            double millis = fin[1];
-                            for (int k = 0; k < n; k++) millis += r.candidateMillis().get(k);
-                            rows.get("fgdm-sbpc/" + t + "/" + n).add(prefix, fin[0], millis);
+                            SbpcSettings settings = new SbpcSettings(n, t, false, null, tolerance);
+                            if (batch > 0) settings = settings.withBatch(Math.min(batch, n));
+                            Sbpc.Candidates c = Sbpc.candidates(m.graph(), m.seg(), palette, caption, promptSeed, scorer, settings, null, null);
+                            double[] fin = finals.computeIfAbsent(c.chosen(), k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator));
+                            rows.get("fgdm-sbpc/" + t + "/" + n).add(c.scores(), fin[0], c.totalMillis() + fin[1]);
                         }
                     }
                 }
@@ -268,13 +268,6 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         return allMaps ? java.util.Set.of() : Sbpc.unreadByImage(m.graph());
     }
 
-    /** The first index of the best score (SBPC's tie rule: the earlier sample). */
-    static int firstBest(List<Double> scores) {
-        int best = 0;
-        for (int k = 1; k < scores.size(); k++) if (scores.get(k) > scores.get(best)) best = k;
-        return best;
-    }
-
     /**
      * The final run SBPC makes for candidate seed {@code seedK}: the candidate (its scored map and ancestors, t steps)
      * redrawn untimed, then {@link Sbpc#finish} on it, timed as {@link Sbpc} times its final run. Returns {image recall, millis}.
@@ -289,9 +282,11 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     }
 
     /** One untimed SBPC and text2img first: libtorch's first calls allocate and warm caches, which would bias the first prompt. */
-    private void warmUp(EvalFgdmCommand.Loaded m, String caption, int t, int tolerance, FactorSettings image) {
+    private void warmUp(EvalFgdmCommand.Loaded m, String caption, int t, int maxN, int tolerance, FactorSettings image) {
         try (PointerScope scope = new PointerScope()) {
-            Sbpc.run(m.graph(), m.seg(), palette, caption, seed, map -> 0, new SbpcSettings(1, t, false, null, tolerance), leftOut(m), null, null);
+            SbpcSettings settings = new SbpcSettings(maxN, t, false, null, tolerance);
+            if (batch > 0) settings = settings.withBatch(Math.min(batch, maxN));
+            Sbpc.run(m.graph(), m.seg(), palette, caption, seed, map -> 0, settings, leftOut(m), null, null);
             Txt2Img.run(m.graph().sd, new GenerationRequest("txt2img", "warm-up", caption, image.negativePrompt(), m.size(), m.size(), image.steps(),
                     image.guidanceScale(), image.scheduler(), seed, 1, 0, image.eta(), null, null), List.of(), null);
         }

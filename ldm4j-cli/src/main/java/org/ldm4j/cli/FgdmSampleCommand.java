@@ -81,6 +81,8 @@ final class FgdmSampleCommand implements Callable<Integer> {
     boolean fullSize;
     @Option(names = "--sbpc", defaultValue = "1", description = "SBPC: segmentation samples scored by object recall (default ${DEFAULT-VALUE}).")
     int sbpc;
+    @Option(names = "--sbpc-batch", description = "SBPC candidates per UNet call (default: all N; lower it when a large model's batch does not fit in memory).")
+    Integer sbpcBatch;
     @Option(names = "--condition-steps", description = "SBPC: steps of the candidate maps (default: --steps).")
     Integer conditionSteps;
     @Option(names = "--objects", split = ",", description = "Objects the recall counts, e.g. house,tree (default: the ToyWorld objects the prompt names).")
@@ -103,6 +105,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
             default -> throw new Ldm4j.UsageError("--mode must be sequential or joint, got '" + mode + "'");
         };
         if (sbpc < 1) throw new Ldm4j.UsageError("--sbpc must be >= 1, got " + sbpc);
+        if (sbpcBatch != null && (sbpcBatch < 1 || sbpcBatch > 256)) throw new Ldm4j.UsageError("--sbpc-batch must be in 1..256, got " + sbpcBatch);
         if (halfRes && fullSize) throw new Ldm4j.UsageError("--half-res and --full-size exclude each other");
         if (sbpc > 1 && m == FactorGraphRequest.Mode.JOINT) throw new Ldm4j.UsageError("--sbpc needs --mode sequential (the image factor runs only on the chosen map)");
         if (sbpc > 1 && given != null) throw new Ldm4j.UsageError("--sbpc samples the maps it scores: it cannot be combined with --given");
@@ -137,14 +140,14 @@ final class FgdmSampleCommand implements Callable<Integer> {
         wanted.forEach(c -> objectNames.add(palette.name(c)));
         if (sbpc > 1) {
             report.putObject("sbpc").put("samples", sbpc).put("candidate_steps", conditionSteps != null ? conditionSteps
-                    : graph.factor(seg.name()).settings().steps()).put("min_area", minArea);
+                    : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings(0).batch());
         }
         FactorGraphResult result;
         SbpcResult chosen = null;
         try (InferenceMode ignored = new InferenceMode()) {
             if (sbpc > 1) {
                 chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, new ObjectRecall(wanted, minArea),
-                        new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette)),
+                        sbpcSettings(FgdmFolder.tolerance(palette)),
                         off, FgdmSupport.progress(), null);
                 result = chosen.result();
             } else {
@@ -294,6 +297,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
     }
 
     /** sample.json's candidates: every SBPC candidate's seed, recall, objects found and time (one when no SBPC). */
+    private SbpcSettings sbpcSettings(int tolerance) {
+        SbpcSettings s = new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, tolerance);
+        return sbpcBatch != null ? s.withBatch(Math.min(sbpcBatch, sbpc)) : s;
+    }
+
     private void candidates(ObjectNode report, SbpcResult sbpc, FactorGraphResult result, FgdmManifest.Entry seg, Palette palette,
                             Set<Integer> wanted) throws IOException {
         ArrayNode list = report.putArray("candidates");

@@ -100,14 +100,16 @@ final class FactorGraphMode implements Mode {
         int conditions = graph.factors().size() - graph.imageFactors().size();
         // SBPC's candidates draw only the scored map and its ancestors; the other condition factors run once, with the images
         int scored = fg.segmentationFactor() == null ? conditions : Sbpc.scoredFactors(graph, fg.segmentationFactor()).size();
-        int loops = sampling.equals("joint") ? 1 : n * scored + (conditions - scored) + graph.imageFactors().size();
+        SbpcSettings sbpcSettings = new SbpcSettings(n, conditionSteps == null ? 0 : conditionSteps, half, null, FactorGraphModel.TOLERANCE);
+        int candidateLoops = (n + sbpcSettings.batch() - 1) / sbpcSettings.batch();   // one loop per batch of candidates
+        int loops = sampling.equals("joint") ? 1 : candidateLoops * scored + (conditions - scored) + graph.imageFactors().size();
         return new Prepared(request, record, loops, (sd, hooks, cancelled) -> {
             FactorListener listener = progress(hooks);
             String seg = fg.segmentationFactor();
             if (sbpc) {
                 ObjectRecall recall = new ObjectRecall(Set.copyOf(ObjectRecall.namedIn(request.prompt(), palette, true)), FactorGraphModel.MIN_AREA);
                 SbpcResult r = Sbpc.run(graph, seg, palette, request.prompt(), request.seed(), recall,
-                        new SbpcSettings(n, conditionSteps == null ? 0 : conditionSteps, half, null, FactorGraphModel.TOLERANCE), listener, cancelled);
+                        sbpcSettings, listener, cancelled);
                 List<Map<String, Object>> candidates = new ArrayList<>();
                 for (int k = 0; k < r.scores().size(); k++) {
                     Map<String, Object> c = new LinkedHashMap<>();
@@ -190,6 +192,10 @@ final class FactorGraphMode implements Mode {
     static FactorListener progress(List<? extends StepHook> hooks) {
         return new FactorListener() {
             @Override public void stepped(Factor factor, Step step, Tensor latents, Tensor predictedX0) {
+                if (latents.size(0) > 1) {   // a batch of SBPC candidates: the preview follows the first
+                    latents = latents.narrow(0, 0, 1);
+                    predictedX0 = predictedX0 == null ? null : predictedX0.narrow(0, 0, 1);
+                }
                 for (StepHook h : hooks) h.afterStep(latents, predictedX0, step);
             }
         };

@@ -128,13 +128,13 @@ class StudioFactorGraphApiTest {
         List<StudioFixture.Event> events = studio.events(id);
         JsonNode done = events.get(events.size() - 1).data();
         assertEquals("done", done.get("state").asText(), done.toString());
-        // 5 loops: 3 candidates of seg (the scored map) of 1 step each, then depth once (1 step) and the image factor
-        // (2 steps): fractions in 10ths
+        // 3 loops: the 3 candidates of seg (the scored map) in one batch of 1 step, then depth once (1 step) and the
+        // image factor (2 steps): fractions in 6ths
         List<JsonNode> progress = events.stream().filter(e -> e.name().equals("progress")).map(StudioFixture.Event::data).toList();
         assertFalse(progress.isEmpty());
         for (JsonNode p : progress) {
-            double f10 = p.get("fraction").asDouble() * 10;
-            assertEquals(Math.rint(f10), f10, 1e-9, "fraction " + p);
+            double f6 = p.get("fraction").asDouble() * 6;
+            assertEquals(Math.rint(f6), f6, 1e-9, "fraction " + p);
         }
         assertEquals(2, progress.get(progress.size() - 1).get("total").asInt(), "the image factor's steps come last");
         assertEquals(1.0, done.at("/progress/fraction").asDouble(), 1e-9);

@@ -73,20 +73,21 @@ final class FactorBranch implements ControlSource {
         if (root != null) return root.extras(in, step);
         if (factor.conditioning() instanceof FactorConditioning.TextOnly) return null;
         if (built == null || !sameTensors(builtFor, latents)) {
-            built = build(values);
+            built = build(values, in.condLatents().size(0));
             built.validate(sd, factor.settings().width(), factor.settings().height());
             builtFor = latents;
         }
         return built.extras(in, step);
     }
 
-    private ControlSource build(List<Value> values) {
+    /** @param batch runs denoised together (a parent switched off is the zero latent for each) */
+    private ControlSource build(List<Value> values, long batch) {
         int w = factor.settings().width(), h = factor.settings().height();
         if (factor.conditioning() instanceof FactorConditioning.ParentLatentAdapter a) {
             long lh = h / sd.vaeScaleFactor(), lw = w / sd.vaeScaleFactor();
             TensorVector parts = new TensorVector();
             for (Value v : values) {
-                Tensor z = v == null ? torch.zeros(1, sd.latentChannels(), lh, lw) : v.latents;
+                Tensor z = v == null ? torch.zeros(batch, sd.latentChannels(), lh, lw) : v.latents;
                 if (z.size(2) != lh || z.size(3) != lw) z = torch.upsample_nearest2d(z, new long[]{lh, lw});
                 parts.push_back(z);
             }

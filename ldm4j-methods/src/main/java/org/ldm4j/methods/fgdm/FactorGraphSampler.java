@@ -58,6 +58,33 @@ public final class FactorGraphSampler {
     }
 
     public static FactorGraphResult run(FactorGraph graph, FactorGraphRequest request, FactorListener listener, BooleanSupplier cancelled) {
+        return sample(graph, request, 1, listener, cancelled).get(0);
+    }
+
+    /**
+     * {@code count} runs of the request with seeds {@code seed, seed + 1, ...} in one batch: every UNet call
+     * denoises all of them (cheap on small latents, where a call's cost is mostly per-call overhead, e.g. SBPC's
+     * candidates). Each element gets the noise its seed gives a single run ({@link Rng#perSample}), so the results
+     * are those of {@code count} calls of {@link #run} up to floating-point rounding of the batched kernels. Condition
+     * factors only: a ControlNet factor in the batch must be switched off or given. Given values are shared by all.
+     */
+    public static List<FactorGraphResult> runBatch(FactorGraph graph, FactorGraphRequest request, int count, FactorListener listener,
+                                                   BooleanSupplier cancelled) {
+        if (count < 1) throw new IllegalArgumentException("a batch needs at least one run, got " + count);
+        if (count > 1) {
+            for (Factor f : graph.factors()) {
+                if (f.conditioning() instanceof FactorConditioning.ControlNetOnMaps && !request.switchedOff().contains(f.name())
+                        && !request.given().containsKey(f.name())) {
+                    throw new IllegalArgumentException("batched sampling draws condition factors only; switch off or give the ControlNet factor '"
+                            + f.name() + "' and run it per sample");
+                }
+            }
+        }
+        return sample(graph, request, count, listener, cancelled);
+    }
+
+    private static List<FactorGraphResult> sample(FactorGraph graph, FactorGraphRequest request, int count, FactorListener listener,
+                                                  BooleanSupplier cancelled) {
         FactorListener observer = listener != null ? listener : FactorListener.NONE;
         for (String name : request.switchedOff()) graph.indexOf(name);
         for (String name : request.given().keySet()) graph.indexOf(name);
@@ -69,18 +96,25 @@ public final class FactorGraphSampler {
             FactorGraphRequest.Given given = request.given().get(f.name());
             if (given != null) {
                 Tensor latents = given.latents() != null ? given.latents() : encodeMean(sd, given.image());
-                runs.put(f.name(), new Run(f, new FactorBranch.Value(Scopes.keep(latents), given.image())));
+                Tensor image = given.image();
+                if (count > 1) {   // shared by every run of the batch
+                    latents = repeatBatch(latents, count);
+                    if (image != null) image = repeatBatch(image, count);
+                }
+                runs.put(f.name(), new Run(f, new FactorBranch.Value(Scopes.keep(latents), image)));
                 continue;
             }
             FactorSettings s = f.settings();
-            Rng rng = new Rng(graph.factorSeed(f.name(), request.seed()));
+            long[] seeds = new long[count];
+            for (int k = 0; k < count; k++) seeds[k] = graph.factorSeed(f.name(), request.seed() + k);
+            Rng rng = Rng.perSample(seeds);
             Scheduler scheduler = sd.scheduler(s.scheduler(), s.eta()).create(s.steps(), rng);
-            Tensor zT = rng.randn(sd.device(), ScalarType.Float, 1, sd.latentChannels(), s.height() / sd.vaeScaleFactor(),
+            Tensor zT = rng.randn(sd.device(), ScalarType.Float, count, sd.latentChannels(), s.height() / sd.vaeScaleFactor(),
                     s.width() / sd.vaeScaleFactor()).mul(new Scalar(scheduler.initNoiseSigma()));
             Run run = new Run(f, new FactorBranch.Value(Scopes.keep(zT), null));
             run.scheduler = scheduler;
             PromptConditioning text = texts.computeIfAbsent(request.prompt() + s.promptSuffix() + "\u0000" + s.negativePrompt(),
-                    k -> sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0));
+                    k -> repeat(sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0), count));
             FactorBranch branch = new FactorBranch(graph, f, () -> parentValues(f, runs), observer);
             run.denoiser = new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
             runs.put(f.name(), run);
@@ -88,14 +122,38 @@ public final class FactorGraphSampler {
         if (request.mode() == FactorGraphRequest.Mode.SEQUENTIAL) sequential(runs, observer, cancelled);
         else joint(runs, observer, cancelled);
 
-        Map<String, Tensor> latents = new LinkedHashMap<>(), images = new LinkedHashMap<>();
-        Map<String, Long> millis = new LinkedHashMap<>();
-        for (Run r : runs.values()) {
-            latents.put(r.factor.name(), r.value.latents);
-            if (r.value.image != null) images.put(r.factor.name(), r.value.image);
-            if (r.sampled()) millis.put(r.factor.name(), r.nanos / 1_000_000);
+        List<FactorGraphResult> results = new ArrayList<>(count);
+        for (int k = 0; k < count; k++) {
+            Map<String, Tensor> latents = new LinkedHashMap<>(), images = new LinkedHashMap<>();
+            Map<String, Long> millis = new LinkedHashMap<>();
+            for (Run r : runs.values()) {
+                latents.put(r.factor.name(), element(r.value.latents, k, count));
+                if (r.value.image != null) images.put(r.factor.name(), element(r.value.image, k, count));
+                if (r.sampled()) millis.put(r.factor.name(), r.nanos / 1_000_000 / count);   // a batch's time, shared evenly
+            }
+            results.add(new FactorGraphResult(graph, request.mode(), latents, images, millis));
         }
-        return new FactorGraphResult(graph, request.mode(), latents, images, millis);
+        return results;
+    }
+
+    /** Element k of a batch as its own (1, ...) tensor; the batch itself when there is one element. */
+    private static Tensor element(Tensor batch, int k, int count) {
+        return count == 1 ? batch : Scopes.keep(batch.narrow(0, k, 1));
+    }
+
+    private static Tensor repeatBatch(Tensor t, int count) {
+        if (t.size(0) != 1) throw new IllegalArgumentException("a value given to a batch of " + count + " runs must have batch 1, got " + t.size(0));
+        long[] reps = new long[(int) t.dim()];
+        java.util.Arrays.fill(reps, 1);
+        reps[0] = count;
+        return t.repeat(reps);
+    }
+
+    /** The prompt's text states once per run of the batch. */
+    private static PromptConditioning repeat(PromptConditioning text, int count) {
+        if (count == 1) return text;
+        return new PromptConditioning(repeatBatch(text.cond(), count), text.uncond() == null ? null : repeatBatch(text.uncond(), count),
+                text.encoding());
     }
 
     /** Each factor's whole chain in the engine's loop, parents first; children see the parents' final latents. */

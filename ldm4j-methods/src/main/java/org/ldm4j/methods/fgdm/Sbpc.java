@@ -14,7 +14,8 @@ import java.util.function.BooleanSupplier;
  * Sampling-based prompt compliance with an FG-DM (paper sec. 4, Tables 3-4): draw N candidate condition maps
  * (different seeds; cheaper: fewer steps, half resolution), score each decoded segmentation (object recall against
  * the objects the prompt names), keep the best, and run the image factor <b>once</b>, on it. Candidates are sampled
- * SEQUENTIALLY and draw only the scored map and its ancestors; the final run gives the chosen candidate's maps and
+ * SEQUENTIALLY (each factor's whole chain, parents first), several seeds per UNet call ({@link SbpcSettings#batch}),
+ * and draw only the scored map and its ancestors; the final run gives the chosen candidate's maps and
  * samples the rest of the graph (other condition factors at the candidates' settings, then the image factors) with
  * the chosen candidate's seed.
  */
@@ -37,33 +38,59 @@ public final class Sbpc {
     public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
                                  SbpcSettings settings, Set<String> leftOut, FactorListener listener, BooleanSupplier cancelled) {
         checkLeftOut(graph, mapFactor, leftOut);
+        Candidates drawn = candidates(graph, mapFactor, palette, prompt, seed, scorer, settings, listener, cancelled);
+        long chosenSeed = seed + drawn.chosen();
+        if (graph.imageFactors().isEmpty()) {
+            return new SbpcResult(drawn.scores(), drawn.maps(), drawn.chosen(), chosenSeed, drawn.millis(), 0, drawn.best());
+        }
+        long start = System.nanoTime();
+        FactorGraphResult result = finish(candidateGraph(graph, mapFactor, settings), mapFactor, prompt, chosenSeed, drawn.best(), leftOut,
+                listener, cancelled);
+        return new SbpcResult(drawn.scores(), drawn.maps(), drawn.chosen(), chosenSeed, drawn.millis(), (System.nanoTime() - start) / 1_000_000, result);
+    }
+
+    /**
+     * The candidate phase: each candidate's score and decoded map, its share of the time (a batch's time split evenly
+     * over its candidates: decoding and scoring included), the first best index and its run.
+     */
+    public record Candidates(List<Double> scores, List<ClassMap> maps, List<Long> millis, int chosen, FactorGraphResult best) {
+        public double totalMillis() { return millis.stream().mapToLong(Long::longValue).sum(); }
+    }
+
+    /**
+     * Draws the N candidates (seeds seed, seed + 1, ...), {@link SbpcSettings#batch} of them per UNet call, and scores
+     * each decoded map. With {@link SbpcSettings#stopAtScore} it stops after the batch where a candidate reached it.
+     */
+    public static Candidates candidates(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
+                                        SbpcSettings settings, FactorListener listener, BooleanSupplier cancelled) {
         FactorGraph candidates = candidateGraph(graph, mapFactor, settings);
         FactorGraphRequest base = candidateRequest(graph, mapFactor, prompt, seed);
-
         List<Double> scores = new ArrayList<>();
         List<ClassMap> maps = new ArrayList<>();
         List<Long> millis = new ArrayList<>();
         FactorGraphResult best = null;
         int chosen = -1;
-        for (int k = 0; k < settings.samples(); k++) {
+        boolean reached = false;
+        for (int k = 0; k < settings.samples() && !reached; k += settings.batch()) {
+            int count = Math.min(settings.batch(), settings.samples() - k);
             long start = System.nanoTime();
-            FactorGraphResult r = FactorGraphSampler.run(candidates, base.withSeed(seed + k), listener, cancelled);
-            ClassMap map = SegmentationMaps.decode(r.decoded(mapFactor), palette, settings.tolerance());
-            double score = scorer.score(map);
-            millis.add((System.nanoTime() - start) / 1_000_000);
-            scores.add(score);
-            maps.add(map);
-            if (chosen < 0 || score > scores.get(chosen)) {
-                chosen = k;
-                best = r;
+            List<FactorGraphResult> runs = FactorGraphSampler.runBatch(candidates, base.withSeed(seed + k), count, listener, cancelled);
+            for (int j = 0; j < count; j++) {
+                FactorGraphResult r = runs.get(j);
+                ClassMap map = SegmentationMaps.decode(r.decoded(mapFactor), palette, settings.tolerance());
+                double score = scorer.score(map);
+                scores.add(score);
+                maps.add(map);
+                if (chosen < 0 || score > scores.get(chosen)) {
+                    chosen = k + j;
+                    best = r;
+                }
+                if (settings.stopAtScore() != null && score >= settings.stopAtScore()) reached = true;
             }
-            if (settings.stopAtScore() != null && score >= settings.stopAtScore()) break;
+            long each = (System.nanoTime() - start) / 1_000_000 / count;
+            for (int j = 0; j < count; j++) millis.add(each);
         }
-        long chosenSeed = seed + chosen;
-        if (graph.imageFactors().isEmpty()) return new SbpcResult(scores, maps, chosen, chosenSeed, millis, 0, best);
-        long start = System.nanoTime();
-        FactorGraphResult result = finish(candidates, mapFactor, prompt, chosenSeed, best, leftOut, listener, cancelled);
-        return new SbpcResult(scores, maps, chosen, chosenSeed, millis, (System.nanoTime() - start) / 1_000_000, result);
+        return new Candidates(scores, maps, millis, chosen, best);
     }
 
     /** The graph candidates are drawn from: every condition factor at the settings' steps and resolution. */

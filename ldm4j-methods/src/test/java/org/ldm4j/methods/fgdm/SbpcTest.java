@@ -48,7 +48,7 @@ class SbpcTest {
                 @Override public void stepped(Factor f, org.ldm4j.pipeline.Step s, Tensor z, Tensor x0) { if (f.name().equals("image")) imageSteps.incrementAndGet(); }
             };
             SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 40, scorer,
-                    new SbpcSettings(4, 2, true, null, 63), count, null);
+                    new SbpcSettings(4, 2, true, null, 63).withBatch(1), count, null);
             assertEquals(List.of(0.2, 0.9, 0.5, 0.9), r.scores());
             assertEquals(1, r.chosen(), "the first of the best");
             assertEquals(41, r.chosenSeed());
@@ -82,7 +82,7 @@ class SbpcTest {
             java.util.Map<String, AtomicInteger> steps = new java.util.HashMap<>();
             FactorListener count = stepCounter(steps);
             SbpcResult r = Sbpc.run(full, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.1, 0.7, 0.3),
-                    new SbpcSettings(3, 2, false, null, 63), count, null);
+                    new SbpcSettings(3, 2, false, null, 63).withBatch(1), count, null);
             assertEquals(1, r.chosen());
             assertEquals(3 * 2, steps.get("seg").get(), "three candidates of the scored map, 2 steps each");
             assertEquals(2, steps.get("depth").get(), "depth (not read by the score) drawn once, at the candidates' 2 steps");
@@ -106,7 +106,7 @@ class SbpcTest {
             FactorListener count = stepCounter(steps);
             SbpcResult r = Sbpc.run(full, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.1, 0.7, 0.3),
                     new SbpcSettings(3, 2, false, null, 63), Set.of("depth"), count, null);
-            assertEquals(3 * 2, steps.get("seg").get());
+            assertEquals(2, steps.get("seg").get(), "three candidates in one batch of 2 steps");
             assertNull(steps.get("depth"), "depth left out");
             assertEquals(FactorGraphSamplerTest.SETTINGS.steps(), steps.get("image").get());
             assertArrayEquals(new long[]{1, 3, 16, 16}, r.result().decoded("image").sizes().vec().get());
@@ -117,6 +117,50 @@ class SbpcTest {
         e = assertThrows(IllegalArgumentException.class, () -> Sbpc.run(full, "seg", MapEditsTest.PALETTE, "x", 0,
                 m -> 0, new SbpcSettings(1, 1, false, null, 63), Set.of("normals"), null, null));
         assertTrue(e.getMessage().contains("no such factor"), e.getMessage());
+    }
+
+    @Test void batchedCandidatesAreTheOneAtATimeCandidatesInFewerUNetCalls() {
+        FactorGraph full = FactorGraphSamplerTest.graph;   // seg -> depth -> image
+        try (InferenceMode im = new InferenceMode()) {
+            java.util.Map<String, AtomicInteger> oneSteps = new java.util.HashMap<>(), batchSteps = new java.util.HashMap<>();
+            SbpcSettings settings = new SbpcSettings(5, 2, false, null, 63);
+            assertEquals(5, settings.batch(), "all N in one batch by default");
+            Sbpc.Candidates one = Sbpc.candidates(full, "seg", MapEditsTest.PALETTE, "a red house", 40, map -> map.get(3, 3),
+                    settings.withBatch(1), stepCounter(oneSteps), null);
+            Sbpc.Candidates batched = Sbpc.candidates(full, "seg", MapEditsTest.PALETTE, "a red house", 40, map -> map.get(3, 3),
+                    settings.withBatch(2), stepCounter(batchSteps), null);
+            assertEquals(5 * 2, oneSteps.get("seg").get());
+            assertEquals(3 * 2, batchSteps.get("seg").get(), "batches of 2, 2 and 1");
+            assertNull(batchSteps.get("depth"), "candidates draw the scored map only");
+            assertEquals(one.scores(), batched.scores());
+            assertEquals(one.maps(), batched.maps());
+            assertEquals(one.chosen(), batched.chosen());
+            assertEquals(5, batched.millis().size());
+            Tensor a = one.best().latents("seg"), b = batched.best().latents("seg");
+            assertArrayEquals(new long[]{1, 4, 8, 8}, b.sizes().vec().get(), "each candidate its own (1, C, h, w) latents");
+            assertTrue(a.sub(b).abs().max().item_double() < 1e-4, "the same candidate up to the rounding of batched kernels");
+            // every candidate, not only the best: candidate k of the batch is the single run with seed 40 + k
+            FactorGraph cheap = full.withSettings("seg", full.factor("seg").settings().withSteps(2));
+            for (int k = 0; k < 5; k++) {
+                FactorGraphResult single = FactorGraphSampler.run(cheap, Sbpc.candidateRequest(full, "seg", "a red house", 40 + k), null, null);
+                assertEquals(SegmentationMaps.decode(single.decoded("seg"), MapEditsTest.PALETTE, 63), batched.maps().get(k), "candidate " + k);
+            }
+            // a child factor in a batch reads its own element of the parent's batch (depth's adapter on seg's latents)
+            FactorGraphRequest noImage = FactorGraphRequest.of("a red house", 7, FactorGraphRequest.Mode.SEQUENTIAL).withSwitchedOff(Set.of("image"));
+            List<FactorGraphResult> three = FactorGraphSampler.runBatch(full, noImage, 3, null, null);
+            for (int k = 0; k < 3; k++) {
+                FactorGraphResult single = FactorGraphSampler.run(full, noImage.withSeed(7 + k), null, null);
+                for (String f : List.of("seg", "depth")) {
+                    double diff = single.latents(f).sub(three.get(k).latents(f)).abs().max().item_double();
+                    assertTrue(diff < 1e-4, f + " of run " + k + " differs by " + diff);
+                }
+            }
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> FactorGraphSampler.runBatch(full,
+                FactorGraphRequest.of("x", 0, FactorGraphRequest.Mode.SEQUENTIAL), 2, null, null));
+        assertTrue(e.getMessage().contains("ControlNet factor 'image'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new SbpcSettings(3, 2, false, null, 63, 0));
+        assertTrue(e.getMessage().contains("batch must be in 1..256"), e.getMessage());
     }
 
     @Test void stopsAtTheFirstSampleAboveTheThreshold() {
