@@ -106,6 +106,8 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
     static final class Row {
         double psnr, ssim, recall, recallUnranked, millis;
         int edits, skipped;
+        /** Recall inside by the requested class: {sum, edits}. A class the base model cannot draw shows here, not as a method defect. */
+        final Map<ToyClass, double[]> byClass = new java.util.EnumMap<>(ToyClass.class);
     }
 
     @Override
@@ -158,7 +160,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         List<Edit> out = new ArrayList<>();
         ToyClass add = GROUND_OBJECTS.get(i % GROUND_OBJECTS.size());
         Mask spot = emptyGroundBlob(scene);
-        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add, i), EnumSet.of(add)));
+        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add), EnumSet.of(add)));
         SceneObject largest = scene.objects().stream().max((a, b) -> Integer.compare(a.pixels(), b.pixels())).orElse(null);
         if (largest == null) {
             out.add(null);
@@ -166,7 +168,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
             List<ToyClass> others = new ArrayList<>(largest.toyClass() == ToyClass.BOAT ? List.of(ToyClass.BOAT, ToyClass.ROCK) : GROUND_OBJECTS);
             others.remove(largest.toyClass());
             ToyClass to = others.get(i % others.size());
-            out.add(new Edit("replace", scene.seed(), scene.objectMask(largest), phrase(to, i), EnumSet.of(to)));
+            out.add(new Edit("replace", scene.seed(), scene.objectMask(largest), phrase(to), EnumSet.of(to)));
         }
         Mask thin = EditMasks.thin(scene, scene.seed() ^ 0x7417L, thinWidth);
         ToyClass fill = mostlyUnder(scene, thin) == ToyClass.WATER ? ToyClass.SAND : ToyClass.WATER;
@@ -174,16 +176,9 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         return out;
     }
 
-    /** Colours of ToyWorld's flower beds, as its captions name them. */
-    static final List<String> FLOWER_COLOURS = List.of("red", "yellow", "pink", "purple", "white", "blue");
-
-    /**
-     * The diffusion prompt asking for one object, in ToyWorld's caption words. Flowers take a colour (chosen by the
-     * scene index): the captions always say "patch of pink flowers", never "patch of flowers", and the bare phrase
-     * asks the model for something it was never shown.
-     */
-    static String phrase(ToyClass c, int i) {
-        return c == ToyClass.FLOWERS ? "a patch of " + FLOWER_COLOURS.get(i % FLOWER_COLOURS.size()) + " flowers" : "a " + c.label();
+    /** The diffusion prompt asking for one object, in ToyWorld's caption words. */
+    static String phrase(ToyClass c) {
+        return c == ToyClass.FLOWERS ? "a patch of flowers" : "a " + c.label();
     }
 
     private static ToyClass mostlyUnder(Scene scene, Mask m) {
@@ -286,6 +281,11 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         row.psnr += loc.psnrOutside();
         row.ssim += loc.ssimOutside();
         row.recall += loc.recallInside();
+        for (ToyClass c : e.requested()) {
+            double[] sc = row.byClass.computeIfAbsent(c, k -> new double[2]);
+            sc[0] += loc.recallInside();
+            sc[1]++;
+        }
         row.recallUnranked += unranked;
         row.millis += millis;
         row.edits++;
@@ -314,6 +314,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
     private void printAndReport(Map<String, Row> rows, double txt2imgMillis, ObjectNode report) {
         System.out.printf("%-22s %-8s %5s %10s %8s %9s %9s %10s%n", "preset", "edit", "n", "PSNR out", "SSIM out", "recall in", "unranked", "time/t2i");
         ArrayNode out = report.putArray("rows");
+        List<String> byClassLines = new ArrayList<>();
         for (Map.Entry<String, Row> en : rows.entrySet()) {
             String[] pk = en.getKey().split("/");
             Row r = en.getValue();
@@ -328,7 +329,17 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
                     EvalCommand.f4(rec), EvalCommand.f4(unr), ratio, r.skipped > 0 ? "  (" + r.skipped + " skipped)" : "");
             o.put("psnr_outside", finite(psnr)).put("ssim_outside", ssim).put("recall_inside", rec).put("recall_inside_unranked", unr)
                     .put("ms_per_edit", ms).put("time_ratio", ratio);
+            ObjectNode byClass = o.putObject("recall_inside_by_class");
+            StringBuilder line = new StringBuilder();
+            for (Map.Entry<ToyClass, double[]> c : r.byClass.entrySet()) {
+                double v = c.getValue()[0] / c.getValue()[1];
+                byClass.putObject(c.getKey().label()).put("recall_inside", v).put("edits", (int) c.getValue()[1]);
+                line.append(String.format(java.util.Locale.ROOT, "  %s %.2f (%d)", c.getKey().label(), v, (int) c.getValue()[1]));
+            }
+            byClassLines.add(String.format("%-22s %-8s%s", pk[0], pk[1], line));
         }
+        System.out.println("recall inside by requested class (edits):");
+        byClassLines.forEach(System.out::println);
         System.out.printf("PSNR/SSIM outside the mask before the final pixel paste; recall of the requested class inside the mask "
                 + "(best of %d samples ranked by it; 'unranked' = mean over the samples, as ranked: over the input's background when the preset restores it); time per edit (all %d samples, repair "
                 + "included) / one %dx%d txt2img of %d steps (%.0f ms); %d test scenes from seed %d%n",

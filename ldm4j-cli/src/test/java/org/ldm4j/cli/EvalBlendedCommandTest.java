@@ -61,6 +61,15 @@ class EvalBlendedCommandTest {
                 assertTrue(recall >= 0 && recall <= 1, row.toString());
                 assertTrue(row.get("ssim_outside").asDouble() <= 1 + 1e-9, row.toString());
                 assertTrue(row.get("time_ratio").asDouble() > 0, row.toString());
+                // the per-class breakdown covers every edit once (each edit asks for one class) and averages to the row's recall
+                double sum = 0;
+                int edits = 0;
+                for (JsonNode c : row.get("recall_inside_by_class")) {
+                    sum += c.get("recall_inside").asDouble() * c.get("edits").asInt();
+                    edits += c.get("edits").asInt();
+                }
+                assertEquals(row.get("edits").asInt(), edits, row.toString());
+                assertEquals(recall, sum / edits, 1e-9, row.toString());
             }
             // Without repair or paste the kept image is the top-ranked sample, so its recall is the best of the samples': never
             // below their mean. (The recommended preset ranks the samples as delivered, over the input's background.)
