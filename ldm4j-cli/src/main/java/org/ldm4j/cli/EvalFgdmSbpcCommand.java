@@ -60,6 +60,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
             + "as 'fgdm sample' does; by default SBPC draws only what the image needs (the paper's seg -> image), and times that.") boolean allMaps;
     @Option(names = "--batch", defaultValue = "0", description = "Candidates per UNet call (0 = all N in one batch, 1 = one at a time as "
             + "before session 8; default: ${DEFAULT-VALUE}).") int batch;
+    @Option(names = "--image-check", description = "Also measure FG-DM SBPC with an image check (fgdm-checked rows): the chosen map's image is "
+            + "segmented and, short of full recall, the runner-up map gets an image too; the better is kept.") boolean imageCheck;
     @Option(names = "--min-objects", defaultValue = "3", description = "Captions must name at least this many object classes (default: ${DEFAULT-VALUE}).") int minObjects;
     @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions: one shard of a long table runs captions "
             + "[first, first + n), with seeds seed + first + i (default: ${DEFAULT-VALUE}).") int first;
@@ -130,6 +132,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
 
         Map<String, Row> rows = new LinkedHashMap<>();
         for (int t : ts) for (int n : ns) rows.put("fgdm-sbpc/" + t + "/" + n, new Row("fgdm-sbpc", t, n));
+        if (imageCheck) for (int t : ts) for (int n : ns) if (n > 1) rows.put("fgdm-checked/" + t + "/" + n, new Row("fgdm-checked", t, n));
         rows.put("text2img/1", new Row("text2img", null, 1));
         for (int n : ns) if (n > 1) rows.put("image-sbpc/" + n, new Row("image-sbpc", null, n));
 
@@ -150,6 +153,17 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                             Sbpc.Candidates c = Sbpc.candidates(m.graph(), m.seg(), palette, caption, promptSeed, scorer, settings, null, null);
                             double[] fin = finals.computeIfAbsent(c.chosen(), k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator));
                             rows.get("fgdm-sbpc/" + t + "/" + n).add(c.scores(), fin[0], c.totalMillis() + fin[1]);
+                            if (imageCheck && n > 1) {
+                                // the image of the best map is segmented; short of full recall, the runner-up map gets an image too
+                                int second = runnerUp(c.scores(), c.chosen());
+                                double recall = fin[0], millis = c.totalMillis() + fin[1] + fin[2];
+                                if (fin[0] < 1.0) {
+                                    double[] fin2 = finals.computeIfAbsent(second, k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator));
+                                    recall = Math.max(recall, fin2[0]);
+                                    millis += fin2[1] + fin2[2];
+                                }
+                                rows.get("fgdm-checked/" + t + "/" + n).add(c.scores(), recall, millis);
+                            }
                         }
                     }
                 }
@@ -252,13 +266,17 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                 System.out.printf(Locale.ROOT, "bar t=%d: N=%d avg max recall %.4f >= N=1 %.4f + 0.10 (or >= 0.95): %s%n", t, maxN, gain, base, pass ? "PASS" : "FAIL");
             }
             Row image = rows.get("image-sbpc/" + maxN);
-            if (image != null) {
-                double speedup = image.avg(image.seconds) / top.avg(top.seconds);
-                double diff = top.avg(top.imageRecall) - image.avg(image.imageRecall);
+            if (image == null) continue;
+            for (String method : List.of("fgdm-sbpc", "fgdm-checked")) {
+                Row fg = rows.get(method + "/" + t + "/" + maxN);
+                if (fg == null) continue;
+                double speedup = image.avg(image.seconds) / fg.avg(fg.seconds);
+                double diff = fg.avg(fg.imageRecall) - image.avg(image.imageRecall);
                 boolean pass = speedup >= 3 && diff >= -0.02;
-                out.addObject().put("check", "speedup").put("t", t).put("n", maxN).put("speedup", speedup).put("image_recall_difference", diff).put("pass", pass);
-                System.out.printf(Locale.ROOT, "bar t=%d: FG-DM SBPC N=%d %.2fx faster than image-level SBPC (>= 3x), image recall %+.4f (>= -0.02): %s%n",
-                        t, maxN, speedup, diff, pass ? "PASS" : "FAIL");
+                out.addObject().put("check", method.equals("fgdm-sbpc") ? "speedup" : "speedup_checked").put("t", t).put("n", maxN).put("speedup", speedup)
+                        .put("image_recall_difference", diff).put("pass", pass);
+                System.out.printf(Locale.ROOT, "bar t=%d: FG-DM SBPC%s N=%d %.2fx faster than image-level SBPC (>= 3x), image recall %+.4f (>= -0.02): %s%n",
+                        t, method.equals("fgdm-sbpc") ? "" : " with image check", maxN, speedup, diff, pass ? "PASS" : "FAIL");
             }
         }
     }
@@ -270,7 +288,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
 
     /**
      * The final run SBPC makes for candidate seed {@code seedK}: the candidate (its scored map and ancestors, t steps)
-     * redrawn untimed, then {@link Sbpc#finish} on it, timed as {@link Sbpc} times its final run. Returns {image recall, millis}.
+     * redrawn untimed, then {@link Sbpc#finish} on it, timed as {@link Sbpc} times its final run. Returns {image recall, millis, segmentation millis}.
      */
     private double[] finalRun(EvalFgdmCommand.Loaded m, String caption, long seedK, int t, int tolerance, ObjectRecall scorer, ImageSegmenter evaluator) {
         FactorGraph candidates = Sbpc.candidateGraph(m.graph(), m.seg(), new SbpcSettings(1, t, false, null, tolerance));
@@ -278,7 +296,16 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         long start = System.nanoTime();
         FactorGraphResult r = Sbpc.finish(candidates, m.seg(), caption, seedK, cand, leftOut(m), null, null);
         long millis = (System.nanoTime() - start) / 1_000_000;
-        return new double[]{scorer.score(evaluator.segment(r.decoded(m.image()))), millis};
+        start = System.nanoTime();
+        double recall = scorer.score(evaluator.segment(r.decoded(m.image())));
+        return new double[]{recall, millis, (System.nanoTime() - start) / 1_000_000};
+    }
+
+    /** The best-scoring index other than {@code chosen} (the earlier on ties). */
+    static int runnerUp(List<Double> scores, int chosen) {
+        int best = -1;
+        for (int k = 0; k < scores.size(); k++) if (k != chosen && (best < 0 || scores.get(k) > scores.get(best))) best = k;
+        return best;
     }
 
     /** One untimed SBPC and text2img first: libtorch's first calls allocate and warm caches, which would bias the first prompt. */

@@ -122,6 +122,24 @@ class EvalFgdmCommandTest {
         assertEquals(List.of("recall_gain/1", "speedup/1", "recall_gain/2", "speedup/2"), checks);
     }
 
+    @Test void sbpcWithAnImageCheckKeepsTheBetterOfTwoImagesAndPaysForIt() throws Exception {
+        JsonNode r = run("sbpc", "--samples", "1,3", "--condition-steps", "1", "--min-objects", "3", "--image-check");
+        java.util.Map<String, JsonNode> byKey = new java.util.HashMap<>();
+        for (JsonNode c : r.get("configs")) byKey.put(c.get("method").asText() + "/" + c.get("n").asInt(), c);
+        assertNull(byKey.get("fgdm-checked/1"), "one candidate has no runner-up");
+        JsonNode plain = byKey.get("fgdm-sbpc/3"), checked = byKey.get("fgdm-checked/3");
+        assertNotNull(checked, byKey.keySet().toString());
+        // the same candidates; the checked run's first image is the plain run's, a second one only ever adds
+        assertEquals(plain.get("avg_max_recall").asDouble(), checked.get("avg_max_recall").asDouble(), 1e-12);
+        assertTrue(checked.get("image_recall").asDouble() >= plain.get("image_recall").asDouble() - 1e-12, checked.toString());
+        assertTrue(checked.get("seconds_per_prompt").asDouble() >= plain.get("seconds_per_prompt").asDouble() - 1e-3, "segmenting costs time");
+        List<String> checks = new ArrayList<>();
+        for (JsonNode k : r.get("checks")) checks.add(k.get("check").asText());
+        assertEquals(List.of("recall_gain", "speedup", "speedup_checked"), checks);
+        assertEquals(2, EvalFgdmSbpcCommand.runnerUp(List.of(0.5, 1.0, 0.7, 0.7), 1));
+        assertEquals(0, EvalFgdmSbpcCommand.runnerUp(List.of(0.5, 1.0), 1));
+    }
+
     @Test void sbpcShardsMergeToTheWholeTable() throws Exception {
         String[] common = {"--samples", "1,2", "--condition-steps", "1", "--min-objects", "3"};
         JsonNode whole = run("sbpc", common);
