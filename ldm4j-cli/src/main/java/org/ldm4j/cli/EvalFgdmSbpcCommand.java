@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
-import org.ldm4j.image.Images;
-import org.ldm4j.methods.fgdm.ClassMap;
 import org.ldm4j.methods.fgdm.FactorGraph;
 import org.ldm4j.methods.fgdm.FactorGraphResult;
 import org.ldm4j.methods.fgdm.FactorGraphSampler;
@@ -19,7 +17,6 @@ import org.ldm4j.methods.fgdm.SbpcSettings;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.Txt2Img;
 import org.ldm4j.toyworld.Scene;
-import org.ldm4j.toyworld.eval.EvalImages;
 import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -127,7 +124,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         int size = m.size();
         List<Scene> scenes = FgdmEvaluation.heldOut(first + count, minObjects, size, palette).subList(first, first + count);
         FactorSettings imageSettings = m.graph().factor(m.image()).settings();
-        ImageSegmenter evaluator = image -> new ClassMap(size, size, segmenter.classMaps(List.of(EvalImages.rgb(Images.toImage(image))), size, size)[0]);
+        ImageSegmenter evaluator = FgdmSupport.imageSegmenter(segmenter);
         int tolerance = FgdmFolder.tolerance(palette);
 
         Map<String, Row> rows = new LinkedHashMap<>();

@@ -81,6 +81,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
     boolean fullSize;
     @Option(names = "--sbpc", defaultValue = "1", description = "SBPC: segmentation samples scored by object recall (default ${DEFAULT-VALUE}).")
     int sbpc;
+    @Option(names = "--image-check", description = "SBPC with an image check (ldm4j's variant): segment the image of the best map and, short of "
+            + "full recall, make images of the next-best maps, at most this many images in all; the best image is kept.")
+    Integer imageCheck;
+    @Option(names = "--segmenter", defaultValue = "models/toyworld-segmenter", description = "Segmenter folder for --image-check (default: ${DEFAULT-VALUE}).")
+    Path segmenter;
     @Option(names = "--sbpc-batch", description = "SBPC candidates per UNet call (default: all N; lower it when a large model's batch does not fit in memory).")
     Integer sbpcBatch;
     @Option(names = "--condition-steps", description = "SBPC: steps of the candidate maps (default: --steps).")
@@ -105,6 +110,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
             default -> throw new Ldm4j.UsageError("--mode must be sequential or joint, got '" + mode + "'");
         };
         if (sbpc < 1) throw new Ldm4j.UsageError("--sbpc must be >= 1, got " + sbpc);
+        if (imageCheck != null && (imageCheck < 1 || imageCheck > 256)) throw new Ldm4j.UsageError("--image-check must be in 1..256 images, got " + imageCheck);
+        if (imageCheck != null && sbpc < 2) throw new Ldm4j.UsageError("--image-check checks SBPC's image: it needs --sbpc N > 1");
+        if (imageCheck != null && !Files.isDirectory(segmenter)) {
+            throw new Ldm4j.UsageError("--image-check needs a segmenter; none at " + segmenter + " (give --segmenter DIR)");
+        }
         if (sbpcBatch != null && (sbpcBatch < 1 || sbpcBatch > 256)) throw new Ldm4j.UsageError("--sbpc-batch must be in 1..256, got " + sbpcBatch);
         if (halfRes && fullSize) throw new Ldm4j.UsageError("--half-res and --full-size exclude each other");
         if (sbpc > 1 && m == FactorGraphRequest.Mode.JOINT) throw new Ldm4j.UsageError("--sbpc needs --mode sequential (the image factor runs only on the chosen map)");
@@ -141,14 +151,16 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (sbpc > 1) {
             report.putObject("sbpc").put("samples", sbpc).put("candidate_steps", conditionSteps != null ? conditionSteps
                     : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings(0).batch());
+            if (imageCheck != null) report.with("sbpc").put("image_check_max_images", imageCheck);
         }
         FactorGraphResult result;
         SbpcResult chosen = null;
         try (InferenceMode ignored = new InferenceMode()) {
             if (sbpc > 1) {
+                Sbpc.ImageCheck check = imageCheck == null ? null
+                        : new Sbpc.ImageCheck(FgdmSupport.imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck);
                 chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, new ObjectRecall(wanted, minArea),
-                        sbpcSettings(FgdmFolder.tolerance(palette)),
-                        off, FgdmSupport.progress(), null);
+                        sbpcSettings(FgdmFolder.tolerance(palette)), off, check, FgdmSupport.progress(), null);
                 result = chosen.result();
             } else {
                 Map<String, FactorGraphRequest.Given> fixed = new HashMap<>();
@@ -316,6 +328,12 @@ final class FgdmSampleCommand implements Callable<Integer> {
             }
             report.put("chosen", sbpc.chosen());
             report.put("chosen_seed", sbpc.chosenSeed());
+            if (!sbpc.imaged().isEmpty()) {   // --image-check: which candidates got an image, and how each image scored
+                ArrayNode checked = report.putArray("image_check");
+                for (int i = 0; i < sbpc.imaged().size(); i++) {
+                    checked.addObject().put("candidate", sbpc.imaged().get(i)).put("recall", sbpc.imageScores().get(i));
+                }
+            }
         } else if (seg != null && result.factors().contains(seg.name())) {
             ClassMap map = FgdmSupport.classes(result.decoded(seg.name()), palette);
             candidate(list.addObject(), seed, recall.score(map), map, palette, result.millis().getOrDefault(seg.name(), 0L));

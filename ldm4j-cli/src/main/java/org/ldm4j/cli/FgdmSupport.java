@@ -32,6 +32,14 @@ final class FgdmSupport {
     private FgdmSupport() {}
 
     /** models/toyworld-fgdm beside the default base model (under {@code ldm4j.home}, see ModelLoader.defaultModel()). */
+    /** The ToyWorld evaluator's segmenter as SBPC's image segmenter, at the image's own size (classes in ToyWorld's palette order). */
+    static org.ldm4j.methods.fgdm.ImageSegmenter imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter segmenter) {
+        return image -> {
+            int w = (int) image.size(3), h = (int) image.size(2);
+            return new ClassMap(w, h, segmenter.classMaps(java.util.List.of(org.ldm4j.toyworld.eval.EvalImages.rgb(Images.toImage(image))), w, h)[0]);
+        };
+    }
+
     static Path defaultFolder() { return Path.of(ModelLoader.defaultModel()).resolveSibling("toyworld-fgdm"); }
 
     /** The folder's manifest, checked; a missing folder or a bad manifest is a one-line usage error. */

@@ -77,6 +77,33 @@ class FgdmSampleCliTest {
         assertEquals(List.of("seg.png", "depth.png", "image.png"), names(report.get("files")));
     }
 
+    @Test void anImageCheckReportsEachImagedCandidateAndKeepsTheBestImage() throws Exception {
+        Path seg = TinySegmenter.write(dir.resolve("segmenter")), out = dir.resolve("checked");
+        CliTest.Result r = CliTest.run(sample(out, "--sbpc", "3", "--seed", "7", "--image-check", "2", "--segmenter", seg.toString()));
+        assertEquals(0, r.code(), r.err());
+        JsonNode report = JSON.readTree(out.resolve("sample.json").toFile());
+        assertEquals(2, report.get("sbpc").get("image_check_max_images").asInt());
+        JsonNode checked = report.get("image_check");
+        assertTrue(checked.size() >= 1 && checked.size() <= 2, checked.toString());
+        // the first image is the best map's; a second only when the first missed an object
+        JsonNode candidates = report.get("candidates");
+        double bestMap = -1;
+        for (JsonNode c : candidates) bestMap = Math.max(bestMap, c.get("recall").asDouble());
+        assertEquals(bestMap, candidates.get(checked.get(0).get("candidate").asInt()).get("recall").asDouble());
+        if (checked.size() == 2) assertTrue(checked.get(0).get("recall").asDouble() < 1.0, checked.toString());
+        double bestImage = -1;
+        int keptCandidate = -1;
+        for (JsonNode c : checked) {
+            if (c.get("recall").asDouble() > bestImage) {
+                bestImage = c.get("recall").asDouble();
+                keptCandidate = c.get("candidate").asInt();
+            }
+        }
+        assertEquals(keptCandidate, report.get("chosen").asInt(), "the image kept is the best-scoring one");
+        assertEquals(7 + keptCandidate, report.get("chosen_seed").asLong());
+        assertTrue(Files.exists(out.resolve("image.png")));
+    }
+
     @Test void sampleIsDeterministicAndFactorsAndSizesFollowTheOptions() throws Exception {
         Path a = dir.resolve("a"), b = dir.resolve("b"), seg = dir.resolve("segonly");
         assertEquals(0, CliTest.run(sample(a, "--full-size", "--seed", "3")).code());
@@ -132,6 +159,9 @@ class FgdmSampleCliTest {
         cases.put("sbpc without the segmentation", sample(out, "--sbpc", "2", "--factors", "depth,image"));
         cases.put("sbpc given", sample(out, "--sbpc", "2", "--given", "seg=" + grey));
         cases.put("sbpc joint", sample(out, "--sbpc", "2", "--mode", "joint"));
+        cases.put("image check without sbpc", sample(out, "--image-check", "2"));
+        cases.put("image check without a segmenter", sample(out, "--sbpc", "2", "--image-check", "2", "--segmenter", dir.resolve("none").toString()));
+        cases.put("image check of 0 images", sample(out, "--sbpc", "2", "--image-check", "0"));
         cases.put("sbpc nothing to count", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", "a sky", "--sbpc", "2", "--out", out.toString()});
         cases.put("missing model", new String[]{"fgdm", "sample", "--model", dir.resolve("nothing").toString(), "--prompt", "x", "--out", out.toString()});
         cases.put("dataset n 0", new String[]{"fgdm", "dataset", "--model", model.toString(), "--n", "0", "--out", out.toString()});

@@ -37,24 +37,75 @@ public final class Sbpc {
      */
     public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
                                  SbpcSettings settings, Set<String> leftOut, FactorListener listener, BooleanSupplier cancelled) {
+        return run(graph, mapFactor, palette, prompt, seed, scorer, settings, leftOut, null, listener, cancelled);
+    }
+
+    /**
+     * An image check after the final run (ldm4j's variant, not the paper's): the image is segmented and scored like
+     * the maps; short of a full score (1.0), the next-best map gets an image too, up to {@code maxImages}; the
+     * best-scoring image is kept (the earlier on ties). Costs one segmentation per image and an image run per retry.
+     */
+    public record ImageCheck(ImageSegmenter segmenter, int maxImages) {
+        public ImageCheck {
+            if (segmenter == null) throw new IllegalArgumentException("an image check needs a segmenter");
+            if (maxImages < 1 || maxImages > 256) throw new IllegalArgumentException("image check: maxImages must be in 1..256, got " + maxImages);
+        }
+    }
+
+    /** @param check null = the paper's SBPC (one image, on the best map) */
+    public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
+                                 SbpcSettings settings, Set<String> leftOut, ImageCheck check, FactorListener listener, BooleanSupplier cancelled) {
         checkLeftOut(graph, mapFactor, leftOut);
         Candidates drawn = candidates(graph, mapFactor, palette, prompt, seed, scorer, settings, listener, cancelled);
-        long chosenSeed = seed + drawn.chosen();
         if (graph.imageFactors().isEmpty()) {
-            return new SbpcResult(drawn.scores(), drawn.maps(), drawn.chosen(), chosenSeed, drawn.millis(), 0, drawn.best());
+            return new SbpcResult(drawn.scores(), drawn.maps(), drawn.chosen(), seed + drawn.chosen(), drawn.millis(), 0, drawn.best());
         }
+        FactorGraph candidates = candidateGraph(graph, mapFactor, settings);
         long start = System.nanoTime();
-        FactorGraphResult result = finish(candidateGraph(graph, mapFactor, settings), mapFactor, prompt, chosenSeed, drawn.best(), leftOut,
-                listener, cancelled);
-        return new SbpcResult(drawn.scores(), drawn.maps(), drawn.chosen(), chosenSeed, drawn.millis(), (System.nanoTime() - start) / 1_000_000, result);
+        if (check == null) {
+            FactorGraphResult result = finish(candidates, mapFactor, prompt, seed + drawn.chosen(), drawn.best(), leftOut, listener, cancelled);
+            return new SbpcResult(drawn.scores(), drawn.maps(), drawn.chosen(), seed + drawn.chosen(), drawn.millis(),
+                    (System.nanoTime() - start) / 1_000_000, result);
+        }
+        String image = graph.imageFactors().get(graph.imageFactors().size() - 1);
+        List<Integer> imaged = new ArrayList<>();
+        List<Double> imageScores = new ArrayList<>();
+        FactorGraphResult kept = null;
+        int keptIndex = -1;
+        double keptScore = 0;
+        for (int k : drawn.ranking()) {
+            if (imaged.size() == check.maxImages()) break;
+            FactorGraphResult r = finish(candidates, mapFactor, prompt, seed + k, drawn.runs().get(k), leftOut, listener, cancelled);
+            double score = scorer.score(check.segmenter().segment(r.decoded(image)));
+            imaged.add(k);
+            imageScores.add(score);
+            if (kept == null || score > keptScore) {
+                kept = r;
+                keptIndex = k;
+                keptScore = score;
+            }
+            if (score >= 1.0) break;
+        }
+        return new SbpcResult(drawn.scores(), drawn.maps(), keptIndex, seed + keptIndex, drawn.millis(), (System.nanoTime() - start) / 1_000_000,
+                kept, imaged, imageScores);
     }
 
     /**
      * The candidate phase: each candidate's score and decoded map, its share of the time (a batch's time split evenly
      * over its candidates: decoding and scoring included), the first best index and its run.
      */
-    public record Candidates(List<Double> scores, List<ClassMap> maps, List<Long> millis, int chosen, FactorGraphResult best) {
+    public record Candidates(List<Double> scores, List<ClassMap> maps, List<Long> millis, int chosen, List<FactorGraphResult> runs) {
         public double totalMillis() { return millis.stream().mapToLong(Long::longValue).sum(); }
+
+        public FactorGraphResult best() { return runs.get(chosen); }
+
+        /** Candidate indices from the best score down (the earlier first on ties). */
+        public List<Integer> ranking() {
+            List<Integer> order = new ArrayList<>();
+            for (int k = 0; k < scores.size(); k++) order.add(k);
+            order.sort((a, b) -> Double.compare(scores.get(b), scores.get(a)));   // a stable sort keeps ties in seed order
+            return order;
+        }
     }
 
     /**
@@ -68,7 +119,7 @@ public final class Sbpc {
         List<Double> scores = new ArrayList<>();
         List<ClassMap> maps = new ArrayList<>();
         List<Long> millis = new ArrayList<>();
-        FactorGraphResult best = null;
+        List<FactorGraphResult> all = new ArrayList<>();
         int chosen = -1;
         boolean reached = false;
         for (int k = 0; k < settings.samples() && !reached; k += settings.batch()) {
@@ -81,16 +132,14 @@ public final class Sbpc {
                 double score = scorer.score(map);
                 scores.add(score);
                 maps.add(map);
-                if (chosen < 0 || score > scores.get(chosen)) {
-                    chosen = k + j;
-                    best = r;
-                }
+                all.add(r);
+                if (chosen < 0 || score > scores.get(chosen)) chosen = k + j;
                 if (settings.stopAtScore() != null && score >= settings.stopAtScore()) reached = true;
             }
             long each = (System.nanoTime() - start) / 1_000_000 / count;
             for (int j = 0; j < count; j++) millis.add(each);
         }
-        return new Candidates(scores, maps, millis, chosen, best);
+        return new Candidates(scores, maps, millis, chosen, all);
     }
 
     /** The graph candidates are drawn from: every condition factor at the settings' steps and resolution. */

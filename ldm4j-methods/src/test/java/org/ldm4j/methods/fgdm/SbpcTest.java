@@ -163,6 +163,40 @@ class SbpcTest {
         assertTrue(e.getMessage().contains("batch must be in 1..256"), e.getMessage());
     }
 
+    @Test void anImageCheckTriesTheNextBestMapsUntilAnImageScoresFullAndKeepsTheBestImage() {
+        try (InferenceMode im = new InferenceMode()) {
+            java.util.Map<String, AtomicInteger> steps = new java.util.HashMap<>();
+            List<Tensor> segmented = new ArrayList<>();
+            ImageSegmenter segmenter = image -> {
+                segmented.add(image);
+                return ClassMap.filled(2, 2, 0);
+            };
+            // 4 maps scored 0.2, 0.9, 0.5, 0.9 (ranking 1, 3, 2, 0), then the images of maps 1, 3, 2 score 0.4, 0.8, 0.6
+            SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.2, 0.9, 0.5, 0.9, 0.4, 0.8, 0.6),
+                    new SbpcSettings(4, 2, false, null, 63), Set.of(), new Sbpc.ImageCheck(segmenter, 3), stepCounter(steps), null);
+            assertEquals(List.of(1, 3, 2), r.imaged());
+            assertEquals(List.of(0.4, 0.8, 0.6), r.imageScores());
+            assertEquals(3, r.chosen(), "the candidate whose image scored best");
+            assertEquals(43, r.chosenSeed());
+            assertEquals(3, segmented.size());
+            assertEquals(3 * FactorGraphSamplerTest.SETTINGS.steps(), steps.get("image").get(), "three images");
+            FactorGraph cheap = graph.withSettings("seg", graph.factor("seg").settings().withSteps(2));
+            FactorGraphResult candidate3 = FactorGraphSampler.run(cheap, Sbpc.candidateRequest(graph, "seg", "a red house", 43), null, null);
+            assertTrue(candidate3.latents("seg").sub(r.result().latents("seg")).abs().max().item_double() < 1e-4, "the kept image's map is candidate 3");
+
+            // a full score stops the check at the first image: the paper's SBPC plus one segmentation
+            steps.clear();
+            SbpcResult once = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.2, 0.9, 1.0),
+                    new SbpcSettings(2, 2, false, null, 63), Set.of(), new Sbpc.ImageCheck(segmenter, 3), stepCounter(steps), null);
+            assertEquals(List.of(1), once.imaged());
+            assertEquals(1, once.chosen());
+            assertEquals(FactorGraphSamplerTest.SETTINGS.steps(), steps.get("image").get());
+        }
+        assertThrows(IllegalArgumentException.class, () -> new Sbpc.ImageCheck(null, 2));
+        var e = assertThrows(IllegalArgumentException.class, () -> new Sbpc.ImageCheck(image -> null, 0));
+        assertTrue(e.getMessage().contains("maxImages must be in 1..256"), e.getMessage());
+    }
+
     @Test void stopsAtTheFirstSampleAboveTheThreshold() {
         try (InferenceMode im = new InferenceMode()) {
             SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 0, new Scripted(0.3, 0.95, 1.0),
