@@ -59,6 +59,9 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
             + "before session 8; default: ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--image-check", description = "Also measure FG-DM SBPC with an image check (fgdm-checked rows): the chosen map's image is "
             + "segmented and, short of full recall, the runner-up map gets an image too; the better is kept.") boolean imageCheck;
+    @Option(names = "--map-min-area", description = "Fraction of a candidate map an object must cover to count when SBPC scores the maps "
+            + "(default: --min-area, which the images are scored with): a stricter map score prefers maps with objects the image factor can draw.")
+    Double mapMinArea;
     @Option(names = "--min-objects", defaultValue = "3", description = "Captions must name at least this many object classes (default: ${DEFAULT-VALUE}).") int minObjects;
     @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions: one shard of a long table runs captions "
             + "[first, first + n), with seeds seed + first + i (default: ${DEFAULT-VALUE}).") int first;
@@ -111,6 +114,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         if (merge != null) return merged();
         int count = count(200, 1);
         if (first < 0) throw new Ldm4j.UsageError("--first must be >= 0, got " + first);
+        if (mapMinArea != null && !(mapMinArea >= 0 && mapMinArea < 1)) throw new Ldm4j.UsageError("--map-min-area must be in [0, 1), got " + mapMinArea);
         if (batch < 0 || batch > 256) throw new Ldm4j.UsageError("--batch must be in 0..256, got " + batch);
         if (minObjects < 1) throw new Ldm4j.UsageError("--min-objects must be >= 1, got " + minObjects);
         List<Integer> ns = new ArrayList<>(new TreeSet<>(samples));
@@ -139,6 +143,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                 String caption = scenes.get(i).caption();
                 long promptSeed = seed + first + i;
                 ObjectRecall scorer = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), minArea);
+                ObjectRecall mapScorer = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), mapMinArea != null ? mapMinArea : minArea);
                 for (int t : ts) {
                     try (PointerScope scope = new PointerScope()) {
                         // Each N draws its own candidates (batched as SBPC batches them, so a batch of 5 is timed as one),
@@ -147,7 +152,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                         for (int n : ns) {
                             SbpcSettings settings = new SbpcSettings(n, t, false, null, tolerance);
                             if (batch > 0) settings = settings.withBatch(Math.min(batch, n));
-                            Sbpc.Candidates c = Sbpc.candidates(m.graph(), m.seg(), palette, caption, promptSeed, scorer, settings, null, null);
+                            Sbpc.Candidates c = Sbpc.candidates(m.graph(), m.seg(), palette, caption, promptSeed, mapScorer, settings, null, null);
                             double[] fin = finals.computeIfAbsent(c.chosen(), k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator));
                             rows.get("fgdm-sbpc/" + t + "/" + n).add(c.scores(), fin[0], c.totalMillis() + fin[1]);
                             if (imageCheck && n > 1) {
@@ -182,7 +187,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                 bar.step();
             }
         }
-        ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("size", size)
+        ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("map_min_area", mapMinArea != null ? mapMinArea : minArea).put("size", size)
                 .put("map_size", m.graph().factor(m.seg()).settings().width()).put("image_steps", imageSettings.steps())
                 .put("final_maps", allMaps ? "all" : "read by the image factor");
         double objectsPerCaption = scenes.stream().mapToInt(s -> ObjectRecall.namedIn(s.caption(), palette, true).size()).average().orElse(0);

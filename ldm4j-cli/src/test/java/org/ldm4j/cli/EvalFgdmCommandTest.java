@@ -136,6 +136,17 @@ class EvalFgdmCommandTest {
         List<String> checks = new ArrayList<>();
         for (JsonNode k : r.get("checks")) checks.add(k.get("check").asText());
         assertEquals(List.of("recall_gain", "speedup", "speedup_checked"), checks);
+        // a map score that counts only objects covering the whole map cannot be reached: every map scores 0
+        JsonNode strict = run("sbpc", "--samples", "3", "--condition-steps", "1", "--min-objects", "3", "--map-min-area", "0.999");
+        assertEquals(0.999, strict.get("map_min_area").asDouble());
+        for (JsonNode c : strict.get("configs")) {
+            if (c.get("method").asText().startsWith("fgdm")) assertEquals(0.0, c.get("avg_max_recall").asDouble(), c.toString());
+        }
+        for (String bad : new String[]{"1.5", "-0.1"}) {
+            CliTest.Result r2 = CliTest.run("eval", "fgdm", "sbpc", "--model", model.toString(), "--segmenter", segmenter.toString(), "--map-min-area", bad);
+            assertEquals(2, r2.code(), r2.err());
+            assertTrue(r2.err().contains("--map-min-area must be in [0, 1)"), r2.err());
+        }
         assertEquals(2, EvalFgdmSbpcCommand.runnerUp(List.of(0.5, 1.0, 0.7, 0.7), 1));
         assertEquals(0, EvalFgdmSbpcCommand.runnerUp(List.of(0.5, 1.0), 1));
     }
