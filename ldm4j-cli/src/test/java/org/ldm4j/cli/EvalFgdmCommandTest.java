@@ -124,6 +124,7 @@ class EvalFgdmCommandTest {
 
     @Test void sbpcWithAnImageCheckKeepsTheBetterOfTwoImagesAndPaysForIt() throws Exception {
         JsonNode r = run("sbpc", "--samples", "1,3", "--condition-steps", "1", "--min-objects", "3", "--image-check");
+        assertEquals(2, r.get("image_check").asInt(), "--image-check alone checks up to 2 images");
         java.util.Map<String, JsonNode> byKey = new java.util.HashMap<>();
         for (JsonNode c : r.get("configs")) byKey.put(c.get("method").asText() + "/" + c.get("n").asInt(), c);
         assertNull(byKey.get("fgdm-checked/1"), "one candidate has no runner-up");
@@ -147,8 +148,6 @@ class EvalFgdmCommandTest {
             assertEquals(2, r2.code(), r2.err());
             assertTrue(r2.err().contains("--map-min-area must be in [0, 1)"), r2.err());
         }
-        assertEquals(2, EvalFgdmSbpcCommand.runnerUp(List.of(0.5, 1.0, 0.7, 0.7), 1));
-        assertEquals(0, EvalFgdmSbpcCommand.runnerUp(List.of(0.5, 1.0), 1));
     }
 
     @Test void sbpcShardsMergeToTheWholeTable() throws Exception {
