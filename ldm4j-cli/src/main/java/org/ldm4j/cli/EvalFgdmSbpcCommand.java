@@ -152,9 +152,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                         // the same seeds as a prefix of the largest N; final runs are shared by the N that choose the same seed.
                         Map<Integer, double[]> finals = new LinkedHashMap<>();   // chosen index -> {image recall, image millis}
                         for (int n : ns) {
-                            SbpcSettings settings = new SbpcSettings(n, t, false, null, tolerance);
-                            if (batch > 0) settings = settings.withBatch(Math.min(batch, n));
-                            Sbpc.Candidates c = Sbpc.candidates(m.graph(), m.seg(), palette, caption, promptSeed, mapScorer, settings, null, null);
+                            Sbpc.Candidates c = Sbpc.candidates(m.graph(), m.seg(), palette, caption, promptSeed, mapScorer, settings(n, t, tolerance),
+                                    null, null);
                             double[] fin = finals.computeIfAbsent(c.chosen(), k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator));
                             rows.get("fgdm-sbpc/" + t + "/" + n).add(c.scores(), fin[0], c.totalMillis() + fin[1]);
                             if (imageCheck > 0 && n > 1) {
@@ -286,6 +285,12 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         }
     }
 
+    /** N candidates at t steps, full size, batched as --batch says (0: all N in one batch). */
+    private SbpcSettings settings(int n, int t, int tolerance) {
+        SbpcSettings s = new SbpcSettings(n, t, false, null, tolerance);
+        return batch > 0 ? s.withBatch(Math.min(batch, n)) : s;
+    }
+
     /** What the final run leaves out: nothing with --all-maps, else the maps no image factor reads. */
     private java.util.Set<String> leftOut(EvalFgdmCommand.Loaded m) {
         return allMaps ? java.util.Set.of() : Sbpc.unreadByImage(m.graph());
@@ -309,9 +314,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     /** One untimed SBPC and text2img first: libtorch's first calls allocate and warm caches, which would bias the first prompt. */
     private void warmUp(EvalFgdmCommand.Loaded m, String caption, int t, int maxN, int tolerance, FactorSettings image) {
         try (PointerScope scope = new PointerScope()) {
-            SbpcSettings settings = new SbpcSettings(maxN, t, false, null, tolerance);
-            if (batch > 0) settings = settings.withBatch(Math.min(batch, maxN));
-            Sbpc.run(m.graph(), m.seg(), palette, caption, seed, map -> 0, settings, leftOut(m), null, null);
+            Sbpc.run(m.graph(), m.seg(), palette, caption, seed, map -> 0, settings(maxN, t, tolerance), leftOut(m), null, null);
             Txt2Img.run(m.graph().sd, new GenerationRequest("txt2img", "warm-up", caption, image.negativePrompt(), m.size(), m.size(), image.steps(),
                     image.guidanceScale(), image.scheduler(), seed, 1, 0, image.eta(), null, null), List.of(), null);
         }

@@ -148,9 +148,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
         report.put("model", folder.folder.toString());
         ArrayNode objectNames = report.putArray("objects");
         wanted.forEach(c -> objectNames.add(palette.name(c)));
+        SbpcSettings sbpcSettings = new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette));
+        if (sbpcBatch != null) sbpcSettings = sbpcSettings.withBatch(Math.min(sbpcBatch, sbpc));
         if (sbpc > 1) {
             report.putObject("sbpc").put("samples", sbpc).put("candidate_steps", conditionSteps != null ? conditionSteps
-                    : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings(0).batch());
+                    : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings.batch());
             if (imageCheck != null) report.with("sbpc").put("image_check_max_images", imageCheck);
         }
         FactorGraphResult result;
@@ -160,7 +162,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
                 Sbpc.ImageCheck check = imageCheck == null ? null
                         : new Sbpc.ImageCheck(FgdmSupport.imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck);
                 chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, new ObjectRecall(wanted, minArea),
-                        sbpcSettings(FgdmFolder.tolerance(palette)), off, check, FgdmSupport.progress(), null);
+                        sbpcSettings, off, check, FgdmSupport.progress(), null);
                 result = chosen.result();
             } else {
                 Map<String, FactorGraphRequest.Given> fixed = new HashMap<>();
@@ -309,11 +311,6 @@ final class FgdmSampleCommand implements Callable<Integer> {
     }
 
     /** sample.json's candidates: every SBPC candidate's seed, recall, objects found and time (one when no SBPC). */
-    private SbpcSettings sbpcSettings(int tolerance) {
-        SbpcSettings s = new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, tolerance);
-        return sbpcBatch != null ? s.withBatch(Math.min(sbpcBatch, sbpc)) : s;
-    }
-
     private void candidates(ObjectNode report, SbpcResult sbpc, FactorGraphResult result, FgdmManifest.Entry seg, Palette palette,
                             Set<Integer> wanted) throws IOException {
         ArrayNode list = report.putArray("candidates");
