@@ -75,6 +75,9 @@ final class FgdmSampleCommand implements Callable<Integer> {
     Double cfg;
     @Option(names = "--image-cfg", description = "Image-factor guidance (default: the manifest's).")
     Double imageCfg;
+    @Option(names = "--image-map-guidance", description = "Image-factor guidance toward its maps, InstructPix2Pix's two-scale form "
+            + "(1 = plain text guidance, one UNet call fewer per step; default: the manifest's \"map_guidance\").")
+    Double imageMapGuidance;
     @Option(names = "--half-res", description = "Condition maps at half the image's side (the paper: no loss of image quality).")
     boolean halfRes;
     @Option(names = "--full-size", description = "Condition maps at the image's size.")
@@ -185,6 +188,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
             FgdmManifest.MapKind kind = manifest.factor(f.name()).map();
             if (kind != null) n.put("map", kind.key());
             n.put("width", s.width()).put("height", s.height()).put("steps", s.steps()).put("guidance_scale", s.guidanceScale());
+            if (!f.parents().isEmpty()) n.put("map_guidance", s.mapGuidance());
             n.put("state", off.contains(f.name()) ? "off" : givenMaps.containsKey(f.name()) ? "given" : "sampled");
             if (result.millis().containsKey(f.name())) n.put("millis", result.millis().get(f.name()));
         }
@@ -248,7 +252,8 @@ final class FgdmSampleCommand implements Callable<Integer> {
             Double g = isImage ? imageCfg : cfg;
             try {
                 if (st != null) s = s.withSteps(st);
-                if (g != null) s = new FactorSettings(s.width(), s.height(), s.steps(), g, s.scheduler(), s.eta(), s.negativePrompt(), s.promptSuffix());
+                if (g != null) s = s.withGuidance(g);
+                if (isImage && imageMapGuidance != null) s = s.withMapGuidance(imageMapGuidance);
             } catch (IllegalArgumentException ex) {
                 throw new Ldm4j.UsageError((isImage ? "image factor: " : "condition factors: ") + ex.getMessage());
             }

@@ -112,6 +112,12 @@ class FgdmSampleCliTest {
         for (String f : List.of("seg.png", "depth.png", "image.png")) {
             assertArrayEquals(pixels(read(a.resolve(f))), pixels(read(b.resolve(f))), f + " reproduces with the seed");
         }
+        Path guided = dir.resolve("map-guided");   // guidance toward the maps changes the image only
+        assertEquals(0, CliTest.run(sample(guided, "--full-size", "--seed", "3", "--image-map-guidance", "3")).code());
+        for (String f : List.of("seg.png", "depth.png")) assertArrayEquals(pixels(read(a.resolve(f))), pixels(read(guided.resolve(f))), f);
+        assertFalse(java.util.Arrays.equals(pixels(read(a.resolve("image.png"))), pixels(read(guided.resolve("image.png")))), "image.png");
+        assertEquals(3.0, JSON.readTree(guided.resolve("sample.json").toFile()).get("factors").get("image").get("map_guidance").asDouble());
+        assertEquals(1.0, JSON.readTree(a.resolve("sample.json").toFile()).get("factors").get("image").get("map_guidance").asDouble());
         CliTest.Result r = CliTest.run(sample(seg, "--factors", "seg"));
         assertEquals(0, r.code(), r.err());
         assertTrue(Files.exists(seg.resolve("seg.png")));
@@ -156,6 +162,8 @@ class FgdmSampleCliTest {
         cases.put("given without palette colours", sample(out, "--given", "seg=" + grey));
         cases.put("given image factor", sample(out, "--given", "image=" + grey));
         cases.put("both sizes", sample(out, "--half-res", "--full-size"));
+        cases.put("map guidance without text guidance", sample(out, "--image-cfg", "1", "--image-map-guidance", "2"));
+        cases.put("negative map guidance", sample(out, "--image-map-guidance", "-1"));
         cases.put("sbpc without the segmentation", sample(out, "--sbpc", "2", "--factors", "depth,image"));
         cases.put("sbpc given", sample(out, "--sbpc", "2", "--given", "seg=" + grey));
         cases.put("sbpc joint", sample(out, "--sbpc", "2", "--mode", "joint"));

@@ -44,8 +44,29 @@ public final class ClassifierFreeGuidance implements Denoiser {
 
     public boolean guided() { return scale > 1.0; }
 
+    public double scale() { return scale; }
+
     @Override
     public Tensor predict(Tensor z, Step step) {
+        Tensor out = forward(z, step);
+        if (!guided()) return out;
+        TensorVector halves = out.chunk(2, 0);
+        Tensor uncond = halves.get(0), cond = halves.get(1);
+        return uncond.add(cond.sub(uncond).mul(new Scalar(scale)));
+    }
+
+    /**
+     * The two predictions before they are combined: {ε(z, ∅), ε(z, c)}, from the same single batched call
+     * ({@link DualGuidance} weighs them itself). Needs guidance (scale &gt; 1): without it the unconditional half is
+     * never computed.
+     */
+    public Tensor[] halves(Tensor z, Step step) {
+        if (!guided()) throw new IllegalStateException("no unconditional half: guidance scale " + scale + " <= 1 runs the conditional branch only");
+        TensorVector halves = forward(z, step).chunk(2, 0);
+        return new Tensor[]{halves.get(0), halves.get(1)};
+    }
+
+    private Tensor forward(Tensor z, Step step) {
         Tensor in = guided() ? torch.cat(new TensorVector(z, z), 0) : z;
         in = Dtypes.to(in, unet.device(), unet.dtype());
         Tensor t = torch.scalar_tensor(new Scalar(step.t()));
@@ -55,10 +76,6 @@ public final class ClassifierFreeGuidance implements Denoiser {
             for (ControlSource c : controls) x = ControlSources.merge(x, c.extras(control, step));
         }
         Tensor out = unet.forward(in, t, context, x);
-        out = Dtypes.to(out, z.device(), z.scalar_type());
-        if (!guided()) return out;
-        TensorVector halves = out.chunk(2, 0);
-        Tensor uncond = halves.get(0), cond = halves.get(1);
-        return uncond.add(cond.sub(uncond).mul(new Scalar(scale)));
+        return Dtypes.to(out, z.device(), z.scalar_type());
     }
 }

@@ -83,6 +83,33 @@ class ControlPipelineTest {
         }
     }
 
+    @Test void dualGuidanceIsInstructPix2PixsFormulaAndPlainGuidanceAtConditionScaleOne() {
+        try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
+            PromptConditioning text = sd.encodePrompt("a red house", "", 0);
+            PromptConditioning nullText = new PromptConditioning(text.uncond(), text.uncond(), text.encoding());
+            Tensor blackHint = torch.zeros(1, 3, 16, 16);
+            Tensor z = new Rng(4).randn(1, 4, 8, 8);
+            Step step = new Step(0, 500, 4, 0);
+            ClassifierFreeGuidance guided = new ClassifierFreeGuidance(sd.unet, text, 5.0, null, List.of(new ControlNetSource(net, hint, 1.0)));
+            Denoiser none = new ClassifierFreeGuidance(sd.unet, nullText, 1.0, null, List.of(new ControlNetSource(net, blackHint, 1.0)));
+            // the three predictions, each from its own unguided call
+            Tensor eNone = none.predict(z, step);
+            Tensor eMap = new ClassifierFreeGuidance(sd.unet, nullText, 1.0, null, List.of(new ControlNetSource(net, hint, 1.0))).predict(z, step);
+            Tensor eBoth = new ClassifierFreeGuidance(sd.unet, text, 1.0, null, List.of(new ControlNetSource(net, hint, 1.0))).predict(z, step);
+            assertFalse(torch.allclose(eNone, eMap, 1e-3, 1e-4, false), "the map changes the prediction");
+            Tensor expected = eNone.add(eMap.sub(eNone).mul(new Scalar(2.5))).add(eBoth.sub(eMap).mul(new Scalar(5.0)));
+            Tensor dual = new DualGuidance(guided, none, 2.5).predict(z, step);
+            assertTrue(torch.allclose(expected, dual, 1e-4, 1e-5, false), "eps(0,0) + 2.5 (eps(C,0) - eps(0,0)) + 5 (eps(C,T) - eps(C,0))");
+            assertTrue(torch.allclose(guided.predict(z, step), new DualGuidance(guided, none, 1.0).predict(z, step), 1e-4, 1e-5, false),
+                    "condition scale 1 is classifier-free guidance on the text alone");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new DualGuidance(new ClassifierFreeGuidance(sd.unet, text, 1.0, null, List.of()), none, 2.0));
+            assertTrue(e.getMessage().contains("text guidance > 1"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> new DualGuidance(guided, none, Double.NaN));
+            assertTrue(e.getMessage().contains("condition guidance scale"), e.getMessage());
+        }
+    }
+
     @Test void guessModeRunsTheConditionalHalfOnlyAndLeavesTheUnconditionalOneAlone() {
         try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
             Rng rng = new Rng(2);

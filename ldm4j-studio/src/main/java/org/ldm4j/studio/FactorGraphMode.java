@@ -161,7 +161,7 @@ final class FactorGraphMode implements Mode {
         for (Factor factor : graph.factors()) {
             FactorSettings s = factor.settings();
             if (steps != null) s = s.withSteps(steps);
-            if (cfg != null) s = new FactorSettings(s.width(), s.height(), s.steps(), cfg, s.scheduler(), s.eta(), s.negativePrompt(), s.promptSuffix());
+            if (cfg != null) s = s.withGuidance(cfg);
             graph = graph.withSettings(factor.name(), s);
         }
         return graph;

@@ -10,6 +10,7 @@ import org.ldm4j.nn.Scopes;
 import org.ldm4j.pipeline.ClassifierFreeGuidance;
 import org.ldm4j.pipeline.Denoiser;
 import org.ldm4j.pipeline.DenoisingLoop;
+import org.ldm4j.pipeline.DualGuidance;
 import org.ldm4j.pipeline.PromptConditioning;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.pipeline.Step;
@@ -116,7 +117,8 @@ public final class FactorGraphSampler {
             PromptConditioning text = texts.computeIfAbsent(request.prompt() + s.promptSuffix() + "\u0000" + s.negativePrompt(),
                     k -> repeat(sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0), count));
             FactorBranch branch = new FactorBranch(graph, f, () -> parentValues(f, runs), observer);
-            run.denoiser = new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
+            ClassifierFreeGuidance guided = new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
+            run.denoiser = s.guidesMaps() && !f.parents().isEmpty() ? withMapGuidance(graph, f, text, guided) : guided;
             runs.put(f.name(), run);
         }
         if (request.mode() == FactorGraphRequest.Mode.SEQUENTIAL) sequential(runs, observer, cancelled);
@@ -199,6 +201,18 @@ public final class FactorGraphSampler {
                 }
             }
         }
+    }
+
+    /**
+     * {@link DualGuidance} with the factor's parents as the condition: the third prediction, ε(z, ∅, ∅), sees the null
+     * text and the null parents (zero latents, black hints), what the factors' condition dropout trained them on.
+     */
+    private static Denoiser withMapGuidance(FactorGraph graph, Factor f, PromptConditioning text, ClassifierFreeGuidance guided) {
+        List<FactorBranch.Value> nullParents = java.util.Collections.nCopies(f.parents().size(), null);
+        FactorBranch nullBranch = new FactorBranch(graph, f, () -> nullParents, FactorListener.NONE);
+        PromptConditioning nullText = new PromptConditioning(text.uncond(), text.uncond(), text.encoding());
+        Denoiser none = new ClassifierFreeGuidance(graph.sd.unet, nullText, 1.0, null, List.of(nullBranch));
+        return new DualGuidance(guided, none, f.settings().mapGuidance());
     }
 
     private static List<FactorBranch.Value> parentValues(Factor f, Map<String, Run> runs) {

@@ -33,7 +33,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> TOP_KEYS = Set.of("_class_name", "base_model", "map_vae", "factors");
     private static final Set<String> FACTOR_KEYS = Set.of("name", "role", "map", "parents", "conditioning", "weights", "scale",
-            "width", "height", "steps", "guidance_scale");
+            "width", "height", "steps", "guidance_scale", "map_guidance");
 
     /** How a condition factor's decoded output is read and drawn (brief section 6). */
     public enum MapKind {
@@ -55,9 +55,11 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
      * @param map     null for the image factor
      * @param weights file (adapters) or folder (ControlNet) relative to the FG-DM folder; null for text_only
      * @param width   default output size in pixels (condition factors: half the image side in ToyWorld)
+     * @param mapGuidance guidance toward the parents' maps ({@link FactorSettings#mapGuidance}; key "map_guidance",
+     *                    1 when absent)
      */
     public record Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
-                        String weights, double scale, int width, int height, int steps, double guidanceScale) {
+                        String weights, double scale, int width, int height, int steps, double guidanceScale, double mapGuidance) {
         public Entry {
             if (name == null || name.isBlank()) throw new IllegalArgumentException("a factor needs a \"name\"");
             if (!name.matches("[A-Za-z0-9_-]+")) {
@@ -92,15 +94,22 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
                 throw new IllegalArgumentException(where + conditioning.key() + " needs \"weights\"");
             }
             if (!(Math.abs(scale) < 1e6)) throw new IllegalArgumentException(where + "\"scale\" must be a finite number, got " + scale);
-            try {
-                new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "");
+            if (mapGuidance != 1.0 && root) throw new IllegalArgumentException(where + "\"map_guidance\" needs \"parents\" (the maps it guides toward)");
+            try {   // the parameters, not settings(): a compact constructor has not assigned the fields yet
+                new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "", mapGuidance);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(where + e.getMessage(), e);
             }
         }
 
         /** The factor's default sampling settings: DDIM, eta 0, "" as the negative text, no prompt suffix. */
-        public FactorSettings settings() { return new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", ""); }
+        public FactorSettings settings() { return new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "", mapGuidance); }
+
+        /** Map guidance 1 (plain text guidance). */
+        public Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
+                     String weights, double scale, int width, int height, int steps, double guidanceScale) {
+            this(name, role, map, parents, conditioning, weights, scale, width, height, steps, guidanceScale, 1.0);
+        }
     }
 
     public FgdmManifest {
@@ -218,6 +227,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
             n.put("height", e.height());
             n.put("steps", e.steps());
             n.put("guidance_scale", e.guidanceScale());
+            if (e.mapGuidance() != 1.0) n.put("map_guidance", e.mapGuidance());
         }
         return root.toPrettyString() + "\n";
     }
@@ -260,7 +270,8 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
                         text(f, "weights", false, source, at),
                         number(f, "scale", 1.0, source, at),
                         (int) integer(f, "width", source, at), (int) integer(f, "height", source, at), (int) integer(f, "steps", source, at),
-                        number(f, "guidance_scale", Double.NaN, source, at)));
+                        number(f, "guidance_scale", Double.NaN, source, at),
+                        number(f, "map_guidance", 1.0, source, at)));
             } catch (IllegalArgumentException e) {
                 if (e.getMessage().startsWith(source)) throw e;
                 throw new IllegalArgumentException(source + ": " + at + ": " + e.getMessage(), e);

@@ -44,7 +44,15 @@ class FgdmFolderTest {
 
     /** Writes {@code edit(json)} as the manifest of a copy of the folder and reads it; returns the error message. */
     static String readError(UnaryOperator<String> edit) throws IOException {
-        Path copy = Files.createTempDirectory(dir, "bad");
+        Path copy = copyWith(edit);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FgdmFolder.read(copy));
+        assertTrue(e.getMessage().contains(FgdmFolder.MANIFEST), "names the file: " + e.getMessage());
+        return e.getMessage();
+    }
+
+    /** A copy of the folder with {@code edit(json)} as its manifest. */
+    static Path copyWith(UnaryOperator<String> edit) throws IOException {
+        Path copy = Files.createTempDirectory(dir, "edited");
         for (Path p : Files.walk(folder).toList()) {
             Path to = copy.resolve(folder.relativize(p).toString());
             if (Files.isDirectory(p)) Files.createDirectories(to);
@@ -53,9 +61,7 @@ class FgdmFolderTest {
         String edited = edit.apply(json);
         assertNotEquals(json, edited, "the edit applies");
         Files.writeString(copy.resolve(FgdmFolder.MANIFEST), edited);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FgdmFolder.read(copy));
-        assertTrue(e.getMessage().contains(FgdmFolder.MANIFEST), "names the file: " + e.getMessage());
-        return e.getMessage();
+        return copy;
     }
 
     static void assertContains(String message, String... parts) {
@@ -75,6 +81,34 @@ class FgdmFolderTest {
         assertContains(readError(s -> s.replace("\"width\" : 16", "\"width\" : \"16\"")), "\"width\" must be an integer");
         assertContains(readError(s -> s.replace("\"FactorGraph\"", "\"UNet2DConditionModel\"")), "_class_name");
         assertContains(readError(s -> s.replace("{", "[")), "not valid JSON");
+    }
+
+    /**
+     * "map_guidance" (DualGuidance toward the parents' maps) is read, written back and used by the factors it is set
+     * on only: the root's map is the same, its children change; a root cannot have it; 1 is the same as no key.
+     */
+    @Test void mapGuidanceIsReadWrittenAndChangesOnlyTheChildFactorsItIsSetOn() throws IOException {
+        Path guided = copyWith(s -> s.replace("\"guidance_scale\" : 5.0\n  }, {\n    \"name\" : \"image\"",
+                "\"guidance_scale\" : 5.0,\n    \"map_guidance\" : 2.5\n  }, {\n    \"name\" : \"image\""));
+        FgdmFolder f = FgdmFolder.read(guided);
+        assertEquals(2.5, f.manifest.factor("depth").mapGuidance());
+        assertEquals(1.0, f.manifest.factor("image").mapGuidance());
+        assertEquals(f.manifest, FgdmManifest.parse(f.manifest.toJson(), "x"));
+        assertFalse(json.contains("map_guidance"), "1 is not written");
+        assertContains(readError(s -> s.replaceFirst("\"scale\"", "\"map_guidance\" : 2, \"scale\"")), "factors[0] ('seg')", "\"map_guidance\" needs \"parents\"");
+        FactorGraph plain = FgdmFolder.read(folder).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        FactorGraph withMaps = f.load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        try (InferenceMode ignored = new InferenceMode()) {
+            FactorGraphRequest r = FactorGraphRequest.of("a red house", 3, FactorGraphRequest.Mode.SEQUENTIAL);
+            FactorGraphResult a = FactorGraphSampler.run(plain, r, null, null), b = FactorGraphSampler.run(withMaps, r, null, null);
+            assertTrue(torch.equal(a.latents("seg"), b.latents("seg")), "the root has no maps to guide toward");
+            assertFalse(torch.allclose(a.latents("depth"), b.latents("depth"), 1e-3, 1e-4, false), "depth is guided toward its seg map");
+            // the ControlNet factor's null condition is a black hint
+            Path imageGuided = copyWith(s -> s.replaceAll("(\"conditioning\" : \"controlnet_on_maps\",[^}]*\"guidance_scale\" : [0-9.]+)", "$1, \"map_guidance\" : 3"));
+            FactorGraphResult c = FactorGraphSampler.run(FgdmFolder.read(imageGuided).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette()), r, null, null);
+            for (String m : List.of("seg", "depth")) assertTrue(torch.equal(a.latents(m), c.latents(m)), m);
+            assertFalse(torch.allclose(a.latents("image"), c.latents("image"), 1e-3, 1e-4, false), "the image is guided toward its maps");
+        }
     }
 
     /** Factors are trained and exported one at a time: a child may be in the file before its parent. */
