@@ -38,7 +38,9 @@ import java.util.concurrent.Callable;
  * segmenter architecture is trained from the same initialisation, for the same steps, on (a) a small real set
  * (the first {@code --real} ToyWorld training scenes with their exact class maps), (b) the same plus an FG-DM
  * dataset ({@code ldm4j fgdm dataset}: generated images labelled with their generated segmentation, unlabeled
- * pixels ignored by the loss), (c) the generated set alone; each is scored by mIoU on real held-out test scenes.
+ * pixels ignored by the loss), (c) the generated set alone, and two ways of adding the generated set that keep the
+ * real scenes' weight: (d) the real scenes repeated to half the pool, (e) half the steps on the generated set, then
+ * half on the real one (pretraining, then fine-tuning); each is scored by mIoU on real held-out test scenes.
  * Every training checkpoints under {@code --run}, so a rerun resumes.
  */
 @Command(name = "augmentation", mixinStandardHelpOptions = true,
@@ -74,41 +76,63 @@ final class EvalFgdmAugmentationCommand extends EvalCommand.Common implements Ca
         }
         List<LabelledPool.Example> both = new ArrayList<>(realSet);
         both.addAll(generated);
-        Map<String, List<LabelledPool.Example>> sets = new LinkedHashMap<>();
-        sets.put("real", realSet);
-        sets.put("real+generated", both);
-        sets.put("generated", generated);
+        // the real scenes repeated until they are about half of the pool: half of every batch real on average
+        List<LabelledPool.Example> balanced = new ArrayList<>();
+        for (int k = 0; k < Math.max(1, Math.round((double) generated.size() / realSet.size())); k++) balanced.addAll(realSet);
+        balanced.addAll(generated);
+        Map<String, List<Stage>> arms = new LinkedHashMap<>();
+        arms.put("real", List.of(new Stage(realSet, steps)));
+        arms.put("real+generated", List.of(new Stage(both, steps)));
+        arms.put("generated", List.of(new Stage(generated, steps)));
+        arms.put("real+generated, balanced", List.of(new Stage(balanced, steps)));
+        arms.put("generated, then real", List.of(new Stage(generated, steps / 2), new Stage(realSet, steps - steps / 2)));
 
         ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "fgdm").put("table", "augmentation").put("real", real)
                 .put("generated", generated.size()).put("steps", steps).put("test", test).put("synthetic", synthetic.toString())
                 .put("first_test_seed", ToyWorldFid.TEST_SEEDS);
         ArrayNode rows = report.putArray("rows");
         Map<String, SegmentationMetrics> results = new LinkedHashMap<>();
-        for (Map.Entry<String, List<LabelledPool.Example>> e : sets.entrySet()) {
+        Map<String, Integer> examples = new LinkedHashMap<>();
+        for (Map.Entry<String, List<Stage>> e : arms.entrySet()) {
             org.bytedeco.pytorch.global.torch.manual_seed(c.path("seed").asLong(0));   // the same initialisation for every set
             ToyWorldSegmenter model = new ToyWorldSegmenter(SegmenterConfig.parse(c.get("segmenter"), config.toString()));
-            Trainer trainer = new Trainer(model, new Trainer.Options(steps,
-                    new LrSchedule(c.get("lr").asDouble(), Math.min(c.path("warmup_steps").asInt(0), steps / 10), steps,
-                            c.path("cosine").asBoolean(true), c.path("min_lr_factor").asDouble(0)),
-                    c.path("clip_norm").asDouble(1.0), c.path("ema_decay").asDouble(0.995), c.path("weight_decay").asDouble(0),
-                    Math.max(50, steps / 10), c.path("log_every").asInt(20), c.path("seed").asLong(0), run.resolve(e.getKey().replace('+', '-'))));
-            LabelledPool pool = new LabelledPool(e.getValue(), size, size, batch, c.path("seed").asLong(0));
-            trainer.run(new SegmenterRecipe(model, pool::batch, c.path("noise_std").asDouble(0)), steps);
-            SegmenterRecipe.useEma(model, trainer);
+            String folder = e.getKey().replace('+', '-').replace(", ", "-").replace(' ', '-');
+            List<Stage> stages = e.getValue();
+            for (int i = 0; i < stages.size(); i++) {   // a later stage starts from the previous stage's EMA weights, with a fresh schedule
+                Stage st = stages.get(i);
+                Trainer trainer = new Trainer(model, new Trainer.Options(st.steps(),
+                        new LrSchedule(c.get("lr").asDouble(), Math.min(c.path("warmup_steps").asInt(0), st.steps() / 10), st.steps(),
+                                c.path("cosine").asBoolean(true), c.path("min_lr_factor").asDouble(0)),
+                        c.path("clip_norm").asDouble(1.0), c.path("ema_decay").asDouble(0.995), c.path("weight_decay").asDouble(0),
+                        Math.max(50, st.steps() / 10), c.path("log_every").asInt(20), c.path("seed").asLong(0),
+                        stages.size() == 1 ? run.resolve(folder) : run.resolve(folder).resolve("stage" + (i + 1))));
+                LabelledPool pool = new LabelledPool(st.examples(), size, size, batch, c.path("seed").asLong(0) + i);
+                trainer.run(new SegmenterRecipe(model, pool::batch, c.path("noise_std").asDouble(0)), st.steps());
+                SegmenterRecipe.useEma(model, trainer);
+            }
             model.requiresGrad(false);
             SegmentationMetrics m = SegmenterRecipe.evaluate(model, ToyWorldFid.TEST_SEEDS, test, size);
             results.put(e.getKey(), m);
-            rows.addObject().put("train_set", e.getKey()).put("examples", e.getValue().size()).put("miou", m.meanIou())
+            int n = stages.stream().mapToInt(st -> st.examples().size()).max().orElse(0);
+            examples.put(e.getKey(), n);
+            ObjectNode row = rows.addObject().put("train_set", e.getKey()).put("examples", n).put("miou", m.meanIou())
                     .put("pixel_accuracy", m.pixelAccuracy());
+            ArrayNode stageSteps = row.putArray("stage_steps");
+            stages.forEach(st -> stageSteps.add(st.steps()));
         }
-        System.out.printf("%-16s %9s %8s %15s%n", "train set", "examples", "mIoU", "pixel accuracy");
+        System.out.printf("%-26s %9s %8s %15s%n", "train set", "examples", "mIoU", "pixel accuracy");
         for (Map.Entry<String, SegmentationMetrics> e : results.entrySet()) {
-            System.out.printf(Locale.ROOT, "%-16s %9d %8.4f %15.4f%n", e.getKey(), sets.get(e.getKey()).size(), e.getValue().meanIou(), e.getValue().pixelAccuracy());
+            System.out.printf(Locale.ROOT, "%-26s %9d %8.4f %15.4f%n", e.getKey(), examples.get(e.getKey()), e.getValue().meanIou(), e.getValue().pixelAccuracy());
         }
-        System.out.printf(Locale.ROOT, "segmenters (%s) trained %d steps each from one initialisation; mIoU on %d real test scenes%n", config, steps, test);
+        System.out.printf(Locale.ROOT, "segmenters (%s) trained %d steps each from one initialisation (\"then\": half the steps on each set, "
+                + "the second from the first's EMA weights; \"balanced\": the real scenes repeated to half the pool); mIoU on %d real test scenes%n",
+                config, steps, test);
         writeJson(report);
         return 0;
     }
+
+    /** One training stage of an arm: its examples and steps. */
+    record Stage(List<LabelledPool.Example> examples, int steps) {}
 
     /** The dataset's images and their segmentation labels (255 = unlabeled -> ignored), at {@code size}. */
     static List<LabelledPool.Example> readDataset(Path dir, int size) throws IOException {

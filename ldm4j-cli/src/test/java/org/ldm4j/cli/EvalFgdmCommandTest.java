@@ -201,7 +201,7 @@ class EvalFgdmCommandTest {
                 "the ceiling reads the real scenes only");
     }
 
-    @Test void augmentationTrainsThreeSegmentersOnTheirSets() throws Exception {
+    @Test void augmentationTrainsOneSegmenterPerArmOnItsSets() throws Exception {
         Path data = dir.resolve("synthetic");
         CliTest.Result d = CliTest.run("fgdm", "dataset", "--model", model.toString(), "--n", "3", "--seed", "100", "--out", data.toString());
         assertEquals(0, d.code(), d.err());
@@ -219,9 +219,12 @@ class EvalFgdmCommandTest {
             sets.add(row.get("train_set").asText());
             assertFinite(row, "miou", "pixel_accuracy");
         }
-        assertEquals(List.of("real", "real+generated", "generated"), sets);
-        assertEquals(List.of(2, 5, 3), List.of(j.get("rows").get(0).get("examples").asInt(), j.get("rows").get(1).get("examples").asInt(),
-                j.get("rows").get(2).get("examples").asInt()));
+        assertEquals(List.of("real", "real+generated", "generated", "real+generated, balanced", "generated, then real"), sets);
+        List<Integer> examples = new ArrayList<>();
+        for (JsonNode row : j.get("rows")) examples.add(row.get("examples").asInt());
+        assertEquals(List.of(2, 5, 3, 2 * 2 + 3, 3), examples, "balanced: the 2 real scenes twice beside the 3 generated ones");
+        assertEquals("[1,2]", j.get("rows").get(4).get("stage_steps").toString(), "half the steps on each set");
+        for (String stage : List.of("stage1", "stage2")) assertTrue(Files.isDirectory(dir.resolve("aug-run/generated-then-real").resolve(stage)), stage);
         // a rerun resumes every finished training (nothing left to train) and scores the same weights
         CliTest.Result again = CliTest.run(args);
         assertEquals(0, again.code(), again.err());
