@@ -137,6 +137,18 @@ class EvalFgdmCommandTest {
         List<String> checks = new ArrayList<>();
         for (JsonNode k : r.get("checks")) checks.add(k.get("check").asText());
         assertEquals(List.of("recall_gain", "speedup", "speedup_checked"), checks);
+        // --image-check 3 also reports the 2-image check, which is the same run stopped one image earlier
+        JsonNode three = run("sbpc", "--samples", "1,3", "--condition-steps", "1", "--min-objects", "3", "--image-check", "3");
+        java.util.Map<String, JsonNode> byKey3 = new java.util.HashMap<>();
+        for (JsonNode c : three.get("configs")) byKey3.put(c.get("method").asText() + "/" + c.get("n").asInt(), c);
+        JsonNode two = byKey3.get("fgdm-checked-2/3"), upToThree = byKey3.get("fgdm-checked/3");
+        assertNotNull(two, byKey3.keySet().toString());
+        assertEquals(checked.get("image_recall").asDouble(), two.get("image_recall").asDouble(), 1e-12, "the 2-image rows of both runs agree");
+        assertTrue(upToThree.get("image_recall").asDouble() >= two.get("image_recall").asDouble() - 1e-12);
+        assertTrue(upToThree.get("seconds_per_prompt").asDouble() >= two.get("seconds_per_prompt").asDouble() - 1e-3);
+        List<String> checks3 = new ArrayList<>();
+        for (JsonNode k : three.get("checks")) checks3.add(k.get("check").asText());
+        assertEquals(List.of("recall_gain", "speedup", "speedup_checked_2", "speedup_checked"), checks3);
         // a map score that counts only objects covering the whole map cannot be reached: every map scores 0
         JsonNode strict = run("sbpc", "--samples", "3", "--condition-steps", "1", "--min-objects", "3", "--map-min-area", "0.999");
         assertEquals(0.999, strict.get("map_min_area").asDouble());
