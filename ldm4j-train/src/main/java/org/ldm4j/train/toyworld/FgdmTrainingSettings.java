@@ -31,13 +31,15 @@ import java.util.TreeSet;
  * @param sampleGuidance      the factor's default guidance scale, written to fgdm.json
  * @param sampleScale         the factor's default conditioning scale (the branch's residuals are multiplied by it),
  *                            written to fgdm.json; training always runs the branch at 1
+ * @param sampleMapGuidance   the factor's default guidance toward its parents' maps (DualGuidance's s_C; 1 = off),
+ *                            written to fgdm.json as "map_guidance"
  * @param objectWeighting     per-object balancing of the ε loss over the factor's latent cells ({@link ObjectWeighting};
  *                            keys {@code object_loss_weight}, {@code object_reference_cells}); NONE = the paper's mean
  */
 public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int factorSize, int hintMapSize, double nullDropout,
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
-                                   double sampleGuidance, double sampleScale, ObjectWeighting objectWeighting) {
+                                   double sampleGuidance, double sampleScale, double sampleMapGuidance, ObjectWeighting objectWeighting) {
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -132,13 +134,14 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     + (hint.isEmpty() ? 0 : 1 << (hint.size() - 1)) + ", the VAE factor is " + vaeFactor + " (give log2(factor) + 1 widths)");
         }
         JsonNode s = c.path("sample");
-        if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale"), source, "sample.");
+        if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale", "map_guidance"), source, "sample.");
         try {
             return new FgdmTrainingSettings(kind, size, factorSize, cn.path("hint_map_size").asInt(size / 2),
                     c.path("null_condition_dropout").asDouble(0.2), modes,
                     distill ? d.path("weight").asDouble(0.1) : 0.0, d.path("every").asInt(10), d.path("max_samples").asInt(8),
                     d.path("teacher_scale").asInt(2), a.path("num_res_blocks").asInt(2), hint,
                     s.path("steps").asInt(25), s.path("guidance_scale").asDouble(5.0), s.path("scale").asDouble(1.0),
+                    s.path("map_guidance").asDouble(1.0),
                     new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);

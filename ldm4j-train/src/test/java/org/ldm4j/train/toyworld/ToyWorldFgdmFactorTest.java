@@ -236,6 +236,12 @@ class ToyWorldFgdmFactorTest {
         assertEquals(0.2, s.nullDropout());
         assertEquals(kind == FgdmFactorKind.SEG ? 0.1 : 0.0, s.distillWeight());
         assertTrue(c.get("_comment").asText().contains("ldm4j train fgdm --factor " + kind.id()));
+        // sketch and normals sample with guidance toward their parent map (session 9, `eval fgdm children`); the export keeps it
+        double mapGuidance = kind == FgdmFactorKind.SKETCH || kind == FgdmFactorKind.NORMAL ? 5.0 : 1.0;
+        assertEquals(mapGuidance, s.sampleMapGuidance());
+        assertEquals(mapGuidance, FgdmExport.entry(s).mapGuidance());
+        assertEquals(mapGuidance, org.ldm4j.methods.fgdm.FgdmFolder.read(Path.of("..", "models", "toyworld-fgdm")).manifest.factor(kind.id()).mapGuidance(),
+                "the committed fgdm.json samples as the config says");
     }
 
     /** The fine-tunes on the current base start from the committed folder and balance the loss per object. */
