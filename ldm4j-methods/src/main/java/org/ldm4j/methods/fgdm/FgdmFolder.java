@@ -22,7 +22,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A trained FG-DM on disk (shared spec FGDM-FOLDER.md): {@code fgdm.json} ({@link FgdmManifest}) plus one weights
+ * A trained FG-DM on disk (docs/fgdm-folder.md): {@code fgdm.json} ({@link FgdmManifest}) plus one weights
  * file or folder per trained factor, over a frozen base LDM.
  *
  * <pre>

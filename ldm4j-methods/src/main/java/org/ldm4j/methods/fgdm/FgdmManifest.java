@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The {@code fgdm.json} of an FG-DM folder (the shared spec, FGDM-FOLDER.md): the base model and the factors in
+ * The {@code fgdm.json} of an FG-DM folder (docs/fgdm-folder.md): the base model and the factors in
  * declaration (topological) order. The record checks what the manifest alone can tell (names, parent order, which
  * conditioning fits which factor); {@link FgdmFolder} checks the files it names. A parent that no factor provides is
  * allowed (factors are trained and exported one at a time, see {@link #withFactor}), but {@link FgdmFolder#load}

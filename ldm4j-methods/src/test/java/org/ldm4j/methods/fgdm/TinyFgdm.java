@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A tiny random FG-DM folder laid out as the shared spec says (FGDM-FOLDER.md), over {@link TinyStableDiffusion}
+ * A tiny random FG-DM folder laid out as docs/fgdm-folder.md says, over {@link TinyStableDiffusion}
  * (16x16 images, VAE factor 2, UNet widths 32/64, time embedding 128): seg (root, TimeAdapter on its noisy latent,
  * 8x8) -> depth (TimeAdapter on seg's latent, 8x8) -> image (ControlNet on the seg and depth maps, 16x16), two DDIM
  * steps each. Zero-initialised parts are randomised so that every branch changes the output. For tests of the
