@@ -162,7 +162,6 @@ class FgdmSampleCliTest {
         cases.put("given without palette colours", sample(out, "--given", "seg=" + grey));
         cases.put("given image factor", sample(out, "--given", "image=" + grey));
         cases.put("both sizes", sample(out, "--half-res", "--full-size"));
-        cases.put("map guidance without text guidance", sample(out, "--image-cfg", "1", "--image-map-guidance", "2"));
         cases.put("negative map guidance", sample(out, "--image-map-guidance", "-1"));
         cases.put("sbpc without the segmentation", sample(out, "--sbpc", "2", "--factors", "depth,image"));
         cases.put("sbpc given", sample(out, "--sbpc", "2", "--given", "seg=" + grey));

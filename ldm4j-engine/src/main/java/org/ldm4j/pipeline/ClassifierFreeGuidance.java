@@ -22,6 +22,7 @@ public final class ClassifierFreeGuidance implements Denoiser {
     private final UNet2DConditionModel unet;
     private final Tensor context;          // (2B, 77, D) = [uncond; cond], or (B, 77, D) without guidance
     private final double scale;
+    private final boolean bothHalves;
     private final Function<Step, UNetExtras> extras;
     private final List<? extends ControlSource> controls;
 
@@ -35,14 +36,30 @@ public final class ClassifierFreeGuidance implements Denoiser {
      */
     public ClassifierFreeGuidance(UNet2DConditionModel unet, PromptConditioning conditioning, double scale,
                                   Function<Step, UNetExtras> extras, List<? extends ControlSource> controls) {
+        this(unet, conditioning, scale, extras, controls, scale > 1.0);
+    }
+
+    private ClassifierFreeGuidance(UNet2DConditionModel unet, PromptConditioning conditioning, double scale,
+                                   Function<Step, UNetExtras> extras, List<? extends ControlSource> controls, boolean bothHalves) {
         this.controls = controls != null ? controls : List.of();
         this.unet = unet;
         this.scale = scale;
-        this.context = guided() ? conditioning.uncondAndCond() : conditioning.cond();
+        this.bothHalves = bothHalves;
+        this.context = bothHalves ? conditioning.uncondAndCond() : conditioning.cond();
         this.extras = extras != null ? extras : s -> UNetExtras.NONE;
     }
 
-    public boolean guided() { return scale > 1.0; }
+    /**
+     * Guidance that always computes both halves, whatever the scale (at w ≤ 1 too): for a caller that weighs them
+     * itself ({@link #halves}, {@link DualGuidance}). {@link #predict} still gives ε(∅) + w·(ε(c) − ε(∅)).
+     */
+    public static ClassifierFreeGuidance withBothHalves(UNet2DConditionModel unet, PromptConditioning conditioning, double scale,
+                                                        Function<Step, UNetExtras> extras, List<? extends ControlSource> controls) {
+        return new ClassifierFreeGuidance(unet, conditioning, scale, extras, controls, true);
+    }
+
+    /** Whether each call holds both halves (scale &gt; 1, or {@link #withBothHalves}). */
+    public boolean guided() { return bothHalves; }
 
     public double scale() { return scale; }
 
@@ -57,8 +74,8 @@ public final class ClassifierFreeGuidance implements Denoiser {
 
     /**
      * The two predictions before they are combined: {ε(z, ∅), ε(z, c)}, from the same single batched call
-     * ({@link DualGuidance} weighs them itself). Needs guidance (scale &gt; 1): without it the unconditional half is
-     * never computed.
+     * ({@link DualGuidance} weighs them itself). Needs both halves: at scale &lt;= 1 only {@link #withBothHalves}
+     * computes the unconditional one.
      */
     public Tensor[] halves(Tensor z, Step step) {
         if (!guided()) throw new IllegalStateException("no unconditional half: guidance scale " + scale + " <= 1 runs the conditional branch only");

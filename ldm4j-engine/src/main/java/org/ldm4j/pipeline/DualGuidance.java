@@ -21,14 +21,15 @@ public final class DualGuidance implements Denoiser {
     private final double conditionScale;
 
     /**
-     * @param withCondition    text guidance (scale s_T &gt; 1) with the condition given to both halves
+     * @param withCondition    text guidance with the condition given to both halves, its scale s_T; it must compute
+     *                         both halves (scale &gt; 1, or {@link ClassifierFreeGuidance#withBothHalves} at any scale)
      * @param withoutCondition ε(z, ∅, ∅): null text, null condition, no guidance
      * @param conditionScale   s_C
      */
     public DualGuidance(ClassifierFreeGuidance withCondition, Denoiser withoutCondition, double conditionScale) {
         if (!withCondition.guided()) {
-            throw new IllegalArgumentException("condition guidance needs text guidance > 1 (got " + withCondition.scale()
-                    + "): its unconditional half is one of the three predictions");
+            throw new IllegalArgumentException("condition guidance needs both text halves: guidance " + withCondition.scale()
+                    + " <= 1 computes the conditional one only (build it with ClassifierFreeGuidance.withBothHalves)");
         }
         if (!(conditionScale >= 0) || Double.isInfinite(conditionScale)) {
             throw new IllegalArgumentException("condition guidance scale must be >= 0, got " + conditionScale);

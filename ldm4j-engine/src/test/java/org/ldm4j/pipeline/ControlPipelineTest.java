@@ -83,7 +83,7 @@ class ControlPipelineTest {
         }
     }
 
-    @Test void dualGuidanceIsInstructPix2PixsFormulaAndPlainGuidanceAtConditionScaleOne() {
+    @Test void dualGuidanceIsInstructPix2PixsFormulaAtAnyTextScaleAndPlainGuidanceAtConditionScaleOne() {
         try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
             PromptConditioning text = sd.encodePrompt("a red house", "", 0);
             PromptConditioning nullText = new PromptConditioning(text.uncond(), text.uncond(), text.encoding());
@@ -102,9 +102,14 @@ class ControlPipelineTest {
             assertTrue(torch.allclose(expected, dual, 1e-4, 1e-5, false), "eps(0,0) + 2.5 (eps(C,0) - eps(0,0)) + 5 (eps(C,T) - eps(C,0))");
             assertTrue(torch.allclose(guided.predict(z, step), new DualGuidance(guided, none, 1.0).predict(z, step), 1e-4, 1e-5, false),
                     "condition scale 1 is classifier-free guidance on the text alone");
+            // without text guidance (s_T = 1) both halves are still needed: withBothHalves computes them at any scale
+            ClassifierFreeGuidance unguided = ClassifierFreeGuidance.withBothHalves(sd.unet, text, 1.0, null, List.of(new ControlNetSource(net, hint, 1.0)));
+            assertTrue(torch.allclose(eBoth, unguided.predict(z, step), 1e-4, 1e-5, false), "at scale 1 it still predicts eps(C, T)");
+            Tensor expectedAt1 = eNone.add(eMap.sub(eNone).mul(new Scalar(2.5))).add(eBoth.sub(eMap));
+            assertTrue(torch.allclose(expectedAt1, new DualGuidance(unguided, none, 2.5).predict(z, step), 1e-4, 1e-5, false));
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new DualGuidance(new ClassifierFreeGuidance(sd.unet, text, 1.0, null, List.of()), none, 2.0));
-            assertTrue(e.getMessage().contains("text guidance > 1"), e.getMessage());
+            assertTrue(e.getMessage().contains("withBothHalves"), e.getMessage());
             e = assertThrows(IllegalArgumentException.class, () -> new DualGuidance(guided, none, Double.NaN));
             assertTrue(e.getMessage().contains("condition guidance scale"), e.getMessage());
         }

@@ -117,8 +117,10 @@ public final class FactorGraphSampler {
             PromptConditioning text = texts.computeIfAbsent(request.prompt() + s.promptSuffix() + "\u0000" + s.negativePrompt(),
                     k -> repeat(sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0), count));
             FactorBranch branch = new FactorBranch(graph, f, () -> parentValues(f, runs), observer);
-            ClassifierFreeGuidance guided = new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
-            run.denoiser = s.guidesMaps() && !f.parents().isEmpty() ? withMapGuidance(graph, f, text, guided) : guided;
+            boolean mapGuided = s.guidesMaps() && !f.parents().isEmpty();
+            ClassifierFreeGuidance guided = mapGuided ? ClassifierFreeGuidance.withBothHalves(sd.unet, text, s.guidanceScale(), null, List.of(branch))
+                    : new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
+            run.denoiser = mapGuided ? withMapGuidance(graph, f, text, guided) : guided;
             runs.put(f.name(), run);
         }
         if (request.mode() == FactorGraphRequest.Mode.SEQUENTIAL) sequential(runs, observer, cancelled);

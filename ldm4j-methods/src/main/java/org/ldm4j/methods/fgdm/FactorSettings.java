@@ -27,10 +27,6 @@ public record FactorSettings(int width, int height, int steps, double guidanceSc
         if (negativePrompt == null) negativePrompt = "";
         if (promptSuffix == null) promptSuffix = "";
         if (!(mapGuidance >= 0) || Double.isInfinite(mapGuidance)) throw new IllegalArgumentException("map guidance must be >= 0, got " + mapGuidance);
-        if (mapGuidance != 1.0 && guidanceScale <= 1.0) {
-            throw new IllegalArgumentException("map guidance " + mapGuidance + " needs text guidance > 1 (got " + guidanceScale
-                    + "): its unconditional prediction is one of the three it weighs");
-        }
     }
 
     /** Plain text guidance (map guidance 1). */
@@ -39,7 +35,7 @@ public record FactorSettings(int width, int height, int steps, double guidanceSc
         this(width, height, steps, guidanceScale, scheduler, eta, negativePrompt, promptSuffix, 1.0);
     }
 
-    /** Whether a factor with parents samples with {@link org.ldm4j.pipeline.DualGuidance} (which needs text guidance above 1). */
+    /** Whether a factor with parents samples with {@link org.ldm4j.pipeline.DualGuidance} (at any text guidance). */
     public boolean guidesMaps() { return mapGuidance != 1.0; }
 
     /** The released segmentation factor: DDIM 50 steps, eta 0, CFG 7.5, "" as unconditional text (size: yours). */
