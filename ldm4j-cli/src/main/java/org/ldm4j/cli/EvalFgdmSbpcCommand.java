@@ -59,7 +59,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
             + "before session 8; default: ${DEFAULT-VALUE}).") int batch;
     @Option(names = "--image-check", arity = "0..1", fallbackValue = "2", defaultValue = "0", description = "Also measure FG-DM SBPC with an "
             + "image check of at most K images (fgdm-checked rows; K = 2 when given without a value): the best map's image is segmented and, short "
-            + "of full recall, the next-best maps get images too; the best is kept (Sbpc.ImageCheck).") int imageCheck;
+            + "of full recall, the next-best maps get images too; the best is kept (Sbpc.ImageCheck). Checks of 2..K-1 images are reported "
+            + "too (fgdm-checked-k rows: the same run stopped earlier).") int imageCheck;
     @Option(names = "--map-min-area", description = "Fraction of a candidate map an object must cover to count when SBPC scores the maps "
             + "(default: --min-area, which the images are scored with): a stricter map score prefers maps with objects the image factor can draw.")
     Double mapMinArea;
