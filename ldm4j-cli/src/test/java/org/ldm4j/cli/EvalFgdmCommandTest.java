@@ -213,6 +213,28 @@ class EvalFgdmCommandTest {
                 "the ceiling reads the real scenes only");
     }
 
+    /** The filter keeps the generated examples whose labels the judge reads back, not the ones it contradicts. */
+    @Test void theAugmentationFilterKeepsTheHalfTheRealOnlySegmenterAgreesWith() {
+        org.bytedeco.pytorch.global.torch.manual_seed(5);
+        org.ldm4j.toyworld.eval.ToyWorldSegmenter judge = new org.ldm4j.toyworld.eval.ToyWorldSegmenter(new SegmenterConfig(new int[]{8, 16}, ToyClass.count(), 4));
+        int size = 16;
+        java.util.Random random = new java.util.Random(3);
+        List<org.ldm4j.train.toyworld.LabelledPool.Example> examples = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            int[] rgb = new int[size * size];
+            for (int p = 0; p < rgb.length; p++) rgb[p] = random.nextInt(1 << 24);
+            int[] predicted = org.ldm4j.toyworld.eval.EvalImages.classMaps(judge.predict(org.ldm4j.toyworld.eval.EvalImages.tensor(List.of(rgb), size, size)))[0];
+            int[] labels = new int[predicted.length];
+            // examples 1, 3, 5: the judge's own reading (a few pixels unlabeled); 0, 2, 4: every label contradicts it
+            for (int p = 0; p < labels.length; p++) {
+                labels[p] = i % 2 == 1 ? (p % 7 == 0 ? org.ldm4j.train.toyworld.SegmenterRecipe.IGNORED : predicted[p]) : (predicted[p] + 1) % ToyClass.count();
+            }
+            examples.add(new org.ldm4j.train.toyworld.LabelledPool.Example(rgb, labels));
+        }
+        List<org.ldm4j.train.toyworld.LabelledPool.Example> kept = EvalFgdmAugmentationCommand.agreeing(judge, examples, size);
+        assertEquals(List.of(examples.get(1), examples.get(3), examples.get(5)), kept);
+    }
+
     @Test void augmentationTrainsOneSegmenterPerArmOnItsSets() throws Exception {
         Path data = dir.resolve("synthetic");
         CliTest.Result d = CliTest.run("fgdm", "dataset", "--model", model.toString(), "--n", "3", "--seed", "100", "--out", data.toString());
@@ -231,11 +253,14 @@ class EvalFgdmCommandTest {
             sets.add(row.get("train_set").asText());
             assertFinite(row, "miou", "pixel_accuracy");
         }
-        assertEquals(List.of("real", "real+generated", "generated", "real+generated, balanced", "generated, then real"), sets);
+        assertEquals(List.of("real", "real+generated", "generated", "real+generated, balanced", "generated, then real",
+                "generated (filtered), then real"), sets);
         List<Integer> examples = new ArrayList<>();
         for (JsonNode row : j.get("rows")) examples.add(row.get("examples").asInt());
-        assertEquals(List.of(2, 5, 3, 2 * 2 + 3, 3), examples, "balanced: the 2 real scenes twice beside the 3 generated ones");
+        assertEquals(List.of(2, 5, 3, 2 * 2 + 3, 3, 2), examples, "balanced: the 2 real scenes twice beside the 3 generated ones; "
+                + "filtered: 1 of the 3 generated ones, then the 2 real ones");
         assertEquals("[1,2]", j.get("rows").get(4).get("stage_steps").toString(), "half the steps on each set");
+        for (String stage : List.of("stage1", "stage2")) assertTrue(Files.isDirectory(dir.resolve("aug-run/generated-filtered-then-real").resolve(stage)), stage);
         for (String stage : List.of("stage1", "stage2")) assertTrue(Files.isDirectory(dir.resolve("aug-run/generated-then-real").resolve(stage)), stage);
         // a rerun resumes every finished training (nothing left to train) and scores the same weights
         CliTest.Result again = CliTest.run(args);
