@@ -127,9 +127,9 @@ final class EvalFgdmAugmentationCommand extends EvalCommand.Common implements Ca
             ArrayNode stageSteps = row.putArray("stage_steps");
             stages.forEach(st -> stageSteps.add(st.steps()));
         }
-        System.out.printf("%-26s %9s %8s %15s%n", "train set", "examples", "mIoU", "pixel accuracy");
+        System.out.printf("%-32s %9s %8s %15s%n", "train set", "examples", "mIoU", "pixel accuracy");
         for (Map.Entry<String, SegmentationMetrics> e : results.entrySet()) {
-            System.out.printf(Locale.ROOT, "%-26s %9d %8.4f %15.4f%n", e.getKey(), examples.get(e.getKey()), e.getValue().meanIou(), e.getValue().pixelAccuracy());
+            System.out.printf(Locale.ROOT, "%-32s %9d %8.4f %15.4f%n", e.getKey(), examples.get(e.getKey()), e.getValue().meanIou(), e.getValue().pixelAccuracy());
         }
         System.out.printf(Locale.ROOT, "segmenters (%s) trained %d steps each from one initialisation (\"then\": half the steps on each set, "
                 + "the second from the first's EMA weights; \"balanced\": the real scenes repeated to half the pool; \"filtered\": the generated half "
