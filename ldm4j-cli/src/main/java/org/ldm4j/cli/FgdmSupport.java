@@ -31,7 +31,6 @@ import java.util.Map;
 final class FgdmSupport {
     private FgdmSupport() {}
 
-    /** models/toyworld-fgdm beside the default base model (under {@code ldm4j.home}, see ModelLoader.defaultModel()). */
     /** The ToyWorld evaluator's segmenter as SBPC's image segmenter, at the image's own size (classes in ToyWorld's palette order). */
     static org.ldm4j.methods.fgdm.ImageSegmenter imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter segmenter) {
         return image -> {
@@ -40,6 +39,7 @@ final class FgdmSupport {
         };
     }
 
+    /** models/toyworld-fgdm beside the default base model (under {@code ldm4j.home}, see ModelLoader.defaultModel()). */
     static Path defaultFolder() { return Path.of(ModelLoader.defaultModel()).resolveSibling("toyworld-fgdm"); }
 
     /** The folder's manifest, checked; a missing folder or a bad manifest is a one-line usage error. */
