@@ -132,6 +132,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         List<Scene> scenes = FgdmEvaluation.heldOut(first + count, minObjects, size, palette).subList(first, first + count);
         FactorSettings imageSettings = m.graph().factor(m.image()).settings();
         ImageSegmenter evaluator = FgdmSupport.imageSegmenter(segmenter);
+        Sbpc.ImageCheck check = imageCheck > 0 ? new Sbpc.ImageCheck(evaluator, imageCheck) : null;
         int tolerance = FgdmFolder.tolerance(palette);
 
         Map<String, Row> rows = new LinkedHashMap<>();
@@ -160,20 +161,18 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                                     null, null);
                             double[] fin = finals.computeIfAbsent(c.chosen(), k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator));
                             rows.get("fgdm-sbpc/" + t + "/" + n).add(c.scores(), fin[0], c.totalMillis() + fin[1]);
-                            if (imageCheck > 0 && n > 1) {
-                                // as Sbpc.ImageCheck: images of the maps in ranking order until one has full recall or k were made
-                                double recall = -1, millis = c.totalMillis();
-                                List<Integer> ranking = c.ranking();
-                                int made = 0;
-                                boolean full = false;
-                                for (int k = 1; k <= imageCheck; k++) {
-                                    if (!full && made < ranking.size()) {
-                                        double[] f = finals.computeIfAbsent(ranking.get(made++), j -> finalRun(m, caption, promptSeed + j, t, tolerance, scorer, evaluator));
-                                        recall = Math.max(recall, f[0]);
+                            if (check != null && n > 1) {
+                                // Sbpc.ImageCheck's order on the shared final runs; the k-image check is its first k images
+                                Sbpc.ImageCheck.Imaged imaged = check.inRankingOrder(c.ranking(),
+                                        j -> finals.computeIfAbsent(j, k -> finalRun(m, caption, promptSeed + k, t, tolerance, scorer, evaluator))[0]);
+                                for (int k = Math.min(2, imageCheck); k <= imageCheck; k++) {
+                                    int made = Math.min(k, imaged.candidates().size());
+                                    double millis = c.totalMillis();
+                                    for (int r = 0; r < made; r++) {
+                                        double[] f = finals.get(imaged.candidates().get(r));
                                         millis += f[1] + f[2];
-                                        full = f[0] >= 1.0;
                                     }
-                                    if (k >= Math.min(2, imageCheck)) rows.get(checkedKey(k, t, n)).add(c.scores(), recall, millis);
+                                    rows.get(checkedKey(k, t, n)).add(c.scores(), imaged.scores().get(imaged.best(made)), millis);
                                 }
                             }
                         }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntToDoubleFunction;
 
 /**
  * Sampling-based prompt compliance with an FG-DM (paper sec. 4, Tables 3-4): draw N candidate condition maps
@@ -50,6 +51,33 @@ public final class Sbpc {
             if (segmenter == null) throw new IllegalArgumentException("an image check needs a segmenter");
             if (maxImages < 1 || maxImages > 256) throw new IllegalArgumentException("image check: maxImages must be in 1..256, got " + maxImages);
         }
+
+        /** The candidates that got an image and their images' scores, in the order they got them. */
+        public record Imaged(List<Integer> candidates, List<Double> scores) {
+            /** The position of the first best score among the first {@code k} images. */
+            public int best(int k) {
+                int at = 0;
+                for (int i = 1; i < Math.min(k, scores.size()); i++) if (scores.get(i) > scores.get(at)) at = i;
+                return at;
+            }
+        }
+
+        /**
+         * Images of the candidates in {@code ranking} order ({@link Candidates#ranking}), each scored by
+         * {@code imageScore}, until one scores 1.0 or {@code maxImages} were made.
+         */
+        public Imaged inRankingOrder(List<Integer> ranking, IntToDoubleFunction imageScore) {
+            List<Integer> imaged = new ArrayList<>();
+            List<Double> scores = new ArrayList<>();
+            for (int k : ranking) {
+                if (imaged.size() == maxImages) break;
+                double score = imageScore.applyAsDouble(k);
+                imaged.add(k);
+                scores.add(score);
+                if (score >= 1.0) break;
+            }
+            return new Imaged(imaged, scores);
+        }
     }
 
     /** @param check null = the paper's SBPC (one image, on the best map) */
@@ -68,26 +96,15 @@ public final class Sbpc {
                     (System.nanoTime() - start) / 1_000_000, result);
         }
         String image = graph.imageFactors().get(graph.imageFactors().size() - 1);
-        List<Integer> imaged = new ArrayList<>();
-        List<Double> imageScores = new ArrayList<>();
-        FactorGraphResult kept = null;
-        int keptIndex = -1;
-        double keptScore = 0;
-        for (int k : drawn.ranking()) {
-            if (imaged.size() == check.maxImages()) break;
+        Map<Integer, FactorGraphResult> runs = new LinkedHashMap<>();
+        ImageCheck.Imaged imaged = check.inRankingOrder(drawn.ranking(), k -> {
             FactorGraphResult r = finish(candidates, mapFactor, prompt, seed + k, drawn.runs().get(k), leftOut, listener, cancelled);
-            double score = scorer.score(check.segmenter().segment(r.decoded(image)));
-            imaged.add(k);
-            imageScores.add(score);
-            if (kept == null || score > keptScore) {
-                kept = r;
-                keptIndex = k;
-                keptScore = score;
-            }
-            if (score >= 1.0) break;
-        }
-        return new SbpcResult(drawn.scores(), drawn.maps(), keptIndex, seed + keptIndex, drawn.millis(), (System.nanoTime() - start) / 1_000_000,
-                kept, imaged, imageScores);
+            runs.put(k, r);
+            return scorer.score(check.segmenter().segment(r.decoded(image)));
+        });
+        int kept = imaged.candidates().get(imaged.best(imaged.scores().size()));   // the earlier image on ties
+        return new SbpcResult(drawn.scores(), drawn.maps(), kept, seed + kept, drawn.millis(), (System.nanoTime() - start) / 1_000_000,
+                runs.get(kept), imaged.candidates(), imaged.scores());
     }
 
     /**
