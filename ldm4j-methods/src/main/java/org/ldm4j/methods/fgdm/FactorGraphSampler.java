@@ -117,10 +117,8 @@ public final class FactorGraphSampler {
             PromptConditioning text = texts.computeIfAbsent(request.prompt() + s.promptSuffix() + "\u0000" + s.negativePrompt(),
                     k -> repeat(sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0), count));
             FactorBranch branch = new FactorBranch(graph, f, () -> parentValues(f, runs), observer);
-            boolean mapGuided = s.guidesMaps() && !f.parents().isEmpty();
-            ClassifierFreeGuidance guided = mapGuided ? ClassifierFreeGuidance.withBothHalves(sd.unet, text, s.guidanceScale(), null, List.of(branch))
+            run.denoiser = s.guidesMaps() && !f.parents().isEmpty() ? withMapGuidance(graph, f, text, branch)
                     : new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
-            run.denoiser = mapGuided ? withMapGuidance(graph, f, text, guided) : guided;
             runs.put(f.name(), run);
         }
         if (request.mode() == FactorGraphRequest.Mode.SEQUENTIAL) sequential(runs, observer, cancelled);
@@ -208,8 +206,10 @@ public final class FactorGraphSampler {
     /**
      * {@link DualGuidance} with the factor's parents as the condition: the third prediction, ε(z, ∅, ∅), sees the null
      * text and the null parents (zero latents, black hints), what the factors' condition dropout trained them on.
+     * The text guidance computes both halves at any scale: DualGuidance weighs them itself.
      */
-    private static Denoiser withMapGuidance(FactorGraph graph, Factor f, PromptConditioning text, ClassifierFreeGuidance guided) {
+    private static Denoiser withMapGuidance(FactorGraph graph, Factor f, PromptConditioning text, FactorBranch branch) {
+        ClassifierFreeGuidance guided = ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, f.settings().guidanceScale(), null, List.of(branch));
         List<FactorBranch.Value> nullParents = java.util.Collections.nCopies(f.parents().size(), null);
         FactorBranch nullBranch = new FactorBranch(graph, f, () -> nullParents, FactorListener.NONE);
         PromptConditioning nullText = new PromptConditioning(text.uncond(), text.uncond(), text.encoding());
