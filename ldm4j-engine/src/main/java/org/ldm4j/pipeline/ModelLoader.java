@@ -13,6 +13,7 @@ import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Block;
 import org.ldm4j.weights.DiffusersFolder;
 import org.ldm4j.weights.HfHub;
+import org.ldm4j.weights.Renamed;
 import org.ldm4j.weights.SingleFileCheckpoint;
 import org.ldm4j.weights.WeightLoader;
 import org.ldm4j.weights.WeightSource;
@@ -98,7 +99,7 @@ public final class ModelLoader {
              WeightSource t = folder.weights("text_encoder")) {
             loadInto(unet, u, "unet", device, dtype);
             loadInto(vae, v, "vae", device, dtype);
-            loadInto(text, t, "text_encoder", device, dtype);
+            loadInto(text, withTextModelPrefix(t), "text_encoder", device, dtype);
         } catch (Exception e) {
             if (e instanceof IOException io) throw io;
             if (e instanceof RuntimeException re) throw re;
@@ -128,7 +129,7 @@ public final class ModelLoader {
         }
     }
 
-    /** The first tokenizer folder holding vocab.json and merges.txt, in the order {@link Options#tokenizer} documents. */
+    /** The first tokenizer folder (vocab.json and merges.txt, or tokenizer.json), in the order {@link Options#tokenizer} documents. */
     private static Path tokenizerFor(Path file, Options options) {
         if (options.tokenizer() != null) return options.tokenizer();   // explicit: used or reported, never skipped
         List<Path> candidates = new ArrayList<>();
@@ -138,7 +139,7 @@ public final class ModelLoader {
         if (parent != null) candidates.add(parent.resolve("tokenizer"));
         if (options.configFrom() != null) candidates.add(options.configFrom().resolve("tokenizer"));
         for (Path c : candidates) {
-            if (Files.isRegularFile(c.resolve("vocab.json")) && Files.isRegularFile(c.resolve("merges.txt"))) return c;
+            if (CLIPTokenizer.isTokenizerFolder(c)) return c;
         }
         return candidates.isEmpty() ? null : candidates.get(0);
     }
@@ -166,6 +167,16 @@ public final class ModelLoader {
             throw new IOException(e);
         }
         return vae;
+    }
+
+    /**
+     * transformers 5 saves a CLIPTextModel without the {@code text_model.} prefix of every earlier version (and of
+     * the SD repositories); both name the same tensors.
+     */
+    static WeightSource withTextModelPrefix(WeightSource text) {
+        boolean flat = text.names().contains("embeddings.token_embedding.weight")
+                && !text.names().contains("text_model.embeddings.token_embedding.weight");
+        return flat ? Renamed.addPrefix(text, "text_model.") : text;
     }
 
     private static void loadInto(Block block, WeightSource source, String component, Device device, ScalarType dtype) {

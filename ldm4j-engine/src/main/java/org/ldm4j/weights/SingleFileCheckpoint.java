@@ -3,6 +3,7 @@ package org.ldm4j.weights;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.models.clip.CLIPTokenizer;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -150,12 +151,13 @@ public final class SingleFileCheckpoint implements AutoCloseable {
     }
 
     /**
-     * The tokenizer folder to use with this checkpoint: {@code folder} if it holds CLIP's vocab.json and merges.txt.
+     * The tokenizer folder to use with this checkpoint: {@code folder} if it holds CLIP's vocab.json and merges.txt
+     * (or a tokenizers {@code tokenizer.json}).
      * The checkpoint itself carries none and ldm4j does not bundle them, so without a folder this fails, saying where
      * to get one.
      */
     public Path tokenizerFolder(Path folder) {
-        if (folder != null && Files.isRegularFile(folder.resolve("vocab.json")) && Files.isRegularFile(folder.resolve("merges.txt"))) {
+        if (folder != null && CLIPTokenizer.isTokenizerFolder(folder)) {
             return folder;
         }
         String repo = type.configs().equals(BundledConfigs.SD21) ? "stabilityai/stable-diffusion-2-1 (tokenizer/)"

@@ -102,23 +102,63 @@ public final class CLIPTokenizer {
     }
 
     /**
-     * Loads a tokenizer folder. {@code tokenizer_config.json} and {@code special_tokens_map.json} (the latter wins,
-     * as in HF) may set {@code bos_token}, {@code eos_token}, {@code unk_token}, {@code pad_token} and
+     * Loads a tokenizer folder: CLIP's {@code vocab.json} + {@code merges.txt} (what the SD repositories ship), or the
+     * {@code tokenizers} library's single {@code tokenizer.json} (its BPE model's vocab and merges; what transformers 5
+     * writes with {@code save_pretrained}). {@code tokenizer_config.json} and {@code special_tokens_map.json} (the
+     * latter wins, as in HF) may set {@code bos_token}, {@code eos_token}, {@code unk_token}, {@code pad_token} and
      * {@code model_max_length}; anything they do not set comes from {@code defaults}.
      */
     public static CLIPTokenizer load(Path folder, Options defaults) throws IOException {
         Path vocabFile = folder.resolve("vocab.json"), mergesFile = folder.resolve("merges.txt");
-        for (Path p : List.of(vocabFile, mergesFile)) {
-            if (!Files.isRegularFile(p)) throw new NoSuchFileException(p.toString(), null, "CLIP tokenizer file missing");
+        Path single = folder.resolve(TOKENIZER_JSON);
+        boolean clipFiles = Files.isRegularFile(vocabFile) && Files.isRegularFile(mergesFile);
+        if (!clipFiles && !Files.isRegularFile(single)) {
+            Path missing = Files.isRegularFile(vocabFile) ? mergesFile : vocabFile;
+            throw new NoSuchFileException(missing.toString(), null,
+                    "CLIP tokenizer file missing (a folder needs vocab.json and merges.txt, or tokenizer.json)");
         }
         Options options = defaults;
         for (String name : List.of("tokenizer_config.json", "special_tokens_map.json")) {
             Path p = folder.resolve(name);
             if (Files.isRegularFile(p)) options = applyConfig(options, readJson(p), p.toString());
         }
+        if (!clipFiles) return fromTokenizerJson(readJson(single), options, single.toString());
         try (InputStream v = Files.newInputStream(vocabFile); InputStream m = Files.newInputStream(mergesFile)) {
             return new CLIPTokenizer(readVocab(v, vocabFile.toString()), readMerges(m, mergesFile.toString()), options);
         }
+    }
+
+    static final String TOKENIZER_JSON = "tokenizer.json";
+
+    /** Whether {@code folder} holds a tokenizer {@link #load(Path, Options)} reads. */
+    public static boolean isTokenizerFolder(Path folder) {
+        return (Files.isRegularFile(folder.resolve("vocab.json")) && Files.isRegularFile(folder.resolve("merges.txt")))
+                || Files.isRegularFile(folder.resolve(TOKENIZER_JSON));
+    }
+
+    /**
+     * A {@code tokenizer.json}'s BPE model: {@code model.vocab} is vocab.json, {@code model.merges} is merges.txt
+     * (pairs, or "a b" strings in files before tokenizers 0.20). Its normalizer, pre-tokenizer and post-processor are
+     * CLIP's (NFC, whitespace collapse, lower case; CLIP's split pattern; BOS ... EOS), which this class implements.
+     */
+    static CLIPTokenizer fromTokenizerJson(JsonNode root, Options options, String source) throws IOException {
+        JsonNode model = root == null ? null : root.get("model");
+        if (model == null || !model.isObject()) throw new IOException(source + ": no \"model\" object");
+        String type = model.path("type").asText("");
+        if (!type.equals("BPE")) throw new IOException(source + ": model type \"" + type + "\" is not BPE (CLIP's tokenizer)");
+        Map<String, Integer> vocab = vocabOf(model.get("vocab"), source + " model.vocab");
+        JsonNode mergeList = model.get("merges");
+        if (mergeList == null || !mergeList.isArray()) throw new IOException(source + ": model.merges is not a list");
+        List<String[]> merges = new ArrayList<>(mergeList.size());
+        for (JsonNode m : mergeList) {
+            String[] pair = m.isArray() && m.size() == 2 ? new String[]{m.get(0).asText(), m.get(1).asText()}
+                    : m.isTextual() ? m.asText().strip().split(" ") : null;
+            if (pair == null || pair.length != 2) {
+                throw new IOException(source + ": merge " + merges.size() + " is not a pair of symbols: " + m);
+            }
+            merges.add(pair);
+        }
+        return new CLIPTokenizer(vocab, merges, options);
     }
 
     /** Loads a folder with SD 1.x defaults (what an SD 2.x folder's config overrides). */
@@ -242,6 +282,10 @@ public final class CLIPTokenizer {
         } catch (IOException e) {
             throw new IOException(source + ": not valid JSON: " + e.getMessage(), e);
         }
+        return vocabOf(root, source);
+    }
+
+    private static Map<String, Integer> vocabOf(JsonNode root, String source) throws IOException {
         if (root == null || !root.isObject()) throw new IOException(source + ": expected a JSON object token -> id");
         Map<String, Integer> vocab = new HashMap<>(root.size() * 2);
         for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {

@@ -83,10 +83,36 @@ public record ControlNetConfig(UNet2DConditionConfig encoder, int conditioningCh
         return new ControlNetConfig(encoder, conditioningChannels, channelOrder, widths, globalPoolConditions);
     }
 
-    /** The config as diffusers writes it ({@code _class_name} ControlNetModel, no up path). */
+    /**
+     * The arguments of diffusers' {@code ControlNetModel.__init__}: the UNet keys it does not take (the up path,
+     * {@code dropout}, {@code conv_in_kernel}, ...) are left out of {@link #toJson}, as diffusers writes them.
+     */
+    static final List<String> DIFFUSERS_KEYS = List.of("in_channels", "conditioning_channels", "flip_sin_to_cos",
+            "freq_shift", "down_block_types", "mid_block_type", "only_cross_attention", "block_out_channels",
+            "layers_per_block", "downsample_padding", "mid_block_scale_factor", "act_fn", "norm_num_groups", "norm_eps",
+            "cross_attention_dim", "transformer_layers_per_block", "encoder_hid_dim", "encoder_hid_dim_type",
+            "attention_head_dim", "num_attention_heads", "use_linear_projection", "class_embed_type",
+            "addition_embed_type", "addition_time_embed_dim", "num_class_embeds", "upcast_attention",
+            "resnet_time_scale_shift", "projection_class_embeddings_input_dim", "controlnet_conditioning_channel_order",
+            "conditioning_embedding_out_channels", "global_pool_conditions", "addition_embed_type_num_heads");
+
+    /** Per-block keys diffusers takes as one value for all blocks or as a list as long as {@code down_block_types}. */
+    private static final List<String> PER_BLOCK_KEYS = List.of("only_cross_attention", "layers_per_block",
+            "cross_attention_dim", "transformer_layers_per_block", "attention_head_dim", "num_attention_heads");
+
+    /**
+     * The config as diffusers writes it ({@code _class_name} ControlNetModel, no up path), loadable by diffusers'
+     * {@code ControlNetModel.from_pretrained}: only its keys, and a one-element per-block list as a single value
+     * (diffusers rejects a list shorter than the down blocks, which our reader takes as "the same for all").
+     */
     public String toJson() {
         ObjectNode n = JSON.valueToTree(encoder);
-        for (String k : List.of("up_block_types", "out_channels", "sample_size", "conv_out_kernel", "center_input_sample")) n.remove(k);
+        List<String> foreign = new ArrayList<>();
+        n.fieldNames().forEachRemaining(k -> { if (!DIFFUSERS_KEYS.contains(k)) foreign.add(k); });
+        n.remove(foreign);
+        for (String k : PER_BLOCK_KEYS) {
+            if (n.get(k) instanceof ArrayNode list && list.size() == 1) n.set(k, list.get(0));
+        }
         n.put("_class_name", CLASS_NAME);
         n.put("conditioning_channels", conditioningChannels);
         n.put("controlnet_conditioning_channel_order", channelOrder);

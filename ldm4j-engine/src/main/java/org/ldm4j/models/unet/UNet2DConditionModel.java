@@ -116,15 +116,6 @@ public final class UNet2DConditionModel extends Block {
     }
 
     /**
-     * ε̂ = UNet(sample, t, context).
-     *
-     * @param sample              (B, in_channels, H, W) latents, any float dtype
-     * @param timestep            0-d or (B) (or (1)) tensor, float or integer
-     * @param encoderHiddenStates (B, M, cross_attention_dim) text embeddings
-     * @param extras              ControlNet/adapter residuals and attention processor, or null / {@link UNetExtras#NONE}
-     * @return (B, out_channels, H, W) in the dtype of {@code sample}
-     */
-    /**
      * Down block {@code i} of this configuration, taking {@code input} channels (the previous block's output): the
      * UNet's encoder and the ControlNet's copy of it are built by this one method, so they cannot drift apart.
      */
@@ -140,6 +131,15 @@ public final class UNet2DConditionModel extends Block {
                 : new DownBlock2D(input, output, tembDim, layers, eps, groups, !last, config.downsamplePadding());
     }
 
+    /**
+     * ε̂ = UNet(sample, t, context).
+     *
+     * @param sample              (B, in_channels, H, W) latents, any float dtype
+     * @param timestep            0-d or (B) (or (1)) tensor, float or integer
+     * @param encoderHiddenStates (B, M, cross_attention_dim) text embeddings
+     * @param extras              ControlNet/adapter residuals and attention processor, or null / {@link UNetExtras#NONE}
+     * @return (B, out_channels, H, W) in the dtype of {@code sample}
+     */
     public Tensor forward(Tensor sample, Tensor timestep, Tensor encoderHiddenStates, UNetExtras extras) {
         UNetExtras x = extras != null ? extras : UNetExtras.NONE;
         AttentionProcessor attention = x.attention();

@@ -248,4 +248,39 @@ class CLIPTokenizerTest {
         byte[] noHeader = "r e\nre d</w>\n".getBytes(StandardCharsets.UTF_8);
         assertEquals(1, CLIPTokenizer.readMerges(new ByteArrayInputStream(noHeader), "m").size());
     }
+
+    /** transformers 5's save_pretrained writes only tokenizer.json; its BPE model is vocab.json + merges.txt. */
+    @Test void tokenizerJsonFolderEqualsVocabAndMergesFolder(@TempDir Path dir) throws IOException {
+        Path clip = dir.resolve("clip"), single = dir.resolve("single"), old = dir.resolve("old");
+        CLIPTokenizer.writeWordLevelVocab(List.of("red", "car", "blue"), clip);
+        Map<String, Integer> vocab = CLIPTokenizer.readVocab(Files.newInputStream(clip.resolve("vocab.json")), "v");
+        List<String[]> merges = CLIPTokenizer.readMerges(Files.newInputStream(clip.resolve("merges.txt")), "m");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Files.createDirectories(single);
+        Files.createDirectories(old);
+        Files.writeString(single.resolve("tokenizer.json"), json.writeValueAsString(Map.of("model",
+                Map.of("type", "BPE", "vocab", vocab, "merges", merges))));
+        // tokenizers before 0.20 wrote each merge as one "a b" string
+        Files.writeString(old.resolve("tokenizer.json"), json.writeValueAsString(Map.of("model",
+                Map.of("type", "BPE", "vocab", vocab, "merges", merges.stream().map(m -> m[0] + " " + m[1]).toList()))));
+        CLIPTokenizer expected = CLIPTokenizer.load(clip);
+        for (Path folder : List.of(single, old)) {
+            assertTrue(CLIPTokenizer.isTokenizerFolder(folder));
+            CLIPTokenizer t = CLIPTokenizer.load(folder);
+            for (String prompt : List.of("red car", "a blue car, red!", "")) {
+                assertArrayEquals(expected.encode(prompt).ids(), t.encode(prompt).ids(), prompt);
+            }
+        }
+
+        Files.writeString(single.resolve("tokenizer.json"), "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}");
+        IOException notBpe = assertThrows(IOException.class, () -> CLIPTokenizer.load(single));
+        assertTrue(notBpe.getMessage().contains("WordPiece") && notBpe.getMessage().contains("tokenizer.json"), notBpe.getMessage());
+        Files.writeString(single.resolve("tokenizer.json"), json.writeValueAsString(Map.of("model",
+                Map.of("type", "BPE", "vocab", vocab, "merges", List.of(List.of("r", "e", "d"))))));
+        IOException badMerge = assertThrows(IOException.class, () -> CLIPTokenizer.load(single));
+        assertTrue(badMerge.getMessage().contains("merge 0"), badMerge.getMessage());
+        Files.delete(single.resolve("tokenizer.json"));
+        assertFalse(CLIPTokenizer.isTokenizerFolder(single));
+        assertThrows(java.nio.file.NoSuchFileException.class, () -> CLIPTokenizer.load(single));
+    }
 }

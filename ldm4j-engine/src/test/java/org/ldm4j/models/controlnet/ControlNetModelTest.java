@@ -1,5 +1,7 @@
 package org.ldm4j.models.controlnet;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
 import org.bytedeco.pytorch.Scalar;
@@ -136,5 +138,20 @@ class ControlNetModelTest {
                 () -> ControlNetConfig.parse(org.ldm4j.pipeline.TinyStableDiffusion.UNET, "unet/config.json"));
         assertTrue(e.getMessage().contains("UNet2DConditionModel config, not a ControlNetModel"), e.getMessage());
         assertFalse(Arrays.asList(c.toJson().split("\"")).contains("up_block_types"));
+        assertEquals(c.toJson(), back.toJson(), "every key diffusers takes survives the round trip");
+    }
+
+    /** diffusers' ControlNetModel refuses keys it does not take and per-block lists shorter than the down blocks. */
+    @Test void configJsonHoldsOnlyDiffusersControlNetArguments() throws Exception {
+        JsonNode json = new ObjectMapper()
+                .readTree(TinyControl.config().toJson());
+        json.fieldNames().forEachRemaining(k -> assertTrue(k.equals("_class_name") || ControlNetConfig.DIFFUSERS_KEYS.contains(k),
+                "key " + k + " is not an argument of diffusers' ControlNetModel"));
+        int blocks = json.get("down_block_types").size();
+        for (String k : List.of("only_cross_attention", "layers_per_block", "cross_attention_dim",
+                "transformer_layers_per_block", "attention_head_dim")) {
+            JsonNode v = json.get(k);
+            assertTrue(v != null && (!v.isArray() || v.size() == blocks), k + " = " + v);
+        }
     }
 }
