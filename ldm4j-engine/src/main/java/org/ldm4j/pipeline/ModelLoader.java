@@ -13,7 +13,6 @@ import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Block;
 import org.ldm4j.weights.DiffusersFolder;
 import org.ldm4j.weights.HfHub;
-import org.ldm4j.weights.Renamed;
 import org.ldm4j.weights.SingleFileCheckpoint;
 import org.ldm4j.weights.WeightLoader;
 import org.ldm4j.weights.WeightSource;
@@ -99,7 +98,7 @@ public final class ModelLoader {
              WeightSource t = folder.weights("text_encoder")) {
             loadInto(unet, u, "unet", device, dtype);
             loadInto(vae, v, "vae", device, dtype);
-            loadInto(text, withTextModelPrefix(t), "text_encoder", device, dtype);
+            loadInto(text, t, "text_encoder", device, dtype);
         } catch (Exception e) {
             if (e instanceof IOException io) throw io;
             if (e instanceof RuntimeException re) throw re;
@@ -167,16 +166,6 @@ public final class ModelLoader {
             throw new IOException(e);
         }
         return vae;
-    }
-
-    /**
-     * transformers 5 saves a CLIPTextModel without the {@code text_model.} prefix of every earlier version (and of
-     * the SD repositories); both name the same tensors.
-     */
-    static WeightSource withTextModelPrefix(WeightSource text) {
-        boolean flat = text.names().contains("embeddings.token_embedding.weight")
-                && !text.names().contains("text_model.embeddings.token_embedding.weight");
-        return flat ? Renamed.addPrefix(text, "text_model.") : text;
     }
 
     private static void loadInto(Block block, WeightSource source, String component, Device device, ScalarType dtype) {

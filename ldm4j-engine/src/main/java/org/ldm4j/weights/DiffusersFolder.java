@@ -111,12 +111,23 @@ public final class DiffusersFolder {
 
     public WeightSource weights(String component) throws IOException { return weights(component, null); }
 
-    /** The component's weights; {@code variant} ("fp16", ...) or null for the default files. */
+    /**
+     * The component's weights; {@code variant} ("fp16", ...) or null for the default files. Names are the current
+     * diffusers/transformers ones whatever version wrote them: legacy VAE attention names are renamed, and a
+     * CLIPTextModel saved by transformers 5 (which dropped the {@code text_model.} prefix of every earlier version
+     * and of the SD repositories) gets the prefix back.
+     */
     public WeightSource weights(String component, String variant) throws IOException {
         Path dir = componentDir(component);
         WeightSource source = findWeights(dir, variant);
         if (LdmToDiffusers.hasLegacyAttention(source)) source = LdmToDiffusers.modernVae(source);
-        return source;
+        return withTextModelPrefix(source);
+    }
+
+    static WeightSource withTextModelPrefix(WeightSource source) {
+        boolean flat = source.names().contains("embeddings.token_embedding.weight")
+                && !source.names().contains("text_model.embeddings.token_embedding.weight");
+        return flat ? Renamed.addPrefix(source, "text_model.") : source;
     }
 
     /** Finds and opens the weights in one model folder (also usable for a standalone model folder). */

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.image.Images;
 import org.ldm4j.models.clip.CLIPTextModel;
 import org.ldm4j.models.controlnet.ControlNetLoader;
@@ -20,6 +21,8 @@ import org.ldm4j.models.controlnet.ControlNetModel;
 import org.ldm4j.models.vae.DiagonalGaussianDistribution;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
+import org.ldm4j.weights.DiffusersFolder;
+import org.ldm4j.weights.DiffusersToLdm;
 import org.ldm4j.weights.SafetensorsFile;
 
 import java.io.IOException;
@@ -73,6 +76,26 @@ class DiffusersReferenceTest {
         report.get("cases").forEach(c -> { if (!c.get("ok").asBoolean()) failed.add(c.get("name").asText()); });
         assertEquals(List.of(), failed, "pipeline cases the reference could not run");
         assertTrue(report.get("cases").size() >= 13, "text2img with each scheduler, img2img, ControlNet, SD 1.5 layout");
+    }
+
+    /**
+     * {@code ldm4j convert} of the diffusers-written folder gives the names diffusers' {@code from_single_file} read
+     * back as the identical model (every tensor equal, the same image; scripts/reference/single_file_reference.py).
+     */
+    @Test void singleFileNamesAreTheOnesDiffusersReadBack(@TempDir Path dir) throws IOException {
+        Path file = dir.resolve("tiny-sd15.safetensors");
+        DiffusersToLdm.writeSingleFile(DiffusersFolder.open(fixture.resolve("tiny-sd15")), file);
+        JsonNode expected = new ObjectMapper().readTree(fixture.resolve("tiny-sd15-ldm-names.json").toFile()).get("tensors");
+        try (SafetensorsFile written = SafetensorsFile.open(file)) {
+            assertEquals(expected.size(), written.names().size(), "tensor count");
+            expected.fields().forEachRemaining(e -> {
+                assertTrue(written.names().contains(e.getKey()), "missing " + e.getKey());
+                List<Long> shape = new ArrayList<>();
+                e.getValue().get("shape").forEach(n -> shape.add(n.asLong()));
+                assertEquals(shape, Arrays.stream(written.info(e.getKey()).shape()).boxed().toList(), e.getKey());
+                assertEquals(e.getValue().get("dtype").asText(), written.info(e.getKey()).dtype(), e.getKey());
+            });
+        }
     }
 
     @Test void tokenizerJsonGivesTheSameTokenizerAsVocabAndMerges() {
