@@ -9,7 +9,8 @@ PYTHONPATH), from the repository root:
 It writes OUT/diffusers-reference.safetensors (inputs and outputs, float32 / int64) and OUT/diffusers-reference.json
 (the cases, the library versions, and the CPU-vs-GPU spread when a GPU is present). ldm4j's
 DiffusersReferenceTest reads both from ldm4j-engine/src/test/resources/diffusers-reference/ and compares its own
-tokenizer, text encoder, UNet, VAE, ControlNet and text2img / img2img / ControlNet pipelines against them on the
+tokenizer, text encoder, UNet, VAE, ControlNet, T2I-Adapter and text2img / img2img / ControlNet / T2I-Adapter
+pipelines against them on the
 same weights, seeds and settings. Nothing here is ldm4j code: it is the reference the Java side must agree with.
 """
 import json
@@ -129,6 +130,27 @@ def unet_vae():
             put(f"controlnet.down.{k}", d)
         put("controlnet.mid", mid)
         report["controlnet_down_blocks"] = len(down)
+    adapter = toyworld_adapter()
+    with torch.no_grad():
+        features = adapter(cond)
+    for k, feature in enumerate(features):
+        put(f"adapter.features.{k}", feature)
+
+
+ADAPTER = "/tmp/toyworld-t2i-adapter"
+
+
+def toyworld_adapter():
+    """A full T2I-Adapter sized for the ToyWorld UNet (64 / 128 / 128 channels, latents at 1/4), random weights
+    written by diffusers' save_pretrained (once) and read back."""
+    from diffusers import T2IAdapter
+    if not os.path.isdir(ADAPTER):
+        import subprocess
+        torch.manual_seed(2)
+        T2IAdapter(in_channels=3, channels=[64, 128, 128], num_res_blocks=1, downscale_factor=4,
+                   adapter_type="full_adapter").save_pretrained(ADAPTER)
+        subprocess.run(["tar", "-cf", os.path.join(OUT, "toyworld-t2i-adapter.tar"), "-C", ADAPTER, "."], check=True)
+    return T2IAdapter.from_pretrained(ADAPTER, torch_dtype=torch.float32).eval()
 
 
 def scheduler_classes():
@@ -171,6 +193,7 @@ CASES = [
     ("i2i-ddim", "img2img", "ddim", "a house with a tree", None, 20, 7.5, 21, {"strength": 0.6}),
     ("i2i-euler-a", "img2img", "euler-a", "a house with a tree", None, 20, 7.5, 22, {"strength": 0.8}),
     ("cn-ddim", "controlnet", "ddim", "a house and a tree on grass", None, 15, 3.0, 31, {"scale": 2.0}),
+    ("adapter-euler", "adapter", "euler", "a house and a tree on grass", None, 15, 7.5, 32, {"scale": 0.8}),
 ]
 
 
@@ -189,16 +212,20 @@ def run_case(pipes, case):
         args.update(height=64, width=64)
     elif kind == "img2img":
         args.update(image=pipes["init"], strength=extra["strength"])
-    else:
+    elif kind == "controlnet":
         args.update(image=pipes["control"], height=64, width=64, controlnet_conditioning_scale=extra["scale"])
+    else:
+        args.update(image=pipes["control"], height=64, width=64, adapter_conditioning_scale=extra["scale"])
     with torch.no_grad():
         images = pipe(**args).images
+    if isinstance(images, np.ndarray):   # the adapter pipeline answers output_type="pt" with numpy (B, H, W, C)
+        images = torch.from_numpy(images).permute(0, 3, 1, 2)
     return images.float().cpu()
 
 
 def pipelines():
-    from diffusers import (ControlNetModel, StableDiffusionControlNetPipeline, StableDiffusionImg2ImgPipeline,
-                           StableDiffusionPipeline)
+    from diffusers import (ControlNetModel, StableDiffusionAdapterPipeline, StableDiffusionControlNetPipeline,
+                           StableDiffusionImg2ImgPipeline, StableDiffusionPipeline)
     txt = StableDiffusionPipeline.from_pretrained(MODEL, safety_checker=None, requires_safety_checker=False,
                                                   torch_dtype=torch.float32)
     txt.set_progress_bar_config(disable=True)
@@ -207,8 +234,12 @@ def pipelines():
     i2i.set_progress_bar_config(disable=True)
     cn = StableDiffusionControlNetPipeline(controlnet=ControlNetModel.from_pretrained(CONTROLNET), **parts)
     cn.set_progress_bar_config(disable=True)
+    t2i = StableDiffusionAdapterPipeline(vae=txt.vae, text_encoder=txt.text_encoder, tokenizer=txt.tokenizer,
+                                         unet=txt.unet, adapter=toyworld_adapter(), scheduler=txt.scheduler,
+                                         safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    t2i.set_progress_bar_config(disable=True)
     init, control = reference_pictures()
-    pipes = {"txt2img": txt, "img2img": i2i, "controlnet": cn, "init": init, "control": control}
+    pipes = {"txt2img": txt, "img2img": i2i, "controlnet": cn, "adapter": t2i, "init": init, "control": control}
     for case in CASES:
         name, kind, sched, prompt, negative, steps, guidance, seed, extra = case
         entry = {"name": name, "kind": kind, "scheduler": sched, "prompt": prompt, "negative_prompt": negative,
@@ -223,7 +254,7 @@ def pipelines():
         report["cases"].append(entry)
     if torch.cuda.is_available():
         report["gpu"]["device"] = torch.cuda.get_device_name(0)
-        for p in (txt, i2i, cn):
+        for p in (txt, i2i, cn, t2i):
             p.to("cuda")
         for case in CASES:
             name = case[0]

@@ -8,6 +8,9 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * Atomic file replacement: content goes to a temporary file in the target's directory (same file system, so the
@@ -44,6 +47,7 @@ public final class AtomicFiles {
                 out.flush();
                 out.getFD().sync();     // the data must be on disk before the rename makes it visible
             }
+            keepUsualPermissions(temp, absolute);
             try {
                 Files.move(temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
@@ -58,6 +62,23 @@ public final class AtomicFiles {
                     // the original failure is what the caller needs to see
                 }
             }
+        }
+    }
+
+    /** A new file's usual permissions (0666 under the common umask 022). */
+    static final Set<PosixFilePermission> NEW_FILE = PosixFilePermissions.fromString("rw-r--r--");
+
+    /**
+     * The temporary file is private (0600: createTempFile); the result should not be. It takes the replaced file's
+     * permissions, or those a plainly created file has (rw-r--r--), so a server or another user can read outputs.
+     * For every writer that renames a temporary file over its target.
+     */
+    public static void keepUsualPermissions(Path temp, Path target) throws IOException {
+        try {
+            Set<PosixFilePermission> perms = Files.exists(target) ? Files.getPosixFilePermissions(target) : NEW_FILE;
+            Files.setPosixFilePermissions(temp, perms);
+        } catch (UnsupportedOperationException notPosix) {
+            // other file systems keep their own defaults
         }
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
+import org.ldm4j.image.AtomicFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -263,6 +264,7 @@ public final class HfHub {
         Files.createDirectories(ref.getParent());
         Path tmp = Files.createTempFile(ref.getParent(), ".ref", ".tmp");
         Files.writeString(tmp, commit);
+        AtomicFiles.keepUsualPermissions(tmp, ref);
         Files.move(tmp, ref, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.image.AtomicFiles;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -104,6 +105,7 @@ public final class SafetensorsWriter {
             }
             out.force(true);
             out.close();
+            AtomicFiles.keepUsualPermissions(tmp, target);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             done = true;
         } finally {

@@ -60,4 +60,18 @@ class AtomicFilesTest {
         IOException e = assertThrows(IOException.class, () -> AtomicFiles.write(dir.resolve("no/such/x.png"), new byte[1]));
         assertTrue(e.getMessage().contains("no/such") || e.getMessage().contains("no\\such"), e.getMessage());
     }
+
+    /** The private temporary file must not leave outputs unreadable for a server or another user. */
+    @Test void newFilesGetUsualPermissionsAndReplacedFilesKeepTheirs(@TempDir Path dir) throws IOException {
+        Path fresh = dir.resolve("fresh.png");
+        AtomicFiles.write(fresh, new byte[]{1});
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"),
+                Files.getPosixFilePermissions(fresh));
+        Path kept = dir.resolve("kept.png");
+        Files.write(kept, new byte[]{0});
+        Files.setPosixFilePermissions(kept, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+        AtomicFiles.write(kept, new byte[]{2});
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"), Files.getPosixFilePermissions(kept));
+        assertArrayEquals(new byte[]{2}, Files.readAllBytes(kept));
+    }
 }

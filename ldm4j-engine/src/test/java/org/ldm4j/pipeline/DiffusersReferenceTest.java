@@ -16,6 +16,8 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.image.Images;
 import org.ldm4j.models.clip.CLIPTextModel;
+import org.ldm4j.models.adapter.AdapterLoader;
+import org.ldm4j.models.adapter.T2IAdapter;
 import org.ldm4j.models.controlnet.ControlNetLoader;
 import org.ldm4j.models.controlnet.ControlNetModel;
 import org.ldm4j.models.vae.DiagonalGaussianDistribution;
@@ -36,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * ldm4j against the outside reference: transformers' CLIPTokenizer / CLIPTextModel and diffusers' UNet, VAE,
- * ControlNet and StableDiffusion (text2img, img2img, ControlNet) pipelines, run by
+ * ControlNet, T2I-Adapter and StableDiffusion (text2img, img2img, ControlNet, T2I-Adapter) pipelines, run by
  * {@code scripts/reference/diffusers_reference.py} on the committed ToyWorld model (and the FG-DM image factor, a
  * diffusers ControlNetModel) with the same weights, seeds and settings. The fixture holds their inputs and float32
  * outputs; its JSON names the library versions and the spread of diffusers' own CPU vs GPU images, the scale the
@@ -49,6 +51,8 @@ import static org.junit.jupiter.api.Assertions.*;
 class DiffusersReferenceTest {
     static final Path MODEL = Path.of("..", "models", "toyworld-ldm");
     static final Path CONTROLNET = Path.of("..", "models", "toyworld-fgdm", "image");
+    /** ToyWorld UNet levels and VAE factor, for the diffusers-written T2I-Adapter of the fixture. */
+    static final int LEVELS = 3, VAE_FACTOR = 4;
 
     static Path fixture;
     static JsonNode report;
@@ -75,7 +79,7 @@ class DiffusersReferenceTest {
         List<String> failed = new ArrayList<>();
         report.get("cases").forEach(c -> { if (!c.get("ok").asBoolean()) failed.add(c.get("name").asText()); });
         assertEquals(List.of(), failed, "pipeline cases the reference could not run");
-        assertTrue(report.get("cases").size() >= 13, "text2img with each scheduler, img2img, ControlNet, SD 1.5 layout");
+        assertTrue(report.get("cases").size() >= 14, "text2img with each scheduler, img2img, ControlNet, T2I-Adapter, SD 1.5 layout");
     }
 
     /**
@@ -158,6 +162,18 @@ class DiffusersReferenceTest {
         }
     }
 
+    @Test void t2iAdapterMatchesDiffusers() throws IOException {
+        try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
+            T2IAdapter adapter = AdapterLoader.loadT2I(fixture.resolve("toyworld-t2i-adapter"), LEVELS, VAE_FACTOR,
+                    Dtypes.device("cpu"), ScalarType.Float);
+            List<Tensor> features = adapter.forward(reference.read("controlnet.cond"));
+            assertEquals(LEVELS, features.size(), "one feature map per UNet level");
+            for (int k = 0; k < features.size(); k++) {
+                assertClose("adapter feature " + k, reference.read("adapter.features." + k), features.get(k), 1e-5);
+            }
+        }
+    }
+
     /** One test per pipeline case: the same prompt, seed, scheduler and settings give diffusers' pixels. */
     @TestFactory List<DynamicTest> pipelinesGiveDiffusersPixels() {
         List<DynamicTest> tests = new ArrayList<>();
@@ -186,6 +202,13 @@ class DiffusersReferenceTest {
                     ControlNetModel net = ControlNetLoader.load(CONTROLNET, Dtypes.device("cpu"), ScalarType.Float);
                     Tensor hint = ControlImages.read(fixture.resolve("control.png"), 3);
                     yield Txt2Img.run(model, request, List.of(new ControlNetSource(net, hint, c.get("scale").asDouble())),
+                            List.of(), null).get(0);
+                }
+                case "adapter" -> {
+                    T2IAdapter adapter = AdapterLoader.loadT2I(fixture.resolve("toyworld-t2i-adapter"), LEVELS, VAE_FACTOR,
+                            Dtypes.device("cpu"), ScalarType.Float);
+                    Tensor hint = ControlImages.read(fixture.resolve("control.png"), 3);
+                    yield Txt2Img.run(model, request, List.of(new AdapterSource(adapter, hint, c.get("scale").asDouble())),
                             List.of(), null).get(0);
                 }
                 default -> throw new IllegalStateException("unknown case kind " + kind);

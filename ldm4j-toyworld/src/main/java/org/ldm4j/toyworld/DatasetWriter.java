@@ -3,6 +3,8 @@ package org.ldm4j.toyworld;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.ldm4j.image.AtomicFiles;
+
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -77,6 +79,7 @@ public final class DatasetWriter {
             Files.deleteIfExists(tmp);
             throw e;
         }
+        AtomicFiles.keepUsualPermissions(tmp, index);
         Files.move(tmp, index, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
@@ -140,6 +143,7 @@ public final class DatasetWriter {
         Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
         try {
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
+            AtomicFiles.keepUsualPermissions(tmp, file);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);
