@@ -40,6 +40,18 @@ report = {"gradop": [], "blended": [], "errors": []}
 images = {}   # GradOP's float outputs (H, W, 3) in [0, 1], saved as official-reference.safetensors
 
 
+def recorded(entry, into, body):
+    """Runs one case; its entry says whether it ran and, if not, why; one failing case does not stop the others."""
+    try:
+        body()
+        entry["ok"] = True
+    except Exception:
+        entry["ok"] = False
+        entry["trace"] = traceback.format_exc()
+        traceback.print_exc()
+    into.append(entry)
+
+
 def patched(source, replacements, name):
     for old, new in replacements:
         if source.count(old) < 1:
@@ -141,7 +153,8 @@ def run_gradop():
     for name, scene, method, strength, seed in GRADOP_CASES:
         entry = {"name": name, "scene": scene, "method": method, "strength": strength, "seed": seed,
                  "prompt": prompts[scene]}
-        try:
+
+        def body():
             painting = Image.open(os.path.join(INPUTS, f"{scene}_painting.png")).convert("RGB")
             generator = torch.Generator("cpu").manual_seed(seed)
             if method == "gradop+":
@@ -154,12 +167,7 @@ def run_gradop():
                 image = pipe(prompt=entry["prompt"], num_images_per_prompt=1, image=painting, strength=strength,
                              generator=generator, output_type="np").images[0]
             images[name] = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))
-            entry["ok"] = True
-        except Exception:
-            entry["ok"] = False
-            entry["trace"] = traceback.format_exc()
-            traceback.print_exc()
-        report["gradop"].append(entry)
+        recorded(entry, report["gradop"], body)
 
 
 def run_blended():
@@ -176,20 +184,16 @@ def run_blended():
     editor.vae_factor = 2 ** (len(base.vae.config.block_out_channels) - 1)
     for name, scene, prompt, box, seed in BLENDED_CASES:
         entry = {"name": name, "scene": scene, "prompt": prompt, "mask_box": box, "seed": seed}
-        try:
+
+        def body():
             mask = Image.new("L", (64, 64), 0)
             mask.paste(255, (box[0], box[1], box[2] + 1, box[3] + 1))
             mask_path = os.path.join(OUT, f"{name}_mask.png")
             mask.save(mask_path)
-            images = editor.edit_image(os.path.join(INPUTS, f"{scene}_image.png"), mask_path, [prompt], height=64,
+            edited = editor.edit_image(os.path.join(INPUTS, f"{scene}_image.png"), mask_path, [prompt], height=64,
                                        width=64, generator=torch.manual_seed(seed), blending_percentage=0.25)
-            Image.fromarray(images[0]).save(os.path.join(OUT, f"{name}.png"))
-            entry["ok"] = True
-        except Exception:
-            entry["ok"] = False
-            entry["trace"] = traceback.format_exc()
-            traceback.print_exc()
-        report["blended"].append(entry)
+            Image.fromarray(edited[0]).save(os.path.join(OUT, f"{name}.png"))
+        recorded(entry, report["blended"], body)
 
 
 for part, fn in (("gradop", run_gradop), ("blended", run_blended)):
