@@ -65,7 +65,7 @@ public final class AtomicFiles {
         }
     }
 
-    /** A new file's usual permissions (0666 under the common umask 022). */
+    /** A new file's usual permissions: 0644, what 0666 becomes under the common umask 022. */
     static final Set<PosixFilePermission> NEW_FILE = PosixFilePermissions.fromString("rw-r--r--");
 
     /**

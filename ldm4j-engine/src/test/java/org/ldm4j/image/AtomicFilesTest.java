@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -65,13 +66,13 @@ class AtomicFilesTest {
     @Test void newFilesGetUsualPermissionsAndReplacedFilesKeepTheirs(@TempDir Path dir) throws IOException {
         Path fresh = dir.resolve("fresh.png");
         AtomicFiles.write(fresh, new byte[]{1});
-        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"),
+        assertEquals(PosixFilePermissions.fromString("rw-r--r--"),
                 Files.getPosixFilePermissions(fresh));
         Path kept = dir.resolve("kept.png");
         Files.write(kept, new byte[]{0});
-        Files.setPosixFilePermissions(kept, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+        Files.setPosixFilePermissions(kept, PosixFilePermissions.fromString("rw-rw----"));
         AtomicFiles.write(kept, new byte[]{2});
-        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"), Files.getPosixFilePermissions(kept));
+        assertEquals(PosixFilePermissions.fromString("rw-rw----"), Files.getPosixFilePermissions(kept));
         assertArrayEquals(new byte[]{2}, Files.readAllBytes(kept));
     }
 }

@@ -137,9 +137,10 @@ public final class CLIPTokenizer {
     }
 
     /**
-     * A {@code tokenizer.json}'s BPE model: {@code model.vocab} is vocab.json, {@code model.merges} is merges.txt
-     * (pairs, or "a b" strings in files before tokenizers 0.20). Its normalizer, pre-tokenizer and post-processor are
-     * CLIP's (NFC, whitespace collapse, lower case; CLIP's split pattern; BOS ... EOS), which this class implements.
+     * A {@code tokenizer.json}'s BPE model: {@code model.vocab} is vocab.json (plus any {@code added_tokens} it lacks),
+     * {@code model.merges} is merges.txt (pairs, as current versions write them, or "a b" strings, as older ones did).
+     * Its normalizer, pre-tokenizer and post-processor are CLIP's (NFC, whitespace collapse, lower case; CLIP's split
+     * pattern; BOS ... EOS), which this class implements.
      */
     static CLIPTokenizer fromTokenizerJson(JsonNode root, Options options, String source) throws IOException {
         JsonNode model = root == null ? null : root.get("model");
@@ -147,6 +148,11 @@ public final class CLIPTokenizer {
         String type = model.path("type").asText("");
         if (!type.equals("BPE")) throw new IOException(source + ": model type \"" + type + "\" is not BPE (CLIP's tokenizer)");
         Map<String, Integer> vocab = vocabOf(model.get("vocab"), source + " model.vocab");
+        for (JsonNode added : root.path("added_tokens")) {
+            if (added.path("content").isTextual() && added.path("id").canConvertToInt()) {
+                vocab.putIfAbsent(added.get("content").asText(), added.get("id").asInt());
+            }
+        }
         JsonNode mergeList = model.get("merges");
         if (mergeList == null || !mergeList.isArray()) throw new IOException(source + ": model.merges is not a list");
         List<String[]> merges = new ArrayList<>(mergeList.size());

@@ -251,20 +251,27 @@ class CLIPTokenizerTest {
 
     /** transformers 5's save_pretrained writes only tokenizer.json; its BPE model is vocab.json + merges.txt. */
     @Test void tokenizerJsonFolderEqualsVocabAndMergesFolder(@TempDir Path dir) throws IOException {
-        Path clip = dir.resolve("clip"), single = dir.resolve("single"), old = dir.resolve("old");
+        Path clip = dir.resolve("clip"), single = dir.resolve("single"), old = dir.resolve("old"), added = dir.resolve("added");
         CLIPTokenizer.writeWordLevelVocab(List.of("red", "car", "blue"), clip);
         Map<String, Integer> vocab = CLIPTokenizer.readVocab(Files.newInputStream(clip.resolve("vocab.json")), "v");
         List<String[]> merges = CLIPTokenizer.readMerges(Files.newInputStream(clip.resolve("merges.txt")), "m");
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
         Files.createDirectories(single);
         Files.createDirectories(old);
+        Files.createDirectories(added);
         Files.writeString(single.resolve("tokenizer.json"), json.writeValueAsString(Map.of("model",
                 Map.of("type", "BPE", "vocab", vocab, "merges", merges))));
         // tokenizers before 0.20 wrote each merge as one "a b" string
         Files.writeString(old.resolve("tokenizer.json"), json.writeValueAsString(Map.of("model",
                 Map.of("type", "BPE", "vocab", vocab, "merges", merges.stream().map(m -> m[0] + " " + m[1]).toList()))));
+        // special tokens only among added_tokens, not in the BPE vocab
+        Map<String, Integer> plain = new HashMap<>(vocab);
+        int bos = plain.remove("<|startoftext|>"), eos = plain.remove("<|endoftext|>");
+        Files.writeString(added.resolve("tokenizer.json"), json.writeValueAsString(Map.of(
+                "added_tokens", List.of(Map.of("id", bos, "content", "<|startoftext|>"), Map.of("id", eos, "content", "<|endoftext|>")),
+                "model", Map.of("type", "BPE", "vocab", plain, "merges", merges))));
         CLIPTokenizer expected = CLIPTokenizer.load(clip);
-        for (Path folder : List.of(single, old)) {
+        for (Path folder : List.of(single, old, added)) {
             assertTrue(CLIPTokenizer.isTokenizerFolder(folder));
             CLIPTokenizer t = CLIPTokenizer.load(folder);
             for (String prompt : List.of("red car", "a blue car, red!", "")) {
