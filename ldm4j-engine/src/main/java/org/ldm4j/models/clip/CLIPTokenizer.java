@@ -157,6 +157,7 @@ public final class CLIPTokenizer {
         if (mergeList == null || !mergeList.isArray()) throw new IOException(source + ": model.merges is not a list");
         List<String[]> merges = new ArrayList<>(mergeList.size());
         for (JsonNode m : mergeList) {
+            if (merges.size() == MAX_MERGES) break;   // as merges.txt: HF reads no more
             String[] pair = m.isArray() && m.size() == 2 ? new String[]{m.get(0).asText(), m.get(1).asText()}
                     : m.isTextual() ? m.asText().strip().split(" ") : null;
             if (pair == null || pair.length != 2) {
