@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.ldm4j.image.AtomicFiles;
 import org.ldm4j.image.Images;
 import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.DepthEdits;
+import org.ldm4j.methods.fgdm.DepthMap;
 import org.ldm4j.methods.fgdm.MapEdits;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.Region;
@@ -52,22 +54,33 @@ public final class FgdmCommand implements Runnable {
     @Command(name = "edit", mixinStandardHelpOptions = true,
             description = "Edit a ToyWorld segmentation colour map: move, resize, flip, remove or add an object. "
                     + "A region is the connected area of one class under --region X,Y; holes left behind are filled from the "
-                    + "surrounding classes.",
-            footer = {"", "Writes DIR/map.png (colours), DIR/labels.png (class indices, 255 = unlabeled) and DIR/edit.json.",
+                    + "surrounding classes. Or reorder a depth map: swap the depths of two objects (depth-swap).",
+            footer = {"", "Writes DIR/map.png (colours, or grey depth for depth-swap), DIR/labels.png (class indices, 255 = "
+                    + "unlabeled; not for depth-swap) and DIR/edit.json. Regenerate the image from an edited map with "
+                    + "`ldm4j fgdm sample --given seg=DIR/map.png` (or depth=...).",
                     "", "Examples:",
                     "  ldm4j fgdm edit --map seg.png --op move --region 20,40 --to 44,40 --out edited",
                     "  ldm4j fgdm edit --map seg.png --op resize --region 20,40 --scale 1.5 --out edited",
                     "  ldm4j fgdm edit --map seg.png --op flip --region 20,40 --axis horizontal --out edited",
                     "  ldm4j fgdm edit --map seg.png --op remove --region 20,40 --out edited",
                     "  ldm4j fgdm edit --map seg.png --op add --class tree --to 48,30 --size 10,16 --out edited",
-                    "  ldm4j fgdm edit --map seg.png --op add --class boat --shape stroke --stroke \"10,50 30,52\" --brush 3 --out edited"})
+                    "  ldm4j fgdm edit --map seg.png --op add --class boat --shape stroke --stroke \"10,50 30,52\" --brush 3 --out edited",
+                    "  ldm4j fgdm edit --map depth.png --op depth-swap --region 20,40 --with 44,30 --seg seg.png --out edited"})
     static final class Edit implements Callable<Integer> {
         @Option(names = "--map", required = true, description = "Segmentation colour map (PNG) in ToyWorld's palette.")
         Path map;
-        @Option(names = "--op", required = true, description = "move, resize, flip, remove or add.")
+        @Option(names = "--op", required = true, description = "move, resize, flip, remove, add, or depth-swap (--map is then a depth map).")
         String op;
-        @Option(names = "--region", description = "X,Y: a pixel of the object to edit (move, resize, flip, remove).")
+        @Option(names = "--region", description = "X,Y: a pixel of the object to edit (move, resize, flip, remove, depth-swap).")
         String region;
+        @Option(names = "--with", description = "depth-swap: X,Y, a pixel of the object whose depth --region's object takes (and gives its own).")
+        String with;
+        @Option(names = "--seg", description = "depth-swap: the scene's segmentation colour map (same size); the objects are "
+                + "its regions. Without it, an object is the area reachable from the pixel through depth steps <= --depth-step.")
+        Path seg;
+        @Option(names = "--depth-step", defaultValue = "0.02", description = "depth-swap without --seg: the largest depth "
+                + "step inside one object (default ${DEFAULT-VALUE}, depth in [0, 1]).")
+        float depthStep;
         @Option(names = "--to", description = "X,Y: move: where the --region pixel goes; add: the shape's centre.")
         String to;
         @Option(names = "--keep-old", description = "move: leave the object at its old place too (the official editor's behaviour).")
@@ -95,10 +108,11 @@ public final class FgdmCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             String operation = op.toLowerCase(Locale.ROOT);
-            if (!List.of("move", "resize", "flip", "remove", "add").contains(operation)) {
-                throw new Ldm4j.UsageError("unknown --op '" + op + "': use move, resize, flip, remove or add");
+            if (!List.of("move", "resize", "flip", "remove", "add", "depth-swap").contains(operation)) {
+                throw new Ldm4j.UsageError("unknown --op '" + op + "': use move, resize, flip, remove, add or depth-swap");
             }
             if (!Files.isRegularFile(map)) throw new Ldm4j.UsageError("file not found: " + map);
+            if (operation.equals("depth-swap")) return depthSwap();
             Palette palette = ToyWorldMaps.palette();
             ClassMap before = SegmentationMaps.decode(Images.readImage(map), palette, tolerance);
             if (before.area(ClassMap.UNLABELED) == before.labels().length) {
@@ -159,6 +173,55 @@ public final class FgdmCommand implements Runnable {
             Images.writePng(after.toLabelImage(), out.resolve("labels.png"));
             AtomicFiles.write(out.resolve("edit.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
             System.out.println("fgdm edit: " + operation + " " + report.path("class").asText() + " -> " + out.resolve("map.png").toAbsolutePath());
+            return 0;
+        }
+
+        /** Swaps two objects' places in depth ({@link DepthEdits#swap}): each keeps its relief, shifted by the difference. */
+        private int depthSwap() throws IOException {
+            if (region == null || with == null) throw new Ldm4j.UsageError("--op depth-swap needs --region X,Y and --with X,Y (a pixel of each object)");
+            DepthMap before = DepthMap.fromImage(Images.readImage(map));
+            int[] a = point("--region", region), b = point("--with", with);
+            for (int[] p : List.of(a, b)) {
+                if (p[0] < 0 || p[1] < 0 || p[0] >= before.width() || p[1] >= before.height()) {
+                    throw new Ldm4j.UsageError("point " + p[0] + "," + p[1] + " is outside the " + before.width() + "x" + before.height() + " depth map");
+                }
+            }
+            boolean[] maskA, maskB;
+            ObjectNode report = new ObjectMapper().createObjectNode();
+            report.put("map", map.toString());
+            report.put("op", "depth-swap");
+            if (seg != null) {
+                if (!Files.isRegularFile(seg)) throw new Ldm4j.UsageError("file not found: " + seg);
+                Palette palette = ToyWorldMaps.palette();
+                ClassMap classes = SegmentationMaps.decode(Images.readImage(seg), palette, tolerance);
+                if (classes.width() != before.width() || classes.height() != before.height()) {
+                    throw new Ldm4j.UsageError("--seg is " + classes.width() + "x" + classes.height() + " but the depth map is "
+                            + before.width() + "x" + before.height());
+                }
+                Region ra = Region.at(classes, a[0], a[1]), rb = Region.at(classes, b[0], b[1]);
+                maskA = ra.mask();
+                maskB = rb.mask();
+                report.put("seg", seg.toString());
+                report.put("classA", palette.name(ra.classId()));
+                report.put("classB", palette.name(rb.classId()));
+            } else {
+                maskA = DepthEdits.regionAt(before, a[0], a[1], depthStep);
+                maskB = DepthEdits.regionAt(before, b[0], b[1], depthStep);
+                report.put("depthStep", depthStep);
+            }
+            DepthMap after;
+            try {
+                after = DepthEdits.swap(before, maskA, maskB);
+            } catch (IllegalArgumentException e) {
+                throw new Ldm4j.UsageError("depth-swap: " + e.getMessage() + " (pick two different objects)");
+            }
+            report.put("depthA", DepthEdits.mean(before, maskA));
+            report.put("depthB", DepthEdits.mean(before, maskB));
+            Files.createDirectories(out);
+            Images.writePng(after.toImage(), out.resolve("map.png"));
+            AtomicFiles.write(out.resolve("edit.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+            System.out.printf("fgdm edit: depth-swap (%.3f <-> %.3f) -> %s%n", report.get("depthA").asDouble(),
+                    report.get("depthB").asDouble(), out.resolve("map.png").toAbsolutePath());
             return 0;
         }
 

@@ -59,4 +59,60 @@ class FgdmEditCliTest {
         assertEquals(2, Ldm4j.run("fgdm", "edit", "--map", map.toString(), "--op", "explode", "--region", "1,1", "--out", dir.toString()));
         assertEquals(2, Ldm4j.run("fgdm", "edit", "--map", map.toString(), "--op", "remove", "--region", "999,1", "--out", dir.toString()));
     }
+
+    /** The paper's depth edit ("placed behind"): two objects trade places in depth, picked on the seg map or by depth. */
+    @Test void depthSwapTradesTwoObjectsDepths() throws Exception {
+        Scene scene = ToyWorld.sample(3);
+        SceneObject near = scene.objects().get(scene.objects().size() - 1), far = null;
+        for (SceneObject o : scene.objects()) {   // the farthest from it: a car that touches no other car (the seg region is the object)
+            if (o != near && (far == null || Math.abs(o.depth() - near.depth()) > Math.abs(far.depth() - near.depth()))) far = o;
+        }
+        Path depth = dir.resolve("depth.png"), seg = dir.resolve("seg.png");
+        ImageIO.write(scene.depthImage(), "png", depth.toFile());
+        ImageIO.write(scene.segColourImage(), "png", seg.toFile());
+        int[] pNear = pixelOf(scene, near), pFar = pixelOf(scene, far);
+        double nearBefore = meanDepth(scene, near), farBefore = meanDepth(scene, far);
+
+        assertEquals(0, Ldm4j.run("fgdm", "edit", "--map", depth.toString(), "--op", "depth-swap", "--region", pNear[0] + "," + pNear[1],
+                "--with", pFar[0] + "," + pFar[1], "--seg", seg.toString(), "--out", dir.resolve("out").toString()));
+        BufferedImage edited = ImageIO.read(dir.resolve("out/map.png").toFile());
+        assertEquals(farBefore, meanGrey(edited, scene, near), 0.02, "the near object now has the far one's depth");
+        assertEquals(nearBefore, meanGrey(edited, scene, far), 0.02, "and the far one the near one's");
+        assertTrue(Files.readString(dir.resolve("out/edit.json")).contains("depth-swap"));
+
+        // the same two points twice, and a point outside the map: usage errors
+        assertEquals(2, Ldm4j.run("fgdm", "edit", "--map", depth.toString(), "--op", "depth-swap", "--region", pNear[0] + "," + pNear[1],
+                "--with", pNear[0] + "," + pNear[1], "--seg", seg.toString(), "--out", dir.resolve("bad").toString()));
+        assertEquals(2, Ldm4j.run("fgdm", "edit", "--map", depth.toString(), "--op", "depth-swap", "--region", "999,1",
+                "--with", "1,1", "--out", dir.resolve("bad").toString()));
+    }
+
+    static int[] pixelOf(Scene scene, SceneObject o) {
+        for (int i = 0; i < scene.instances().length; i++) if (scene.instances()[i] == o.instanceId()) return new int[]{i % scene.width(), i / scene.width()};
+        throw new AssertionError("object not visible");
+    }
+
+    /** Mean depth over an object's visible pixels, as its 8-bit depth image holds it. */
+    static double meanDepth(Scene scene, SceneObject o) {
+        double sum = 0;
+        int n = 0;
+        for (int i = 0; i < scene.instances().length; i++) {
+            if (scene.instances()[i] != o.instanceId()) continue;
+            sum += Math.round(Math.max(0, Math.min(1, scene.depth()[i])) * 255) / 255.0;
+            n++;
+        }
+        return sum / n;
+    }
+
+    /** Mean grey level / 255 of an RGB image over an object's visible pixels. */
+    static double meanGrey(BufferedImage img, Scene scene, SceneObject o) {
+        double sum = 0;
+        int n = 0;
+        for (int i = 0; i < scene.instances().length; i++) {
+            if (scene.instances()[i] != o.instanceId()) continue;
+            sum += (img.getRGB(i % scene.width(), i / scene.width()) & 255) / 255.0;
+            n++;
+        }
+        return sum / n;
+    }
 }

@@ -1,5 +1,6 @@
 package org.ldm4j.methods.fgdm;
 
+import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 
 /**
@@ -16,11 +17,20 @@ public record DepthMap(int width, int height, float[] values) {
 
     public float get(int x, int y) { return values[y * width + x]; }
 
-    /** Reads a grey (or grey-as-RGB) depth image: the mean of R, G, B over 255. */
+    /**
+     * Reads a grey (or grey-as-RGB) depth image: the mean of R, G, B over 255. A grey image's own samples are read
+     * (8 or 16 bit): Java's {@code getRGB} would pass them through a linear-to-sRGB curve.
+     */
     public static DepthMap fromImage(BufferedImage image) {
         int w = image.getWidth(), h = image.getHeight();
+        float[] v = new float[w * h];
+        if (image.getColorModel().getColorSpace().getType() == ColorSpace.TYPE_GRAY && image.getRaster().getNumBands() >= 1) {
+            float max = (float) ((1L << image.getColorModel().getComponentSize(0)) - 1);
+            int[] samples = image.getRaster().getSamples(0, 0, w, h, 0, (int[]) null);
+            for (int i = 0; i < v.length; i++) v[i] = samples[i] / max;
+            return new DepthMap(w, h, v);
+        }
         int[] rgb = image.getRGB(0, 0, w, h, null, 0, w);
-        float[] v = new float[rgb.length];
         for (int i = 0; i < rgb.length; i++) {
             int p = rgb[i];
             v[i] = (((p >> 16) & 255) + ((p >> 8) & 255) + (p & 255)) / (3f * 255f);

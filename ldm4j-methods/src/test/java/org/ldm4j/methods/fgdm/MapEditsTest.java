@@ -146,6 +146,19 @@ class MapEditsTest {
         assertThrows(IllegalArgumentException.class, () -> DepthEdits.swap(d, near, near));
     }
 
+    /** A grey depth image's samples are the depth: no linear-to-sRGB curve (what Java's getRGB applies to grey). */
+    @Test void depthMapsReadGreyImagesAsTheirSamples() {
+        BufferedImage grey = new BufferedImage(3, 1, BufferedImage.TYPE_BYTE_GRAY);
+        grey.getRaster().setSamples(0, 0, 3, 1, 0, new int[]{0, 64, 255});
+        assertArrayEquals(new float[]{0f, 64 / 255f, 1f}, DepthMap.fromImage(grey).values(), 1e-6f);
+        BufferedImage grey16 = new BufferedImage(2, 1, BufferedImage.TYPE_USHORT_GRAY);
+        grey16.getRaster().setSamples(0, 0, 2, 1, 0, new int[]{0, 32768});
+        assertArrayEquals(new float[]{0f, 32768 / 65535f}, DepthMap.fromImage(grey16).values(), 1e-6f);
+        BufferedImage rgb = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        rgb.setRGB(0, 0, 0x404040);
+        assertEquals(64 / 255f, DepthMap.fromImage(rgb).values()[0], 1e-6f);
+    }
+
     @Test void objectRecallCountsNamedObjectsAboveTheAreaThreshold() {
         ClassMap m = paint(skyAndGrass(), 2, 2, 5, 5, HOUSE);   // 16 px = 6.25%
         m = paint(m, 10, 10, 10, 10, TREE);                      // 1 px = 0.4%
