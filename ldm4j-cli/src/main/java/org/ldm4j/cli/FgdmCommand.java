@@ -3,12 +3,20 @@ package org.ldm4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.AtomicFiles;
 import org.ldm4j.image.Images;
 import org.ldm4j.methods.fgdm.ClassMap;
 import org.ldm4j.methods.fgdm.DepthEdits;
 import org.ldm4j.methods.fgdm.DepthMap;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.FactorGraphSampler;
+import org.ldm4j.methods.fgdm.FactorSettings;
+import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.MapEdits;
+import org.ldm4j.methods.fgdm.MapTextEdit;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.Region;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
@@ -54,7 +62,8 @@ public final class FgdmCommand implements Runnable {
     @Command(name = "edit", mixinStandardHelpOptions = true,
             description = "Edit a ToyWorld segmentation colour map: move, resize, flip, remove or add an object. "
                     + "A region is the connected area of one class under --region X,Y; holes left behind are filled from the "
-                    + "surrounding classes. Or reorder a depth map: swap the depths of two objects (depth-swap).",
+                    + "surrounding classes. Or reorder a depth map: swap the depths of two objects (depth-swap). Or edit a generated "
+                    + "segmentation by text (text): DDIM inversion under its caption, regeneration under the edited caption.",
             footer = {"", "Writes DIR/map.png (colours, or grey depth for depth-swap), DIR/labels.png (class indices, 255 = "
                     + "unlabeled; not for depth-swap) and DIR/edit.json. Regenerate the image from an edited map with "
                     + "`ldm4j fgdm sample --given seg=DIR/map.png` (or depth=...).",
@@ -65,11 +74,13 @@ public final class FgdmCommand implements Runnable {
                     "  ldm4j fgdm edit --map seg.png --op remove --region 20,40 --out edited",
                     "  ldm4j fgdm edit --map seg.png --op add --class tree --to 48,30 --size 10,16 --out edited",
                     "  ldm4j fgdm edit --map seg.png --op add --class boat --shape stroke --stroke \"10,50 30,52\" --brush 3 --out edited",
-                    "  ldm4j fgdm edit --map depth.png --op depth-swap --region 20,40 --with 44,30 --seg seg.png --out edited"})
+                    "  ldm4j fgdm edit --map depth.png --op depth-swap --region 20,40 --with 44,30 --seg seg.png --out edited",
+                    "  ldm4j fgdm edit --map fg/seg.png --op text --prompt \"a red car by a house\" --to-prompt \"a red boat by a house\" --out edited"})
     static final class Edit implements Callable<Integer> {
         @Option(names = "--map", required = true, description = "Segmentation colour map (PNG) in ToyWorld's palette.")
         Path map;
-        @Option(names = "--op", required = true, description = "move, resize, flip, remove, add, or depth-swap (--map is then a depth map).")
+        @Option(names = "--op", required = true, description = "move, resize, flip, remove, add, depth-swap (--map is then a depth map) "
+                + "or text (needs the FG-DM model).")
         String op;
         @Option(names = "--region", description = "X,Y: a pixel of the object to edit (move, resize, flip, remove, depth-swap).")
         String region;
@@ -78,6 +89,17 @@ public final class FgdmCommand implements Runnable {
         @Option(names = "--seg", description = "depth-swap: the scene's segmentation colour map (same size); the objects are "
                 + "its regions. Without it, an object is the area reachable from the pixel through depth steps <= --depth-step.")
         Path seg;
+        @Option(names = "--prompt", description = "text: the caption the map was generated from.")
+        String prompt;
+        @Option(names = "--to-prompt", description = "text: the edited caption.")
+        String toPrompt;
+        @Option(names = "--model", description = "text: FG-DM folder with fgdm.json (default models/toyworld-fgdm).")
+        Path model;
+        @Option(names = "--steps", description = "text: DDIM steps of the inversion and the regeneration (default: the factor's).")
+        Integer steps;
+        @Option(names = "--cfg", defaultValue = "1", description = "text: text guidance of the regeneration (default ${DEFAULT-VALUE}: the "
+                + "most faithful to the original; higher follows the edit more).")
+        double cfg;
         @Option(names = "--depth-step", defaultValue = "0.02", description = "depth-swap without --seg: the largest depth "
                 + "step inside one object (default ${DEFAULT-VALUE}, depth in [0, 1]).")
         float depthStep;
@@ -108,11 +130,12 @@ public final class FgdmCommand implements Runnable {
         @Override
         public Integer call() throws IOException {
             String operation = op.toLowerCase(Locale.ROOT);
-            if (!List.of("move", "resize", "flip", "remove", "add", "depth-swap").contains(operation)) {
-                throw new Ldm4j.UsageError("unknown --op '" + op + "': use move, resize, flip, remove, add or depth-swap");
+            if (!List.of("move", "resize", "flip", "remove", "add", "depth-swap", "text").contains(operation)) {
+                throw new Ldm4j.UsageError("unknown --op '" + op + "': use move, resize, flip, remove, add, depth-swap or text");
             }
             if (!Files.isRegularFile(map)) throw new Ldm4j.UsageError("file not found: " + map);
             if (operation.equals("depth-swap")) return depthSwap();
+            if (operation.equals("text")) return textEdit();
             Palette palette = ToyWorldMaps.palette();
             ClassMap before = SegmentationMaps.decode(Images.readImage(map), palette, tolerance);
             if (before.area(ClassMap.UNLABELED) == before.labels().length) {
@@ -173,6 +196,60 @@ public final class FgdmCommand implements Runnable {
             Images.writePng(after.toLabelImage(), out.resolve("labels.png"));
             AtomicFiles.write(out.resolve("edit.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
             System.out.println("fgdm edit: " + operation + " " + report.path("class").asText() + " -> " + out.resolve("map.png").toAbsolutePath());
+            return 0;
+        }
+
+        /** {@link MapTextEdit} on the FG-DM's segmentation factor: inversion under --prompt, regeneration under --to-prompt. */
+        private int textEdit() throws IOException {
+            if (prompt == null || prompt.isBlank() || toPrompt == null || toPrompt.isBlank()) {
+                throw new Ldm4j.UsageError("--op text needs --prompt (the map's caption) and --to-prompt (the edited caption)");
+            }
+            FgdmFolder folder = FgdmSupport.read(model);
+            FgdmManifest.Entry seg = folder.manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
+            if (seg == null || !seg.parents().isEmpty()) {
+                throw new Ldm4j.UsageError(folder.folder + " has no root segmentation factor to edit by text");
+            }
+            Palette palette = ToyWorldMaps.palette();
+            ClassMap before = SegmentationMaps.decode(Images.readImage(map), palette, tolerance);
+            if (before.area(ClassMap.UNLABELED) == before.labels().length) {
+                throw new Ldm4j.UsageError("map " + map + " has no ToyWorld palette colours: is it a ToyWorld segmentation colour map?");
+            }
+            FactorGraph graph = FgdmSupport.load(folder, palette, "cpu", "fp32", null);
+            FactorSettings settings = graph.factor(seg.name()).settings();
+            if (before.width() != settings.width() || before.height() != settings.height()) {
+                throw new Ldm4j.UsageError("map " + map + " is " + before.width() + "x" + before.height() + ", but factor '" + seg.name()
+                        + "' makes " + settings.width() + "x" + settings.height() + " maps (the map fgdm sample wrote)");
+            }
+            MapTextEdit edit;
+            try {
+                edit = new MapTextEdit(steps != null ? steps : settings.steps(), cfg);
+            } catch (IllegalArgumentException e) {
+                throw new Ldm4j.UsageError(e.getMessage());
+            }
+            ClassMap after;
+            try (InferenceMode ignored = new InferenceMode()) {
+                Tensor latents = FactorGraphSampler.encodeMean(graph.sd, SegmentationMaps.toImageTensor(before, palette));
+                Tensor edited = edit.run(graph, seg.name(), latents, prompt, toPrompt, null);
+                after = FgdmSupport.classes(graph.decode(seg.name(), edited), palette);
+            }
+            ObjectNode report = new ObjectMapper().createObjectNode();
+            report.put("map", map.toString());
+            report.put("op", "text");
+            report.put("prompt", prompt);
+            report.put("toPrompt", toPrompt);
+            report.put("steps", edit.steps());
+            report.put("guidance", edit.guidance());
+            int same = 0;
+            for (int i = 0; i < before.labels().length; i++) if (before.labels()[i] == after.labels()[i]) same++;
+            report.put("unchangedFraction", (double) same / before.labels().length);
+            report.set("areasBefore", areas(before, palette));
+            report.set("areasAfter", areas(after, palette));
+            Files.createDirectories(out);
+            Images.writePng(after.toImage(palette), out.resolve("map.png"));
+            Images.writePng(after.toLabelImage(), out.resolve("labels.png"));
+            AtomicFiles.write(out.resolve("edit.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+            System.out.printf("fgdm edit: text (%.0f%% of pixels keep their class) -> %s%n", 100.0 * same / before.labels().length,
+                    out.resolve("map.png").toAbsolutePath());
             return 0;
         }
 

@@ -124,6 +124,25 @@ public final class DDIMScheduler extends IntegerTimestepScheduler {
         return new StepOutput(prev, x0);
     }
 
+    /**
+     * DDIM inversion: step {@code i} run backwards at eta 0, from the level below t_i (the sample {@link #step} would
+     * produce) up to t_i, with the same alphaBar pair and the given ε: x0 = (z_prev − √(1−ᾱ_prev)·ε) / √ᾱ_prev,
+     * z_t = √ᾱ_t·x0 + √(1−ᾱ_t)·ε. With the ε of the forward step it is that step's exact inverse; inversion
+     * (null-text inversion, LEDITS++) uses ε predicted at z_prev with timestep t_i instead, as diffusers'
+     * DDIMInverseScheduler does. Epsilon prediction only.
+     */
+    public Tensor invertStep(Tensor modelOutput, int i, Tensor prevSample) {
+        if (!config.predictionType().equals("epsilon")) {
+            throw new IllegalArgumentException("DDIM inversion needs an epsilon-predicting model, not " + config.predictionType());
+        }
+        long t = timesteps[i];
+        long prevT = t - config.numTrainTimesteps() / numInferenceSteps;
+        float aT = alphasCumprod[(int) t];
+        float aPrev = prevT >= 0 ? alphasCumprod[(int) prevT] : finalAlphaCumprod;
+        Tensor x0 = prevSample.sub(modelOutput.mul(new Scalar((float) Math.sqrt(1f - aPrev)))).div(new Scalar((float) Math.sqrt(aPrev)));
+        return x0.mul(new Scalar((float) Math.sqrt(aT))).add(modelOutput.mul(new Scalar((float) Math.sqrt(1f - aT))));
+    }
+
     @Override public Tensor addNoise(Tensor originalSamples, Tensor noise, int i) {
         return schedule.addNoise(originalSamples, noise, (int) timesteps[i]);
     }

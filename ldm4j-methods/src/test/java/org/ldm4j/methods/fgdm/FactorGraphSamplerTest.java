@@ -202,4 +202,27 @@ class FactorGraphSamplerTest {
                 new FactorConditioning.ControlNetOnMaps(controlNet(1, 3), 1.0, List.of()), SETTINGS));
         assertTrue(e.getMessage().contains("1 parents but 0 hint renderers"), e.getMessage());
     }
+
+    /**
+     * Text edits of a map ({@link MapTextEdit}): a root factor's map, inverted and regenerated under its own caption at
+     * guidance 1, comes back near itself (far nearer than another sample); another caption changes it; a child factor
+     * (whose map also depends on its parents) and empty captions are refused.
+     */
+    @Test void textEditsInvertTheRootFactorAndRegenerateUnderTheEditedCaption() {
+        FactorGraphResult r = run(graph, request(FactorGraphRequest.Mode.SEQUENTIAL, 3), null);
+        Tensor map = r.latents("seg"), other = run(graph, request(FactorGraphRequest.Mode.SEQUENTIAL, 4), null).latents("seg");
+        MapTextEdit edit = new MapTextEdit(20, 1.0);
+        Tensor same = edit.run(graph, "seg", map, "a red house", "a red house", null);
+        Tensor changed = edit.run(graph, "seg", map, "a red house", "a blue boat on a lake", null);
+        double back = same.sub(map).norm().item_double(), apart = other.sub(map).norm().item_double();
+        assertTrue(back < 0.25 * apart, "round trip " + back + " vs another sample " + apart);
+        assertTrue(changed.sub(map).norm().item_double() > back, "the edited caption changes the map more than the round trip");
+        assertArrayEquals(map.sizes().vec().get(), changed.sizes().vec().get());
+        IllegalArgumentException child = assertThrows(IllegalArgumentException.class,
+                () -> edit.run(graph, "depth", r.latents("depth"), "a red house", "a blue boat", null));
+        assertTrue(child.getMessage().contains("root"), child.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> edit.run(graph, "seg", map, "a red house", " ", null));
+        assertThrows(IllegalArgumentException.class, () -> new MapTextEdit(0, 1.0));
+        assertThrows(IllegalArgumentException.class, () -> new MapTextEdit(10, 0.5));
+    }
 }
