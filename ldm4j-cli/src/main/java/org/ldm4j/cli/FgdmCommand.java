@@ -77,7 +77,8 @@ public final class FgdmCommand implements Runnable {
                     "  ldm4j fgdm edit --map depth.png --op depth-swap --region 20,40 --with 44,30 --seg seg.png --out edited",
                     "  ldm4j fgdm edit --map fg/seg.png --op text --prompt \"a red car by a house\" --to-prompt \"a red boat by a house\" --out edited"})
     static final class Edit implements Callable<Integer> {
-        @Option(names = "--map", required = true, description = "Segmentation colour map (PNG) in ToyWorld's palette.")
+        @Option(names = "--map", required = true, description = "The map to edit: a segmentation colour map (PNG) in ToyWorld's "
+                + "palette, or a grey depth map for depth-swap.")
         Path map;
         @Option(names = "--op", required = true, description = "move, resize, flip, remove, add, depth-swap (--map is then a depth map) "
                 + "or text (needs the FG-DM model).")
