@@ -16,8 +16,9 @@ mkdir -p $OUT
 TARGETS=("$@")
 if [ ${#TARGETS[@]} -eq 0 ]; then
   TARGETS=(ldm4j-engine:SafetensorsFileFuzzTest ldm4j-engine:TorchCheckpointFuzzTest#pickleInValidZip
-           ldm4j-engine:TorchCheckpointFuzzTest#rawFile ldm4j-engine:DiffusersConfigFuzzTest ldm4j-engine:CLIPTokenizerFuzzTest
-           ldm4j-engine:PngParametersFuzzTest ldm4j-engine:ImagesFuzzTest ldm4j-studio:JobRequestFuzzTest)
+           ldm4j-engine:TorchCheckpointFuzzTest#rawFile ldm4j-engine:DiffusersConfigFuzzTest ldm4j-engine:CLIPTokenizerFuzzTest#loadAndEncode
+           ldm4j-engine:CLIPTokenizerFuzzTest#loadTokenizerJsonAndEncode ldm4j-engine:PngParametersFuzzTest
+           ldm4j-engine:ImagesFuzzTest ldm4j-studio:JobRequestFuzzTest)
 fi
 for t in "${TARGETS[@]}"; do
   mod=${t%%:*}; test=${t#*:}
