@@ -98,9 +98,12 @@ public final class FgdmCommand implements Runnable {
         Path model;
         @Option(names = "--steps", description = "text: DDIM steps of the inversion and the regeneration (default: the factor's).")
         Integer steps;
-        @Option(names = "--cfg", defaultValue = "1", description = "text: text guidance of the regeneration (default ${DEFAULT-VALUE}: the "
-                + "most faithful to the original; higher follows the edit more).")
-        double cfg;
+        @Option(names = "--cfg", description = "text: text guidance of the inversion and the regeneration (default: the factor's; "
+                + "with --inversion ddim, 1 is the most faithful to the original).")
+        Double cfg;
+        @Option(names = "--inversion", defaultValue = "edit-friendly", description = "text: edit-friendly (default: a noise per step, "
+                + "the inversion LEDITS++ uses; an unchanged caption gives the map back exactly at any --cfg) or ddim.")
+        String inversion;
         @Option(names = "--depth-step", defaultValue = "0.02", description = "depth-swap without --seg: the largest depth "
                 + "step inside one object (default ${DEFAULT-VALUE}, depth in [0, 1]).")
         float depthStep;
@@ -223,15 +226,21 @@ public final class FgdmCommand implements Runnable {
             }
             MapTextEdit edit;
             try {
-                edit = new MapTextEdit(steps != null ? steps : settings.steps(), cfg);
+                MapTextEdit.Inversion how = switch (inversion.toLowerCase(Locale.ROOT)) {
+                    case "ddim" -> MapTextEdit.Inversion.DDIM;
+                    case "edit-friendly" -> MapTextEdit.Inversion.EDIT_FRIENDLY;
+                    default -> throw new Ldm4j.UsageError("--inversion must be ddim or edit-friendly, got '" + inversion + "'");
+                };
+                edit = new MapTextEdit(steps != null ? steps : settings.steps(), cfg != null ? cfg : settings.guidanceScale(), how);
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError(e.getMessage());
             }
-            ClassMap after;
+            ClassMap after, roundTrip;
             try (InferenceMode ignored = new InferenceMode()) {
                 Tensor latents = FactorGraphSampler.encodeMean(graph.sd, SegmentationMaps.toImageTensor(before, palette));
                 Tensor edited = edit.run(graph, seg.name(), latents, prompt, toPrompt, null);
-                after = FgdmSupport.classes(graph.decode(seg.name(), edited), palette);
+                roundTrip = FgdmSupport.classes(graph.decode(seg.name(), latents), palette);
+                after = MapTextEdit.keepUnedited(before, roundTrip, FgdmSupport.classes(graph.decode(seg.name(), edited), palette));
             }
             ObjectNode report = new ObjectMapper().createObjectNode();
             report.put("map", map.toString());
@@ -240,9 +249,15 @@ public final class FgdmCommand implements Runnable {
             report.put("toPrompt", toPrompt);
             report.put("steps", edit.steps());
             report.put("guidance", edit.guidance());
-            int same = 0;
-            for (int i = 0; i < before.labels().length; i++) if (before.labels()[i] == after.labels()[i]) same++;
+            report.put("inversion", edit.inversion().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            int same = 0, vae = 0;
+            for (int i = 0; i < before.labels().length; i++) {
+                if (before.labels()[i] == after.labels()[i]) same++;
+                if (before.labels()[i] == roundTrip.labels()[i]) vae++;
+            }
             report.put("unchangedFraction", (double) same / before.labels().length);
+            // what encoding and decoding alone keep: the pixels where the edit's decode agrees with it keep the original
+            report.put("roundTripUnchangedFraction", (double) vae / before.labels().length);
             report.set("areasBefore", areas(before, palette));
             report.set("areasAfter", areas(after, palette));
             Files.createDirectories(out);

@@ -6,7 +6,11 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ldm4j.image.PngParameters;
+import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.methods.fgdm.TinyFgdm;
+import org.ldm4j.toyworld.ToyWorld;
+import org.ldm4j.train.toyworld.ToyWorldMaps;
 import org.ldm4j.toyworld.ToyClass;
 
 import javax.imageio.ImageIO;
@@ -227,5 +231,29 @@ class FgdmSampleCliTest {
         List<String> out = new ArrayList<>();
         object.fieldNames().forEachRemaining(out::add);
         return out;
+    }
+
+    /** {@code fgdm edit --op text} on the tiny FG-DM: an unchanged caption gives the map back exactly (edit-friendly). */
+    @Test void aSegmentationMapIsEditedByText() throws Exception {
+        Palette palette = ToyWorldMaps.palette();
+        Path map = dir.resolve("text-seg.png");
+        ImageIO.write(SegmentationMaps.decode(ToyWorld.sample(3).segColourImage(), palette, 63)
+                .resizeNearest(TinyFgdm.MAP_SIZE, TinyFgdm.MAP_SIZE).toImage(palette), "png", map.toFile());
+        String caption = "a red house and a tree";
+        CliTest.Result same = CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
+                "--prompt", caption, "--to-prompt", caption, "--out", dir.resolve("text-same").toString());
+        assertEquals(0, same.code(), same.err());
+        JsonNode report = JSON.readTree(dir.resolve("text-same/edit.json").toFile());
+        assertEquals("edit-friendly", report.get("inversion").asText());
+        assertEquals(1.0, report.get("unchangedFraction").asDouble(), "an unchanged caption gives every pixel its class back");
+        CliTest.Result edited = CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
+                "--prompt", caption, "--to-prompt", "a blue boat on a lake", "--inversion", "ddim", "--cfg", "1",
+                "--out", dir.resolve("text-edit").toString());
+        assertEquals(0, edited.code(), edited.err());
+        assertEquals(TinyFgdm.MAP_SIZE, read(dir.resolve("text-edit/map.png")).getWidth());
+        assertEquals(2, CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
+                "--prompt", caption, "--out", dir.resolve("text-bad").toString()).code(), "--to-prompt is missing");
+        assertEquals(2, CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
+                "--prompt", caption, "--to-prompt", "x", "--inversion", "magic", "--out", dir.resolve("text-bad").toString()).code());
     }
 }

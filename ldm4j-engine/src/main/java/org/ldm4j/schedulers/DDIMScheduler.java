@@ -124,6 +124,15 @@ public final class DDIMScheduler extends IntegerTimestepScheduler {
         return new StepOutput(prev, x0);
     }
 
+    /** ᾱ at step {@code i}'s timestep t_i. */
+    public float alphaBar(int i) { return alphasCumprod[(int) timesteps[i]]; }
+
+    /** ᾱ at the level step {@code i} goes to (t_i − T/N, or the final ᾱ after the last step), as {@link #step} uses. */
+    public float alphaBarPrev(int i) {
+        long prevT = timesteps[i] - config.numTrainTimesteps() / numInferenceSteps;
+        return prevT >= 0 ? alphasCumprod[(int) prevT] : finalAlphaCumprod;
+    }
+
     /**
      * DDIM inversion: step {@code i} run backwards at eta 0, from the level below t_i (the sample {@link #step} would
      * produce) up to t_i, with the same alphaBar pair and the given ε: x0 = (z_prev − √(1−ᾱ_prev)·ε) / √ᾱ_prev,

@@ -18,7 +18,12 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 class DdimInversionTest {
-    @BeforeAll static void threads() { Engine.threads(1); }
+    static StableDiffusion sd;
+
+    @BeforeAll static void load() throws Exception {
+        Engine.threads(1);
+        sd = ModelLoader.loadFolder(Path.of("..", "models", "toyworld-ldm"), Dtypes.device("cpu"), ScalarType.Float);
+    }
 
     static double relative(Tensor a, Tensor b) {
         return a.sub(b).norm().item_double() / b.norm().item_double();
@@ -44,7 +49,6 @@ class DdimInversionTest {
      * back far closer than from fresh noise; and it is the starting point of the FG-DM map edits by text.
      */
     @Test void invertedLatentsRegenerateCloseToTheInputOnTheToyWorldModel() throws Exception {
-        StableDiffusion sd = ModelLoader.loadFolder(Path.of("..", "models", "toyworld-ldm"), Dtypes.device("cpu"), ScalarType.Float);
         try (InferenceMode im = new InferenceMode()) {
             PromptConditioning text = sd.encodePrompt("a red house and a green tree on the grass", "", 0);
             Denoiser plain = new ClassifierFreeGuidance(sd.unet, text, 1.0, null);
@@ -58,6 +62,31 @@ class DdimInversionTest {
             System.out.printf("DDIM inversion round trip: %.4f relative error (fresh noise: %.4f); z_T vs the noise drawn: %.4f%n",
                     inverted, fresh, relative(zT, noise));
             assertTrue(inverted < 0.25 * fresh, "inversion " + inverted + " vs fresh noise " + fresh);
+        }
+    }
+
+    /**
+     * Edit-friendly inversion reproduces the input exactly under the source prompt at any guidance (the kept noises
+     * absorb every prediction error), and an edited prompt changes it.
+     */
+    @Test void editFriendlyInversionReconstructsExactlyAndEdits() {
+        try (InferenceMode im = new InferenceMode()) {
+            DDIMScheduler ddim = (DDIMScheduler) sd.scheduler("ddim", 0).create(25, new Rng(0));
+            PromptConditioning source = sd.encodePrompt("a red house and a green tree on the grass", "", 0);
+            Tensor z0 = DenoisingLoop.run(new Rng(5).randn(sd.device(), ScalarType.Float, 1, 4, 16, 16), ddim, 0,
+                    new ClassifierFreeGuidance(sd.unet, source, 5.0, null), List.of(), null);
+            for (double guidance : new double[]{1.0, 5.0}) {
+                Denoiser d = new ClassifierFreeGuidance(sd.unet, source, guidance, null);
+                EditFriendlyInversion inv = EditFriendlyInversion.invert(z0, ddim, d, new Rng(9), null);
+                assertEquals(25, inv.noises().size());
+                double back = relative(inv.sample(ddim, d, null), z0);
+                assertTrue(back < 1e-4, "guidance " + guidance + ": round trip " + back);
+            }
+            Denoiser source5 = new ClassifierFreeGuidance(sd.unet, source, 5.0, null);
+            EditFriendlyInversion inv = EditFriendlyInversion.invert(z0, ddim, source5, new Rng(9), null);
+            Denoiser edited = new ClassifierFreeGuidance(sd.unet, sd.encodePrompt("a blue boat on a lake", "", 0), 5.0, null);
+            double change = relative(inv.sample(ddim, edited, null), z0);
+            assertTrue(change > 0.05, "an edited prompt changes the latent: " + change);
         }
     }
 }

@@ -5,6 +5,7 @@ import org.ldm4j.nn.Rng;
 import org.ldm4j.pipeline.ClassifierFreeGuidance;
 import org.ldm4j.pipeline.DdimInversion;
 import org.ldm4j.pipeline.DenoisingLoop;
+import org.ldm4j.pipeline.EditFriendlyInversion;
 import org.ldm4j.pipeline.Denoiser;
 import org.ldm4j.pipeline.PromptConditioning;
 import org.ldm4j.pipeline.StableDiffusion;
@@ -20,16 +21,28 @@ import java.util.function.BooleanSupplier;
  * (the inverted noise encodes it); what the edit names changes. Root factors only (the segmentation): a child's map
  * also depends on its parents, which a text edit of the child would leave inconsistent.
  *
- * @param steps    DDIM steps of the inversion and of the regeneration (the same schedule both ways)
- * @param guidance text guidance of the regeneration; the inversion runs at 1 (the conditional prediction), where it
- *                 is most faithful. At 1 an unchanged caption gives the map back (up to the inversion error);
- *                 higher values follow the edit more and the original less
+ * @param steps     DDIM steps of the inversion and of the regeneration (the same schedule both ways)
+ * @param guidance  text guidance of the regeneration. DDIM inversion runs at 1 (the conditional prediction), where it
+ *                  is most faithful: at 1 an unchanged caption gives the map back up to the inversion error, higher
+ *                  values follow the edit more and the original less. Edit-friendly inversion runs at this guidance
+ *                  and gives an unchanged caption's map back exactly at any guidance
+ * @param inversion how the map's latent is inverted
  */
-public record MapTextEdit(int steps, double guidance) {
+public record MapTextEdit(int steps, double guidance, Inversion inversion) {
+    public enum Inversion {
+        /** Deterministic DDIM inversion ({@link DdimInversion}): one noise map z_T. */
+        DDIM,
+        /** Edit-friendly DDPM inversion ({@link EditFriendlyInversion}, the one LEDITS++ uses): a noise per step. */
+        EDIT_FRIENDLY
+    }
+
     public MapTextEdit {
         if (steps < 1 || steps > 1000) throw new IllegalArgumentException("steps must be in 1..1000, got " + steps);
         if (!(guidance >= 1) || !Double.isFinite(guidance)) throw new IllegalArgumentException("guidance must be >= 1, got " + guidance);
+        if (inversion == null) throw new IllegalArgumentException("inversion is missing (ddim or edit-friendly)");
     }
+
+    public MapTextEdit(int steps, double guidance) { this(steps, guidance, Inversion.DDIM); }
 
     /**
      * @param mapLatents the factor's latents (1, C, h, w) at the UNet's scale, e.g. {@link FactorGraphSampler#encodeMean}
@@ -49,8 +62,33 @@ public record MapTextEdit(int steps, double guidance) {
         StableDiffusion sd = graph.sd;
         FactorSettings s = factor.settings();
         DDIMScheduler ddim = (DDIMScheduler) sd.scheduler("ddim", 0).create(steps, new Rng(0));
+        Denoiser target = denoiser(graph, factor, targetPrompt + s.promptSuffix(), s, guidance);
+        if (inversion == Inversion.EDIT_FRIENDLY) {
+            Denoiser source = denoiser(graph, factor, sourcePrompt + s.promptSuffix(), s, guidance);
+            return EditFriendlyInversion.invert(mapLatents, ddim, source, new Rng(0), cancelled).sample(ddim, target, cancelled);
+        }
         Tensor zT = DdimInversion.invert(mapLatents, ddim, denoiser(graph, factor, sourcePrompt + s.promptSuffix(), s, 1.0), cancelled);
-        return DenoisingLoop.run(zT, ddim, 0, denoiser(graph, factor, targetPrompt + s.promptSuffix(), s, guidance), List.of(), cancelled);
+        return DenoisingLoop.run(zT, ddim, 0, target, List.of(), cancelled);
+    }
+
+    /**
+     * The edited map's classes where the edit changed the decoded map, the original's elsewhere. Encoding a map and
+     * decoding it again already moves class boundaries (on ToyWorld's 32x32 maps, 3 to 32 % of the pixels): comparing
+     * the edit with that round trip, not with the original, keeps every pixel the edit did not touch.
+     *
+     * @param decodedOriginal the original map's latent decoded (the round trip without any edit)
+     * @param decodedEdit     the edited latent decoded
+     */
+    public static ClassMap keepUnedited(ClassMap original, ClassMap decodedOriginal, ClassMap decodedEdit) {
+        int n = original.labels().length;
+        if (decodedOriginal.labels().length != n || decodedEdit.labels().length != n) {
+            throw new IllegalArgumentException("the three maps must have the same size");
+        }
+        int[] out = new int[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = decodedEdit.labels()[i] == decodedOriginal.labels()[i] ? original.labels()[i] : decodedEdit.labels()[i];
+        }
+        return new ClassMap(original.width(), original.height(), out);
     }
 
     private static Denoiser denoiser(FactorGraph graph, Factor factor, String prompt, FactorSettings s, double scale) {

@@ -224,5 +224,12 @@ class FactorGraphSamplerTest {
         assertThrows(IllegalArgumentException.class, () -> edit.run(graph, "seg", map, "a red house", " ", null));
         assertThrows(IllegalArgumentException.class, () -> new MapTextEdit(0, 1.0));
         assertThrows(IllegalArgumentException.class, () -> new MapTextEdit(10, 0.5));
+
+        // edit-friendly inversion: the unchanged caption gives the map back exactly, at the factor's guidance too
+        MapTextEdit friendly = new MapTextEdit(20, 5.0, MapTextEdit.Inversion.EDIT_FRIENDLY);
+        Tensor exact = friendly.run(graph, "seg", map, "a red house", "a red house", null);
+        assertTrue(exact.sub(map).norm().item_double() < 1e-4 * map.norm().item_double(), "edit-friendly round trip");
+        assertTrue(friendly.run(graph, "seg", map, "a red house", "a blue boat on a lake", null).sub(map).norm().item_double()
+                > 1e-2 * map.norm().item_double(), "an edited caption changes the map");
     }
 }

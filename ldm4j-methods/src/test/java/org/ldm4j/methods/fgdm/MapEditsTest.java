@@ -159,6 +159,15 @@ class MapEditsTest {
         assertEquals(64 / 255f, DepthMap.fromImage(rgb).values()[0], 1e-6f);
     }
 
+    /** A text edit keeps the original class wherever the edit's decode agrees with the edit-free round trip. */
+    @Test void textEditsKeepTheOriginalWhereTheEditChangedNothing() {
+        ClassMap original = new ClassMap(4, 1, new int[]{1, 2, 3, 4});
+        ClassMap roundTrip = new ClassMap(4, 1, new int[]{1, 9, 3, 4});    // the VAE moved pixel 1
+        ClassMap edit = new ClassMap(4, 1, new int[]{1, 9, 7, 4});         // the edit changed pixel 2
+        assertArrayEquals(new int[]{1, 2, 7, 4}, MapTextEdit.keepUnedited(original, roundTrip, edit).labels());
+        assertThrows(IllegalArgumentException.class, () -> MapTextEdit.keepUnedited(original, new ClassMap(2, 1, new int[]{1, 2}), edit));
+    }
+
     @Test void objectRecallCountsNamedObjectsAboveTheAreaThreshold() {
         ClassMap m = paint(skyAndGrass(), 2, 2, 5, 5, HOUSE);   // 16 px = 6.25%
         m = paint(m, 10, 10, 10, 10, TREE);                      // 1 px = 0.4%

@@ -1,0 +1,78 @@
+package org.ldm4j.pipeline;
+
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.nn.Rng;
+import org.ldm4j.nn.Scopes;
+import org.ldm4j.schedulers.DDIMScheduler;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Edit-friendly DDPM inversion (Huberman-Spiegelglas, Kulikov, Michaeli, CVPR 2024; the inversion LEDITS++ builds on):
+ * every level x_{t_i} is drawn on its own from q(x_t | x_0), and the noise each stochastic step (DDIM at eta 1) would
+ * need to go from x_{t_i} to x_{t_{i+1}} is solved for and kept. Sampling with those noises reproduces x_0 exactly
+ * under the source prompt; under an edited prompt the noises carry the layout while the prediction follows the edit.
+ * Unlike {@link DdimInversion} there is no inversion error, at any guidance.
+ *
+ * @param start  x_{t_0}, where an edit starts
+ * @param noises z_i for each step i (n of them)
+ */
+public record EditFriendlyInversion(Tensor start, List<Tensor> noises) {
+
+    /** Inverts {@code z0} along {@code scheduler}'s steps with the source prompt's {@code denoiser}. */
+    public static EditFriendlyInversion invert(Tensor z0, DDIMScheduler scheduler, Denoiser denoiser, Rng rng, BooleanSupplier cancelled) {
+        double[] timesteps = scheduler.timesteps();
+        int n = timesteps.length;
+        List<Tensor> levels = new ArrayList<>(n + 1);
+        for (int i = 0; i < n; i++) {   // x_{t_i} ~ q(x_t | x_0), each with its own noise
+            float a = scheduler.alphaBar(i);
+            Tensor eps = rng.randnLike(z0);
+            levels.add(Scopes.keep(z0.mul(new Scalar((float) Math.sqrt(a))).add(eps.mul(new Scalar((float) Math.sqrt(1 - a))))));
+        }
+        levels.add(z0);
+        List<Tensor> noises = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            if (cancelled != null && cancelled.getAsBoolean()) throw new StepHook.Cancelled("inversion cancelled at step " + i);
+            try (PointerScope scope = new PointerScope()) {
+                Tensor x = levels.get(i);
+                Tensor eps = denoiser.predict(scheduler.scaleModelInput(x, i), new Step(i, timesteps[i], n, 0));
+                float sigma = sigma(scheduler, i);
+                noises.add(Scopes.keep(levels.get(i + 1).sub(mean(scheduler, i, x, eps)).div(new Scalar(sigma))));
+            }
+        }
+        return new EditFriendlyInversion(levels.get(0), noises);
+    }
+
+    /** Runs the steps from {@link #start} with {@code denoiser} (the edited prompt) and the kept noises. */
+    public Tensor sample(DDIMScheduler scheduler, Denoiser denoiser, BooleanSupplier cancelled) {
+        double[] timesteps = scheduler.timesteps();
+        int n = timesteps.length;
+        if (noises.size() != n) throw new IllegalArgumentException("inverted along " + noises.size() + " steps, sampled with " + n);
+        Tensor x = start;
+        for (int i = 0; i < n; i++) {
+            if (cancelled != null && cancelled.getAsBoolean()) throw new StepHook.Cancelled("cancelled before step " + i);
+            try (PointerScope scope = new PointerScope()) {
+                Tensor eps = denoiser.predict(scheduler.scaleModelInput(x, i), new Step(i, timesteps[i], n, 0));
+                x = Scopes.keep(mean(scheduler, i, x, eps).add(noises.get(i).mul(new Scalar(sigma(scheduler, i)))));
+            }
+        }
+        return x;
+    }
+
+    /** DDIM at eta 1 without its noise: √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε̂. */
+    private static Tensor mean(DDIMScheduler s, int i, Tensor x, Tensor eps) {
+        float a = s.alphaBar(i), aPrev = s.alphaBarPrev(i), sigma = sigma(s, i);
+        Tensor x0 = x.sub(eps.mul(new Scalar((float) Math.sqrt(1 - a)))).div(new Scalar((float) Math.sqrt(a)));
+        return x0.mul(new Scalar((float) Math.sqrt(aPrev))).add(eps.mul(new Scalar((float) Math.sqrt(Math.max(0, 1 - aPrev - sigma * sigma)))));
+    }
+
+    /** σ_t at eta 1, DDIM's eq. 16: √((1 − ᾱ_prev)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_prev)). */
+    private static float sigma(DDIMScheduler s, int i) {
+        float a = s.alphaBar(i), aPrev = s.alphaBarPrev(i);
+        return (float) Math.sqrt((1 - aPrev) / (1 - a) * (1 - a / aPrev));
+    }
+}
