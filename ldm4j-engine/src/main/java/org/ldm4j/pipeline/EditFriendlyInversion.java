@@ -41,7 +41,9 @@ public record EditFriendlyInversion(Tensor start, List<Tensor> noises) {
                 Tensor x = levels.get(i);
                 Tensor eps = denoiser.predict(scheduler.scaleModelInput(x, i), new Step(i, timesteps[i], n, 0));
                 float sigma = sigma(scheduler, i);
-                noises.add(Scopes.keep(levels.get(i + 1).sub(mean(scheduler, i, x, eps)).div(new Scalar(sigma))));
+                Tensor gap = levels.get(i + 1).sub(mean(scheduler, i, x, eps));
+                // a step to alphaBar 1 (set_alpha_to_one) has no noise to carry the gap: that last step is plain DDIM
+                noises.add(Scopes.keep(sigma > 0 ? gap.div(new Scalar(sigma)) : gap.mul(new Scalar(0.0))));
             }
         }
         return new EditFriendlyInversion(levels.get(0), noises);

@@ -41,6 +41,12 @@ class DdimInversionTest {
             assertTrue(relative(zT, z0) > 0.5, "the inverted latent is noise, not the input");
             Tensor back = DenoisingLoop.run(zT, ddim, 0, constant, List.of(), null);
             assertTrue(relative(back, z0) < 1e-4, "round trip error " + relative(back, z0));
+
+            // edit-friendly with set_alpha_to_one: the last step has sigma 0 and no noise to keep, and stays finite
+            DDIMScheduler toOne = (DDIMScheduler) new DDIMScheduler.Config(1000, 0.00085, 0.012, "scaled_linear", null, false,
+                    true, 1, "epsilon", false, null, null, null, "leading", false).create(20, new Rng(0));
+            EditFriendlyInversion inv = EditFriendlyInversion.invert(z0, toOne, constant, new Rng(3), null);
+            assertTrue(torch.isfinite(inv.sample(toOne, constant, null)).all().item_bool(), "finite with a sigma-0 last step");
         }
     }
 
