@@ -63,7 +63,7 @@ public final class FgdmCommand implements Runnable {
             description = "Edit a ToyWorld segmentation colour map: move, resize, flip, remove or add an object. "
                     + "A region is the connected area of one class under --region X,Y; holes left behind are filled from the "
                     + "surrounding classes. Or reorder a depth map: swap the depths of two objects (depth-swap). Or edit a generated "
-                    + "segmentation by text (text): DDIM inversion under its caption, regeneration under the edited caption.",
+                    + "segmentation by text (text): inversion under its caption, regeneration under the edited caption.",
             footer = {"", "Writes DIR/map.png (colours, or grey depth for depth-swap), DIR/labels.png (class indices, 255 = "
                     + "unlabeled; not for depth-swap) and DIR/edit.json. Regenerate the image from an edited map with "
                     + "`ldm4j fgdm sample --given seg=DIR/map.png` (or depth=...).",
@@ -141,11 +141,7 @@ public final class FgdmCommand implements Runnable {
             if (operation.equals("depth-swap")) return depthSwap();
             if (operation.equals("text")) return textEdit();
             Palette palette = ToyWorldMaps.palette();
-            ClassMap before = SegmentationMaps.decode(Images.readImage(map), palette, tolerance);
-            if (before.area(ClassMap.UNLABELED) == before.labels().length) {
-                throw new Ldm4j.UsageError("map " + map + " has no ToyWorld palette colours (tolerance " + tolerance
-                        + "): is it a ToyWorld segmentation colour map?");
-            }
+            ClassMap before = readSegmentation(palette);
             int unlabeled = before.area(ClassMap.UNLABELED);
             if (unlabeled * 20 > before.labels().length) {
                 System.err.println("ldm4j: warning: " + Math.round(100.0 * unlabeled / before.labels().length) + "% of " + map
@@ -193,14 +189,33 @@ public final class FgdmCommand implements Runnable {
                     default -> MapEdits.remove(before, picked);
                 };
             }
+            writeSegmentation(before, after, palette, report);
+            System.out.println("fgdm edit: " + operation + " " + report.path("class").asText() + " -> " + out.resolve("map.png").toAbsolutePath());
+            return 0;
+        }
+
+        /** --map as ToyWorld classes; a map without any palette colour is a usage error. */
+        private ClassMap readSegmentation(Palette palette) throws IOException {
+            ClassMap classes = SegmentationMaps.decode(Images.readImage(map), palette, tolerance);
+            if (classes.area(ClassMap.UNLABELED) == classes.labels().length) {
+                throw new Ldm4j.UsageError("map " + map + " has no ToyWorld palette colours (tolerance " + tolerance
+                        + "): is it a ToyWorld segmentation colour map?");
+            }
+            return classes;
+        }
+
+        /** An edited segmentation's DIR/map.png, DIR/labels.png and DIR/edit.json (with both maps' class areas). */
+        private void writeSegmentation(ClassMap before, ClassMap after, Palette palette, ObjectNode report) throws IOException {
             report.set("areasBefore", areas(before, palette));
             report.set("areasAfter", areas(after, palette));
             Files.createDirectories(out);
             Images.writePng(after.toImage(palette), out.resolve("map.png"));
             Images.writePng(after.toLabelImage(), out.resolve("labels.png"));
+            writeReport(report);
+        }
+
+        private void writeReport(ObjectNode report) throws IOException {
             AtomicFiles.write(out.resolve("edit.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
-            System.out.println("fgdm edit: " + operation + " " + report.path("class").asText() + " -> " + out.resolve("map.png").toAbsolutePath());
-            return 0;
         }
 
         /** {@link MapTextEdit} on the FG-DM's segmentation factor: inversion under --prompt, regeneration under --to-prompt. */
@@ -214,10 +229,7 @@ public final class FgdmCommand implements Runnable {
                 throw new Ldm4j.UsageError(folder.folder + " has no root segmentation factor to edit by text");
             }
             Palette palette = ToyWorldMaps.palette();
-            ClassMap before = SegmentationMaps.decode(Images.readImage(map), palette, tolerance);
-            if (before.area(ClassMap.UNLABELED) == before.labels().length) {
-                throw new Ldm4j.UsageError("map " + map + " has no ToyWorld palette colours: is it a ToyWorld segmentation colour map?");
-            }
+            ClassMap before = readSegmentation(palette);
             FactorGraph graph = FgdmSupport.load(folder, palette, "cpu", "fp32", null);
             FactorSettings settings = graph.factor(seg.name()).settings();
             if (before.width() != settings.width() || before.height() != settings.height()) {
@@ -258,12 +270,7 @@ public final class FgdmCommand implements Runnable {
             report.put("unchangedFraction", (double) same / before.labels().length);
             // what encoding and decoding alone keep: the pixels where the edit's decode agrees with it keep the original
             report.put("roundTripUnchangedFraction", (double) vae / before.labels().length);
-            report.set("areasBefore", areas(before, palette));
-            report.set("areasAfter", areas(after, palette));
-            Files.createDirectories(out);
-            Images.writePng(after.toImage(palette), out.resolve("map.png"));
-            Images.writePng(after.toLabelImage(), out.resolve("labels.png"));
-            AtomicFiles.write(out.resolve("edit.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+            writeSegmentation(before, after, palette, report);
             System.out.printf("fgdm edit: text (%.0f%% of pixels keep their class) -> %s%n", 100.0 * same / before.labels().length,
                     out.resolve("map.png").toAbsolutePath());
             return 0;
@@ -312,7 +319,7 @@ public final class FgdmCommand implements Runnable {
             report.put("depthB", DepthEdits.mean(before, maskB));
             Files.createDirectories(out);
             Images.writePng(after.toImage(), out.resolve("map.png"));
-            AtomicFiles.write(out.resolve("edit.json"), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsBytes(report));
+            writeReport(report);
             System.out.printf("fgdm edit: depth-swap (%.3f <-> %.3f) -> %s%n", report.get("depthA").asDouble(),
                     report.get("depthB").asDouble(), out.resolve("map.png").toAbsolutePath());
             return 0;
