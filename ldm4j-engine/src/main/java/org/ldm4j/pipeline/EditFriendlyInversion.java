@@ -22,6 +22,8 @@ import java.util.function.BooleanSupplier;
  * @param noises z_i for each step i (n of them)
  */
 public record EditFriendlyInversion(Tensor start, List<Tensor> noises) {
+    /** DDPM-like steps: DDIM at eta 1, whose noise the inversion solves for. */
+    private static final double ETA = 1.0;
 
     /** Inverts {@code z0} along {@code scheduler}'s steps with the source prompt's {@code denoiser}. */
     public static EditFriendlyInversion invert(Tensor z0, DDIMScheduler scheduler, Denoiser denoiser, Rng rng, BooleanSupplier cancelled) {
@@ -40,8 +42,8 @@ public record EditFriendlyInversion(Tensor start, List<Tensor> noises) {
             try (PointerScope scope = new PointerScope()) {
                 Tensor x = levels.get(i);
                 Tensor eps = denoiser.predict(scheduler.scaleModelInput(x, i), new Step(i, timesteps[i], n, 0));
-                float sigma = sigma(scheduler, i);
-                Tensor gap = levels.get(i + 1).sub(mean(scheduler, i, x, eps));
+                float sigma = scheduler.sigma(i, ETA);
+                Tensor gap = levels.get(i + 1).sub(scheduler.stepWithoutNoise(eps, i, x, ETA).prevSample());
                 // a step to alphaBar 1 (set_alpha_to_one) has no noise to carry the gap: that last step is plain DDIM
                 noises.add(Scopes.keep(sigma > 0 ? gap.div(new Scalar(sigma)) : gap.mul(new Scalar(0.0))));
             }
@@ -59,22 +61,9 @@ public record EditFriendlyInversion(Tensor start, List<Tensor> noises) {
             if (cancelled != null && cancelled.getAsBoolean()) throw new StepHook.Cancelled("cancelled before step " + i);
             try (PointerScope scope = new PointerScope()) {
                 Tensor eps = denoiser.predict(scheduler.scaleModelInput(x, i), new Step(i, timesteps[i], n, 0));
-                x = Scopes.keep(mean(scheduler, i, x, eps).add(noises.get(i).mul(new Scalar(sigma(scheduler, i)))));
+                x = Scopes.keep(scheduler.stepWithoutNoise(eps, i, x, ETA).prevSample().add(noises.get(i).mul(new Scalar(scheduler.sigma(i, ETA)))));
             }
         }
         return x;
-    }
-
-    /** DDIM at eta 1 without its noise: √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε̂. */
-    private static Tensor mean(DDIMScheduler s, int i, Tensor x, Tensor eps) {
-        float a = s.alphaBar(i), aPrev = s.alphaBarPrev(i), sigma = sigma(s, i);
-        Tensor x0 = x.sub(eps.mul(new Scalar((float) Math.sqrt(1 - a)))).div(new Scalar((float) Math.sqrt(a)));
-        return x0.mul(new Scalar((float) Math.sqrt(aPrev))).add(eps.mul(new Scalar((float) Math.sqrt(Math.max(0, 1 - aPrev - sigma * sigma)))));
-    }
-
-    /** σ_t at eta 1, DDIM's eq. 16: √((1 − ᾱ_prev)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_prev)). */
-    private static float sigma(DDIMScheduler s, int i) {
-        float a = s.alphaBar(i), aPrev = s.alphaBarPrev(i);
-        return (float) Math.sqrt((1 - aPrev) / (1 - a) * (1 - a / aPrev));
     }
 }

@@ -86,13 +86,19 @@ public final class DDIMScheduler extends IntegerTimestepScheduler {
     @Override protected long[] integerTimesteps() { return timesteps; }
 
     @Override public StepOutput step(Tensor modelOutput, int i, Tensor sample) {
-        // 1. previous timestep: diffusers always subtracts T // N, whatever the spacing
-        long t = timesteps[i];
-        long prevT = t - config.numTrainTimesteps() / numInferenceSteps;
+        StepOutput out = stepWithoutNoise(modelOutput, i, sample, eta);
+        // 7. "random noise": drawn from the run's generator only when eta > 0, like diffusers
+        if (eta <= 0) return out;
+        return new StepOutput(out.prevSample().add(rng.randnLike(modelOutput).mul(new Scalar(sigma(i, eta)))), out.predOriginalSample());
+    }
 
-        // 2. alphaBar_t, alphaBar_{t-1}
-        float aT = alphasCumprod[(int) t];
-        float aPrev = prevT >= 0 ? alphasCumprod[(int) prevT] : finalAlphaCumprod;
+    /**
+     * Step {@code i} at the given eta without its random part: x_{t-1} = √ᾱ_prev·x̂_0 + √(1 − ᾱ_prev − σ²)·ε̂ (eq. 12),
+     * to which {@link #step} adds σ·noise. Edit-friendly inversion solves for that noise itself.
+     */
+    public StepOutput stepWithoutNoise(Tensor modelOutput, int i, Tensor sample, double eta) {
+        // 1-2. alphaBar_t and alphaBar_{t-1} (the previous timestep is t - T // N, whatever the spacing, as diffusers)
+        float aT = alphaBar(i), aPrev = alphaBarPrev(i);
         float bT = 1f - aT;
         float sqrtA = (float) Math.sqrt(aT), sqrtB = (float) Math.sqrt(bT);
 
@@ -110,24 +116,23 @@ public final class DDIMScheduler extends IntegerTimestepScheduler {
         // 4. clip or threshold x0
         x0 = config.clipPredictedSample(x0);
 
-        // 5. sigma_t(eta), eq. 16
-        float bPrev = 1f - aPrev;
-        float variance = (bPrev / bT) * (1f - aT / aPrev);
-        float std = (float) eta * (float) Math.sqrt(variance);
-
-        // 6. "direction pointing to x_t" and x_{t-1}, eq. 12
+        // 5-6. sigma_t(eta) (eq. 16), "direction pointing to x_t" and x_{t-1}, eq. 12
+        float std = sigma(i, eta);
         Tensor direction = eps.mul(new Scalar((float) Math.sqrt(1f - aPrev - std * std)));
-        Tensor prev = x0.mul(new Scalar((float) Math.sqrt(aPrev))).add(direction);
+        return new StepOutput(x0.mul(new Scalar((float) Math.sqrt(aPrev))).add(direction), x0);
+    }
 
-        // 7. "random noise": drawn from the run's generator only when eta > 0, like diffusers
-        if (eta > 0) prev = prev.add(rng.randnLike(modelOutput).mul(new Scalar(std)));
-        return new StepOutput(prev, x0);
+    /** σ_t(eta) of step {@code i}, eq. 16: eta·√((1 − ᾱ_prev)/(1 − ᾱ_t)·(1 − ᾱ_t/ᾱ_prev)). */
+    public float sigma(int i, double eta) {
+        float aT = alphaBar(i), aPrev = alphaBarPrev(i);
+        float variance = ((1f - aPrev) / (1f - aT)) * (1f - aT / aPrev);
+        return (float) eta * (float) Math.sqrt(variance);
     }
 
     /** ᾱ at step {@code i}'s timestep t_i. */
     public float alphaBar(int i) { return alphasCumprod[(int) timesteps[i]]; }
 
-    /** ᾱ at the level step {@code i} goes to (t_i − T/N, or the final ᾱ after the last step), as {@link #step} uses. */
+    /** ᾱ at the level step {@code i} goes to: t_i − T // N (diffusers subtracts that whatever the spacing), or the final ᾱ. */
     public float alphaBarPrev(int i) {
         long prevT = timesteps[i] - config.numTrainTimesteps() / numInferenceSteps;
         return prevT >= 0 ? alphasCumprod[(int) prevT] : finalAlphaCumprod;
@@ -144,10 +149,7 @@ public final class DDIMScheduler extends IntegerTimestepScheduler {
         if (!config.predictionType().equals("epsilon")) {
             throw new IllegalArgumentException("DDIM inversion needs an epsilon-predicting model, not " + config.predictionType());
         }
-        long t = timesteps[i];
-        long prevT = t - config.numTrainTimesteps() / numInferenceSteps;
-        float aT = alphasCumprod[(int) t];
-        float aPrev = prevT >= 0 ? alphasCumprod[(int) prevT] : finalAlphaCumprod;
+        float aT = alphaBar(i), aPrev = alphaBarPrev(i);
         Tensor x0 = prevSample.sub(modelOutput.mul(new Scalar((float) Math.sqrt(1f - aPrev)))).div(new Scalar((float) Math.sqrt(aPrev)));
         return x0.mul(new Scalar((float) Math.sqrt(aT))).add(modelOutput.mul(new Scalar((float) Math.sqrt(1f - aT))));
     }
