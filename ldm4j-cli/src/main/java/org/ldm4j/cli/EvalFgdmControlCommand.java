@@ -4,12 +4,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.ldm4j.image.Images;
+import org.ldm4j.nn.Dtypes;
 import org.ldm4j.methods.fgdm.ClassMap;
 import org.ldm4j.methods.fgdm.FactorGraphRequest;
 import org.ldm4j.methods.fgdm.FactorGraphResult;
 import org.ldm4j.methods.fgdm.FactorGraphSampler;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
+import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.toyworld.Scene;
 import org.ldm4j.toyworld.ToyClass;
 import org.ldm4j.toyworld.eval.EvalImages;
@@ -34,7 +38,9 @@ import java.util.concurrent.Callable;
  * and the evaluator's segmentation of the image (the fidelity table's agreement). Two rows bound it on the same
  * scenes and seeds: the <b>floor</b>, the image factor with its map switched off (the null, black hint: what the
  * caption alone explains of the layout), and the <b>ceiling</b>, the real rendered scene against its own map at
- * that size (the evaluator's and the map resolution's own error).
+ * that size (the evaluator's and the map resolution's own error). A fourth row passes the real scene through the base
+ * model's VAE (posterior mode, encode then decode): every image the image factor draws is a decode of a latent, so
+ * what the VAE loses of a scene's objects bounds what any latent image factor can show the segmenter.
  */
 @Command(name = "control", mixinStandardHelpOptions = true,
         description = "The image factor's agreement with exact ToyWorld maps (mIoU map vs the evaluator's segmentation of the image), "
@@ -43,7 +49,8 @@ import java.util.concurrent.Callable;
 final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Callable<Integer> {
     @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
 
-    private static final String[] ROWS = {"map switched off (floor)", "image factor, exact map", "real scene (ceiling)"};
+    private static final String[] ROWS = {"map switched off (floor)", "image factor, exact map", "real scene (ceiling)",
+            "real scene through the VAE"};
 
     @Override
     public Integer call() throws Exception {
@@ -72,6 +79,7 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
                     millis += (System.nanoTime() - start) / 1e6;
                     FgdmEvaluation.addAgreement(metrics[1], big, segment(segmenter, given, m));
                     FgdmEvaluation.addAgreement(metrics[2], big, segmenter.classMaps(List.of(scene.rgb()), size, size)[0]);
+                    FgdmEvaluation.addAgreement(metrics[3], big, segmenter.classMaps(List.of(throughVae(m.graph().sd, scene)), size, size)[0]);
                 }
                 bar.step();
             }
@@ -97,6 +105,13 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
                 count, mapSize, mapSize, size, size, millis / 1000.0 / count);
         writeJson(report);
         return 0;
+    }
+
+    /** The scene encoded (posterior mode) and decoded by the base model's VAE, as 8-bit RGB. */
+    private static int[] throughVae(StableDiffusion sd, Scene scene) {
+        Tensor x = Dtypes.to(EvalImages.scenes(List.of(scene)), sd.device(), sd.vae.dtype());
+        Tensor decoded = Dtypes.to(sd.vae.decode(sd.vae.encode(x).mode()), Dtypes.device("cpu"), ScalarType.Float);
+        return EvalImages.rgb(Images.toImage(decoded));
     }
 
     private static int[] segment(ToyWorldSegmenter segmenter, FactorGraphResult r, EvalFgdmCommand.Loaded m) {

@@ -202,7 +202,7 @@ class EvalFgdmCommandTest {
             assertFinite(row, "miou", "pixel_accuracy");
             assertTrue(row.get("miou").asDouble() >= 0 && row.get("miou").asDouble() <= 1, row.toString());
         }
-        assertEquals(List.of("map switched off (floor)", "image factor, exact map", "real scene (ceiling)"), rows);
+        assertEquals(List.of("map switched off (floor)", "image factor, exact map", "real scene (ceiling)", "real scene through the VAE"), rows);
         Path other = TinyFgdm.write(dir.resolve("fgdm-other"), 5);
         Path json = dir.resolve("control-other.json");
         CliTest.Result c = CliTest.run("eval", "fgdm", "control", "--model", other.toString(), "--segmenter", segmenter.toString(), "--n", "2",
