@@ -54,4 +54,9 @@ public record GenerationRequest(
         return new GenerationRequest(mode, model, prompt, negativePrompt, width, height, steps, guidanceScale, scheduler,
                 s, count, clipSkip, eta, strength, initImage);
     }
+
+    public GenerationRequest withCount(int n) {
+        return new GenerationRequest(mode, model, prompt, negativePrompt, width, height, steps, guidanceScale, scheduler,
+                seed, n, clipSkip, eta, strength, initImage);
+    }
 }

@@ -11,4 +11,16 @@ import org.bytedeco.pytorch.global.torch;
 public record PromptConditioning(Tensor cond, Tensor uncond, org.ldm4j.models.clip.CLIPTokenizer.Encoding encoding) {
     /** [uncond; cond] along the batch, the layout diffusers uses for classifier-free guidance. */
     public Tensor uncondAndCond() { return torch.cat(new TensorVector(uncond, cond), 0); }
+
+    /** The same states once per element of a batch of {@code count} latents (itself when count is 1). */
+    public PromptConditioning repeat(int count) {
+        if (count < 1) throw new IllegalArgumentException("a batch needs at least one element, got " + count);
+        if (count == 1) return this;
+        return new PromptConditioning(repeatRows(cond, count), uncond == null ? null : repeatRows(uncond, count), encoding);
+    }
+
+    private static Tensor repeatRows(Tensor states, int count) {
+        if (states.size(0) != 1) throw new IllegalArgumentException("text states to repeat must have batch 1, got " + states.size(0));
+        return states.repeat(new long[]{count, 1, 1});
+    }
 }

@@ -37,17 +37,44 @@ public final class Txt2Img {
         for (ControlSource c : controls) c.validate(sd, request.width(), request.height());
         PromptConditioning text = sd.encodePrompt(request.prompt(), request.negativePrompt(), request.clipSkip());
         List<Tensor> images = new ArrayList<>();
-        for (int k = 0; k < request.count(); k++) {
-            Rng rng = new Rng(request.seed() + k);
-            Scheduler scheduler = sd.scheduler(request.scheduler(), request.eta())
-                    .create(request.steps(), rng);
-            Tensor zT = rng.randn(sd.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float, 1, sd.latentChannels(),
-                    request.height() / sd.vaeScaleFactor(), request.width() / sd.vaeScaleFactor())
-                    .mul(new Scalar(scheduler.initNoiseSigma()));
-            Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), null, controls);
-            Tensor z0 = DenoisingLoop.run(zT, scheduler, 0, guided, hooks, cancelled);
-            images.add(Scopes.keep(sd.decodeLatents(z0)));
+        for (int k = 0; k < request.count(); k++) images.addAll(denoise(sd, request, text, controls, request.seed() + k, 1, hooks, cancelled));
+        return images;
+    }
+
+    /**
+     * The request's images, {@code batch} seeds per UNet call (the last call takes the rest). Each image's z_T and
+     * any ancestral noise come from its own seed's generator ({@link Rng#perSample}), so the images are those of
+     * {@link #run} up to float rounding; on a small model one call on B images costs far less than B calls (the
+     * image-level SBPC baseline batches its N images as FG-DM batches its N candidate maps).
+     */
+    public static List<Tensor> runBatched(StableDiffusion sd, GenerationRequest request, int batch, List<? extends StepHook> hooks,
+                                          BooleanSupplier cancelled) {
+        if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
+        request.validate(sd.vaeScaleFactor());
+        PromptConditioning text = sd.encodePrompt(request.prompt(), request.negativePrompt(), request.clipSkip());
+        List<Tensor> images = new ArrayList<>();
+        for (int k = 0; k < request.count(); k += batch) {
+            int n = Math.min(batch, request.count() - k);
+            images.addAll(denoise(sd, request, text, List.of(), request.seed() + k, n, hooks, cancelled));
         }
+        return images;
+    }
+
+    /** Seeds firstSeed .. firstSeed + count - 1 denoised together; one (1, 3, H, W) image per seed. */
+    private static List<Tensor> denoise(StableDiffusion sd, GenerationRequest request, PromptConditioning text, List<? extends ControlSource> controls,
+                                        long firstSeed, int count, List<? extends StepHook> hooks, BooleanSupplier cancelled) {
+        long[] seeds = new long[count];
+        for (int j = 0; j < count; j++) seeds[j] = firstSeed + j;
+        Rng rng = Rng.perSample(seeds);
+        Scheduler scheduler = sd.scheduler(request.scheduler(), request.eta()).create(request.steps(), rng);
+        Tensor zT = rng.randn(sd.device(), org.bytedeco.pytorch.global.torch.ScalarType.Float, count, sd.latentChannels(),
+                request.height() / sd.vaeScaleFactor(), request.width() / sd.vaeScaleFactor())
+                .mul(new Scalar(scheduler.initNoiseSigma()));
+        Denoiser guided = new ClassifierFreeGuidance(sd.unet, text.repeat(count), request.guidanceScale(), null, controls);
+        Tensor decoded = sd.decodeLatents(DenoisingLoop.run(zT, scheduler, 0, guided, hooks, cancelled));
+        if (count == 1) return List.of(Scopes.keep(decoded));
+        List<Tensor> images = new ArrayList<>(count);
+        for (int j = 0; j < count; j++) images.add(Scopes.keep(decoded.narrow(0, j, 1).clone()));
         return images;
     }
 }

@@ -52,6 +52,25 @@ class PipelineTest {
         }
     }
 
+    /** Each image keeps its own seed's noise (ancestral noise included), whatever batch it is denoised in. */
+    @Test void batchedImagesAreTheOneAtATimeImages() {
+        try (InferenceMode im = new InferenceMode()) {
+            for (String scheduler : List.of("ddim", "euler-a")) {
+                GenerationRequest five = request(scheduler, 11, 4, null).withCount(5);
+                List<Tensor> single = Txt2Img.run(sd, five, List.of(), null);
+                List<Tensor> batched = Txt2Img.runBatched(sd, five, 2, List.of(), null);   // batches of 2, 2, 1
+                assertEquals(5, batched.size());
+                for (int k = 0; k < 5; k++) {
+                    assertArrayEquals(new long[]{1, 3, 16, 16}, batched.get(k).sizes().vec().get());
+                    assertEquals(0.0, maxAbsDiff(single.get(k), batched.get(k)), 1e-4, scheduler + " image " + k);
+                }
+                assertTrue(maxAbsDiff(batched.get(0), batched.get(1)) > 1e-3, "different seeds, different images");
+            }
+            var e = assertThrows(IllegalArgumentException.class, () -> Txt2Img.runBatched(sd, request("ddim", 0, 2, null), 0, List.of(), null));
+            assertTrue(e.getMessage().contains("batch must be at least 1"), e.getMessage());
+        }
+    }
+
     @Test void everySchedulerRunsThroughTheSharedLoop() {
         try (InferenceMode im = new InferenceMode()) {
             for (String s : List.of("ddim", "pndm", "euler", "euler-a", "dpm++2m", "ddpm", "lms")) {

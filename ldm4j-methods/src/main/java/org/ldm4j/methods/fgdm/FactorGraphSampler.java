@@ -115,7 +115,7 @@ public final class FactorGraphSampler {
             Run run = new Run(f, new FactorBranch.Value(Scopes.keep(zT), null));
             run.scheduler = scheduler;
             PromptConditioning text = texts.computeIfAbsent(request.prompt() + s.promptSuffix() + "\u0000" + s.negativePrompt(),
-                    k -> repeat(sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0), count));
+                    k -> sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0).repeat(count));
             FactorBranch branch = new FactorBranch(graph, f, () -> parentValues(f, runs), observer);
             run.denoiser = s.guidesMaps() && !f.parents().isEmpty() ? withMapGuidance(graph, f, text, branch)
                     : new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
@@ -149,13 +149,6 @@ public final class FactorGraphSampler {
         java.util.Arrays.fill(reps, 1);
         reps[0] = count;
         return t.repeat(reps);
-    }
-
-    /** The prompt's text states once per run of the batch. */
-    private static PromptConditioning repeat(PromptConditioning text, int count) {
-        if (count == 1) return text;
-        return new PromptConditioning(repeatBatch(text.cond(), count), text.uncond() == null ? null : repeatBatch(text.uncond(), count),
-                text.encoding());
     }
 
     /** Each factor's whole chain in the engine's loop, parents first; children see the parents' final latents. */

@@ -208,15 +208,29 @@ class SbpcTest {
     }
 
     @Test void imageLevelBaselineScoresEveryImageWithTheSegmenter() {
-        List<Long> seeds = new ArrayList<>();
-        ImageSbpc.Result r = ImageSbpc.run(3, 100, s -> {
-            seeds.add(s);
-            return torch.full(new long[]{1, 3, 2, 2}, new org.bytedeco.pytorch.Scalar((double) s));
-        }, image -> ClassMap.filled(2, 2, (int) image.max().item_double() - 100), map -> map.get(0, 0) == 1 ? 1.0 : 0.1, null, null);
-        assertEquals(List.of(100L, 101L, 102L), seeds);
-        assertEquals(List.of(0.1, 1.0, 0.1), r.scores());
-        assertEquals(1, r.chosen());
-        assertEquals(101.0, r.image().max().item_double());
+        for (int batch : new int[]{1, 2, 3}) {
+            List<Long> calls = new ArrayList<>();
+            ImageSbpc.Result r = ImageSbpc.run(3, 100, batch, (first, n) -> {
+                calls.add(first);
+                List<org.bytedeco.pytorch.Tensor> images = new ArrayList<>();
+                for (int j = 0; j < n; j++) images.add(torch.full(new long[]{1, 3, 2, 2}, new org.bytedeco.pytorch.Scalar((double) (first + j))));
+                return images;
+            }, image -> ClassMap.filled(2, 2, (int) image.max().item_double() - 100), map -> map.get(0, 0) == 1 ? 1.0 : 0.1, null, null);
+            assertEquals(batch == 1 ? List.of(100L, 101L, 102L) : batch == 2 ? List.of(100L, 102L) : List.of(100L), calls, "batch " + batch);
+            assertEquals(List.of(0.1, 1.0, 0.1), r.scores());
+            assertEquals(3, r.sampleMillis().size());
+            assertEquals(1, r.chosen());
+            assertEquals(101.0, r.image().max().item_double());
+        }
+        // a stop score ends the run after the batch that reached it
+        ImageSbpc.Result stopped = ImageSbpc.run(6, 100, 2, (first, n) -> {
+            List<org.bytedeco.pytorch.Tensor> images = new ArrayList<>();
+            for (int j = 0; j < n; j++) images.add(torch.full(new long[]{1, 3, 2, 2}, new org.bytedeco.pytorch.Scalar((double) (first + j))));
+            return images;
+        }, image -> ClassMap.filled(2, 2, (int) image.max().item_double() - 100), map -> map.get(0, 0) == 2 ? 1.0 : 0.1, 0.9, null);
+        assertEquals(List.of(0.1, 0.1, 1.0, 0.1), stopped.scores());
+        var e = assertThrows(IllegalArgumentException.class, () -> ImageSbpc.run(3, 0, 0, (f, n) -> List.of(), i -> null, m -> 0, null, null));
+        assertTrue(e.getMessage().contains("batch must be at least 1"), e.getMessage());
     }
 
     @Test void badSettingsAreClearErrors() {
