@@ -4,14 +4,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.pytorch.InferenceMode;
-import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.AtomicFiles;
 import org.ldm4j.image.Images;
 import org.ldm4j.methods.fgdm.ClassMap;
 import org.ldm4j.methods.fgdm.DepthEdits;
 import org.ldm4j.methods.fgdm.DepthMap;
 import org.ldm4j.methods.fgdm.FactorGraph;
-import org.ldm4j.methods.fgdm.FactorGraphSampler;
 import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
@@ -247,13 +245,11 @@ public final class FgdmCommand implements Runnable {
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError(e.getMessage());
             }
-            ClassMap after, roundTrip;
+            MapTextEdit.Edited edited;
             try (InferenceMode ignored = new InferenceMode()) {
-                Tensor latents = FactorGraphSampler.encodeMean(graph.sd, SegmentationMaps.toImageTensor(before, palette));
-                Tensor edited = edit.run(graph, seg.name(), latents, prompt, toPrompt, null);
-                roundTrip = FgdmSupport.classes(graph.decode(seg.name(), latents), palette);
-                after = MapTextEdit.keepUnedited(before, roundTrip, FgdmSupport.classes(graph.decode(seg.name(), edited), palette));
+                edited = edit.edit(graph, seg.name(), before, palette, FgdmFolder.tolerance(palette), prompt, toPrompt, null);
             }
+            ClassMap after = edited.map();
             ObjectNode report = new ObjectMapper().createObjectNode();
             report.put("map", map.toString());
             report.put("op", "text");
@@ -262,16 +258,12 @@ public final class FgdmCommand implements Runnable {
             report.put("steps", edit.steps());
             report.put("guidance", edit.guidance());
             report.put("inversion", edit.inversion().name().toLowerCase(Locale.ROOT).replace('_', '-'));
-            int same = 0, vae = 0;
-            for (int i = 0; i < before.labels().length; i++) {
-                if (before.labels()[i] == after.labels()[i]) same++;
-                if (before.labels()[i] == roundTrip.labels()[i]) vae++;
-            }
-            report.put("unchangedFraction", (double) same / before.labels().length);
+            double same = MapTextEdit.Edited.sameFraction(before, after);
+            report.put("unchangedFraction", same);
             // what encoding and decoding alone keep: the pixels where the edit's decode agrees with it keep the original
-            report.put("roundTripUnchangedFraction", (double) vae / before.labels().length);
+            report.put("roundTripUnchangedFraction", MapTextEdit.Edited.sameFraction(before, edited.roundTrip()));
             writeSegmentation(before, after, palette, report);
-            System.out.printf("fgdm edit: text (%.0f%% of pixels keep their class) -> %s%n", 100.0 * same / before.labels().length,
+            System.out.printf("fgdm edit: text (%.0f%% of pixels keep their class) -> %s%n", 100.0 * same,
                     out.resolve("map.png").toAbsolutePath());
             return 0;
         }

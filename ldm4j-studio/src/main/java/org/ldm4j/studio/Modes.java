@@ -9,11 +9,11 @@ public final class Modes {
     private Modes() {}
 
     /**
-     * EXTENSION POINT: register new modes here (and in {@code MODES} of modes.js). {@code mapedit} has no tab of its
-     * own: the Factor graph tab's Regenerate sends it.
+     * EXTENSION POINT: register new modes here (and in {@code MODES} of modes.js). {@code mapedit} and
+     * {@code maptext} have no tab of their own: the Factor graph tab's Regenerate and Edit by text send them.
      */
     public static final List<Mode> ALL = List.of(new Txt2ImgMode(), new Img2ImgMode(), new Stroke2ImgMode(),
-            new EditMode(), new FactorGraphMode(), new MapEditMode());
+            new EditMode(), new FactorGraphMode(), new MapEditMode(), new MapTextEditMode());
 
     private static final Map<String, Mode> BY_NAME = byName(ALL);
 

@@ -66,7 +66,7 @@ class StudioApiTest {
         assertEquals("pndm", m.at("/models/0/defaultScheduler").asText());
         List<String> modes = new ArrayList<>();
         m.get("modes").forEach(x -> modes.add(x.get("name").asText()));
-        assertEquals(List.of("txt2img", "img2img", "stroke2img", "edit", "factorgraph", "mapedit"), modes);
+        assertEquals(List.of("txt2img", "img2img", "stroke2img", "edit", "factorgraph", "mapedit", "maptext"), modes);
         assertEquals(2, m.at("/limits/queueCapacity").asInt());
     }
 

@@ -212,6 +212,45 @@ class StudioFactorGraphApiTest {
         assertEquals(MapEditMode.FROM_PAGE, record.get("givenMap").asText());
     }
 
+    static ObjectNode textEdit(ClassMap map, String to) {
+        return StudioFixture.JSON.createObjectNode().put("mode", "maptext").put("prompt", "a house and a tree").put("seed", 40)
+                .put("steps", 2).put("map", png(map)).put("toPrompt", to);
+    }
+
+    /**
+     * The map inverted under its caption and redrawn under the edited one (MapTextEdit); with the caption unchanged,
+     * edit-friendly inversion gives the map back exactly. The image is drawn under, and recorded with, the edited caption.
+     */
+    @Test
+    void aTextEditRedrawsTheMapUnderTheEditedCaptionAndRegenerates() throws Exception {
+        ClassMap scene = scene();
+        JsonNode same = studio.await(studio.submit(textEdit(scene, "a house and a tree").toString()));
+        assertEquals("done", same.get("state").asText(), same.toString());
+        assertEquals(scene, read(same.at("/outputs/0/details/maps/0/url").asText()), "an unchanged caption keeps the map");
+        assertEquals(1.0, same.at("/outputs/0/details/candidates/0/unchanged").asDouble(), 1e-12);
+        assertTrue(same.at("/outputs/0/details/maps/0/given").asBoolean());
+
+        JsonNode edited = studio.await(studio.submit(textEdit(scene, "a boat and a tree").put("inversion", "ddim").toString()));
+        assertEquals("done", edited.get("state").asText(), edited.toString());
+        JsonNode record = PngParameters.read(studio.getBytes(edited.at("/results/0").asText()).body(), "r").request();
+        assertEquals("a boat and a tree", record.at("/request/prompt").asText(), record.toString());
+        assertEquals("text", record.at("/edits/0/op").asText());
+        assertEquals("a house and a tree", record.at("/edits/0/prompt").asText());
+        assertEquals("ddim", record.at("/edits/0/inversion").asText());
+        assertEquals(MapTextEditMode.FROM_PAGE, record.get("givenMap").asText());
+        ClassMap map = read(edited.at("/outputs/0/details/maps/0/url").asText());
+        assertEquals(16, map.width());
+        double unchanged = edited.at("/outputs/0/details/candidates/0/unchanged").asDouble();
+        assertEquals(org.ldm4j.methods.fgdm.MapTextEdit.Edited.sameFraction(scene, map), unchanged, 1e-12);
+
+        assertError(studio.postJson("/api/jobs", textEdit(scene, "x").without("toPrompt").toString()), 400, "toPrompt is missing");
+        assertError(studio.postJson("/api/jobs", textEdit(scene, "  ").toString()), 400, "toPrompt is empty");
+        assertError(studio.postJson("/api/jobs", textEdit(scene, "a boat").put("inversion", "ddpm").toString()), 400,
+                "inversion must be edit-friendly or ddim, got 'ddpm'");
+        assertError(studio.postJson("/api/jobs", textEdit(ClassMap.filled(8, 8, SKY), "a boat").toString()), 400,
+                "the segmentation factor makes 16x16 maps");
+    }
+
     @Test
     void theEditEndpointSelectsMovesAndAddsWithTheLibrarysOperations() throws Exception {
         ClassMap scene = scene();
@@ -299,7 +338,7 @@ class StudioFactorGraphApiTest {
                 base -> null))) {
             JsonNode info = json(bare.get("/api/models"));
             for (JsonNode m : info.get("modes")) {
-                boolean fgMode = m.get("name").asText().equals("factorgraph") || m.get("name").asText().equals("mapedit");
+                boolean fgMode = List.of("factorgraph", "mapedit", "maptext").contains(m.get("name").asText());
                 assertEquals(!fgMode, m.get("enabled").asBoolean(), m.toString());
                 if (fgMode) assertEquals(FactorGraphSource.NO_FACTORS, m.get("message").asText());
             }

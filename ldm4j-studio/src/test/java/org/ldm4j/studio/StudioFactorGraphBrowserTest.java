@@ -176,6 +176,20 @@ class StudioFactorGraphBrowserTest {
         new Actions(browser).moveToElement(view, ox + dx * cell, oy).click().perform();
         waiting(10).until(d -> d.findElement(By.id("fg-selection")).getText().startsWith("selected: " + selected));
         screenshot("studio-factorgraph.png");
+
+        // edit the map by text: the house becomes a boat; the job is a maptext one, drawn and recorded under the edited
+        // caption, which the prompt field now holds for further edits
+        String edited = PROMPT.replace("a red house", "a red boat");
+        js("document.getElementById('message').textContent = ''");
+        browser.findElement(By.id("fg-to-prompt")).sendKeys(edited);
+        browser.findElement(By.id("fg-text-edit")).click();
+        awaitMessage("done", 300);
+        gallery = StudioFixture.json(studio.get("/api/gallery")).get("items");
+        assertEquals("maptext", gallery.at("/0/parameters/request/mode").asText());
+        assertEquals(edited, gallery.at("/0/parameters/request/prompt").asText());
+        assertEquals(PROMPT, gallery.at("/0/parameters/edits/0/prompt").asText(), "inverted under the caption it was drawn from");
+        assertEquals(edited, browser.findElement(By.id("prompt")).getAttribute("value"));
+        waiting(10).until(d -> d.findElement(By.id("fg-edits")).getText().startsWith("edited by text: "));
     }
 
     /**

@@ -91,7 +91,7 @@ class StudioModesApiTest {
     void theServerListsTheNewModes() throws Exception {
         List<String> modes = new ArrayList<>();
         json(studio.get("/api/models")).get("modes").forEach(m -> modes.add(m.get("name").asText()));
-        assertEquals(List.of("txt2img", "img2img", "stroke2img", "edit", "factorgraph", "mapedit"), modes);
+        assertEquals(List.of("txt2img", "img2img", "stroke2img", "edit", "factorgraph", "mapedit", "maptext"), modes);
     }
 
     @Test

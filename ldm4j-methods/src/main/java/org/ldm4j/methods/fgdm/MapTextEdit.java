@@ -71,6 +71,35 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion) {
         return DenoisingLoop.run(zT, ddim, 0, target, List.of(), cancelled);
     }
 
+    /** A class-map edit: the edited map and the round trip (the map encoded and decoded, no edit) it was compared with. */
+    public record Edited(ClassMap map, ClassMap roundTrip) {
+        /** The fraction of pixels that have the same class in {@code a} and {@code b} (maps of one size). */
+        public static double sameFraction(ClassMap a, ClassMap b) {
+            int same = 0;
+            for (int i = 0; i < a.labels().length; i++) if (a.labels()[i] == b.labels()[i]) same++;
+            return (double) same / a.labels().length;
+        }
+    }
+
+    /**
+     * The whole edit on a class map, as the CLI and the studio run it: the map drawn in palette colours and encoded
+     * (posterior mean), {@link #run}, both latents decoded to classes with {@code tolerance}, and
+     * {@link #keepUnedited}. The map must have the factor's size.
+     */
+    public Edited edit(FactorGraph graph, String factorName, ClassMap map, Palette palette, int tolerance, String sourcePrompt,
+                       String targetPrompt, BooleanSupplier cancelled) {
+        FactorSettings s = graph.factor(factorName).settings();
+        if (map.width() != s.width() || map.height() != s.height()) {
+            throw new IllegalArgumentException("the map is " + map.width() + "x" + map.height() + ", but factor '" + factorName + "' makes "
+                    + s.width() + "x" + s.height() + " maps: edit a map the factor drew");
+        }
+        Tensor latents = FactorGraphSampler.encodeMean(graph.sd, SegmentationMaps.toImageTensor(map, palette));
+        Tensor edited = run(graph, factorName, latents, sourcePrompt, targetPrompt, cancelled);
+        ClassMap roundTrip = SegmentationMaps.decode(graph.decode(factorName, latents), palette, tolerance);
+        ClassMap after = keepUnedited(map, roundTrip, SegmentationMaps.decode(graph.decode(factorName, edited), palette, tolerance));
+        return new Edited(after, roundTrip);
+    }
+
     /**
      * The edited map's classes where the edit changed the decoded map, the original's elsewhere. Encoding a map and
      * decoding it again already moves class boundaries (on ToyWorld's 32x32 maps, 3 to 32 % of the pixels): comparing

@@ -1,7 +1,8 @@
 // The Factor graph tab (FG-DM): the image with its condition maps as toggleable layers, the SBPC candidates and their
 // recall, and the map editor (select an object by clicking the segmentation map, move by dragging or dx/dy, resize,
-// flip, delete, add an object of a class, Regenerate). Edits go through POST /api/fgdm/edit (the library's MapEdits
-// on the server) and regenerating is a `mapedit` job. Loaded after modes.js; uses studio.js's $, api, blobUrl, say,
+// flip, delete, add an object of a class, Regenerate; or Edit by text: the caption changed, the map inverted and
+// redrawn). Edits go through POST /api/fgdm/edit (the library's MapEdits on the server); regenerating is a `mapedit`
+// job, a text edit a `maptext` job. Loaded after modes.js; uses studio.js's $, api, blobUrl, say,
 // number and runJob when called.
 'use strict';
 
@@ -24,7 +25,7 @@ const FactorGraph = (() => {
     $('fg-class').value = (info.classes.find(c => c.object) || info.classes[0]).name;
   }
 
-  const showsJob = job => job.mode === 'factorgraph' || job.mode === 'mapedit';
+  const showsJob = job => ['factorgraph', 'mapedit', 'maptext'].includes(job.mode);
 
   function loadImage(url) {
     const img = new Image();
@@ -48,7 +49,12 @@ const FactorGraph = (() => {
     await setMap(seg ? seg.url : null, seg ? seg.size : [0, 0], null);
     showLayers();
     if (job.mode === 'factorgraph') showCandidates(details);   // a regenerated image keeps the SBPC list it came from
-    else if (details.candidates) $('fg-edits').textContent = `regenerated: the edited map's recall is ${details.candidates[0].recall.toFixed(2)}`;
+    else if (job.mode === 'maptext' && details.candidates) {
+      // the edited caption now describes the map: later edits and regenerations start from it
+      $('prompt').value = generic(job.parameters).prompt;
+      const c = details.candidates[0];
+      $('fg-edits').textContent = `edited by text: ${(100 * c.unchanged).toFixed(0)}% of the map kept its class; recall ${c.recall.toFixed(2)}`;
+    } else if (details.candidates) $('fg-edits').textContent = `regenerated: the edited map's recall is ${details.candidates[0].recall.toFixed(2)}`;
   }
 
   function showLayers() {
@@ -200,6 +206,13 @@ const FactorGraph = (() => {
       if (!state.map) { say('generate first: there is no map to regenerate from', true); return; }
       runJob({ mode: 'mapedit', prompt: $('prompt').value, seed: state.seed, steps: number('steps'),
                guidanceScale: number('guidanceScale'), map: state.map });
+    };
+    $('fg-text-edit').onclick = () => {
+      if (!state.map) { say('generate first: there is no map to edit', true); return; }
+      const to = $('fg-to-prompt').value.trim();
+      if (!to) { say('write the edited caption first (the prompt with the change)', true); return; }
+      runJob({ mode: 'maptext', prompt: $('prompt').value, toPrompt: to, inversion: $('fg-inversion').value, seed: state.seed,
+               steps: number('steps'), guidanceScale: number('guidanceScale'), map: state.map });
     };
   }
 

@@ -1,0 +1,92 @@
+package org.ldm4j.studio;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.FactorGraphRequest;
+import org.ldm4j.methods.fgdm.FactorGraphResult;
+import org.ldm4j.methods.fgdm.FactorGraphSampler;
+import org.ldm4j.methods.fgdm.FactorSettings;
+import org.ldm4j.methods.fgdm.MapTextEdit;
+import org.ldm4j.methods.fgdm.ObjectRecall;
+import org.ldm4j.methods.fgdm.SegmentationMaps;
+import org.ldm4j.pipeline.GenerationRequest;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Edit the segmentation map by text, then regenerate (as {@code ldm4j fgdm edit --op text}, then {@code fgdm sample
+ * --given seg=MAP}): {@code map} (a PNG data URL in the palette's colours, at the segmentation factor's size, as the
+ * factorgraph job returned it) is inverted through the segmentation factor under {@code prompt}, the caption it was
+ * drawn from, and regenerated under {@code toPrompt} ({@link MapTextEdit#edit}: pixels the edit did not change keep
+ * their class); the other factors are then sampled on the edited map with {@code toPrompt} and the request's seed.
+ * {@code inversion}: "edit-friendly" (default, exact for an unchanged caption) or "ddim". The result is the image with
+ * the details of {@link FactorGraphMode}'s, the edited map marked {@code given}; its recorded request carries
+ * {@code toPrompt}, the caption of what it shows.
+ */
+final class MapTextEditMode implements Mode {
+    static final String MAP = "map", TO_PROMPT = "toPrompt", INVERSION = "inversion";
+    static final String FROM_PAGE = "studio map text edit";
+
+    @Override public String name() { return "maptext"; }
+
+    @Override public String title() { return "Factor graph: edit the map by text, then regenerate"; }
+
+    @Override public boolean needsFactorGraph() { return true; }
+
+    @Override public Set<String> extraFields() { return Set.of(MAP, TO_PROMPT, INVERSION); }
+
+    @Override
+    public Prepared prepare(RequestFields f) {
+        FactorGraphModel fg = f.factorGraph();
+        String seg = fg.segmentationFactor();
+        if (seg == null || !fg.graph().factor(seg).parents().isEmpty()) {
+            throw ApiError.badRequest("this FG-DM has no root segmentation factor: there is no map to edit by text");
+        }
+        GenerationRequest source = FactorGraphMode.request(f, fg, name());
+        String to = f.requiredText(TO_PROMPT);
+        if (to.isBlank()) throw ApiError.badRequest(TO_PROMPT + " is empty: give the caption with the change");
+        if (to.length() > f.limits().maxPromptChars()) {
+            throw ApiError.badRequest(TO_PROMPT + " is " + to.length() + " characters, the limit is " + f.limits().maxPromptChars());
+        }
+        String how = f.optionalText(INVERSION) == null ? "edit-friendly" : f.optionalText(INVERSION).toLowerCase(Locale.ROOT);
+        MapTextEdit.Inversion inversion = switch (how) {
+            case "edit-friendly" -> MapTextEdit.Inversion.EDIT_FRIENDLY;
+            case "ddim" -> MapTextEdit.Inversion.DDIM;
+            default -> throw ApiError.badRequest(INVERSION + " must be edit-friendly or ddim, got '" + how + "'");
+        };
+        FactorGraph graph = FactorGraphMode.tuned(fg.graph(), f);
+        FactorSettings settings = graph.factor(seg).settings();
+        ClassMap map = SegmentationEdits.read(f.requiredText(MAP), MAP, fg.palette(), f.limits().maxSide());
+        if (map.width() != settings.width() || map.height() != settings.height()) {
+            throw ApiError.badRequest("map is " + map.width() + "x" + map.height() + ", but the segmentation factor makes "
+                    + settings.width() + "x" + settings.height() + " maps: send the map the factorgraph job returned");
+        }
+        MapTextEdit edit = new MapTextEdit(settings.steps(), Math.max(1.0, settings.guidanceScale()), inversion);
+        GenerationRequest request = new GenerationRequest(source.mode(), source.model(), to, source.negativePrompt(), source.width(),
+                source.height(), source.steps(), source.guidanceScale(), source.scheduler(), source.seed(), 1, 0, 0, null, null);
+        List<String> wanted = new ArrayList<>();
+        for (int c : ObjectRecall.namedIn(to, fg.palette(), true)) wanted.add(fg.palette().name(c));
+        ObjectNode described = JsonNodeFactory.instance.objectNode().put("op", "text").put("prompt", source.prompt()).put(TO_PROMPT, to)
+                .put(INVERSION, how).put("steps", edit.steps()).put("guidance", edit.guidance());
+        FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
+                wanted, null, null, null, FROM_PAGE, JsonNodeFactory.instance.arrayNode().add(described));
+        return new Prepared(request, record, graph.factors().size() - 1, (sd, hooks, cancelled) -> {
+            ClassMap edited = edit.edit(graph, seg, map, fg.palette(), FactorGraphModel.TOLERANCE, source.prompt(), to, cancelled).map();
+            Tensor given = SegmentationMaps.toImageTensor(edited, fg.palette());
+            FactorGraphResult result = FactorGraphSampler.run(graph, new FactorGraphRequest(to, request.seed(),
+                    FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of(seg, new FactorGraphRequest.Given(null, given))),
+                    FactorGraphMode.progress(hooks), cancelled);
+            Map<String, Object> recall = FactorGraphMode.recallOf(result, fg, request);
+            recall.put("unchanged", MapTextEdit.Edited.sameFraction(map, edited));
+            return List.of(FactorGraphMode.output(fg, result, request, record.ran(request, List.of((Double) recall.get("recall")), 0, request.seed()),
+                    List.of(recall), Set.of(seg)));
+        });
+    }
+}
