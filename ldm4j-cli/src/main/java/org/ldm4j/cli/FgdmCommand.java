@@ -102,6 +102,14 @@ public final class FgdmCommand implements Runnable {
         @Option(names = "--inversion", defaultValue = "edit-friendly", description = "text: edit-friendly (default: a noise per step, "
                 + "the inversion LEDITS++ uses; an unchanged caption gives the map back exactly at any --cfg) or ddim.")
         String inversion;
+        @Option(names = "--semantic", arity = "0..1", fallbackValue = "5", description = "text: LEDITS++'s semantic guidance instead of "
+                + "re-prompting, at this edit scale (5 when given without a value): the map regenerated under --prompt as inverted, "
+                + "guided toward the objects --to-prompt adds and away from those it drops, each where its guidance is strongest "
+                + "(edit-friendly inversion).")
+        Double semantic;
+        @Option(names = "--edit-threshold", defaultValue = "0.9", description = "text --semantic: the quantile of each concept's "
+                + "guidance below which it is masked out (LEDITS++'s edit_threshold; default: ${DEFAULT-VALUE}).")
+        double editThreshold;
         @Option(names = "--depth-step", defaultValue = "0.02", description = "depth-swap without --seg: the largest depth "
                 + "step inside one object (default ${DEFAULT-VALUE}, depth in [0, 1]).")
         float depthStep;
@@ -241,13 +249,16 @@ public final class FgdmCommand implements Runnable {
                     case "edit-friendly" -> MapTextEdit.Inversion.EDIT_FRIENDLY;
                     default -> throw new Ldm4j.UsageError("--inversion must be ddim or edit-friendly, got '" + inversion + "'");
                 };
-                edit = new MapTextEdit(steps != null ? steps : settings.steps(), cfg != null ? cfg : settings.guidanceScale(), how);
+                edit = new MapTextEdit(steps != null ? steps : settings.steps(), cfg != null ? cfg : settings.guidanceScale(), how,
+                        semantic == null ? null : new MapTextEdit.Semantic(semantic, editThreshold));
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError(e.getMessage());
             }
             MapTextEdit.Edited edited;
             try (InferenceMode ignored = new InferenceMode()) {
                 edited = edit.edit(graph, seg.name(), before, palette, FgdmFolder.tolerance(palette), prompt, toPrompt, null);
+            } catch (IllegalArgumentException e) {
+                throw new Ldm4j.UsageError(e.getMessage());
             }
             ClassMap after = edited.map();
             ObjectNode report = new ObjectMapper().createObjectNode();
@@ -258,6 +269,7 @@ public final class FgdmCommand implements Runnable {
             report.put("steps", edit.steps());
             report.put("guidance", edit.guidance());
             report.put("inversion", edit.inversion().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            if (edit.semantic() != null) report.put("semanticScale", edit.semantic().scale()).put("editThreshold", edit.semantic().threshold());
             double same = MapTextEdit.Edited.sameFraction(before, after);
             report.put("unchangedFraction", same);
             // what encoding and decoding alone keep: the pixels where the edit's decode agrees with it keep the original

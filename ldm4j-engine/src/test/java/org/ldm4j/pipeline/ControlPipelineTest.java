@@ -83,6 +83,42 @@ class ControlPipelineTest {
         }
     }
 
+    /** LEDITS++'s mask keeps the pixels whose channel-summed guidance reaches the quantile, per sample. */
+    @Test void semanticGuidanceMaskKeepsEachSamplesStrongestPixels() {
+        try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
+            // sample 0: energies 1..16 (channels 0.5 + 0.5 or -0.5 ...); sample 1: all equal
+            float[] v = new float[2 * 2 * 16];
+            for (int p = 0; p < 16; p++) { v[p] = 0.5f * (p + 1); v[16 + p] = -0.5f * (p + 1); v[32 + p] = 1f; v[48 + p] = 1f; }
+            Tensor g = org.ldm4j.nn.Tensors.ofFloats(v, 2, 2, 4, 4);
+            Tensor m = SemanticGuidance.mask(g, 0.75);
+            assertArrayEquals(new long[]{2, 1, 4, 4}, m.sizes().vec().get());
+            // quantile 0.75 of 1..16 (linear) = 12.25: pixels 13..16 pass
+            for (int p = 0; p < 16; p++) assertEquals(p + 1 >= 13 ? 1.0 : 0.0, m.select(0, 0).reshape(-1).select(0, p).item_double(), 0.0, "pixel " + p);
+            assertEquals(16.0, m.select(0, 1).sum().item_double(), 0.0, "equal energies all reach the quantile");
+            assertThrows(IllegalArgumentException.class, () -> new SemanticGuidance.Concept(
+                    ClassifierFreeGuidance.withBothHalves(sd.unet, sd.encodePrompt("a tree", "", 0), 1.0, null, List.of()), 5.0, false, 1.0));
+        }
+    }
+
+    /** ε_base + Σ M_e ⊙ (±s_e (ε(c_e) − ε(∅))), each term from its own call; no concepts: the base denoiser itself. */
+    @Test void semanticGuidanceAddsEachConceptsMaskedGuidanceToTheBase() {
+        try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
+            Tensor z = new Rng(5).randn(1, 4, 8, 8);
+            Step step = new Step(0, 600, 4, 0);
+            ClassifierFreeGuidance base = new ClassifierFreeGuidance(sd.unet, sd.encodePrompt("a red house", "", 0), 5.0, null, List.of());
+            ClassifierFreeGuidance tree = ClassifierFreeGuidance.withBothHalves(sd.unet, sd.encodePrompt("a tree", "", 0), 1.0, null, List.of());
+            ClassifierFreeGuidance house = ClassifierFreeGuidance.withBothHalves(sd.unet, sd.encodePrompt("a house", "", 0), 1.0, null, List.of());
+            assertTrue(torch.allclose(base.predict(z, step), new SemanticGuidance(base, List.of()).predict(z, step), 0, 0, false));
+            Tensor[] t = tree.halves(z, step), h = house.halves(z, step);
+            Tensor gTree = t[1].sub(t[0]).mul(new Scalar(4.0)), gHouse = h[1].sub(h[0]).mul(new Scalar(-6.0));
+            Tensor expected = base.predict(z, step).add(gTree.mul(SemanticGuidance.mask(gTree, 0.9))).add(gHouse.mul(SemanticGuidance.mask(gHouse, 0.5)));
+            Tensor got = new SemanticGuidance(base, List.of(new SemanticGuidance.Concept(tree, 4.0, false, 0.9),
+                    new SemanticGuidance.Concept(house, 6.0, true, 0.5))).predict(z, step);
+            assertTrue(torch.allclose(expected, got, 1e-5, 1e-6, false));
+            assertEquals(8 * 8 / 10 + 1, (int) SemanticGuidance.mask(gTree, 0.9).sum().item_double(), 1, "about a tenth of the pixels");
+        }
+    }
+
     @Test void dualGuidanceIsInstructPix2PixsFormulaAtAnyTextScaleAndPlainGuidanceAtConditionScaleOne() {
         try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
             PromptConditioning text = sd.encodePrompt("a red house", "", 0);

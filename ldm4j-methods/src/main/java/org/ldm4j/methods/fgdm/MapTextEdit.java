@@ -8,6 +8,7 @@ import org.ldm4j.pipeline.DenoisingLoop;
 import org.ldm4j.pipeline.EditFriendlyInversion;
 import org.ldm4j.pipeline.Denoiser;
 import org.ldm4j.pipeline.PromptConditioning;
+import org.ldm4j.pipeline.SemanticGuidance;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.schedulers.DDIMScheduler;
 
@@ -27,8 +28,22 @@ import java.util.function.BooleanSupplier;
  *                  values follow the edit more and the original less. Edit-friendly inversion runs at this guidance
  *                  and gives an unchanged caption's map back exactly at any guidance
  * @param inversion how the map's latent is inverted
+ * @param semantic  null: regenerate under the edited caption (re-prompting); else LEDITS++'s semantic guidance
+ *                  (edit-friendly inversion only): the map regenerated under its own caption, exactly as inverted, plus
+ *                  guidance toward each object the edited caption adds and away from each it drops
+ *                  ({@link SemanticGuidance}), each where its guidance is strongest
  */
-public record MapTextEdit(int steps, double guidance, Inversion inversion) {
+public record MapTextEdit(int steps, double guidance, Inversion inversion, Semantic semantic) {
+    /** LEDITS++'s edit guidance scale (default 5) and threshold (default 0.9) for every concept. */
+    public record Semantic(double scale, double threshold) {
+        public static final Semantic LEDITS_DEFAULTS = new Semantic(5.0, 0.9);
+
+        public Semantic {
+            if (!(scale > 0) || !Double.isFinite(scale)) throw new IllegalArgumentException("semantic edit scale must be > 0, got " + scale);
+            if (!(threshold >= 0 && threshold < 1)) throw new IllegalArgumentException("semantic edit threshold must be in [0, 1), got " + threshold);
+        }
+    }
+
     public enum Inversion {
         /** Deterministic DDIM inversion ({@link DdimInversion}): one noise map z_T. */
         DDIM,
@@ -40,7 +55,12 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion) {
         if (steps < 1 || steps > 1000) throw new IllegalArgumentException("steps must be in 1..1000, got " + steps);
         if (!(guidance >= 1) || !Double.isFinite(guidance)) throw new IllegalArgumentException("guidance must be >= 1, got " + guidance);
         if (inversion == null) throw new IllegalArgumentException("inversion is missing (ddim or edit-friendly)");
+        if (semantic != null && inversion != Inversion.EDIT_FRIENDLY) {
+            throw new IllegalArgumentException("semantic edits regenerate with the inversion's own noise: they need edit-friendly inversion");
+        }
     }
+
+    public MapTextEdit(int steps, double guidance, Inversion inversion) { this(steps, guidance, inversion, null); }
 
     public MapTextEdit(int steps, double guidance) { this(steps, guidance, Inversion.DDIM); }
 
@@ -51,17 +71,16 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion) {
      */
     public Tensor run(FactorGraph graph, String factorName, Tensor mapLatents, String sourcePrompt, String targetPrompt,
                       BooleanSupplier cancelled) {
-        Factor factor = graph.factor(factorName);
-        if (!factor.parents().isEmpty() || factor.role() == Factor.Role.IMAGE) {
-            throw new IllegalArgumentException("text edits invert a root condition factor (its map depends on nothing else); '"
-                    + factorName + "' has parents " + factor.parents());
-        }
+        Factor factor = rootFactor(graph, factorName);
         if (sourcePrompt == null || sourcePrompt.isBlank() || targetPrompt == null || targetPrompt.isBlank()) {
             throw new IllegalArgumentException("a text edit needs the map's caption and the edited caption");
         }
         StableDiffusion sd = graph.sd;
         FactorSettings s = factor.settings();
         DDIMScheduler ddim = (DDIMScheduler) sd.scheduler("ddim", 0).create(steps, new Rng(0));
+        if (semantic != null) {
+            throw new IllegalArgumentException("a semantic edit names the objects to add and remove: call runSemantic (or edit, which reads them from the captions)");
+        }
         Denoiser target = denoiser(graph, factor, targetPrompt + s.promptSuffix(), s, guidance);
         if (inversion == Inversion.EDIT_FRIENDLY) {
             Denoiser source = denoiser(graph, factor, sourcePrompt + s.promptSuffix(), s, guidance);
@@ -69,6 +88,44 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion) {
         }
         Tensor zT = DdimInversion.invert(mapLatents, ddim, denoiser(graph, factor, sourcePrompt + s.promptSuffix(), s, 1.0), cancelled);
         return DenoisingLoop.run(zT, ddim, 0, target, List.of(), cancelled);
+    }
+
+    /**
+     * The semantic edit ({@link #semantic}): the latent inverted (edit-friendly) under {@code sourcePrompt} and
+     * regenerated with the same denoiser plus LEDITS++ guidance toward each phrase of {@code add} and away from each of
+     * {@code remove} (each phrase with the factor's prompt suffix). With nothing to add or remove it gives the map back.
+     */
+    public Tensor runSemantic(FactorGraph graph, String factorName, Tensor mapLatents, String sourcePrompt, List<String> add,
+                              List<String> remove, BooleanSupplier cancelled) {
+        if (semantic == null) throw new IllegalStateException("this edit re-prompts; build it with a Semantic to guide by concepts");
+        Factor factor = rootFactor(graph, factorName);
+        if (sourcePrompt == null || sourcePrompt.isBlank()) throw new IllegalArgumentException("a text edit needs the map's caption");
+        FactorSettings s = factor.settings();
+        DDIMScheduler ddim = (DDIMScheduler) graph.sd.scheduler("ddim", 0).create(steps, new Rng(0));
+        Denoiser source = denoiser(graph, factor, sourcePrompt + s.promptSuffix(), s, guidance);
+        List<SemanticGuidance.Concept> concepts = new java.util.ArrayList<>();
+        for (String phrase : add) concepts.add(concept(graph, factor, phrase, false));
+        for (String phrase : remove) concepts.add(concept(graph, factor, phrase, true));
+        return EditFriendlyInversion.invert(mapLatents, ddim, source, new Rng(0), cancelled)
+                .sample(ddim, new SemanticGuidance(source, concepts), cancelled);
+    }
+
+    private SemanticGuidance.Concept concept(FactorGraph graph, Factor factor, String phrase, boolean remove) {
+        if (phrase == null || phrase.isBlank()) throw new IllegalArgumentException("an edit concept is empty");
+        FactorSettings s = factor.settings();
+        PromptConditioning text = graph.sd.encodePrompt(phrase + s.promptSuffix(), s.negativePrompt(), 0);
+        FactorBranch branch = new FactorBranch(graph, factor, List::of, FactorListener.NONE);
+        return new SemanticGuidance.Concept(ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, semantic.scale(), null, List.of(branch)),
+                semantic.scale(), remove, semantic.threshold());
+    }
+
+    private static Factor rootFactor(FactorGraph graph, String factorName) {
+        Factor factor = graph.factor(factorName);
+        if (!factor.parents().isEmpty() || factor.role() == Factor.Role.IMAGE) {
+            throw new IllegalArgumentException("text edits invert a root condition factor (its map depends on nothing else); '"
+                    + factorName + "' has parents " + factor.parents());
+        }
+        return factor;
     }
 
     /** A class-map edit: the edited map and the round trip (the map encoded and decoded, no edit) it was compared with. */
@@ -94,7 +151,21 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion) {
                     + s.width() + "x" + s.height() + " maps: edit a map the factor drew");
         }
         Tensor latents = FactorGraphSampler.encodeMean(graph.sd, SegmentationMaps.toImageTensor(map, palette));
-        Tensor edited = run(graph, factorName, latents, sourcePrompt, targetPrompt, cancelled);
+        Tensor edited;
+        if (semantic == null) {
+            edited = run(graph, factorName, latents, sourcePrompt, targetPrompt, cancelled);
+        } else {
+            // the objects the edited caption adds and the ones it drops, by the palette's class names
+            java.util.Set<Integer> before = ObjectRecall.namedIn(sourcePrompt, palette, true), after = ObjectRecall.namedIn(targetPrompt, palette, true);
+            List<String> add = new java.util.ArrayList<>(), remove = new java.util.ArrayList<>();
+            for (int c : after) if (!before.contains(c)) add.add(palette.name(c));
+            for (int c : before) if (!after.contains(c)) remove.add(palette.name(c));
+            if (add.isEmpty() && remove.isEmpty()) {
+                throw new IllegalArgumentException("the two captions name the same objects " + before.stream().map(palette::name).toList()
+                        + ": a semantic edit adds or removes an object");
+            }
+            edited = runSemantic(graph, factorName, latents, sourcePrompt, add, remove, cancelled);
+        }
         ClassMap roundTrip = SegmentationMaps.decode(graph.decode(factorName, latents), palette, tolerance);
         ClassMap after = keepUnedited(map, roundTrip, SegmentationMaps.decode(graph.decode(factorName, edited), palette, tolerance));
         return new Edited(after, roundTrip);

@@ -232,4 +232,32 @@ class FactorGraphSamplerTest {
         assertTrue(friendly.run(graph, "seg", map, "a red house", "a blue boat on a lake", null).sub(map).norm().item_double()
                 > 1e-2 * map.norm().item_double(), "an edited caption changes the map");
     }
+
+    /**
+     * LEDITS++'s semantic edit: the map regenerated as inverted, plus masked guidance per concept; nothing to add or
+     * remove gives the map back exactly; a concept changes it, most where its guidance is strongest.
+     */
+    @Test void semanticTextEditsGiveTheMapBackWithoutConceptsAndChangeItWithOne() {
+        FactorGraphResult r = run(graph, request(FactorGraphRequest.Mode.SEQUENTIAL, 3), null);
+        Tensor map = r.latents("seg");
+        MapTextEdit semantic = new MapTextEdit(20, 5.0, MapTextEdit.Inversion.EDIT_FRIENDLY, MapTextEdit.Semantic.LEDITS_DEFAULTS);
+        Tensor none = semantic.runSemantic(graph, "seg", map, "a red house", List.of(), List.of(), null);
+        assertTrue(none.sub(map).norm().item_double() < 1e-4 * map.norm().item_double(), "no concept: the exact round trip");
+        Tensor added = semantic.runSemantic(graph, "seg", map, "a red house", List.of("boat"), List.of("house"), null);
+        assertTrue(added.sub(map).norm().item_double() > 1e-3 * map.norm().item_double(), "the concepts change the map");
+        assertArrayEquals(map.sizes().vec().get(), added.sizes().vec().get());
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new MapTextEdit(20, 5.0, MapTextEdit.Inversion.DDIM, MapTextEdit.Semantic.LEDITS_DEFAULTS));
+        assertTrue(e.getMessage().contains("edit-friendly"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> semantic.run(graph, "seg", map, "a red house", "a boat", null));
+        assertTrue(e.getMessage().contains("runSemantic"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> semantic.edit(graph, "seg", ClassMap.filled(16, 16, 0), MapEditsTest.PALETTE, 63,
+                "a red house", "a big red house", null));
+        assertTrue(e.getMessage().contains("name the same objects"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new MapTextEdit.Semantic(0, 0.9));
+        assertThrows(IllegalArgumentException.class, () -> new MapTextEdit.Semantic(5, 1.0));
+        assertThrows(IllegalStateException.class, () -> new MapTextEdit(20, 5.0, MapTextEdit.Inversion.EDIT_FRIENDLY)
+                .runSemantic(graph, "seg", map, "a red house", List.of("boat"), List.of(), null));
+    }
 }
