@@ -255,5 +255,20 @@ class FgdmSampleCliTest {
                 "--prompt", caption, "--out", dir.resolve("text-bad").toString()).code(), "--to-prompt is missing");
         assertEquals(2, CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
                 "--prompt", caption, "--to-prompt", "x", "--inversion", "magic", "--out", dir.resolve("text-bad").toString()).code());
+        // LEDITS++'s semantic guidance: the report names it; captions naming the same objects and DDIM are usage errors
+        CliTest.Result semantic = CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
+                "--prompt", caption, "--to-prompt", "a red boat and a tree", "--semantic", "--out", dir.resolve("text-semantic").toString());
+        assertEquals(0, semantic.code(), semantic.err());
+        JsonNode semanticReport = JSON.readTree(dir.resolve("text-semantic/edit.json").toFile());
+        assertEquals(5.0, semanticReport.get("semanticScale").asDouble());
+        assertEquals(0.9, semanticReport.get("editThreshold").asDouble());
+        CliTest.Result same2 = CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
+                "--prompt", caption, "--to-prompt", "a big red house and a tree", "--semantic", "--out", dir.resolve("text-bad").toString());
+        assertEquals(2, same2.code());
+        assertTrue(same2.err().contains("name the same objects"), same2.err());
+        CliTest.Result ddim = CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
+                "--prompt", caption, "--to-prompt", "a boat", "--semantic", "--inversion", "ddim", "--out", dir.resolve("text-bad").toString());
+        assertEquals(2, ddim.code());
+        assertTrue(ddim.err().contains("edit-friendly"), ddim.err());
     }
 }

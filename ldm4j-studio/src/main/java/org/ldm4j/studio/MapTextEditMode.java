@@ -26,12 +26,14 @@ import java.util.Set;
  * factorgraph job returned it) is inverted through the segmentation factor under {@code prompt}, the caption it was
  * drawn from, and regenerated under {@code toPrompt} ({@link MapTextEdit#edit}: pixels the edit did not change keep
  * their class); the other factors are then sampled on the edited map with {@code toPrompt} and the request's seed.
- * {@code inversion}: "edit-friendly" (default, exact for an unchanged caption) or "ddim". The result is the image with
+ * {@code inversion}: "edit-friendly" (default, exact for an unchanged caption) or "ddim". {@code semantic}: an edit scale
+ * for LEDITS++'s semantic guidance instead of re-prompting (edit-friendly only; the captions must differ in the objects
+ * they name). The result is the image with
  * the details of {@link FactorGraphMode}'s, the edited map marked {@code given}; its recorded request carries
  * {@code toPrompt}, the caption of what it shows.
  */
 final class MapTextEditMode implements Mode {
-    static final String MAP = "map", TO_PROMPT = "toPrompt", INVERSION = "inversion";
+    static final String MAP = "map", TO_PROMPT = "toPrompt", INVERSION = "inversion", SEMANTIC = "semantic";
     static final String FROM_PAGE = "studio map text edit";
 
     @Override public String name() { return "maptext"; }
@@ -40,7 +42,7 @@ final class MapTextEditMode implements Mode {
 
     @Override public boolean needsFactorGraph() { return true; }
 
-    @Override public Set<String> extraFields() { return Set.of(MAP, TO_PROMPT, INVERSION); }
+    @Override public Set<String> extraFields() { return Set.of(MAP, TO_PROMPT, INVERSION, SEMANTIC); }
 
     @Override
     public Prepared prepare(RequestFields f) {
@@ -68,13 +70,22 @@ final class MapTextEditMode implements Mode {
             throw ApiError.badRequest("map is " + map.width() + "x" + map.height() + ", but the segmentation factor makes "
                     + settings.width() + "x" + settings.height() + " maps: send the map the factorgraph job returned");
         }
-        MapTextEdit edit = new MapTextEdit(settings.steps(), Math.max(1.0, settings.guidanceScale()), inversion);
+        Double semanticScale = f.optionalDouble(SEMANTIC);
+        MapTextEdit edit;
+        try {
+            MapTextEdit.Semantic semantic = semanticScale == null ? null : new MapTextEdit.Semantic(semanticScale, MapTextEdit.Semantic.LEDITS_DEFAULTS.threshold());
+            if (semantic != null) MapTextEdit.Concepts.between(source.prompt(), to, fg.palette());   // refused now, not in the job
+            edit = new MapTextEdit(settings.steps(), Math.max(1.0, settings.guidanceScale()), inversion, semantic);
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest(e.getMessage());
+        }
         GenerationRequest request = new GenerationRequest(source.mode(), source.model(), to, source.negativePrompt(), source.width(),
                 source.height(), source.steps(), source.guidanceScale(), source.scheduler(), source.seed(), 1, 0, 0, null, null);
         List<String> wanted = new ArrayList<>();
         for (int c : ObjectRecall.namedIn(to, fg.palette(), true)) wanted.add(fg.palette().name(c));
         ObjectNode described = JsonNodeFactory.instance.objectNode().put("op", "text").put("prompt", source.prompt()).put(TO_PROMPT, to)
                 .put(INVERSION, how).put("steps", edit.steps()).put("guidance", edit.guidance());
+        if (semanticScale != null) described.put(SEMANTIC, semanticScale);
         FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
                 wanted, null, null, null, FROM_PAGE, JsonNodeFactory.instance.arrayNode().add(described));
         return new Prepared(request, record, graph.factors().size() - 1, (sd, hooks, cancelled) -> {

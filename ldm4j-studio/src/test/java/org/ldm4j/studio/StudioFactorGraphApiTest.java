@@ -243,6 +243,14 @@ class StudioFactorGraphApiTest {
         double unchanged = edited.at("/outputs/0/details/candidates/0/unchanged").asDouble();
         assertEquals(org.ldm4j.methods.fgdm.MapTextEdit.Edited.sameFraction(scene, map), unchanged, 1e-12);
 
+        JsonNode semantic = studio.await(studio.submit(textEdit(scene, "a boat and a tree").put("semantic", 5).toString()));
+        assertEquals("done", semantic.get("state").asText(), semantic.toString());
+        JsonNode semanticRecord = PngParameters.read(studio.getBytes(semantic.at("/results/0").asText()).body(), "r").request();
+        assertEquals(5.0, semanticRecord.at("/edits/0/semantic").asDouble(), 0.0);
+        assertError(studio.postJson("/api/jobs", textEdit(scene, "a big house and a tree").put("semantic", 5).toString()), 400,
+                "name the same objects");
+        assertError(studio.postJson("/api/jobs", textEdit(scene, "a boat").put("semantic", 5).put("inversion", "ddim").toString()), 400,
+                "edit-friendly");
         assertError(studio.postJson("/api/jobs", textEdit(scene, "x").without("toPrompt").toString()), 400, "toPrompt is missing");
         assertError(studio.postJson("/api/jobs", textEdit(scene, "  ").toString()), 400, "toPrompt is empty");
         assertError(studio.postJson("/api/jobs", textEdit(scene, "a boat").put("inversion", "ddpm").toString()), 400,

@@ -128,6 +128,25 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
         return factor;
     }
 
+    /** What a semantic edit guides toward ({@code add}) and away from ({@code remove}): class names. */
+    public record Concepts(List<String> add, List<String> remove) {
+        /**
+         * The objects {@code target} names and {@code source} does not (to add), and the reverse (to remove), by the
+         * palette's object classes; an IllegalArgumentException when the captions name the same objects.
+         */
+        public static Concepts between(String source, String target, Palette palette) {
+            java.util.Set<Integer> before = ObjectRecall.namedIn(source, palette, true), after = ObjectRecall.namedIn(target, palette, true);
+            List<String> add = new java.util.ArrayList<>(), remove = new java.util.ArrayList<>();
+            for (int c : after) if (!before.contains(c)) add.add(palette.name(c));
+            for (int c : before) if (!after.contains(c)) remove.add(palette.name(c));
+            if (add.isEmpty() && remove.isEmpty()) {
+                throw new IllegalArgumentException("the two captions name the same objects " + before.stream().map(palette::name).sorted().toList()
+                        + ": a semantic edit adds or removes an object");
+            }
+            return new Concepts(List.copyOf(add), List.copyOf(remove));
+        }
+    }
+
     /** A class-map edit: the edited map and the round trip (the map encoded and decoded, no edit) it was compared with. */
     public record Edited(ClassMap map, ClassMap roundTrip) {
         /** The fraction of pixels that have the same class in {@code a} and {@code b} (maps of one size). */
@@ -155,16 +174,8 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
         if (semantic == null) {
             edited = run(graph, factorName, latents, sourcePrompt, targetPrompt, cancelled);
         } else {
-            // the objects the edited caption adds and the ones it drops, by the palette's class names
-            java.util.Set<Integer> before = ObjectRecall.namedIn(sourcePrompt, palette, true), after = ObjectRecall.namedIn(targetPrompt, palette, true);
-            List<String> add = new java.util.ArrayList<>(), remove = new java.util.ArrayList<>();
-            for (int c : after) if (!before.contains(c)) add.add(palette.name(c));
-            for (int c : before) if (!after.contains(c)) remove.add(palette.name(c));
-            if (add.isEmpty() && remove.isEmpty()) {
-                throw new IllegalArgumentException("the two captions name the same objects " + before.stream().map(palette::name).toList()
-                        + ": a semantic edit adds or removes an object");
-            }
-            edited = runSemantic(graph, factorName, latents, sourcePrompt, add, remove, cancelled);
+            Concepts concepts = Concepts.between(sourcePrompt, targetPrompt, palette);
+            edited = runSemantic(graph, factorName, latents, sourcePrompt, concepts.add(), concepts.remove(), cancelled);
         }
         ClassMap roundTrip = SegmentationMaps.decode(graph.decode(factorName, latents), palette, tolerance);
         ClassMap after = keepUnedited(map, roundTrip, SegmentationMaps.decode(graph.decode(factorName, edited), palette, tolerance));

@@ -211,8 +211,9 @@ const FactorGraph = (() => {
       if (!state.map) { say('generate first: there is no map to edit', true); return; }
       const to = $('fg-to-prompt').value.trim();
       if (!to) { say('write the edited caption first (the prompt with the change)', true); return; }
-      runJob({ mode: 'maptext', prompt: $('prompt').value, toPrompt: to, inversion: $('fg-inversion').value, seed: state.seed,
-               steps: number('steps'), guidanceScale: number('guidanceScale'), map: state.map });
+      const semantic = $('fg-semantic').checked;
+      runJob({ mode: 'maptext', prompt: $('prompt').value, toPrompt: to, inversion: semantic ? 'edit-friendly' : $('fg-inversion').value,
+               ...(semantic ? { semantic: 5 } : {}), seed: state.seed, steps: number('steps'), guidanceScale: number('guidanceScale'), map: state.map });
     };
   }
 
