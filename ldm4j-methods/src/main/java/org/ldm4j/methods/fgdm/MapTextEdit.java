@@ -71,6 +71,9 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
      */
     public Tensor run(FactorGraph graph, String factorName, Tensor mapLatents, String sourcePrompt, String targetPrompt,
                       BooleanSupplier cancelled) {
+        if (semantic != null) {
+            throw new IllegalArgumentException("a semantic edit names the objects to add and remove: call runSemantic (or edit, which reads them from the captions)");
+        }
         Factor factor = rootFactor(graph, factorName);
         if (sourcePrompt == null || sourcePrompt.isBlank() || targetPrompt == null || targetPrompt.isBlank()) {
             throw new IllegalArgumentException("a text edit needs the map's caption and the edited caption");
@@ -78,15 +81,12 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
         StableDiffusion sd = graph.sd;
         FactorSettings s = factor.settings();
         DDIMScheduler ddim = (DDIMScheduler) sd.scheduler("ddim", 0).create(steps, new Rng(0));
-        if (semantic != null) {
-            throw new IllegalArgumentException("a semantic edit names the objects to add and remove: call runSemantic (or edit, which reads them from the captions)");
-        }
-        Denoiser target = denoiser(graph, factor, targetPrompt + s.promptSuffix(), s, guidance);
+        Denoiser target = denoiser(graph, factor, targetPrompt + s.promptSuffix(), guidance);
         if (inversion == Inversion.EDIT_FRIENDLY) {
-            Denoiser source = denoiser(graph, factor, sourcePrompt + s.promptSuffix(), s, guidance);
+            Denoiser source = denoiser(graph, factor, sourcePrompt + s.promptSuffix(), guidance);
             return EditFriendlyInversion.invert(mapLatents, ddim, source, new Rng(0), cancelled).sample(ddim, target, cancelled);
         }
-        Tensor zT = DdimInversion.invert(mapLatents, ddim, denoiser(graph, factor, sourcePrompt + s.promptSuffix(), s, 1.0), cancelled);
+        Tensor zT = DdimInversion.invert(mapLatents, ddim, denoiser(graph, factor, sourcePrompt + s.promptSuffix(), 1.0), cancelled);
         return DenoisingLoop.run(zT, ddim, 0, target, List.of(), cancelled);
     }
 
@@ -102,7 +102,7 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
         if (sourcePrompt == null || sourcePrompt.isBlank()) throw new IllegalArgumentException("a text edit needs the map's caption");
         FactorSettings s = factor.settings();
         DDIMScheduler ddim = (DDIMScheduler) graph.sd.scheduler("ddim", 0).create(steps, new Rng(0));
-        Denoiser source = denoiser(graph, factor, sourcePrompt + s.promptSuffix(), s, guidance);
+        Denoiser source = denoiser(graph, factor, sourcePrompt + s.promptSuffix(), guidance);
         List<SemanticGuidance.Concept> concepts = new java.util.ArrayList<>();
         for (String phrase : add) concepts.add(concept(graph, factor, phrase, false));
         for (String phrase : remove) concepts.add(concept(graph, factor, phrase, true));
@@ -112,10 +112,7 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
 
     private SemanticGuidance.Concept concept(FactorGraph graph, Factor factor, String phrase, boolean remove) {
         if (phrase == null || phrase.isBlank()) throw new IllegalArgumentException("an edit concept is empty");
-        FactorSettings s = factor.settings();
-        PromptConditioning text = graph.sd.encodePrompt(phrase + s.promptSuffix(), s.negativePrompt(), 0);
-        FactorBranch branch = new FactorBranch(graph, factor, List::of, FactorListener.NONE);
-        return new SemanticGuidance.Concept(ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, semantic.scale(), null, List.of(branch)),
+        return new SemanticGuidance.Concept(guidance(graph, factor, phrase + factor.settings().promptSuffix(), semantic.scale(), true),
                 semantic.scale(), remove, semantic.threshold());
     }
 
@@ -159,8 +156,9 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
 
     /**
      * The whole edit on a class map, as the CLI and the studio run it: the map drawn in palette colours and encoded
-     * (posterior mean), {@link #run}, both latents decoded to classes with {@code tolerance}, and
-     * {@link #keepUnedited}. The map must have the factor's size.
+     * (posterior mean), {@link #run} (or, for a semantic edit, {@link #runSemantic} on the objects the captions differ
+     * in, {@link Concepts#between}), both latents decoded to classes with {@code tolerance}, and {@link #keepUnedited}.
+     * The map must have the factor's size.
      */
     public Edited edit(FactorGraph graph, String factorName, ClassMap map, Palette palette, int tolerance, String sourcePrompt,
                        String targetPrompt, BooleanSupplier cancelled) {
@@ -202,9 +200,15 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
         return new ClassMap(original.width(), original.height(), out);
     }
 
-    private static Denoiser denoiser(FactorGraph graph, Factor factor, String prompt, FactorSettings s, double scale) {
-        PromptConditioning text = graph.sd.encodePrompt(prompt, s.negativePrompt(), 0);
-        FactorBranch branch = new FactorBranch(graph, factor, List::of, FactorListener.NONE);
-        return new ClassifierFreeGuidance(graph.sd.unet, text, scale, null, List.of(branch));
+    private static Denoiser denoiser(FactorGraph graph, Factor factor, String prompt, double scale) {
+        return guidance(graph, factor, prompt, scale, false);
+    }
+
+    /** The factor's classifier-free guidance on {@code prompt} (its negative prompt, its branch with no parents). */
+    private static ClassifierFreeGuidance guidance(FactorGraph graph, Factor factor, String prompt, double scale, boolean bothHalves) {
+        PromptConditioning text = graph.sd.encodePrompt(prompt, factor.settings().negativePrompt(), 0);
+        List<FactorBranch> branch = List.of(new FactorBranch(graph, factor, List::of, FactorListener.NONE));
+        return bothHalves ? ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, scale, null, branch)
+                : new ClassifierFreeGuidance(graph.sd.unet, text, scale, null, branch);
     }
 }
