@@ -5,7 +5,7 @@ is swapped for the other. Each map: `ldm4j fgdm sample --factors seg --seed 100+
 with the extra arguments given. Printed: how often the target class appears or grows, how often the replaced class
 shrinks (pixels counted at the maps' per-channel tolerance 63), and the mean fraction of pixels that keep their class.
 
-Run from the repository root (needs Pillow: Debian's python3-pil):
+Run from the repository root with a Python that has Pillow (Debian: apt-get install python3-pil, then /usr/bin/python3):
     python3 scripts/fgdm-text-edits.py runs/text-edits/reprompt
     python3 scripts/fgdm-text-edits.py runs/text-edits/semantic --semantic
     python3 scripts/fgdm-text-edits.py runs/text-edits/semantic10 --semantic 10
