@@ -94,10 +94,12 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
             double[] iou = metrics[r].iou();
             for (int c = 0; c < iou.length; c++) if (!Double.isNaN(iou[c])) perClass.put(palette.name(c), iou[c]);
         }
-        StringBuilder classes = new StringBuilder("IoU per class (image factor, exact map | real scene):");
-        double[] factor = metrics[1].iou(), real = metrics[2].iou();
+        StringBuilder classes = new StringBuilder("IoU per class (image factor, exact map | real scene through the VAE | real scene):");
+        double[] factor = metrics[1].iou(), real = metrics[2].iou(), vae = metrics[3].iou();
         for (int c = 0; c < factor.length; c++) {
-            if (!Double.isNaN(factor[c]) || !Double.isNaN(real[c])) classes.append(String.format(Locale.ROOT, " %s %.2f|%.2f", palette.name(c), factor[c], real[c]));
+            if (!Double.isNaN(factor[c]) || !Double.isNaN(real[c])) {
+                classes.append(String.format(Locale.ROOT, " %s %.2f|%.2f|%.2f", palette.name(c), factor[c], vae[c], real[c]));
+            }
         }
         System.out.println(classes);
         report.put("seconds_per_image", millis / 1000.0 / count);
