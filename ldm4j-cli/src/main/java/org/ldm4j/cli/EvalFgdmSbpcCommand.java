@@ -41,7 +41,8 @@ import java.util.concurrent.Callable;
  *
  * <p>Baselines in the same run, same seeds: plain text2img with the base model (N = 1) and image-level SBPC
  * ({@link ImageSbpc}: N full images, each segmented by the evaluator, best kept; the image factor's size, steps and
- * guidance; its N images batched as FG-DM's N candidates are, {@code --batch}). Image recall of every method's final image is measured by the same segmenter and area threshold.
+ * guidance; its N images batched as FG-DM's N candidates are, {@code --batch}). Image recall of every method's final
+ * image is measured by the same segmenter and area threshold.
  */
 @Command(name = "sbpc", mixinStandardHelpOptions = true,
         description = "SBPC (paper Tables 3-4): recall statistics over N candidate maps for each N and condition steps t, "
