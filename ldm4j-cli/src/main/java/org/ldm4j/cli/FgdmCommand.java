@@ -110,6 +110,9 @@ public final class FgdmCommand implements Runnable {
         @Option(names = "--edit-threshold", defaultValue = "0.9", description = "text --semantic: the quantile of each concept's "
                 + "guidance below which it is masked out (LEDITS++'s edit_threshold; default: ${DEFAULT-VALUE}).")
         double editThreshold;
+        @Option(names = "--cross-attention-mask", description = "text --semantic: also intersect each concept's mask with its "
+                + "cross-attention mask (LEDITS++'s use_intersect_mask).")
+        boolean crossAttentionMask;
         @Option(names = "--depth-step", defaultValue = "0.02", description = "depth-swap without --seg: the largest depth "
                 + "step inside one object (default ${DEFAULT-VALUE}, depth in [0, 1]).")
         float depthStep;
@@ -250,7 +253,7 @@ public final class FgdmCommand implements Runnable {
                     default -> throw new Ldm4j.UsageError("--inversion must be ddim or edit-friendly, got '" + inversion + "'");
                 };
                 edit = new MapTextEdit(steps != null ? steps : settings.steps(), cfg != null ? cfg : settings.guidanceScale(), how,
-                        semantic == null ? null : new MapTextEdit.Semantic(semantic, editThreshold));
+                        semantic == null ? null : new MapTextEdit.Semantic(semantic, editThreshold, crossAttentionMask));
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError(e.getMessage());
             }
@@ -269,7 +272,10 @@ public final class FgdmCommand implements Runnable {
             report.put("steps", edit.steps());
             report.put("guidance", edit.guidance());
             report.put("inversion", edit.inversion().name().toLowerCase(Locale.ROOT).replace('_', '-'));
-            if (edit.semantic() != null) report.put("semanticScale", edit.semantic().scale()).put("editThreshold", edit.semantic().threshold());
+            if (edit.semantic() != null) {
+                report.put("semanticScale", edit.semantic().scale()).put("editThreshold", edit.semantic().threshold())
+                        .put("crossAttentionMask", edit.semantic().crossAttention());
+            }
             double same = MapTextEdit.Edited.sameFraction(before, after);
             report.put("unchangedFraction", same);
             // what encoding and decoding alone keep: the pixels where the edit's decode agrees with it keep the original

@@ -262,6 +262,12 @@ class FgdmSampleCliTest {
         JsonNode semanticReport = JSON.readTree(dir.resolve("text-semantic/edit.json").toFile());
         assertEquals(5.0, semanticReport.get("semanticScale").asDouble());
         assertEquals(0.9, semanticReport.get("editThreshold").asDouble());
+        assertFalse(semanticReport.get("crossAttentionMask").asBoolean());
+        CliTest.Result intersected = CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
+                "--prompt", caption, "--to-prompt", "a red boat and a tree", "--semantic", "--cross-attention-mask",
+                "--out", dir.resolve("text-semantic-attention").toString());
+        assertEquals(0, intersected.code(), intersected.err());
+        assertTrue(JSON.readTree(dir.resolve("text-semantic-attention/edit.json").toFile()).get("crossAttentionMask").asBoolean());
         CliTest.Result same2 = CliTest.run("fgdm", "edit", "--model", model.toString(), "--map", map.toString(), "--op", "text",
                 "--prompt", caption, "--to-prompt", "a big red house and a tree", "--semantic", "--out", dir.resolve("text-bad").toString());
         assertEquals(2, same2.code());

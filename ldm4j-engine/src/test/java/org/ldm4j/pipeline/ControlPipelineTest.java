@@ -119,6 +119,45 @@ class ControlPipelineTest {
         }
     }
 
+    /**
+     * LEDITS++'s cross-attention mask reads the conditional half of the concept's own prediction: its words' attention,
+     * averaged over heads and the sites at the latent's side, kept at the quantile; the intersected concept changes
+     * the prediction only inside both masks.
+     */
+    @Test void semanticGuidanceCrossAttentionMaskReadsTheConceptsConditionalAttention() {
+        try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
+            Tensor z = new Rng(6).randn(1, 4, 8, 8);
+            Step step = new Step(0, 600, 4, 0);
+            PromptConditioning tree = sd.encodePrompt("a tall tree", "", 0);
+            org.ldm4j.models.attention.AttentionMaps maps = new org.ldm4j.models.attention.AttentionMaps(
+                    org.ldm4j.models.attention.AttentionMaps.crossAt(8), false);
+            ClassifierFreeGuidance concept = ClassifierFreeGuidance.withBothHalves(sd.unet, tree, 1.0,
+                    st -> org.ldm4j.models.unet.UNetExtras.attention(maps), List.of());
+            SemanticGuidance.CrossAttention words = new SemanticGuidance.CrossAttention(maps, 1, tree.encoding().tokenCount());
+            ClassifierFreeGuidance base = new ClassifierFreeGuidance(sd.unet, sd.encodePrompt("a red house", "", 0), 5.0, null, List.of());
+            Tensor got = new SemanticGuidance(base, List.of(new SemanticGuidance.Concept(concept, 5.0, false, 0.5, words))).predict(z, step);
+            // by hand, from the maps the concept's call just recorded
+            Tensor sum = null;
+            int sites = 0;
+            for (var e : maps.maps().entrySet()) {
+                Tensor cond = e.getValue().narrow(0, 1, 1);   // [uncond; cond]: the second row
+                Tensor w = cond.narrow(3, 1, tree.encoding().tokenCount()).sum(new long[]{3}, false, null).mean(new long[]{1}, false, null);
+                sum = sum == null ? w : sum.add(w);
+                sites++;
+            }
+            assertTrue(sites > 0, "cross-attention at 8x8 was recorded");
+            Tensor attention = sum.div(new Scalar((double) sites)).view(new long[]{1, 1, 8, 8});
+            double cut = torch.quantile(attention.flatten(1, -1), 0.5, new org.bytedeco.pytorch.LongOptional(1), true, "linear").item_double();
+            Tensor expectedMask = attention.ge(new Scalar(cut)).to(attention.scalar_type());
+            assertTrue(torch.equal(expectedMask, SemanticGuidance.attentionMask(words, 1, 8, 8, 0.5)));
+            Tensor[] halves = concept.halves(z, step);
+            Tensor g = halves[1].sub(halves[0]).mul(new Scalar(5.0));
+            Tensor expected = base.predict(z, step).add(g.mul(SemanticGuidance.mask(g, 0.5)).mul(expectedMask));
+            assertTrue(torch.allclose(expected, got, 1e-5, 1e-6, false));
+            assertThrows(IllegalStateException.class, () -> SemanticGuidance.attentionMask(words, 1, 16, 16, 0.5), "no 16x16 sites recorded");
+        }
+    }
+
     @Test void dualGuidanceIsInstructPix2PixsFormulaAtAnyTextScaleAndPlainGuidanceAtConditionScaleOne() {
         try (PointerScope scope = new PointerScope(); InferenceMode im = new InferenceMode()) {
             PromptConditioning text = sd.encodePrompt("a red house", "", 0);

@@ -9,6 +9,8 @@ import org.ldm4j.pipeline.EditFriendlyInversion;
 import org.ldm4j.pipeline.Denoiser;
 import org.ldm4j.pipeline.PromptConditioning;
 import org.ldm4j.pipeline.SemanticGuidance;
+import org.ldm4j.models.attention.AttentionMaps;
+import org.ldm4j.models.unet.UNetExtras;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.schedulers.DDIMScheduler;
 
@@ -34,9 +36,14 @@ import java.util.function.BooleanSupplier;
  *                  ({@link SemanticGuidance}), each where its guidance is strongest
  */
 public record MapTextEdit(int steps, double guidance, Inversion inversion, Semantic semantic) {
-    /** LEDITS++'s edit guidance scale (default 5) and threshold (default 0.9) for every concept. */
-    public record Semantic(double scale, double threshold) {
+    /**
+     * LEDITS++'s edit guidance scale (default 5) and threshold (default 0.9) for every concept; {@code crossAttention}:
+     * intersect each concept's noise-estimate mask with its cross-attention mask (LEDITS++'s use_intersect_mask).
+     */
+    public record Semantic(double scale, double threshold, boolean crossAttention) {
         public static final Semantic LEDITS_DEFAULTS = new Semantic(5.0, 0.9);
+
+        public Semantic(double scale, double threshold) { this(scale, threshold, false); }
 
         public Semantic {
             if (!(scale > 0) || !Double.isFinite(scale)) throw new IllegalArgumentException("semantic edit scale must be > 0, got " + scale);
@@ -112,8 +119,19 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
 
     private SemanticGuidance.Concept concept(FactorGraph graph, Factor factor, String phrase, boolean remove) {
         if (phrase == null || phrase.isBlank()) throw new IllegalArgumentException("an edit concept is empty");
-        return new SemanticGuidance.Concept(guidance(graph, factor, phrase + factor.settings().promptSuffix(), semantic.scale(), true),
-                semantic.scale(), remove, semantic.threshold());
+        FactorSettings s = factor.settings();
+        PromptConditioning text = graph.sd.encodePrompt(phrase + s.promptSuffix(), s.negativePrompt(), 0);
+        List<FactorBranch> branch = List.of(new FactorBranch(graph, factor, List::of, FactorListener.NONE));
+        if (!semantic.crossAttention()) {
+            return new SemanticGuidance.Concept(ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, semantic.scale(), null, branch),
+                    semantic.scale(), remove, semantic.threshold());
+        }
+        // the concept's own prediction records its cross-attention at the latent's resolution, which the mask reads
+        int h = s.height() / graph.sd.vaeScaleFactor(), w = s.width() / graph.sd.vaeScaleFactor();
+        AttentionMaps maps = new AttentionMaps(site -> site.isCross() && site.height() == h && site.width() == w, false);
+        return new SemanticGuidance.Concept(ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, semantic.scale(),
+                step -> UNetExtras.attention(maps), branch), semantic.scale(), remove, semantic.threshold(),
+                new SemanticGuidance.CrossAttention(maps, 1, text.encoding().tokenCount()));
     }
 
     private static Factor rootFactor(FactorGraph graph, String factorName) {
