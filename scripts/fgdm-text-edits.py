@@ -10,6 +10,8 @@ Run from the repository root with a Python that has Pillow (Debian: apt-get inst
     python3 scripts/fgdm-text-edits.py runs/text-edits/semantic --semantic
     python3 scripts/fgdm-text-edits.py runs/text-edits/semantic10 --semantic 10
     python3 scripts/fgdm-text-edits.py runs/text-edits/semantic-q05 --semantic 5 --edit-threshold 0.5
+    python3 scripts/fgdm-text-edits.py runs/text-edits/intersect --semantic --cross-attention-mask
+    python3 scripts/fgdm-text-edits.py runs/text-edits/intersect-s10-q05 --semantic 10 --edit-threshold 0.5 --cross-attention-mask
 """
 import json, os, re, subprocess, sys
 from PIL import Image
