@@ -79,6 +79,27 @@ final class EvalCommand {
             }
         }
 
+        /**
+         * The scenes encoded (posterior mode, as the VAE's own validation) and decoded by the model's VAE, 16 per
+         * call, as 8-bit RGB in scene order: what any latent model can at best show of them.
+         */
+        static List<int[]> vaeReconstructions(org.ldm4j.pipeline.StableDiffusion sd, List<org.ldm4j.toyworld.Scene> scenes) {
+            List<int[]> reconstructions = new java.util.ArrayList<>(scenes.size());
+            for (int start = 0; start < scenes.size(); start += 16) {
+                List<org.ldm4j.toyworld.Scene> batch = scenes.subList(start, Math.min(scenes.size(), start + 16));
+                try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope();
+                     org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                    org.bytedeco.pytorch.Tensor x = org.ldm4j.nn.Dtypes.to(org.ldm4j.toyworld.eval.EvalImages.scenes(batch), sd.device(), sd.vae.dtype());
+                    org.bytedeco.pytorch.Tensor recon = org.ldm4j.nn.Dtypes.to(sd.vae.decode(sd.vae.encode(x).mode()), org.ldm4j.nn.Dtypes.device("cpu"),
+                            org.bytedeco.pytorch.global.torch.ScalarType.Float);
+                    for (java.awt.image.BufferedImage image : org.ldm4j.image.Images.toImages(recon)) {
+                        reconstructions.add(org.ldm4j.toyworld.eval.EvalImages.rgb(image));
+                    }
+                }
+            }
+            return reconstructions;
+        }
+
         /** The progress bar of an evaluation loop over {@code total} items (on stderr, as every ldm4j bar). */
         static me.tongfei.progressbar.ProgressBar progress(String task, long total, String unit) {
             return new me.tongfei.progressbar.ProgressBarBuilder().setTaskName(task).setInitialMax(total)

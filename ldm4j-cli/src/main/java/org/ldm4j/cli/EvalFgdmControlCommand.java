@@ -4,16 +4,12 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.InferenceMode;
-import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.ldm4j.image.Images;
-import org.ldm4j.nn.Dtypes;
 import org.ldm4j.methods.fgdm.ClassMap;
 import org.ldm4j.methods.fgdm.FactorGraphRequest;
 import org.ldm4j.methods.fgdm.FactorGraphResult;
 import org.ldm4j.methods.fgdm.FactorGraphSampler;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
-import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.toyworld.Scene;
 import org.ldm4j.toyworld.ToyClass;
 import org.ldm4j.toyworld.eval.EvalImages;
@@ -79,7 +75,7 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
                     millis += (System.nanoTime() - start) / 1e6;
                     FgdmEvaluation.addAgreement(metrics[1], big, segment(segmenter, given, m));
                     FgdmEvaluation.addAgreement(metrics[2], big, segmenter.classMaps(List.of(scene.rgb()), size, size)[0]);
-                    FgdmEvaluation.addAgreement(metrics[3], big, segmenter.classMaps(List.of(throughVae(m.graph().sd, scene)), size, size)[0]);
+                    FgdmEvaluation.addAgreement(metrics[3], big, segmenter.classMaps(vaeReconstructions(m.graph().sd, List.of(scene)), size, size)[0]);
                 }
                 bar.step();
             }
@@ -107,13 +103,6 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
                 count, mapSize, mapSize, size, size, millis / 1000.0 / count);
         writeJson(report);
         return 0;
-    }
-
-    /** The scene encoded (posterior mode) and decoded by the base model's VAE, as 8-bit RGB. */
-    private static int[] throughVae(StableDiffusion sd, Scene scene) {
-        Tensor x = Dtypes.to(EvalImages.scenes(List.of(scene)), sd.device(), sd.vae.dtype());
-        Tensor decoded = Dtypes.to(sd.vae.decode(sd.vae.encode(x).mode()), Dtypes.device("cpu"), ScalarType.Float);
-        return EvalImages.rgb(Images.toImage(decoded));
     }
 
     private static int[] segment(ToyWorldSegmenter segmenter, FactorGraphResult r, EvalFgdmCommand.Loaded m) {

@@ -3,7 +3,6 @@ package org.ldm4j.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.NoGradGuard;
-import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.image.Images;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.pipeline.GenerationRequest;
@@ -74,21 +73,9 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
         FrechetDistance.Statistics reference = fid.realStatistics(ToyWorldFid.TEST_SEEDS + n, n, size);
 
         // VAE: reconstructions of the test scenes (posterior mode, as the VAE's own validation).
-        List<int[]> reconstructions = new ArrayList<>();
+        List<int[]> reconstructions = vaeReconstructions(sd, scenes);
         double psnr = 0;
-        for (int start = 0; start < n; start += 16) {
-            List<Scene> batch = scenes.subList(start, Math.min(n, start + 16));
-            try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-                Tensor x = Dtypes.to(EvalImages.scenes(batch), sd.device(), sd.vae.dtype());
-                Tensor recon = Dtypes.to(sd.vae.decode(sd.vae.encode(x).mode()), Dtypes.device("cpu"), org.bytedeco.pytorch.global.torch.ScalarType.Float);
-                List<java.awt.image.BufferedImage> images = Images.toImages(recon);
-                for (int i = 0; i < batch.size(); i++) {
-                    int[] rgb = EvalImages.rgb(images.get(i));
-                    reconstructions.add(rgb);
-                    psnr += ImageQuality.psnr(rgb, batch.get(i).rgb(), null);
-                }
-            }
-        }
+        for (int i = 0; i < n; i++) psnr += ImageQuality.psnr(reconstructions.get(i), scenes.get(i).rgb(), null);
         psnr /= n;
 
         // text2img on the held-out captions.
