@@ -120,18 +120,16 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
     private SemanticGuidance.Concept concept(FactorGraph graph, Factor factor, String phrase, boolean remove) {
         if (phrase == null || phrase.isBlank()) throw new IllegalArgumentException("an edit concept is empty");
         FactorSettings s = factor.settings();
-        PromptConditioning text = graph.sd.encodePrompt(phrase + s.promptSuffix(), s.negativePrompt(), 0);
-        List<FactorBranch> branch = List.of(new FactorBranch(graph, factor, List::of, FactorListener.NONE));
-        if (!semantic.crossAttention()) {
-            return new SemanticGuidance.Concept(ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, semantic.scale(), null, branch),
-                    semantic.scale(), remove, semantic.threshold());
-        }
-        // the concept's own prediction records its cross-attention at the latent's resolution, which the mask reads
+        PromptConditioning text = text(graph, factor, phrase + s.promptSuffix());
+        // with the cross-attention mask, the concept's own prediction records its cross-attention at the latent's
+        // resolution, which the mask reads
         int h = s.height() / graph.sd.vaeScaleFactor(), w = s.width() / graph.sd.vaeScaleFactor();
-        AttentionMaps maps = new AttentionMaps(site -> site.isCross() && site.height() == h && site.width() == w, false);
-        return new SemanticGuidance.Concept(ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, semantic.scale(),
-                step -> UNetExtras.attention(maps), branch), semantic.scale(), remove, semantic.threshold(),
-                new SemanticGuidance.CrossAttention(maps, 1, text.encoding().tokenCount()));
+        AttentionMaps maps = semantic.crossAttention()
+                ? new AttentionMaps(site -> site.isCross() && site.height() == h && site.width() == w, false) : null;
+        ClassifierFreeGuidance prediction = guidance(graph, factor, text, semantic.scale(), true,
+                maps == null ? null : step -> UNetExtras.attention(maps));
+        return new SemanticGuidance.Concept(prediction, semantic.scale(), remove, semantic.threshold(),
+                maps == null ? null : new SemanticGuidance.CrossAttention(maps, 1, text.encoding().tokenCount()));
     }
 
     private static Factor rootFactor(FactorGraph graph, String factorName) {
@@ -219,14 +217,19 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
     }
 
     private static Denoiser denoiser(FactorGraph graph, Factor factor, String prompt, double scale) {
-        return guidance(graph, factor, prompt, scale, false);
+        return guidance(graph, factor, text(graph, factor, prompt), scale, false, null);
     }
 
-    /** The factor's classifier-free guidance on {@code prompt} (its negative prompt, its branch with no parents). */
-    private static ClassifierFreeGuidance guidance(FactorGraph graph, Factor factor, String prompt, double scale, boolean bothHalves) {
-        PromptConditioning text = graph.sd.encodePrompt(prompt, factor.settings().negativePrompt(), 0);
+    /** {@code prompt}'s text states with the factor's negative prompt. */
+    private static PromptConditioning text(FactorGraph graph, Factor factor, String prompt) {
+        return graph.sd.encodePrompt(prompt, factor.settings().negativePrompt(), 0);
+    }
+
+    /** The factor's classifier-free guidance on {@code text} (its branch with no parents; {@code extras} may be null). */
+    private static ClassifierFreeGuidance guidance(FactorGraph graph, Factor factor, PromptConditioning text, double scale, boolean bothHalves,
+                                                   java.util.function.Function<org.ldm4j.pipeline.Step, UNetExtras> extras) {
         List<FactorBranch> branch = List.of(new FactorBranch(graph, factor, List::of, FactorListener.NONE));
-        return bothHalves ? ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, scale, null, branch)
-                : new ClassifierFreeGuidance(graph.sd.unet, text, scale, null, branch);
+        return bothHalves ? ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, scale, extras, branch)
+                : new ClassifierFreeGuidance(graph.sd.unet, text, scale, extras, branch);
     }
 }
