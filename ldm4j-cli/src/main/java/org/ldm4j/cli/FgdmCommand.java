@@ -241,10 +241,6 @@ public final class FgdmCommand implements Runnable {
             ClassMap before = readSegmentation(palette);
             FactorGraph graph = FgdmSupport.load(folder, palette, "cpu", "fp32", null);
             FactorSettings settings = graph.factor(seg.name()).settings();
-            if (before.width() != settings.width() || before.height() != settings.height()) {
-                throw new Ldm4j.UsageError("map " + map + " is " + before.width() + "x" + before.height() + ", but factor '" + seg.name()
-                        + "' makes " + settings.width() + "x" + settings.height() + " maps (the map fgdm sample wrote)");
-            }
             MapTextEdit edit;
             try {
                 MapTextEdit.Inversion how = switch (inversion.toLowerCase(Locale.ROOT)) {
