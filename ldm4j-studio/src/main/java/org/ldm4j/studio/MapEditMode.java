@@ -10,11 +10,13 @@ import org.ldm4j.methods.fgdm.FactorGraphSampler;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.StepHook;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BooleanSupplier;
 
 /**
  * Regenerate from an edited segmentation map (the FG-DM editor's loop, as {@code ldm4j fgdm sample --given seg=MAP}):
@@ -54,14 +56,25 @@ final class MapEditMode implements Mode {
         for (int c : ObjectRecall.namedIn(request.prompt(), fg.palette(), true)) wanted.add(fg.palette().name(c));
         FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
                 wanted, null, null, null, FROM_PAGE, edits);
-        return new Prepared(request, record, graph.factors().size() - 1, (sd, hooks, cancelled) -> {
-            Tensor given = SegmentationMaps.toImageTensor(edited, fg.palette());
-            FactorGraphResult result = FactorGraphSampler.run(graph, new FactorGraphRequest(request.prompt(), request.seed(),
-                    FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of(seg, new FactorGraphRequest.Given(null, given))),
-                    FactorGraphMode.progress(hooks), cancelled);
-            Map<String, Object> recall = FactorGraphMode.recallOf(result, fg, request);
-            return List.of(FactorGraphMode.output(fg, result, request, record.ran(request, List.of((Double) recall.get("recall")), 0, request.seed()),
-                    List.of(recall), Set.of(seg)));
-        });
+        return new Prepared(request, record, graph.factors().size() - 1,
+                (sd, hooks, cancelled) -> regenerate(fg, graph, edited, request, record, Map.of(), hooks, cancelled));
+    }
+
+    /**
+     * The image from a given segmentation map: the other factors sampled on it under the request's prompt and seed;
+     * the map's recall reported as the one candidate, with {@code candidateDetails} added to it.
+     */
+    static List<Output> regenerate(FactorGraphModel fg, FactorGraph graph, ClassMap map, GenerationRequest request,
+                                   FactorGraphMode.FactorGraphRecord record, Map<String, Object> candidateDetails,
+                                   List<? extends StepHook> hooks, BooleanSupplier cancelled) {
+        String seg = fg.segmentationFactor();
+        Tensor given = SegmentationMaps.toImageTensor(map, fg.palette());
+        FactorGraphResult result = FactorGraphSampler.run(graph, new FactorGraphRequest(request.prompt(), request.seed(),
+                FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of(seg, new FactorGraphRequest.Given(null, given))),
+                FactorGraphMode.progress(hooks), cancelled);
+        Map<String, Object> recall = FactorGraphMode.recallOf(result, fg, request);
+        recall.putAll(candidateDetails);
+        return List.of(FactorGraphMode.output(fg, result, request, record.ran(request, List.of((Double) recall.get("recall")), 0, request.seed()),
+                List.of(recall), Set.of(seg)));
     }
 }

@@ -2,16 +2,11 @@ package org.ldm4j.studio;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.methods.fgdm.ClassMap;
 import org.ldm4j.methods.fgdm.FactorGraph;
-import org.ldm4j.methods.fgdm.FactorGraphRequest;
-import org.ldm4j.methods.fgdm.FactorGraphResult;
-import org.ldm4j.methods.fgdm.FactorGraphSampler;
 import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.MapTextEdit;
 import org.ldm4j.methods.fgdm.ObjectRecall;
-import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.pipeline.GenerationRequest;
 
 import java.util.ArrayList;
@@ -90,14 +85,9 @@ final class MapTextEditMode implements Mode {
                 wanted, null, null, null, FROM_PAGE, JsonNodeFactory.instance.arrayNode().add(described));
         return new Prepared(request, record, graph.factors().size() - 1, (sd, hooks, cancelled) -> {
             ClassMap edited = edit.edit(graph, seg, map, fg.palette(), FactorGraphModel.TOLERANCE, source.prompt(), to, cancelled).map();
-            Tensor given = SegmentationMaps.toImageTensor(edited, fg.palette());
-            FactorGraphResult result = FactorGraphSampler.run(graph, new FactorGraphRequest(to, request.seed(),
-                    FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of(seg, new FactorGraphRequest.Given(null, given))),
-                    FactorGraphMode.progress(hooks), cancelled);
-            Map<String, Object> recall = FactorGraphMode.recallOf(result, fg, request);
-            recall.put("unchanged", MapTextEdit.Edited.sameFraction(map, edited));
-            return List.of(FactorGraphMode.output(fg, result, request, record.ran(request, List.of((Double) recall.get("recall")), 0, request.seed()),
-                    List.of(recall), Set.of(seg)));
+            // the image is drawn under the edited caption: the request's prompt
+            return MapEditMode.regenerate(fg, graph, edited, request, record, Map.of("unchanged", MapTextEdit.Edited.sameFraction(map, edited)),
+                    hooks, cancelled);
         });
     }
 }
