@@ -16,6 +16,7 @@ import org.ldm4j.toyworld.eval.EvalImages;
 import org.ldm4j.toyworld.eval.SegmentationMetrics;
 import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 import org.ldm4j.train.toyworld.ToyWorldMaps;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -44,6 +45,8 @@ import java.util.concurrent.Callable;
         footer = {"", "Example: ldm4j eval fgdm control --model models/toyworld-fgdm --n 50"})
 final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Callable<Integer> {
     @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
+    @Option(names = "--map-size", description = "Side of the exact maps given to the image factor (default: the side the "
+            + "segmentation factor generates; the image's side gives the maps at full size).") Integer mapSizeOption;
 
     private static final String[] ROWS = {"map switched off (floor)", "image factor, exact map", "real scene (ceiling)",
             "real scene through the VAE"};
@@ -53,7 +56,8 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
         int count = count(50, 1);
         ToyWorldSegmenter segmenter = loadSegmenter();
         EvalFgdmCommand.Loaded m = load(model);
-        int size = m.size(), mapSize = m.graph().factor(m.seg()).settings().width();
+        int size = m.size(), mapSize = mapSizeOption != null ? mapSizeOption : m.graph().factor(m.seg()).settings().width();
+        if (mapSize < 1 || mapSize > size) throw new CommandLine.ParameterException(new CommandLine(this), "--map-size must be 1.." + size + ", got " + mapSize);
         List<Scene> scenes = FgdmEvaluation.heldOut(count, 0, size, palette);
         SegmentationMetrics[] metrics = new SegmentationMetrics[ROWS.length];
         for (int r = 0; r < ROWS.length; r++) metrics[r] = new SegmentationMetrics(ToyClass.count());

@@ -211,6 +211,16 @@ class EvalFgdmCommandTest {
         JsonNode o = new ObjectMapper().readTree(Files.readString(json));
         assertEquals(r.get("rows").get(2).get("miou").asDouble(), o.get("rows").get(2).get("miou").asDouble(), 0.0,
                 "the ceiling reads the real scenes only");
+
+        // --map-size: the exact maps at another side (here the image's), checked against the image's size
+        int size = r.get("size").asInt();
+        assertTrue(r.get("map_size").asInt() < size, "the tiny graph's maps are smaller than its images: " + r);
+        JsonNode full = run("control", "--map-size", String.valueOf(size));
+        assertEquals(size, full.get("map_size").asInt());
+        CliTest.Result tooBig = CliTest.run("eval", "fgdm", "control", "--model", model.toString(), "--segmenter", segmenter.toString(),
+                "--n", "1", "--map-size", String.valueOf(size + 1));
+        assertEquals(2, tooBig.code());
+        assertTrue(tooBig.err().contains("--map-size must be 1.." + size), tooBig.err());
     }
 
     /** The filter keeps the generated examples whose labels the judge reads back, not the ones it contradicts. */

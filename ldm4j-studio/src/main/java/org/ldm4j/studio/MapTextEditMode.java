@@ -61,13 +61,10 @@ final class MapTextEditMode implements Mode {
         FactorGraph graph = FactorGraphMode.tuned(fg.graph(), f);
         FactorSettings settings = graph.factor(seg).settings();
         ClassMap map = SegmentationEdits.read(f.requiredText(MAP), MAP, fg.palette(), f.limits().maxSide());
-        if (map.width() != settings.width() || map.height() != settings.height()) {
-            throw ApiError.badRequest("map is " + map.width() + "x" + map.height() + ", but the segmentation factor makes "
-                    + settings.width() + "x" + settings.height() + " maps: send the map the factorgraph job returned");
-        }
         Double semanticScale = f.optionalDouble(SEMANTIC);
         MapTextEdit edit;
         try {
+            MapTextEdit.requireFactorSize(graph, seg, map);   // refused now, not in the job
             MapTextEdit.Semantic semantic = semanticScale == null ? null : new MapTextEdit.Semantic(semanticScale, MapTextEdit.Semantic.LEDITS_DEFAULTS.threshold());
             if (semantic != null) MapTextEdit.Concepts.between(source.prompt(), to, fg.palette());   // refused now, not in the job
             edit = new MapTextEdit(settings.steps(), Math.max(1.0, settings.guidanceScale()), inversion, semantic);

@@ -256,7 +256,7 @@ class StudioFactorGraphApiTest {
         assertError(studio.postJson("/api/jobs", textEdit(scene, "a boat").put("inversion", "ddpm").toString()), 400,
                 "inversion must be edit-friendly or ddim, got 'ddpm'");
         assertError(studio.postJson("/api/jobs", textEdit(ClassMap.filled(8, 8, SKY), "a boat").toString()), 400,
-                "the segmentation factor makes 16x16 maps");
+                "the map is 8x8, but factor 'seg' makes 16x16 maps");
     }
 
     @Test

@@ -170,6 +170,15 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
         }
     }
 
+    /** Refuses a map whose size is not the one factor {@code factorName} draws (callers check before queueing work). */
+    public static void requireFactorSize(FactorGraph graph, String factorName, ClassMap map) {
+        FactorSettings s = graph.factor(factorName).settings();
+        if (map.width() != s.width() || map.height() != s.height()) {
+            throw new IllegalArgumentException("the map is " + map.width() + "x" + map.height() + ", but factor '" + factorName + "' makes "
+                    + s.width() + "x" + s.height() + " maps: edit a map the factor drew");
+        }
+    }
+
     /**
      * The whole edit on a class map, as the CLI and the studio run it: the map drawn in palette colours and encoded
      * (posterior mean), {@link #run} (or, for a semantic edit, {@link #runSemantic} on the objects the captions differ
@@ -178,11 +187,7 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
      */
     public Edited edit(FactorGraph graph, String factorName, ClassMap map, Palette palette, int tolerance, String sourcePrompt,
                        String targetPrompt, BooleanSupplier cancelled) {
-        FactorSettings s = graph.factor(factorName).settings();
-        if (map.width() != s.width() || map.height() != s.height()) {
-            throw new IllegalArgumentException("the map is " + map.width() + "x" + map.height() + ", but factor '" + factorName + "' makes "
-                    + s.width() + "x" + s.height() + " maps: edit a map the factor drew");
-        }
+        requireFactorSize(graph, factorName, map);
         Tensor latents = FactorGraphSampler.encodeMean(graph.sd, SegmentationMaps.toImageTensor(map, palette));
         Tensor edited;
         if (semantic == null) {
