@@ -257,6 +257,28 @@ class ToyWorldFgdmFactorTest {
         assertTrue(c.get("_comment").asText().contains("ldm4j train fgdm --factor " + id + " --config configs/train/toyworld-fgdm-" + id + "-finetune.json"));
     }
 
+    /**
+     * The full-size graph (session 12): the seg factor and the image factor fine-tuned from the committed ones on maps at
+     * the image's side; its folder holds those two, on the same base and map decoder as the half-size graph.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"seg", "image"})
+    void fullSizeConfigsTrainOnMapsAtTheImagesSide(String id) throws Exception {
+        Path file = Path.of("..", "configs", "train", "toyworld-fgdm-" + id + "-full.json");
+        var c = new ObjectMapper().readTree(file.toFile());
+        FgdmTrainingSettings s = FgdmTrainingSettings.parse(c, file.toString(), FgdmFactorKind.of(id), 64, 4);
+        assertEquals(64, s.factorSize());
+        if (id.equals("image")) assertEquals(64, s.hintMapSize(), "the ControlNet learns from 64x64 class maps");
+        assertEquals("models/toyworld-fgdm", c.get("init").asText());
+        assertTrue(c.get("_comment").asText().contains("--export models/toyworld-fgdm-full"));
+        FgdmFolder full = FgdmFolder.read(Path.of("..", "models", "toyworld-fgdm-full"));
+        FgdmFolder half = FgdmFolder.read(Path.of("..", "models", "toyworld-fgdm"));
+        assertEquals(List.of("seg", "image"), full.manifest.names());
+        assertEquals(64, full.manifest.factor(id).width());
+        assertEquals(half.baseModel(), full.baseModel());
+        assertTrue(java.nio.file.Files.isRegularFile(full.weights(full.manifest.factor("seg"))));
+    }
+
     static void assertClose(Tensor expected, Tensor actual, String what) {
         double scale = Math.max(1e-3, expected.abs().max().item_double());
         double diff = expected.sub(actual).abs().max().item_double();
