@@ -244,32 +244,25 @@ class ToyWorldFgdmFactorTest {
                 "the committed fgdm.json samples as the config says");
     }
 
-    /** The fine-tunes on the current base start from the committed folder and balance the loss per object. */
+    /**
+     * The fine-tunes on the current base start from the committed folder and balance the loss per object; the
+     * full-size ones (session 12) train the seg factor and the image factor on maps at the image's side, and their
+     * folder holds those two, on the same base and map decoder as the half-size graph.
+     */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"seg", "image"})
-    void shippedFineTuneConfigsStartFromTheCommittedFactors(String id) throws Exception {
-        Path file = Path.of("..", "configs", "train", "toyworld-fgdm-" + id + "-finetune.json");
+    @org.junit.jupiter.params.provider.CsvSource({"seg,finetune", "image,finetune", "seg,full", "image,full"})
+    void shippedFineTuneConfigsStartFromTheCommittedFactors(String id, String variant) throws Exception {
+        String name = "toyworld-fgdm-" + id + "-" + variant + ".json";
+        Path file = Path.of("..", "configs", "train", name);
         var c = new ObjectMapper().readTree(file.toFile());
         FgdmTrainingSettings s = FgdmTrainingSettings.parse(c, file.toString(), FgdmFactorKind.of(id), 64, 4);
         assertEquals("models/toyworld-fgdm", c.get("init").asText());
         assertEquals(2.0, s.objectWeighting().strength());
         assertTrue(c.get("first_seed").asLong() > 0, "fresh scenes");
-        assertTrue(c.get("_comment").asText().contains("ldm4j train fgdm --factor " + id + " --config configs/train/toyworld-fgdm-" + id + "-finetune.json"));
-    }
-
-    /**
-     * The full-size graph (session 12): the seg factor and the image factor fine-tuned from the committed ones on maps at
-     * the image's side; its folder holds those two, on the same base and map decoder as the half-size graph.
-     */
-    @ParameterizedTest
-    @org.junit.jupiter.params.provider.ValueSource(strings = {"seg", "image"})
-    void fullSizeConfigsTrainOnMapsAtTheImagesSide(String id) throws Exception {
-        Path file = Path.of("..", "configs", "train", "toyworld-fgdm-" + id + "-full.json");
-        var c = new ObjectMapper().readTree(file.toFile());
-        FgdmTrainingSettings s = FgdmTrainingSettings.parse(c, file.toString(), FgdmFactorKind.of(id), 64, 4);
+        assertTrue(c.get("_comment").asText().contains("ldm4j train fgdm --factor " + id + " --config configs/train/" + name));
+        if (!variant.equals("full")) return;
         assertEquals(64, s.factorSize());
         if (id.equals("image")) assertEquals(64, s.hintMapSize(), "the ControlNet learns from 64x64 class maps");
-        assertEquals("models/toyworld-fgdm", c.get("init").asText());
         assertTrue(c.get("_comment").asText().contains("--export models/toyworld-fgdm-full"));
         FgdmFolder full = FgdmFolder.read(Path.of("..", "models", "toyworld-fgdm-full"));
         FgdmFolder half = FgdmFolder.read(Path.of("..", "models", "toyworld-fgdm"));
