@@ -35,10 +35,7 @@ public final class Txt2Img {
                                    List<? extends StepHook> hooks, BooleanSupplier cancelled) {
         request.validate(sd.vaeScaleFactor());
         for (ControlSource c : controls) c.validate(sd, request.width(), request.height());
-        PromptConditioning text = sd.encodePrompt(request.prompt(), request.negativePrompt(), request.clipSkip());
-        List<Tensor> images = new ArrayList<>();
-        for (int k = 0; k < request.count(); k++) images.addAll(denoise(sd, request, text, controls, request.seed() + k, 1, hooks, cancelled));
-        return images;
+        return denoiseAll(sd, request, controls, 1, hooks, cancelled);
     }
 
     /**
@@ -51,11 +48,17 @@ public final class Txt2Img {
                                           BooleanSupplier cancelled) {
         if (batch < 1) throw new IllegalArgumentException("batch must be at least 1, got " + batch);
         request.validate(sd.vaeScaleFactor());
+        return denoiseAll(sd, request, List.of(), batch, hooks, cancelled);
+    }
+
+    /** The request's images, {@code batch} seeds per UNet call, the prompt encoded once (the request already checked). */
+    private static List<Tensor> denoiseAll(StableDiffusion sd, GenerationRequest request, List<? extends ControlSource> controls, int batch,
+                                           List<? extends StepHook> hooks, BooleanSupplier cancelled) {
         PromptConditioning text = sd.encodePrompt(request.prompt(), request.negativePrompt(), request.clipSkip());
         List<Tensor> images = new ArrayList<>();
         for (int k = 0; k < request.count(); k += batch) {
             int n = Math.min(batch, request.count() - k);
-            images.addAll(denoise(sd, request, text, List.of(), request.seed() + k, n, hooks, cancelled));
+            images.addAll(denoise(sd, request, text, controls, request.seed() + k, n, hooks, cancelled));
         }
         return images;
     }
