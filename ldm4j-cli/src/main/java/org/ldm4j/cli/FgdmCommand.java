@@ -243,12 +243,8 @@ public final class FgdmCommand implements Runnable {
             FactorSettings settings = graph.factor(seg.name()).settings();
             MapTextEdit edit;
             try {
-                MapTextEdit.Inversion how = switch (inversion.toLowerCase(Locale.ROOT)) {
-                    case "ddim" -> MapTextEdit.Inversion.DDIM;
-                    case "edit-friendly" -> MapTextEdit.Inversion.EDIT_FRIENDLY;
-                    default -> throw new Ldm4j.UsageError("--inversion must be ddim or edit-friendly, got '" + inversion + "'");
-                };
-                edit = new MapTextEdit(steps != null ? steps : settings.steps(), cfg != null ? cfg : settings.guidanceScale(), how,
+                edit = new MapTextEdit(steps != null ? steps : settings.steps(), cfg != null ? cfg : settings.guidanceScale(),
+                        MapTextEdit.Inversion.parse(inversion),
                         semantic == null ? null : new MapTextEdit.Semantic(semantic, editThreshold, crossAttentionMask));
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError(e.getMessage());
@@ -267,7 +263,7 @@ public final class FgdmCommand implements Runnable {
             report.put("toPrompt", toPrompt);
             report.put("steps", edit.steps());
             report.put("guidance", edit.guidance());
-            report.put("inversion", edit.inversion().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+            report.put("inversion", edit.inversion().id());
             if (edit.semantic() != null) {
                 report.put("semanticScale", edit.semantic().scale()).put("editThreshold", edit.semantic().threshold())
                         .put("crossAttentionMask", edit.semantic().crossAttention());

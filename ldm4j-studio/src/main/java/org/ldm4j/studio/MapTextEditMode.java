@@ -11,7 +11,6 @@ import org.ldm4j.pipeline.GenerationRequest;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -52,12 +51,12 @@ final class MapTextEditMode implements Mode {
         if (to.length() > f.limits().maxPromptChars()) {
             throw ApiError.badRequest(TO_PROMPT + " is " + to.length() + " characters, the limit is " + f.limits().maxPromptChars());
         }
-        String how = f.optionalText(INVERSION) == null ? "edit-friendly" : f.optionalText(INVERSION).toLowerCase(Locale.ROOT);
-        MapTextEdit.Inversion inversion = switch (how) {
-            case "edit-friendly" -> MapTextEdit.Inversion.EDIT_FRIENDLY;
-            case "ddim" -> MapTextEdit.Inversion.DDIM;
-            default -> throw ApiError.badRequest(INVERSION + " must be edit-friendly or ddim, got '" + how + "'");
-        };
+        MapTextEdit.Inversion inversion;
+        try {
+            inversion = f.optionalText(INVERSION) == null ? MapTextEdit.Inversion.EDIT_FRIENDLY : MapTextEdit.Inversion.parse(f.optionalText(INVERSION));
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest(e.getMessage());
+        }
         FactorGraph graph = FactorGraphMode.tuned(fg.graph(), f);
         FactorSettings settings = graph.factor(seg).settings();
         ClassMap map = SegmentationEdits.read(f.requiredText(MAP), MAP, fg.palette(), f.limits().maxSide());
@@ -76,7 +75,7 @@ final class MapTextEditMode implements Mode {
         List<String> wanted = new ArrayList<>();
         for (int c : ObjectRecall.namedIn(to, fg.palette(), true)) wanted.add(fg.palette().name(c));
         ObjectNode described = JsonNodeFactory.instance.objectNode().put("op", "text").put("prompt", source.prompt()).put(TO_PROMPT, to)
-                .put(INVERSION, how).put("steps", edit.steps()).put("guidance", edit.guidance());
+                .put(INVERSION, inversion.id()).put("steps", edit.steps()).put("guidance", edit.guidance());
         if (semanticScale != null) described.put(SEMANTIC, semanticScale);
         FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
                 wanted, null, null, null, FROM_PAGE, JsonNodeFactory.instance.arrayNode().add(described));

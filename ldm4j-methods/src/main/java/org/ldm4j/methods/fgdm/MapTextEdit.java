@@ -55,7 +55,16 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
         /** Deterministic DDIM inversion ({@link DdimInversion}): one noise map z_T. */
         DDIM,
         /** Edit-friendly DDPM inversion ({@link EditFriendlyInversion}, the one LEDITS++ uses): a noise per step. */
-        EDIT_FRIENDLY
+        EDIT_FRIENDLY;
+
+        /** The name the CLI and the studio use: "ddim" or "edit-friendly". */
+        public String id() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
+
+        /** The inversion named {@code id} (any case); an IllegalArgumentException naming both for anything else. */
+        public static Inversion parse(String id) {
+            for (Inversion i : values()) if (i.id().equalsIgnoreCase(id)) return i;
+            throw new IllegalArgumentException("inversion must be edit-friendly or ddim, got '" + id + "'");
+        }
     }
 
     public MapTextEdit {

@@ -224,6 +224,10 @@ class FactorGraphSamplerTest {
         assertThrows(IllegalArgumentException.class, () -> edit.run(graph, "seg", map, "a red house", " ", null));
         assertThrows(IllegalArgumentException.class, () -> new MapTextEdit(0, 1.0));
         assertThrows(IllegalArgumentException.class, () -> new MapTextEdit(10, 0.5));
+        for (MapTextEdit.Inversion i : MapTextEdit.Inversion.values()) assertEquals(i, MapTextEdit.Inversion.parse(i.id().toUpperCase()));
+        assertEquals("edit-friendly", MapTextEdit.Inversion.EDIT_FRIENDLY.id());
+        IllegalArgumentException how = assertThrows(IllegalArgumentException.class, () -> MapTextEdit.Inversion.parse("ddpm"));
+        assertEquals("inversion must be edit-friendly or ddim, got 'ddpm'", how.getMessage());
 
         // edit-friendly inversion: the unchanged caption gives the map back exactly, at the factor's guidance too
         MapTextEdit friendly = new MapTextEdit(20, 5.0, MapTextEdit.Inversion.EDIT_FRIENDLY);
