@@ -80,7 +80,14 @@ final class TrainCommand {
                     WeightLoader.load(vae, w, "vae");
                 }
             }
-            Block trained = decoderOnly ? new ToyWorldVae.DecoderHalf(vae) : vae;
+            // "adversarial_weight" > 0: a patch discriminator trained alongside the decoder (SD's GAN term, ToyWorldVae.Adversarial)
+            double adversarialWeight = c.path("adversarial_weight").asDouble(0);
+            if (adversarialWeight != 0 && !decoderOnly) {
+                throw new Ldm4j.UsageError(train.config + ": \"adversarial_weight\" applies to a decoder-only fine-tune (\"train\": \"decoder\")");
+            }
+            org.ldm4j.train.toyworld.PatchDiscriminator discriminator = adversarialWeight != 0
+                    ? new org.ldm4j.train.toyworld.PatchDiscriminator(vaeConfig.outChannels(), c.path("discriminator_width").asInt(64)) : null;
+            Block trained = decoderOnly ? new ToyWorldVae.DecoderHalf(vae, discriminator) : vae;
             Trainer trainer = new Trainer(trained, train.options(c));
             if (export != null) {
                 exportVae(vae, trainer, vaeJson, export, c.path("size").asInt(64), decoderOnly, data, mapSize);
@@ -92,6 +99,10 @@ final class TrainCommand {
             try {
                 objective = new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly, data, mapSize,
                         new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(256)));
+                if (discriminator != null) {
+                    objective.withAdversarial(new ToyWorldVae.Adversarial(discriminator, adversarialWeight, c.path("adversarial_start").asLong(0),
+                            train.run.resolve("adversarial.jsonl"), c.path("log_every").asInt(20)));
+                }
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());
             }
@@ -126,7 +137,10 @@ final class TrainCommand {
                                       ToyWorldVae.Data data, int mapSize) throws Exception {
             Map<String, Param> params = vae.namedParameters();
             try (NoGradGuard g = new NoGradGuard()) {
-                if (trainer.ema() != null) trainer.ema().weights().forEach((k, t) -> params.get(k).t().copy_(t));   // no EMA: the weights as trained
+                // no EMA: the weights as trained; an adversarial fine-tune's discriminator is not part of the VAE
+                if (trainer.ema() != null) trainer.ema().weights().forEach((k, t) -> {
+                    if (!k.startsWith(ToyWorldVae.DecoderHalf.DISCRIMINATOR + ".")) params.get(k).t().copy_(t);
+                });
                 List<Scene> validation = new SceneBatches(64, size).scenesFrom(SceneBatches.TRAIN_SEEDS);
                 Tensor x = SceneBatches.images(validation);
                 Tensor z = vae.encode(x).mode();

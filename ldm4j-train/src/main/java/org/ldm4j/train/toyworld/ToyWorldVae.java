@@ -1,9 +1,11 @@
 package org.ldm4j.train.toyworld;
 
+import org.bytedeco.pytorch.BoolOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.DiagonalGaussianDistribution;
@@ -12,7 +14,14 @@ import org.ldm4j.nn.Rng;
 import org.ldm4j.toyworld.Scene;
 import org.ldm4j.train.Trainer;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The ToyWorld autoencoder's objective: ‖D(z) − x‖² + ‖D(z) − x‖₁ + β·KL(q(z|x) ‖ N(0, I)), z ~ q(z|x).
@@ -28,6 +37,9 @@ public final class ToyWorldVae implements Trainer.Objective {
     private final Data data;
     private final int mapSize;
     private final ObjectWeighting objectWeighting;
+    private Adversarial adversarial;
+    private final double[] adversarialStats = new double[4];
+    private int adversarialStatCount;
 
     /** What the autoencoder reconstructs. */
     public enum Data {
@@ -95,10 +107,40 @@ public final class ToyWorldVae implements Trainer.Objective {
 
     /** The trainable half of a decoder-only fine-tune: the decoder and post_quant_conv, under their names in the VAE. */
     public static final class DecoderHalf extends Block {
-        public DecoderHalf(AutoencoderKL vae) {
+        /** Prefix of the discriminator's weights in checkpoints of an adversarial fine-tune (not part of the VAE). */
+        public static final String DISCRIMINATOR = "discriminator";
+
+        public DecoderHalf(AutoencoderKL vae) { this(vae, null); }
+
+        /** With a discriminator, trained alongside (one optimizer, one checkpoint: an adversarial run resumes exactly). */
+        public DecoderHalf(AutoencoderKL vae, PatchDiscriminator discriminator) {
             child("decoder", vae.decoder);
             if (vae.postQuantConv != null) child("post_quant_conv", vae.postQuantConv);
+            if (discriminator != null) child(DISCRIMINATOR, discriminator);
         }
+    }
+
+    /**
+     * The patch-GAN term of SD's autoencoder loss (taming-transformers' {@code LPIPSWithDiscriminator} without LPIPS), for
+     * a decoder-only fine-tune: hinge losses, the generator term weighted adaptively as there, λ = weight · ‖∇L_rec‖ /
+     * ‖∇L_G‖ at the decoder's last layer, so the adversarial gradient stays a fixed fraction of the reconstruction's.
+     *
+     * @param startStep before it only the discriminator learns (the decoder sees a discriminator that already tells
+     *                  its blur from real texture, as SD's disc_start)
+     * @param log       a JSONL file for the discriminator's loss, its accuracy and λ every {@code logEvery} steps, or null
+     */
+    public record Adversarial(PatchDiscriminator discriminator, double weight, long startStep, Path log, int logEvery) {
+        public Adversarial {
+            if (!(weight > 0)) throw new IllegalArgumentException("adversarial_weight must be > 0, got " + weight);
+            if (startStep < 0) throw new IllegalArgumentException("adversarial_start must be >= 0, got " + startStep);
+        }
+    }
+
+    /** Adds the patch-GAN term (decoder-only fine-tunes of the image VAE); returns this. */
+    public ToyWorldVae withAdversarial(Adversarial adversarial) {
+        if (!decoderOnly || data != Data.IMAGES) throw new IllegalArgumentException("the adversarial term applies to a decoder-only fine-tune on images");
+        this.adversarial = adversarial;
+        return this;
     }
 
     @Override
@@ -110,8 +152,10 @@ public final class ToyWorldVae implements Trainer.Objective {
             try (NoGradGuard frozen = new NoGradGuard()) {
                 z = vae.encode(x).sample(rng);
             }
-            Tensor diff = vae.decode(z).sub(x);
-            return objectWeighting.weightedMean(diff.pow(new Scalar(2.0)), scenes).add(objectWeighting.weightedMean(diff.abs(), scenes));
+            Tensor decoded = vae.decode(z);
+            Tensor diff = decoded.sub(x);
+            Tensor reconstruction = objectWeighting.weightedMean(diff.pow(new Scalar(2.0)), scenes).add(objectWeighting.weightedMean(diff.abs(), scenes));
+            return adversarial == null ? reconstruction : withAdversarialTerm(step, reconstruction, decoded, x);
         }
         DiagonalGaussianDistribution q = vae.encode(x);
         Tensor recon = vae.decode(q.sample(rng));
@@ -122,6 +166,61 @@ public final class ToyWorldVae implements Trainer.Objective {
         Tensor kl = q.mean().pow(new Scalar(2.0)).add(q.var()).sub(new Scalar(1.0)).sub(q.logvar())
                 .sum().mul(new Scalar(0.5 / x.size(0)));
         return mse.add(l1).add(kl.mul(new Scalar(klWeight)));
+    }
+
+    /**
+     * Leaves the discriminator's gradient of its hinge loss on real and (detached) decoded images in its parameters
+     * (the trainer's optimizer steps them with the decoder's), then returns the decoder's loss: reconstruction + λ ·
+     * (−mean logit of the decoded images), with the discriminator frozen for that term.
+     */
+    private Tensor withAdversarialTerm(long step, Tensor reconstruction, Tensor decoded, Tensor real) {
+        PatchDiscriminator d = adversarial.discriminator();
+        Scalar one = new Scalar(1.0);
+        d.requiresGrad(true);
+        Tensor realLogits = d.forward(real), fakeLogits = d.forward(decoded.detach());
+        Tensor discriminatorLoss = torch.relu(realLogits.neg().add(one)).mean().add(torch.relu(fakeLogits.add(one)).mean()).mul(new Scalar(0.5));
+        discriminatorLoss.backward();
+        d.requiresGrad(false);
+        double accuracy;
+        try (NoGradGuard g = new NoGradGuard()) {
+            accuracy = (realLogits.gt(new Scalar(0.0)).to(torch.ScalarType.Float).mean().item_double()
+                    + fakeLogits.lt(new Scalar(0.0)).to(torch.ScalarType.Float).mean().item_double()) / 2;
+        }
+        double lambda = 0;
+        Tensor loss = reconstruction;
+        if (step >= adversarial.startStep()) {
+            Tensor generatorLoss = d.forward(decoded).mean().neg();
+            Tensor last = vae.decoder.convOut.weight.t();
+            double recNorm = gradientNorm(reconstruction, last), advNorm = gradientNorm(generatorLoss, last);
+            lambda = adversarial.weight() * Math.min(recNorm / (advNorm + 1e-4), 1e4);
+            loss = reconstruction.add(generatorLoss.mul(new Scalar(lambda)));
+        }
+        record(step, discriminatorLoss.item_double(), accuracy, lambda);
+        return loss;
+    }
+
+    private static double gradientNorm(Tensor loss, Tensor parameter) {
+        TensorVector g = torch.grad(new TensorVector(loss), new TensorVector(parameter),
+                new TensorVector(), new BoolOptional(true), false, false);
+        return g.get(0).norm().item_double();
+    }
+
+    private void record(long step, double discriminatorLoss, double accuracy, double lambda) {
+        adversarialStats[0] += discriminatorLoss;
+        adversarialStats[1] += accuracy;
+        adversarialStats[2] += lambda;
+        adversarialStatCount++;
+        if (adversarial.log() == null || (step + 1) % adversarial.logEvery() != 0) return;
+        String row = String.format(Locale.ROOT, "{\"step\":%d,\"discriminator_loss\":%.5f,\"discriminator_accuracy\":%.4f,\"lambda\":%.5f}%n",
+                step + 1, adversarialStats[0] / adversarialStatCount, adversarialStats[1] / adversarialStatCount, adversarialStats[2] / adversarialStatCount);
+        try {
+            Files.createDirectories(adversarial.log().toAbsolutePath().getParent());
+            Files.writeString(adversarial.log(), row, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Arrays.fill(adversarialStats, 0);
+        adversarialStatCount = 0;
     }
 
     /** Peak signal-to-noise ratio of the reconstruction of {@code x} (in [-1, 1]) through the posterior mode, in dB. */
