@@ -30,4 +30,20 @@ public final class Tensors {
         c.data_ptr_float().get(out);
         return out;
     }
+
+    /**
+     * {@code count} copies of a batch-1 tensor of any rank along the batch (the tensor itself when count is 1): one
+     * prompt's text states or one start latent shared by a batch of runs.
+     *
+     * @param what names the value in the error when it does not have batch 1
+     */
+    public static Tensor repeatBatch(Tensor t, int count, String what) {
+        if (count < 1) throw new IllegalArgumentException("a batch needs at least one element, got " + count);
+        if (t.size(0) != 1) throw new IllegalArgumentException(what + " given to a batch of " + count + " must have batch 1, got " + t.size(0));
+        if (count == 1) return t;
+        long[] reps = new long[(int) t.dim()];
+        java.util.Arrays.fill(reps, 1);
+        reps[0] = count;
+        return t.repeat(reps);
+    }
 }

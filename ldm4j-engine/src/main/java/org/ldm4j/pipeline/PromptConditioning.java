@@ -3,6 +3,7 @@ package org.ldm4j.pipeline;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
+import org.ldm4j.nn.Tensors;
 
 /**
  * Text-encoder states of one prompt and its negative ("" = unconditional), each (1, 77, D), plus the tokenizer's
@@ -14,13 +15,8 @@ public record PromptConditioning(Tensor cond, Tensor uncond, org.ldm4j.models.cl
 
     /** The same states once per element of a batch of {@code count} latents (itself when count is 1). */
     public PromptConditioning repeat(int count) {
-        if (count < 1) throw new IllegalArgumentException("a batch needs at least one element, got " + count);
         if (count == 1) return this;
-        return new PromptConditioning(repeatRows(cond, count), uncond == null ? null : repeatRows(uncond, count), encoding);
-    }
-
-    private static Tensor repeatRows(Tensor states, int count) {
-        if (states.size(0) != 1) throw new IllegalArgumentException("text states to repeat must have batch 1, got " + states.size(0));
-        return states.repeat(new long[]{count, 1, 1});
+        return new PromptConditioning(Tensors.repeatBatch(cond, count, "text states"),
+                uncond == null ? null : Tensors.repeatBatch(uncond, count, "text states"), encoding);
     }
 }

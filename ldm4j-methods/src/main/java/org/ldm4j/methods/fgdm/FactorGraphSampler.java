@@ -7,6 +7,7 @@ import org.bytedeco.pytorch.global.torch.ScalarType;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Rng;
 import org.ldm4j.nn.Scopes;
+import org.ldm4j.nn.Tensors;
 import org.ldm4j.pipeline.ClassifierFreeGuidance;
 import org.ldm4j.pipeline.Denoiser;
 import org.ldm4j.pipeline.DenoisingLoop;
@@ -99,8 +100,8 @@ public final class FactorGraphSampler {
                 Tensor latents = given.latents() != null ? given.latents() : encodeMean(sd, given.image());
                 Tensor image = given.image();
                 if (count > 1) {   // shared by every run of the batch
-                    latents = repeatBatch(latents, count);
-                    if (image != null) image = repeatBatch(image, count);
+                    latents = Tensors.repeatBatch(latents, count, "a start latent");
+                    if (image != null) image = Tensors.repeatBatch(image, count, "an image");
                 }
                 runs.put(f.name(), new Run(f, new FactorBranch.Value(Scopes.keep(latents), image)));
                 continue;
@@ -141,14 +142,6 @@ public final class FactorGraphSampler {
     /** Element k of a batch as its own (1, ...) tensor; the batch itself when there is one element. */
     private static Tensor element(Tensor batch, int k, int count) {
         return count == 1 ? batch : Scopes.keep(batch.narrow(0, k, 1));
-    }
-
-    private static Tensor repeatBatch(Tensor t, int count) {
-        if (t.size(0) != 1) throw new IllegalArgumentException("a value given to a batch of " + count + " runs must have batch 1, got " + t.size(0));
-        long[] reps = new long[(int) t.dim()];
-        java.util.Arrays.fill(reps, 1);
-        reps[0] = count;
-        return t.repeat(reps);
     }
 
     /** Each factor's whole chain in the engine's loop, parents first; children see the parents' final latents. */
