@@ -40,7 +40,13 @@ final class GenerateSupport {
             ModelLoader.Options options = ModelLoader.Options.defaults();
             if (o.configFrom != null) options = options.withConfigFrom(o.configFrom);
             if (o.tokenizer != null) options = options.withTokenizer(o.tokenizer);
-            return ModelLoader.load(spec, options, Dtypes.device(o.device), Dtypes.parse(o.dtype));
+            StableDiffusion sd = ModelLoader.load(spec, options, Dtypes.device(o.device), Dtypes.parse(o.dtype));
+            if (o.vae == null) return sd;
+            try {
+                return sd.withVae(ModelLoader.loadVae(o.vae, sd.device(), sd.dtype()), o.vae.toString());
+            } catch (IOException | IllegalArgumentException e) {
+                throw new Ldm4j.UsageError("cannot use --vae " + o.vae + ": " + e.getMessage());
+            }
         } catch (IOException e) {
             throw new Ldm4j.UsageError("cannot load model '" + spec + "': " + e.getMessage());
         }

@@ -20,6 +20,10 @@ public final class GenerationOptions {
             + "default: tokenizer/ beside the file.")
     Path tokenizer;
 
+    @Option(names = "--vae", description = "A VAE folder (config.json + weights) to use instead of the model's, e.g. a fine-tuned "
+            + "decoder; its latent channels must be the model's.")
+    Path vae;
+
     @Option(names = {"-p", "--prompt"}, description = "What to generate (required, except where a command says otherwise).")
     String prompt;
 

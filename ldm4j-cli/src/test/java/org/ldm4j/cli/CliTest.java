@@ -109,6 +109,30 @@ class CliTest {
         assertArrayEquals(pixels(dir.resolve("from-folder.png")), pixels(dir.resolve("from-single.png")));
     }
 
+    @Test void vaeSwapsTheAutoencoderAndChecksItsLatentChannels() throws Exception {
+        assertEquals(0, run(txt2img("own-vae.png", "--seed", "4")).code());
+        Result same = run(txt2img("own-vae-again.png", "--seed", "4", "--vae", model.resolve("vae").toString()));
+        assertEquals(0, same.code(), same.err());
+        assertArrayEquals(pixels(dir.resolve("own-vae.png")), pixels(dir.resolve("own-vae-again.png")), "the model's own VAE named explicitly");
+        Path other = TinyStableDiffusion.write(dir.resolve("tiny-other"), 1).resolve("vae");
+        assertEquals(0, run(txt2img("other-vae.png", "--seed", "4", "--vae", other.toString())).code());
+        assertFalse(java.util.Arrays.equals(pixels(dir.resolve("own-vae.png")), pixels(dir.resolve("other-vae.png"))), "another decoder draws other pixels");
+
+        Path eightChannels = dir.resolve("vae-8ch");
+        Files.createDirectories(eightChannels);
+        Files.writeString(eightChannels.resolve("config.json"), TinyStableDiffusion.VAE.replace("\"latent_channels\": 4", "\"latent_channels\": 8"));
+        org.ldm4j.weights.SafetensorsWriter.write(eightChannels.resolve("diffusion_pytorch_model.safetensors"),
+                new org.ldm4j.models.vae.AutoencoderKL(org.ldm4j.models.vae.AutoencoderKLConfig.parse(Files.readString(eightChannels.resolve("config.json")))).stateDict(),
+                java.util.Map.of());
+        Result wrong = run(txt2img("wrong-vae.png", "--vae", eightChannels.toString()));
+        assertEquals(2, wrong.code());
+        assertTrue(wrong.err().contains("cannot use --vae") && wrong.err().contains("8 latent channels") && wrong.err().contains("takes 4"), wrong.err());
+        Result missing = run(txt2img("missing-vae.png", "--vae", dir.resolve("no-such-vae").toString()));
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("no config.json"), missing.err());
+        assertFalse(Files.exists(dir.resolve("wrong-vae.png")) || Files.exists(dir.resolve("missing-vae.png")));
+    }
+
     @Test void badArgumentsGiveOneLineErrorsAndExitCode2() throws Exception {
         Files.writeString(dir.resolve("not-an-image.png"), "hello");
         String[][] cases = {

@@ -40,6 +40,19 @@ public final class StableDiffusion {
         this.schedulerConfig = schedulerConfig;
     }
 
+    /**
+     * The same model with another autoencoder (diffusers' {@code vae=} argument; e.g. SD's ft-MSE decoder, or a
+     * ToyWorld decoder fine-tune). Its latent channels must be the UNet's; its own scaling_factor applies, so a decoder
+     * fine-tune (same encoder) keeps the model's.
+     */
+    public StableDiffusion withVae(AutoencoderKL other, String vaeName) {
+        if (other.config().latentChannels() != latentChannels()) {
+            throw new IllegalArgumentException("VAE " + vaeName + " has " + other.config().latentChannels() + " latent channels; the UNet of "
+                    + name + " takes " + latentChannels());
+        }
+        return new StableDiffusion(name, tokenizer, textEncoder, unet, other, schedulerConfig);
+    }
+
     public Device device() { return unet.device(); }
 
     public ScalarType dtype() { return unet.dtype(); }
