@@ -64,6 +64,34 @@ class TrainCommandTest {
         assertEquals(2, Ldm4j.run("train", "vae", "--config", noInit.toString(), "--run", dir.resolve("r2").toString()));
     }
 
+    /** The patch-GAN term: the discriminator trains and resumes with the decoder, and stays out of the exported VAE. */
+    @Test void adversarialDecoderFineTuneCheckpointsTheDiscriminatorAndExportsTheVaeAlone() throws Exception {
+        Path run = dir.resolve("run"), first = dir.resolve("vae");
+        Path config = Files.writeString(dir.resolve("vae.json"), TINY_VAE);
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", config.toString(), "--run", run.toString(), "--until", "1"));
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", config.toString(), "--run", run.toString(), "--export", first.toString()));
+        String common = "\"size\": 16, \"batch_size\": 2, \"steps\": 3, \"lr\": 0.01, \"checkpoint_every\": 1, \"log_every\": 1, \"seed\": 1,"
+                + " \"adversarial_weight\": 0.5, \"adversarial_start\": 1, \"discriminator_width\": 8";
+        Path gan = Files.writeString(dir.resolve("gan.json"), "{\"init\": \"" + first.toString().replace("\\", "/") + "\", \"train\": \"decoder\", " + common + "}");
+        Path ganRun = dir.resolve("gan-run"), exported = dir.resolve("vae-gan");
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", gan.toString(), "--run", ganRun.toString(), "--until", "2"));
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", gan.toString(), "--run", ganRun.toString()));
+        try (org.ldm4j.weights.SafetensorsFile ckpt = org.ldm4j.weights.SafetensorsFile.open(ganRun.resolve("checkpoints/step-00000003/model.safetensors"))) {
+            assertTrue(ckpt.names().contains("discriminator.conv0.weight"), "the discriminator resumes with the decoder");
+        }
+        java.util.List<String> rows = Files.readAllLines(ganRun.resolve("adversarial.jsonl"));
+        assertEquals(3, rows.size(), "one row per step, resumed without repeats: " + rows);
+        assertTrue(rows.get(0).contains("\"lambda\":0.00000") && !rows.get(2).contains("\"lambda\":0.00000"),
+                "the generator term starts at adversarial_start: " + rows);
+        assertEquals(0, Ldm4j.run("train", "vae", "--config", gan.toString(), "--run", ganRun.toString(), "--export", exported.toString()));
+        try (org.ldm4j.weights.SafetensorsFile a = org.ldm4j.weights.SafetensorsFile.open(first.resolve("diffusion_pytorch_model.safetensors"));
+             org.ldm4j.weights.SafetensorsFile b = org.ldm4j.weights.SafetensorsFile.open(exported.resolve("diffusion_pytorch_model.safetensors"))) {
+            assertEquals(a.names(), b.names(), "the exported VAE has the VAE's tensors only");
+        }
+        Path fullVae = Files.writeString(dir.resolve("full-gan.json"), TINY_VAE.replace("\"seed\": 0}", "\"seed\": 0, \"adversarial_weight\": 0.5}"));
+        assertEquals(2, Ldm4j.run("train", "vae", "--config", fullVae.toString(), "--run", dir.resolve("r3").toString()));
+    }
+
     static final String TINY_LDM_PARTS = """
              "unet": {"_class_name": "UNet2DConditionModel", "sample_size": 8, "in_channels": 4, "out_channels": 4,
                       "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"], "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"],
