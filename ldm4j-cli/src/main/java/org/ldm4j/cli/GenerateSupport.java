@@ -43,7 +43,7 @@ final class GenerateSupport {
             StableDiffusion sd = ModelLoader.load(spec, options, Dtypes.device(o.device), Dtypes.parse(o.dtype));
             if (o.vae == null) return sd;
             try {
-                return sd.withVae(ModelLoader.loadVae(o.vae, sd.device(), sd.dtype()), o.vae.toString());
+                return sd.withVae(ModelLoader.loadVae(o.vae, sd.device(), sd.dtype()), vaeName(o.vae));
             } catch (IOException | IllegalArgumentException e) {
                 throw new Ldm4j.UsageError("cannot use --vae " + o.vae + ": " + e.getMessage());
             }
@@ -160,6 +160,13 @@ final class GenerateSupport {
             written.add(grid);
         }
         return written;
+    }
+
+    /** A VAE folder's name for the PNG parameters: "model/vae" for a model's vae/ folder, else the folder's name (no full path). */
+    static String vaeName(Path folder) {
+        Path p = folder.toAbsolutePath().normalize();
+        String name = p.getFileName().toString();
+        return name.equals("vae") && p.getParent() != null && p.getParent().getFileName() != null ? p.getParent().getFileName() + "/vae" : name;
     }
 
     static Infotext a1111(GenerationRequest r, StableDiffusion sd) { return sd.infotext(r); }

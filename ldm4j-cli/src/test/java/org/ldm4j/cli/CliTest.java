@@ -117,6 +117,9 @@ class CliTest {
         Path other = TinyStableDiffusion.write(dir.resolve("tiny-other"), 1).resolve("vae");
         assertEquals(0, run(txt2img("other-vae.png", "--seed", "4", "--vae", other.toString())).code());
         assertFalse(java.util.Arrays.equals(pixels(dir.resolve("own-vae.png")), pixels(dir.resolve("other-vae.png"))), "another decoder draws other pixels");
+        String parameters = org.ldm4j.image.PngParameters.read(dir.resolve("other-vae.png")).infotext().format();
+        assertTrue(parameters.endsWith(", VAE: tiny-other/vae"), "the PNG names the swapped VAE as A1111 does: " + parameters);
+        assertFalse(org.ldm4j.image.PngParameters.read(dir.resolve("own-vae.png")).infotext().format().contains("VAE:"));
 
         Path eightChannels = dir.resolve("vae-8ch");
         Files.createDirectories(eightChannels);

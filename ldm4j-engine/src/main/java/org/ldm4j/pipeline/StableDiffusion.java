@@ -29,9 +29,17 @@ public final class StableDiffusion {
     public final AutoencoderKL vae;
     /** {@code scheduler/scheduler_config.json}: the model's default scheduler and its beta schedule. */
     public final JsonNode schedulerConfig;
+    /** The autoencoder's name when it is not the model's own ({@link #withVae}), else null. */
+    public final String vaeName;
 
     public StableDiffusion(String name, CLIPTokenizer tokenizer, CLIPTextModel textEncoder, UNet2DConditionModel unet,
                            AutoencoderKL vae, JsonNode schedulerConfig) {
+        this(name, tokenizer, textEncoder, unet, vae, schedulerConfig, null);
+    }
+
+    private StableDiffusion(String name, CLIPTokenizer tokenizer, CLIPTextModel textEncoder, UNet2DConditionModel unet,
+                            AutoencoderKL vae, JsonNode schedulerConfig, String vaeName) {
+        this.vaeName = vaeName;
         this.name = name;
         this.tokenizer = tokenizer;
         this.textEncoder = textEncoder;
@@ -50,7 +58,7 @@ public final class StableDiffusion {
             throw new IllegalArgumentException("VAE " + vaeName + " has " + other.config().latentChannels() + " latent channels; the UNet of "
                     + name + " takes " + latentChannels());
         }
-        return new StableDiffusion(name, tokenizer, textEncoder, unet, other, schedulerConfig);
+        return new StableDiffusion(name, tokenizer, textEncoder, unet, other, schedulerConfig, vaeName);
     }
 
     public Device device() { return unet.device(); }
@@ -76,7 +84,8 @@ public final class StableDiffusion {
      */
     public Infotext infotext(GenerationRequest r) {
         String sampler = (r.scheduler() != null ? Schedulers.fromAlias(r.scheduler()) : defaultScheduler()).a1111Label();
-        return Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(), r.width(), r.height(), name);
+        Infotext text = Infotext.of(r.prompt(), r.negativePrompt(), r.steps(), sampler, r.guidanceScale(), r.seed(), r.width(), r.height(), name);
+        return vaeName == null ? text : text.with("VAE", vaeName);   // A1111 names a swapped VAE the same way
     }
 
     /**
