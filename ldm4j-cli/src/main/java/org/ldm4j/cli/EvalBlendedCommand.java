@@ -59,7 +59,7 @@ import java.util.concurrent.Callable;
         description = "Blended Latent Diffusion on ToyWorld test scenes: PSNR/SSIM outside the mask (before the pixel paste), "
                 + "recall of the requested object inside it, time vs one txt2img; per edit kind and preset.",
         footer = {"", "Example:", "  ldm4j eval blended --model models/toyworld-ldm --n 16 --samples 4 --json runs/eval/blended.json"})
-final class EvalBlendedCommand extends EvalCommand.Common implements Callable<Integer> {
+final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<Integer> {
     static final List<String> KINDS = List.of("add", "replace", "thin");
     static final List<String> PRESETS = List.of("recommended-no-repair", "recommended", "official");
     /** Objects that can stand on the ground (a boat needs water). */
@@ -132,7 +132,7 @@ final class EvalBlendedCommand extends EvalCommand.Common implements Callable<In
         double txt2imgMillis = txt2imgMillis(sd, guidance);
         Map<String, Row> rows = new LinkedHashMap<>();
         for (String p : PRESETS) for (String k : KINDS) rows.put(p + "/" + k, new Row());
-        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "blended_edits").put("model", model).put("n", n)
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "blended_edits").put("model", model).put("vae", vae == null ? null : vae.toString()).put("n", n)
                 .put("first_seed", ToyWorldFid.TEST_SEEDS + first).put("seed", seed).put("size", size).put("samples", samples).put("steps", steps)
                 .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR");
         ArrayNode perEdit = report.putArray("edits");

@@ -55,6 +55,28 @@ import java.util.stream.Stream;
 final class EvalCommand {
     static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The options of evaluations that load a text-to-image model: {@code --vae} swaps its autoencoder (a decoder under test). */
+    static class OfModel extends Common {
+        @Option(names = "--vae", description = "A VAE folder to use instead of the model's (e.g. a decoder fine-tune under test).") Path vae;
+
+        /** The model under test; a folder/file/id (or --vae) that cannot be loaded is a usage error naming it. */
+        org.ldm4j.pipeline.StableDiffusion loadModel(String model, String device, org.bytedeco.pytorch.global.torch.ScalarType dtype) {
+            org.ldm4j.pipeline.StableDiffusion sd;
+            try {
+                sd = org.ldm4j.pipeline.ModelLoader.load(model, org.ldm4j.pipeline.ModelLoader.Options.defaults(),
+                        org.ldm4j.nn.Dtypes.device(device), dtype);
+            } catch (java.io.IOException e) {
+                throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
+            }
+            if (vae == null) return sd;
+            try {
+                return sd.withVae(org.ldm4j.pipeline.ModelLoader.loadVae(vae, sd.device(), sd.dtype()), GenerateSupport.vaeName(vae));
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                throw new Ldm4j.UsageError("cannot use --vae " + vae + ": " + e.getMessage());
+            }
+        }
+    }
+
     /** Options every evaluation shares: the segmenter folder and an optional JSON report. */
     static class Common {
         @Option(names = "--segmenter", defaultValue = "models/toyworld-segmenter", description = "Segmenter folder (default: ${DEFAULT-VALUE}).") Path segmenter;
@@ -69,15 +91,6 @@ final class EvalCommand {
             return ToyWorldSegmenter.load(segmenter);
         }
 
-        /** The model under test; a folder/file/id that cannot be loaded is a usage error naming it. */
-        static org.ldm4j.pipeline.StableDiffusion loadModel(String model, String device, org.bytedeco.pytorch.global.torch.ScalarType dtype) {
-            try {
-                return org.ldm4j.pipeline.ModelLoader.load(model, org.ldm4j.pipeline.ModelLoader.Options.defaults(),
-                        org.ldm4j.nn.Dtypes.device(device), dtype);
-            } catch (java.io.IOException e) {
-                throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
-            }
-        }
 
         /**
          * The scenes encoded (posterior mode, as the VAE's own validation) and decoded by the model's VAE, 16 per

@@ -56,7 +56,7 @@ import java.util.function.Function;
 @Command(name = "gradop", mixinStandardHelpOptions = true,
         description = "Stroke-to-image on ToyWorld test scenes: SDEdit, iterative SDEdit, GradOP+ and GradOP, one row each.",
         footer = {"", "Example:", "  ldm4j eval gradop --model models/toyworld-ldm --n 16 --json runs/eval/gradop.json"})
-final class EvalGradopCommand extends EvalCommand.Common implements Callable<Integer> {
+final class EvalGradopCommand extends EvalCommand.OfModel implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Diffusers folder or checkpoint of the model under test.") String model;
     @Option(names = "--n", defaultValue = "16", description = "Test scenes (default: ${DEFAULT-VALUE}).") int n;
     @Option(names = "--seed", defaultValue = "0", description = "Noise seed of the first scene (scene i uses seed + i).") long seed;
@@ -144,7 +144,7 @@ final class EvalGradopCommand extends EvalCommand.Common implements Callable<Int
             methods.get(0).run().apply(cases.get(0));
         }
         PaintingFunction blur = PaintingFunction.forWidth(size);
-        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "gradop").put("model", model).put("samples", n)
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "gradop").put("model", model).put("vae", vae == null ? null : vae.toString()).put("samples", n)
                 .put("first_seed", ToyWorldFid.TEST_SEEDS).put("reference_first_seed", ToyWorldFid.TEST_SEEDS + n).put("size", size)
                 .put("steps", steps).put("cfg", cfg).put("seed", seed).put("blur_kernel", blur.kernel().length).put("blur_sigma", blur.sigma());
         ArrayNode rows = report.putArray("methods");

@@ -64,7 +64,7 @@ import java.util.concurrent.Callable;
         description = "Region-semantics swap test of GradOP+ on ToyWorld: two same-green discs mapped to 'tree' and 'car', then swapped; "
                 + "the segmenter checks that each disc shows its class.",
         footer = {"", "Example:", "  ldm4j eval gradop-regions --model models/toyworld-ldm --n 32 --json runs/eval/gradop-regions.json --grid runs/eval/gradop-regions.png"})
-final class EvalGradopRegionsCommand extends EvalCommand.Common implements Callable<Integer> {
+final class EvalGradopRegionsCommand extends EvalCommand.OfModel implements Callable<Integer> {
     /** The two object classes: ToyWorld paints oak trees and green cars in nearly the same green (SceneLayout). */
     static final ToyClass CLASS_1 = ToyClass.TREE, CLASS_2 = ToyClass.CAR;
     /** One colour family: a darker and a lighter green, Euclidean RGB distance 30.3. */
@@ -142,7 +142,7 @@ final class EvalGradopRegionsCommand extends EvalCommand.Common implements Calla
         int[][][] classMaps = new int[RUNS.size()][][];
         for (int r = 0; r < RUNS.size(); r++) classMaps[r] = segmenter.classMaps(outputs.get(r), size, size);
 
-        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "gradop_regions").put("model", model).put("samples", cases.size())
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "gradop_regions").put("model", model).put("vae", vae == null ? null : vae.toString()).put("samples", cases.size())
                 .put("scenes_tried", tried).put("first_seed", ToyWorldFid.TEST_SEEDS).put("seed", seed).put("size", size).put("steps", steps)
                 .put("cfg", cfg).put("grad_steps", gradSteps).put("iterations", iterations).put("region_strength", regionStrength)
                 .put("region_tolerance", TOLERANCE).put("disc_radius", radius(size)).put("min_fraction", minFraction)

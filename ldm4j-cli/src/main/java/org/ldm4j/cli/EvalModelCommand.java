@@ -48,7 +48,7 @@ import java.util.concurrent.Callable;
 @Command(name = "model", mixinStandardHelpOptions = true,
         description = "Quality bars of a ToyWorld text-to-image model: VAE PSNR, text2img recall, FID vs VAE-reconstruction FID, texture, speed.",
         footer = {"", "Example:", "  ldm4j eval model --model models/toyworld-ldm --n 128 --json runs/eval/model.json"})
-final class EvalModelCommand extends EvalCommand.Common implements Callable<Integer> {
+final class EvalModelCommand extends EvalCommand.OfModel implements Callable<Integer> {
     static final double PSNR_BAR = 28, RECALL_BAR = 0.75, FID_RATIO_BAR = 2, SECONDS_BAR = 1;
 
     @Option(names = "--model", defaultValue = "models/toyworld-ldm", description = "Diffusers folder of the model (default: ${DEFAULT-VALUE}).") String model;
@@ -139,7 +139,7 @@ final class EvalModelCommand extends EvalCommand.Common implements Callable<Inte
             classes.putObject(e.getKey().label()).put("named", naming).put("real", r).put("vae_reconstruction", v).put("text2img", g);
         }
 
-        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "toyworld_model").put("model", model).put("samples", n)
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "toyworld_model").put("model", model).put("vae", vae == null ? null : vae.toString()).put("samples", n)
                 .put("size", size).put("steps", steps).put("cfg", cfg).put("scheduler", scheduler).put("seed", seed)
                 .put("vae_psnr", psnr).put("fid_text2img", fidGenerated).put("fid_vae_reconstruction", fidRecon)
                 .put("fid_ratio", fidGenerated / fidRecon).put("fid_real", fidReal).put("fid_paintings", fidPaintings)

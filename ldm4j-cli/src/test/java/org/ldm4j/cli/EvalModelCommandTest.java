@@ -66,6 +66,29 @@ class EvalModelCommandTest {
         else assertEquals(report.get("object_recall").asDouble(), recall.get("mean_recall").asDouble(), 1e-9);
     }
 
+    /** --vae measures another decoder on the same model: its PSNR is that decoder's, and the report names it. */
+    @Test void vaeEvaluatesAnotherAutoencoder() throws Exception {
+        Path own = dir.resolve("own.json"), other = dir.resolve("other.json");
+        Path otherVae = TinyStableDiffusion.write(dir.resolve("tiny-other"), 1).resolve("vae");
+        String[] common = {"eval", "model", "--model", model.toString(), "--segmenter", segmenter.toString(), "--n", "2", "--steps", "2"};
+        CliTest.Result a = CliTest.run(concat(common, "--json", own.toString(), "--vae", model.resolve("vae").toString()));
+        CliTest.Result b = CliTest.run(concat(common, "--json", other.toString(), "--vae", otherVae.toString()));
+        assertEquals(0, a.code(), a.err());
+        assertEquals(0, b.code(), b.err());
+        JsonNode ownReport = new ObjectMapper().readTree(Files.readString(own)), otherReport = new ObjectMapper().readTree(Files.readString(other));
+        assertEquals(otherVae.toString(), otherReport.get("vae").asText());
+        assertNotEquals(ownReport.get("vae_psnr").asDouble(), otherReport.get("vae_psnr").asDouble());
+        CliTest.Result missing = CliTest.run(concat(common, "--vae", dir.resolve("none").toString()));
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("cannot use --vae"), missing.err());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     @Test void tooFewScenesIsAUsageError() {
         CliTest.Result few = CliTest.run("eval", "model", "--model", model.toString(), "--segmenter", segmenter.toString(), "--n", "1");
         assertEquals(2, few.code());
