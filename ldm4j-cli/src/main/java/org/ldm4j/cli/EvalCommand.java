@@ -406,6 +406,14 @@ final class EvalCommand {
             SegmenterConfig segConfig = SegmenterConfig.parse(c.get("segmenter"), train.config.toString());
             org.bytedeco.pytorch.global.torch.manual_seed(c.path("seed").asLong(0));
             ToyWorldSegmenter model = new ToyWorldSegmenter(segConfig);
+            if (c.hasNonNull("init")) {   // a fine-tune: the segmenter folder's weights, its config as 'segmenter'
+                Path init = Path.of(c.get("init").asText());
+                try (org.ldm4j.weights.SafetensorsFile f = org.ldm4j.weights.SafetensorsFile.open(init.resolve(ToyWorldSegmenter.WEIGHTS_FILE))) {
+                    WeightLoader.load(model, f, "segmenter " + init);
+                } catch (java.io.IOException e) {
+                    throw new Ldm4j.UsageError(train.config + ": 'init' " + init + " is not a segmenter folder: " + e.getMessage());
+                }
+            }
             int size = c.path("size").asInt(64);
             Trainer trainer = new Trainer(model, train.options(c));
             if (export != null) {
@@ -414,9 +422,26 @@ final class EvalCommand {
                         trainer.step(), export, model.parameterCount(), v.meanIou(), v.pixelAccuracy(), v.images());
                 return 0;
             }
-            SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), size);
-            double loss = trainer.run(new SegmenterRecipe(model, batches, c.path("noise_std").asDouble(0)),
-                    train.lastStep(c));
+            SceneBatches batches = new SceneBatches(c.get("batch_size").asInt(), size, c.path("first_seed").asLong(0));
+            SegmenterRecipe recipe;
+            if (c.hasNonNull("reconstruction_vae")) {   // part of each batch seen through a VAE (SegmenterRecipe.withReconstructions)
+                Path vaeFolder = Path.of(c.get("reconstruction_vae").asText());
+                org.ldm4j.models.vae.AutoencoderKL vae;
+                try {
+                    vae = org.ldm4j.pipeline.ModelLoader.loadVae(vaeFolder, org.ldm4j.nn.Dtypes.device("cpu"), org.bytedeco.pytorch.global.torch.ScalarType.Float);
+                } catch (java.io.IOException e) {
+                    throw new Ldm4j.UsageError(train.config + ": 'reconstruction_vae' " + vaeFolder + ": " + e.getMessage());
+                }
+                try {
+                    recipe = new SegmenterRecipe(model, SegmenterRecipe.withReconstructions(batches, vae, c.path("reconstruction_fraction").asDouble(0.5)),
+                            c.path("noise_std").asDouble(0));
+                } catch (IllegalArgumentException e) {
+                    throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());
+                }
+            } else {
+                recipe = new SegmenterRecipe(model, batches, c.path("noise_std").asDouble(0));
+            }
+            double loss = trainer.run(recipe, train.lastStep(c));
             System.out.printf(Locale.ROOT, "step %d, loss %.5f%n", trainer.step(), loss);
             return 0;
         }

@@ -51,6 +51,27 @@ public final class SegmenterRecipe implements Trainer.Objective {
         }, noiseStd);
     }
 
+    /**
+     * Training scenes with the first {@code fraction} of each batch replaced by their reconstructions through {@code vae}
+     * (posterior mode, clamped to [-1, 1]), labelled with the scenes' exact class maps: every image a latent model shows
+     * the evaluator is such a decode, blurred where the VAE cannot keep detail (a flower bed's dots).
+     */
+    public static java.util.function.LongFunction<Batch> withReconstructions(SceneBatches batches, org.ldm4j.models.vae.AutoencoderKL vae, double fraction) {
+        if (!(fraction > 0 && fraction <= 1)) throw new IllegalArgumentException("reconstruction_fraction must be in (0, 1], got " + fraction);
+        return step -> {
+            List<Scene> scenes = batches.scenes(step);
+            Tensor x = EvalImages.scenes(scenes);
+            long k = Math.max(1, Math.round(fraction * scenes.size()));
+            try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
+                Tensor head = x.narrow(0, 0, k);
+                Tensor recon = vae.decode(vae.encode(head.to(vae.device(), vae.dtype())).mode()).to(x.device(), x.scalar_type())
+                        .clamp(new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(-1.0)), new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(1.0)));
+                x = k == scenes.size() ? recon : torch.cat(new org.bytedeco.pytorch.TensorVector(recon, x.narrow(0, k, scenes.size() - k)), 0);
+            }
+            return new Batch(x, EvalImages.segTargets(scenes));
+        };
+    }
+
     /** On any labelled data, e.g. a fixed pool of real and generated examples ({@link LabelledPool}). */
     public SegmenterRecipe(ToyWorldSegmenter model, java.util.function.LongFunction<Batch> data, double noiseStd) {
         this.model = model;
