@@ -68,12 +68,7 @@ final class EvalCommand {
             } catch (java.io.IOException e) {
                 throw new Ldm4j.UsageError("cannot load model '" + model + "': " + e.getMessage());
             }
-            if (vae == null) return sd;
-            try {
-                return sd.withVae(org.ldm4j.pipeline.ModelLoader.loadVae(vae, sd.device(), sd.dtype()), GenerateSupport.vaeName(vae));
-            } catch (java.io.IOException | IllegalArgumentException e) {
-                throw new Ldm4j.UsageError("cannot use --vae " + vae + ": " + e.getMessage());
-            }
+            return GenerateSupport.withVae(sd, vae);
         }
     }
 
@@ -90,7 +85,6 @@ final class EvalCommand {
             }
             return ToyWorldSegmenter.load(segmenter);
         }
-
 
         /**
          * The scenes encoded (posterior mode, as the VAE's own validation) and decoded by the model's VAE, 16 per

@@ -40,13 +40,7 @@ final class GenerateSupport {
             ModelLoader.Options options = ModelLoader.Options.defaults();
             if (o.configFrom != null) options = options.withConfigFrom(o.configFrom);
             if (o.tokenizer != null) options = options.withTokenizer(o.tokenizer);
-            StableDiffusion sd = ModelLoader.load(spec, options, Dtypes.device(o.device), Dtypes.parse(o.dtype));
-            if (o.vae == null) return sd;
-            try {
-                return sd.withVae(ModelLoader.loadVae(o.vae, sd.device(), sd.dtype()), vaeName(o.vae));
-            } catch (IOException | IllegalArgumentException e) {
-                throw new Ldm4j.UsageError("cannot use --vae " + o.vae + ": " + e.getMessage());
-            }
+            return withVae(ModelLoader.load(spec, options, Dtypes.device(o.device), Dtypes.parse(o.dtype)), o.vae);
         } catch (IOException e) {
             throw new Ldm4j.UsageError("cannot load model '" + spec + "': " + e.getMessage());
         }
@@ -160,6 +154,16 @@ final class GenerateSupport {
             written.add(grid);
         }
         return written;
+    }
+
+    /** {@code sd} with the autoencoder of {@code --vae} (itself when null); a folder that cannot serve is a usage error. */
+    static StableDiffusion withVae(StableDiffusion sd, Path vae) {
+        if (vae == null) return sd;
+        try {
+            return sd.withVae(ModelLoader.loadVae(vae, sd.device(), sd.dtype()), vaeName(vae));
+        } catch (IOException | IllegalArgumentException e) {
+            throw new Ldm4j.UsageError("cannot use --vae " + vae + ": " + e.getMessage());
+        }
     }
 
     /** A VAE folder's name for the PNG parameters: "model/vae" for a model's vae/ folder, else the folder's name (no full path). */
