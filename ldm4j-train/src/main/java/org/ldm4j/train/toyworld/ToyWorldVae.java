@@ -38,7 +38,7 @@ public final class ToyWorldVae implements Trainer.Objective {
     private final int mapSize;
     private final ObjectWeighting objectWeighting;
     private Adversarial adversarial;
-    private final double[] adversarialStats = new double[4];
+    private final double[] adversarialStats = new double[3];   // discriminator loss, accuracy, λ over the log window
     private int adversarialStatCount;
 
     /** What the autoencoder reconstructs. */
@@ -124,6 +124,9 @@ public final class ToyWorldVae implements Trainer.Objective {
      * The patch-GAN term of SD's autoencoder loss (taming-transformers' {@code LPIPSWithDiscriminator} without LPIPS), for
      * a decoder-only fine-tune: hinge losses, the generator term weighted adaptively as there, λ = weight · ‖∇L_rec‖ /
      * ‖∇L_G‖ at the decoder's last layer, so the adversarial gradient stays a fixed fraction of the reconstruction's.
+     *
+     * <p>Both share the trainer's AdamW and learning-rate schedule, and its gradient clipping applies to their joint
+     * norm (taming-transformers gives each its own Adam at the same rate; one optimizer keeps one checkpoint format).
      *
      * @param startStep before it only the discriminator learns (the decoder sees a discriminator that already tells
      *                  its blur from real texture, as SD's disc_start)
