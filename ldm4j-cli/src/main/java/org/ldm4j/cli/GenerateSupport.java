@@ -160,17 +160,10 @@ final class GenerateSupport {
     static StableDiffusion withVae(StableDiffusion sd, Path vae) {
         if (vae == null) return sd;
         try {
-            return sd.withVae(ModelLoader.loadVae(vae, sd.device(), sd.dtype()), vaeName(vae));
+            return ModelLoader.withVaeFolder(sd, vae);
         } catch (IOException | IllegalArgumentException e) {
             throw new Ldm4j.UsageError("cannot use --vae " + vae + ": " + e.getMessage());
         }
-    }
-
-    /** A VAE folder's name for the PNG parameters: "model/vae" for a model's vae/ folder, else the folder's name (no full path). */
-    static String vaeName(Path folder) {
-        Path p = folder.toAbsolutePath().normalize();
-        String name = p.getFileName().toString();
-        return name.equals("vae") && p.getParent() != null && p.getParent().getFileName() != null ? p.getParent().getFileName() + "/vae" : name;
     }
 
     static Infotext a1111(GenerationRequest r, StableDiffusion sd) { return sd.infotext(r); }

@@ -26,6 +26,9 @@ final class StudioCommand implements Callable<Integer> {
             + "Default: the embedded ToyWorld model; the studio starts without a model if it is missing.")
     String model;
 
+    @Option(names = "--vae", description = "A VAE folder to use instead of the model's (e.g. a fine-tuned decoder); its latent channels must be the model's.")
+    Path vae;
+
     @Option(names = "--fgdm", description = "FG-DM folder (fgdm.json + factor weights, from `ldm4j train fgdm --export`) for the "
             + "Factor graph and map edit modes; its factors run on --model. Default: models/toyworld-fgdm beside the default "
             + "model; those modes show disabled if it is missing.")
@@ -75,7 +78,7 @@ final class StudioCommand implements Callable<Integer> {
         if (fgdm != null && !Files.isDirectory(fgdm)) throw new Ldm4j.UsageError("--fgdm: no FG-DM folder at " + fgdm);
         Path fgdmFolder = fgdm != null ? fgdm : FgdmSupport.defaultFolder();
         StudioConfig config = new StudioConfig(host, port, token, model != null ? model : ModelLoader.defaultModel(),
-                model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue));
+                model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue), vae);
         try {
             return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder) : null);
         } catch (IOException e) {

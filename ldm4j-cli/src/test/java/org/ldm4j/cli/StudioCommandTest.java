@@ -55,6 +55,20 @@ class StudioCommandTest {
         throw new AssertionError("no mode " + name + " in " + models);
     }
 
+    @Test void vaeSwapsTheServedAutoencoderAndOneThatCannotServeStopsTheStart() throws Exception {
+        Path otherVae = org.ldm4j.pipeline.TinyStableDiffusion.write(dir.resolve("other"), 1).resolve("vae");
+        JsonNode info = models("--vae", otherVae.toString(), "--fgdm", fgdm.toString());
+        assertEquals("other/vae", info.get("models").get(0).get("vae").asText(), info.toString());
+        assertTrue(models("--fgdm", fgdm.toString()).get("models").get(0).get("vae").isNull(), "the model's own VAE");
+
+        Path missing = dir.resolve("no-vae");
+        StudioCommand cmd = new StudioCommand();
+        new CommandLine(cmd).parseArgs("--model", base.toString(), "--port", "0", "--gallery", dir.resolve("gallery").toString(),
+                "--vae", missing.toString(), "--fgdm", fgdm.toString());
+        Ldm4j.UsageError e = assertThrows(Ldm4j.UsageError.class, cmd::start);
+        assertTrue(e.getMessage().contains("cannot use --vae") && e.getMessage().contains("no config.json"), e.getMessage());
+    }
+
     @Test void theFgdmFolderEnablesTheFactorGraphModeWithItsSegmentationFactor() throws Exception {
         JsonNode info = models("--fgdm", fgdm.toString());
         assertTrue(mode(info, "factorgraph").get("enabled").asBoolean(), info.get("modes").toString());

@@ -147,6 +147,17 @@ public final class ModelLoader {
         return UNet2DConditionConfig.parse(json.toString(), source.toString());
     }
 
+    /**
+     * {@code sd} with the autoencoder of a VAE folder ({@link StableDiffusion#withVae}), named for the PNG parameters
+     * as "model/vae" when the folder is a model's {@code vae/}, else by the folder's name (never the full path).
+     */
+    public static StableDiffusion withVaeFolder(StableDiffusion sd, Path folder) throws IOException {
+        Path p = folder.toAbsolutePath().normalize();
+        String name = p.getFileName() == null ? p.toString() : p.getFileName().toString();
+        if (name.equals("vae") && p.getParent() != null && p.getParent().getFileName() != null) name = p.getParent().getFileName() + "/vae";
+        return sd.withVae(loadVae(folder, sd.device(), sd.dtype()), name);
+    }
+
     /** A standalone AutoencoderKL folder (config.json + diffusion_pytorch_model.safetensors), e.g. a fine-tuned decoder. */
     public static AutoencoderKL loadVae(Path folder, Device device, ScalarType dtype) throws IOException {
         Path config = folder.resolve("config.json");

@@ -14,9 +14,16 @@ import java.nio.file.Path;
  * @param modelRequired true when the user named the model: failing to load it stops the server instead of
  *                      starting it without one (the default ToyWorld model may simply not be there yet)
  * @param gallery folder the results are written to and the only folder files are served from
+ * @param vae     a VAE folder to use instead of the model's (null: the model's own); failing to load it stops the server
  */
 public record StudioConfig(String host, int port, String token, String modelSpec, boolean modelRequired,
-                           Path gallery, String device, String dtype, int threads, Limits limits) {
+                           Path gallery, String device, String dtype, int threads, Limits limits, Path vae) {
+
+    /** With the model's own VAE. */
+    public StudioConfig(String host, int port, String token, String modelSpec, boolean modelRequired,
+                        Path gallery, String device, String dtype, int threads, Limits limits) {
+        this(host, port, token, modelSpec, modelRequired, gallery, device, dtype, threads, limits, null);
+    }
 
     public static final String LOOPBACK = "127.0.0.1";
     public static final int DEFAULT_PORT = 7860;

@@ -106,6 +106,13 @@ public final class StudioServer implements AutoCloseable {
             return new StudioServer(config, gallery, null, "no model loaded: " + config.modelSpec()
                     + " is not available (" + e.getMessage() + "); start the studio with --model DIR", null, null);
         }
+        if (config.vae() != null) {   // asked for by name: a VAE that cannot serve stops the server
+            try {
+                sd = ModelLoader.withVaeFolder(sd, config.vae());
+            } catch (IOException | IllegalArgumentException e) {
+                throw new IOException("cannot use --vae " + config.vae() + ": " + e.getMessage(), e);
+            }
+        }
         FactorGraphModel fg = null;
         String noFactorGraph = FactorGraphSource.NO_FACTORS;
         if (factorGraph != null) {
