@@ -132,7 +132,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         double txt2imgMillis = txt2imgMillis(sd, guidance);
         Map<String, Row> rows = new LinkedHashMap<>();
         for (String p : PRESETS) for (String k : KINDS) rows.put(p + "/" + k, new Row());
-        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "blended_edits").put("model", model).put("vae", vae == null ? null : vae.toString()).put("n", n)
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "blended_edits").put("model", model).put("vae", vaeSpec()).put("n", n)
                 .put("first_seed", ToyWorldFid.TEST_SEEDS + first).put("seed", seed).put("size", size).put("samples", samples).put("steps", steps)
                 .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR");
         ArrayNode perEdit = report.putArray("edits");

@@ -11,8 +11,6 @@ import org.ldm4j.image.AtomicFiles;
 import org.ldm4j.image.Images;
 import org.ldm4j.image.PngParameters;
 import org.ldm4j.models.vae.AutoencoderKL;
-import org.ldm4j.models.vae.AutoencoderKLConfig;
-import org.ldm4j.nn.Block;
 import org.ldm4j.toyworld.Mask;
 import org.ldm4j.toyworld.PaintingOptions;
 import org.ldm4j.toyworld.Scene;
@@ -25,9 +23,7 @@ import org.ldm4j.toyworld.eval.ImageQuality;
 import org.ldm4j.toyworld.eval.ObjectRecall;
 import org.ldm4j.toyworld.eval.PaintingFunction;
 import org.ldm4j.toyworld.eval.ToyWorldFid;
-import org.ldm4j.weights.DiffusersFolder;
 import org.ldm4j.weights.WeightLoader;
-import org.ldm4j.weights.WeightSource;
 import org.ldm4j.nn.Engine;
 import org.ldm4j.toyworld.eval.SegmentationMetrics;
 import org.ldm4j.toyworld.eval.SegmenterConfig;
@@ -70,6 +66,9 @@ final class EvalCommand {
             }
             return GenerateSupport.withVae(sd, vae);
         }
+
+        /** --vae as given, for the JSON report (null: the model's own). */
+        String vaeSpec() { return vae == null ? null : vae.toString(); }
     }
 
     /** Options every evaluation shares: the segmenter folder and an optional JSON report. */
@@ -90,14 +89,14 @@ final class EvalCommand {
          * The scenes encoded (posterior mode, as the VAE's own validation) and decoded by the model's VAE, 16 per
          * call, as 8-bit RGB in scene order: what any latent model can at best show of them.
          */
-        static List<int[]> vaeReconstructions(org.ldm4j.pipeline.StableDiffusion sd, List<org.ldm4j.toyworld.Scene> scenes) {
+        static List<int[]> vaeReconstructions(AutoencoderKL vae, List<org.ldm4j.toyworld.Scene> scenes) {
             List<int[]> reconstructions = new java.util.ArrayList<>(scenes.size());
             for (int start = 0; start < scenes.size(); start += 16) {
                 List<org.ldm4j.toyworld.Scene> batch = scenes.subList(start, Math.min(scenes.size(), start + 16));
                 try (org.bytedeco.javacpp.PointerScope scope = new org.bytedeco.javacpp.PointerScope();
                      org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
-                    org.bytedeco.pytorch.Tensor x = org.ldm4j.nn.Dtypes.to(org.ldm4j.toyworld.eval.EvalImages.scenes(batch), sd.device(), sd.vae.dtype());
-                    org.bytedeco.pytorch.Tensor recon = org.ldm4j.nn.Dtypes.to(sd.vae.decode(sd.vae.encode(x).mode()), org.ldm4j.nn.Dtypes.device("cpu"),
+                    org.bytedeco.pytorch.Tensor x = org.ldm4j.nn.Dtypes.to(org.ldm4j.toyworld.eval.EvalImages.scenes(batch), vae.device(), vae.dtype());
+                    org.bytedeco.pytorch.Tensor recon = org.ldm4j.nn.Dtypes.to(vae.reconstruct(x), org.ldm4j.nn.Dtypes.device("cpu"),
                             org.bytedeco.pytorch.global.torch.ScalarType.Float);
                     for (java.awt.image.BufferedImage image : org.ldm4j.image.Images.toImages(recon)) {
                         reconstructions.add(org.ldm4j.toyworld.eval.EvalImages.rgb(image));
@@ -368,20 +367,7 @@ final class EvalCommand {
         }
 
         private List<int[]> reconstruct(List<Scene> scenes) throws Exception {
-            AutoencoderKLConfig cfg = AutoencoderKLConfig.parse(Files.readString(vae.resolve("config.json")));
-            AutoencoderKL model = Block.withoutInit(() -> new AutoencoderKL(cfg));
-            try (WeightSource w = DiffusersFolder.findWeights(vae, null)) {
-                WeightLoader.load(model, w, "vae");
-            }
-            List<int[]> out = new ArrayList<>();
-            for (int start = 0; start < scenes.size(); start += 16) {
-                try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-                    Tensor x = EvalImages.scenes(scenes.subList(start, Math.min(scenes.size(), start + 16)));
-                    Tensor recon = model.decode(model.encode(x).mode());
-                    for (BufferedImage img : Images.toImages(recon)) out.add(EvalImages.rgb(img));
-                }
-            }
-            return out;
+            return vaeReconstructions(org.ldm4j.pipeline.ModelLoader.loadVae(vae, org.ldm4j.nn.Dtypes.device("cpu"), org.bytedeco.pytorch.global.torch.ScalarType.Float), scenes);
         }
     }
 

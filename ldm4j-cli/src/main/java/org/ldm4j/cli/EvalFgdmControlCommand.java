@@ -79,7 +79,7 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
                     millis += (System.nanoTime() - start) / 1e6;
                     FgdmEvaluation.addAgreement(metrics[1], big, segment(segmenter, given, m));
                     FgdmEvaluation.addAgreement(metrics[2], big, segmenter.classMaps(List.of(scene.rgb()), size, size)[0]);
-                    FgdmEvaluation.addAgreement(metrics[3], big, segmenter.classMaps(vaeReconstructions(m.graph().sd, List.of(scene)), size, size)[0]);
+                    FgdmEvaluation.addAgreement(metrics[3], big, segmenter.classMaps(vaeReconstructions(m.graph().sd.vae, List.of(scene)), size, size)[0]);
                 }
                 bar.step();
             }

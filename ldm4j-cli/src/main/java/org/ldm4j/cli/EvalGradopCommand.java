@@ -144,7 +144,7 @@ final class EvalGradopCommand extends EvalCommand.OfModel implements Callable<In
             methods.get(0).run().apply(cases.get(0));
         }
         PaintingFunction blur = PaintingFunction.forWidth(size);
-        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "gradop").put("model", model).put("vae", vae == null ? null : vae.toString()).put("samples", n)
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "gradop").put("model", model).put("vae", vaeSpec()).put("samples", n)
                 .put("first_seed", ToyWorldFid.TEST_SEEDS).put("reference_first_seed", ToyWorldFid.TEST_SEEDS + n).put("size", size)
                 .put("steps", steps).put("cfg", cfg).put("seed", seed).put("blur_kernel", blur.kernel().length).put("blur_sigma", blur.sigma());
         ArrayNode rows = report.putArray("methods");

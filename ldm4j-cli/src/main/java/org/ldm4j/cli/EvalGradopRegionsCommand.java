@@ -142,7 +142,7 @@ final class EvalGradopRegionsCommand extends EvalCommand.OfModel implements Call
         int[][][] classMaps = new int[RUNS.size()][][];
         for (int r = 0; r < RUNS.size(); r++) classMaps[r] = segmenter.classMaps(outputs.get(r), size, size);
 
-        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "gradop_regions").put("model", model).put("vae", vae == null ? null : vae.toString()).put("samples", cases.size())
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "gradop_regions").put("model", model).put("vae", vaeSpec()).put("samples", cases.size())
                 .put("scenes_tried", tried).put("first_seed", ToyWorldFid.TEST_SEEDS).put("seed", seed).put("size", size).put("steps", steps)
                 .put("cfg", cfg).put("grad_steps", gradSteps).put("iterations", iterations).put("region_strength", regionStrength)
                 .put("region_tolerance", TOLERANCE).put("disc_radius", radius(size)).put("min_fraction", minFraction)

@@ -73,7 +73,7 @@ final class EvalModelCommand extends EvalCommand.OfModel implements Callable<Int
         FrechetDistance.Statistics reference = fid.realStatistics(ToyWorldFid.TEST_SEEDS + n, n, size);
 
         // VAE: reconstructions of the test scenes (posterior mode, as the VAE's own validation).
-        List<int[]> reconstructions = vaeReconstructions(sd, scenes);
+        List<int[]> reconstructions = vaeReconstructions(sd.vae, scenes);
         double psnr = 0;
         for (int i = 0; i < n; i++) psnr += ImageQuality.psnr(reconstructions.get(i), scenes.get(i).rgb(), null);
         psnr /= n;
@@ -139,7 +139,7 @@ final class EvalModelCommand extends EvalCommand.OfModel implements Callable<Int
             classes.putObject(e.getKey().label()).put("named", naming).put("real", r).put("vae_reconstruction", v).put("text2img", g);
         }
 
-        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "toyworld_model").put("model", model).put("vae", vae == null ? null : vae.toString()).put("samples", n)
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "toyworld_model").put("model", model).put("vae", vaeSpec()).put("samples", n)
                 .put("size", size).put("steps", steps).put("cfg", cfg).put("scheduler", scheduler).put("seed", seed)
                 .put("vae_psnr", psnr).put("fid_text2img", fidGenerated).put("fid_vae_reconstruction", fidRecon)
                 .put("fid_ratio", fidGenerated / fidRecon).put("fid_real", fidReal).put("fid_paintings", fidPaintings)

@@ -60,6 +60,11 @@ public final class AutoencoderKL extends Block {
         return new DiagonalGaussianDistribution(moments);
     }
 
+    /** x through the autoencoder, the posterior's mode decoded (diffusers' forward with sample_posterior=False; not clamped). */
+    public Tensor reconstruct(Tensor x) {
+        return decode(encode(x).mode());
+    }
+
     /** z: unscaled latents (B, 4, h, w) -> image (B, 3, h·f, w·f), roughly in [-1, 1] (not clamped). */
     public Tensor decode(Tensor z) {
         return decodeWith(decoder, z);

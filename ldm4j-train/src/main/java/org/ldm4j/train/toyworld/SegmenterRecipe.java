@@ -64,7 +64,7 @@ public final class SegmenterRecipe implements Trainer.Objective {
             long k = Math.max(1, Math.round(fraction * scenes.size()));
             try (org.bytedeco.pytorch.NoGradGuard g = new org.bytedeco.pytorch.NoGradGuard()) {
                 Tensor head = x.narrow(0, 0, k);
-                Tensor recon = vae.decode(vae.encode(head.to(vae.device(), vae.dtype())).mode()).to(x.device(), x.scalar_type())
+                Tensor recon = vae.reconstruct(head.to(vae.device(), vae.dtype())).to(x.device(), x.scalar_type())
                         .clamp(new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(-1.0)), new org.bytedeco.pytorch.ScalarOptional(new org.bytedeco.pytorch.Scalar(1.0)));
                 x = k == scenes.size() ? recon : torch.cat(new org.bytedeco.pytorch.TensorVector(recon, x.narrow(0, k, scenes.size() - k)), 0);
             }

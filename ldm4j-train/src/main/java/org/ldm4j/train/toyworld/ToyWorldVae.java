@@ -228,7 +228,7 @@ public final class ToyWorldVae implements Trainer.Objective {
 
     /** Peak signal-to-noise ratio of the reconstruction of {@code x} (in [-1, 1]) through the posterior mode, in dB. */
     public static double psnr(AutoencoderKL vae, Tensor x) {
-        Tensor recon = vae.decode(vae.encode(x).mode()).clamp(new org.bytedeco.pytorch.ScalarOptional(new Scalar(-1.0)),
+        Tensor recon = vae.reconstruct(x).clamp(new org.bytedeco.pytorch.ScalarOptional(new Scalar(-1.0)),
                 new org.bytedeco.pytorch.ScalarOptional(new Scalar(1.0)));
         // pixels in [0, 1]: MSE of (recon - x) / 2
         double mse = recon.sub(x).div(new Scalar(2.0)).pow(new Scalar(2.0)).mean(new ScalarTypeOptional()).item_double();
