@@ -100,8 +100,7 @@ final class TrainCommand {
                 objective = new ToyWorldVae(vae, batches, c.path("kl_weight").asDouble(1e-6), decoderOnly, data, mapSize,
                         new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(256)));
                 if (discriminator != null) {
-                    objective.withAdversarial(new ToyWorldVae.Adversarial(discriminator, adversarialWeight, c.path("adversarial_start").asLong(0),
-                            train.run.resolve("adversarial.jsonl"), c.path("log_every").asInt(20)));
+                    objective.withAdversarial(new ToyWorldVae.Adversarial(discriminator, adversarialWeight, c.path("adversarial_start").asLong(0)));
                 }
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());

@@ -79,9 +79,11 @@ class TrainCommandTest {
         try (org.ldm4j.weights.SafetensorsFile ckpt = org.ldm4j.weights.SafetensorsFile.open(ganRun.resolve("checkpoints/step-00000003/model.safetensors"))) {
             assertTrue(ckpt.names().contains("discriminator.conv0.weight"), "the discriminator resumes with the decoder");
         }
-        java.util.List<String> rows = Files.readAllLines(ganRun.resolve("adversarial.jsonl"));
+        java.util.List<String> rows = Files.readAllLines(ganRun.resolve("metrics.jsonl"));
         assertEquals(3, rows.size(), "one row per step, resumed without repeats: " + rows);
-        assertTrue(rows.get(0).contains("\"lambda\":0.00000") && !rows.get(2).contains("\"lambda\":0.00000"),
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertTrue(json.readTree(rows.get(0)).has("discriminator_accuracy"), "the discriminator's figures beside the loss: " + rows);
+        assertTrue(json.readTree(rows.get(0)).get("lambda").asDouble() == 0 && json.readTree(rows.get(2)).get("lambda").asDouble() > 0,
                 "the generator term starts at adversarial_start: " + rows);
         assertEquals(0, Ldm4j.run("train", "vae", "--config", gan.toString(), "--run", ganRun.toString(), "--export", exported.toString()));
         try (org.ldm4j.weights.SafetensorsFile a = org.ldm4j.weights.SafetensorsFile.open(first.resolve("diffusion_pytorch_model.safetensors"));

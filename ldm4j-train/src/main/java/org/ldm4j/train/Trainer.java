@@ -40,6 +40,12 @@ public final class Trainer {
     /** One training step's loss for step {@code step}; must draw all randomness from {@code rng}. */
     public interface Objective {
         Tensor loss(long step, Rng rng);
+
+        /**
+         * Figures of the last {@link #loss} call besides the loss (e.g. a discriminator's), averaged over each log
+         * window into the same metrics.jsonl row as the loss.
+         */
+        default Map<String, Double> stepMetrics() { return Map.of(); }
     }
 
     public record Options(long totalSteps, LrSchedule lr, double clipNorm, double emaDecay, double weightDecay,
@@ -77,6 +83,7 @@ public final class Trainer {
         TensorVector all = new TensorVector(paramList.toArray(new Tensor[0]));
         double windowLoss = 0;
         int windowCount = 0;
+        Map<String, Double> windowMetrics = new java.util.TreeMap<>();
         double lastMean = Double.NaN;
         long started = System.nanoTime();
         long startStep = step;
@@ -90,6 +97,7 @@ public final class Trainer {
                 try (PointerScope scope = new PointerScope()) {
                     Tensor loss = objective.loss(step, new Rng(options.seed() + step));
                     lossValue = loss.item_double();
+                    objective.stepMetrics().forEach((k, v) -> windowMetrics.merge(k, v, Double::sum));
                     if (!Double.isFinite(lossValue)) {
                         throw new IllegalStateException("loss is " + lossValue + " at step " + step
                                 + " (" + options.runDir() + "); the last checkpoint is intact");
@@ -108,9 +116,10 @@ public final class Trainer {
                 if (step % options.logEvery() == 0 || step == end) {
                     lastMean = windowLoss / windowCount;
                     double itPerSec = (step - startStep) / ((System.nanoTime() - started) / 1e9);
-                    logMetrics(step, lastMean, lr, itPerSec);
+                    logMetrics(step, lastMean, lr, itPerSec, windowMetrics, windowCount);
                     windowLoss = 0;
                     windowCount = 0;
+                    windowMetrics.clear();
                 }
                 if (step % options.checkpointEvery() == 0 || step == end) {
                     checkpoints.save(step, model, optimizer, ema);
@@ -120,10 +129,11 @@ public final class Trainer {
         return lastMean;
     }
 
-    private void logMetrics(long step, double loss, double lr, double itPerSec) {
+    private void logMetrics(long step, double loss, double lr, double itPerSec, Map<String, Double> sums, int count) {
         ObjectNode row = new ObjectMapper().createObjectNode();
-        row.put("step", step).put("loss", loss).put("lr", lr).put("it_per_s", itPerSec)
-                .put("time", java.time.Instant.now().toString());
+        row.put("step", step).put("loss", loss);
+        sums.forEach((k, v) -> row.put(k, v / count));
+        row.put("lr", lr).put("it_per_s", itPerSec).put("time", java.time.Instant.now().toString());
         try {
             Files.createDirectories(options.runDir());
             Files.writeString(options.runDir().resolve("metrics.jsonl"), row + "\n", StandardCharsets.UTF_8,

@@ -93,6 +93,24 @@ class TrainerTest {
         assertTrue(Files.readString(dir.resolve("metrics.jsonl")).lines().count() >= 15);
     }
 
+    /** An objective's own figures are averaged over each log window into the loss's metrics.jsonl row. */
+    @Test void stepMetricsAreAveragedIntoTheMetricsLog(@TempDir Path dir) throws Exception {
+        Model m = new Model();
+        Trainer.Objective plain = regression(m);
+        Trainer.Objective withFigures = new Trainer.Objective() {
+            long last;
+            @Override public Tensor loss(long step, org.ldm4j.nn.Rng rng) { last = step; return plain.loss(step, rng); }
+            @Override public java.util.Map<String, Double> stepMetrics() { return java.util.Map.of("step_seen", (double) last); }
+        };
+        new Trainer(m, options(dir, 4, 4)).run(withFigures, 4);
+        java.util.List<String> rows = Files.readAllLines(dir.resolve("metrics.jsonl"));
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertEquals(2, rows.size(), rows.toString());
+        assertEquals(0.5, json.readTree(rows.get(0)).get("step_seen").asDouble(), 1e-12, "steps 0 and 1 of the first window");
+        assertEquals(2.5, json.readTree(rows.get(1)).get("step_seen").asDouble(), 1e-12, "steps 2 and 3 of the second");
+        assertTrue(json.readTree(rows.get(0)).has("loss"));
+    }
+
     @Test void nanLossStopsWithTheStep(@TempDir Path dir) {
         Model m = new Model();
         Trainer t = new Trainer(m, options(dir, 10, 5));

@@ -14,14 +14,8 @@ import org.ldm4j.nn.Rng;
 import org.ldm4j.toyworld.Scene;
 import org.ldm4j.train.Trainer;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
+import java.util.Map;
 
 /**
  * The ToyWorld autoencoder's objective: ‖D(z) − x‖² + ‖D(z) − x‖₁ + β·KL(q(z|x) ‖ N(0, I)), z ~ q(z|x).
@@ -38,8 +32,7 @@ public final class ToyWorldVae implements Trainer.Objective {
     private final int mapSize;
     private final ObjectWeighting objectWeighting;
     private Adversarial adversarial;
-    private final double[] adversarialStats = new double[3];   // discriminator loss, accuracy, λ over the log window
-    private int adversarialStatCount;
+    private Map<String, Double> lastAdversarialMetrics = Map.of();
 
     /** What the autoencoder reconstructs. */
     public enum Data {
@@ -128,11 +121,12 @@ public final class ToyWorldVae implements Trainer.Objective {
      * <p>Both share the trainer's AdamW and learning-rate schedule, and its gradient clipping applies to their joint
      * norm (taming-transformers gives each its own Adam at the same rate; one optimizer keeps one checkpoint format).
      *
+     * <p>Each step's discriminator loss, its accuracy and λ go into the trainer's metrics.jsonl ({@link #stepMetrics}).
+     *
      * @param startStep before it only the discriminator learns (the decoder sees a discriminator that already tells
      *                  its blur from real texture, as SD's disc_start)
-     * @param log       a JSONL file for the discriminator's loss, its accuracy and λ every {@code logEvery} steps, or null
      */
-    public record Adversarial(PatchDiscriminator discriminator, double weight, long startStep, Path log, int logEvery) {
+    public record Adversarial(PatchDiscriminator discriminator, double weight, long startStep) {
         public Adversarial {
             if (!(weight > 0)) throw new IllegalArgumentException("adversarial_weight must be > 0, got " + weight);
             if (startStep < 0) throw new IllegalArgumentException("adversarial_start must be >= 0, got " + startStep);
@@ -198,32 +192,18 @@ public final class ToyWorldVae implements Trainer.Objective {
             lambda = adversarial.weight() * Math.min(recNorm / (advNorm + 1e-4), 1e4);
             loss = reconstruction.add(generatorLoss.mul(new Scalar(lambda)));
         }
-        record(step, discriminatorLoss.item_double(), accuracy, lambda);
+        lastAdversarialMetrics = Map.of("discriminator_loss", discriminatorLoss.item_double(), "discriminator_accuracy", accuracy, "lambda", lambda);
         return loss;
     }
+
+    /** The adversarial term's figures of the last step (none without it). */
+    @Override
+    public Map<String, Double> stepMetrics() { return lastAdversarialMetrics; }
 
     private static double gradientNorm(Tensor loss, Tensor parameter) {
         TensorVector g = torch.grad(new TensorVector(loss), new TensorVector(parameter),
                 new TensorVector(), new BoolOptional(true), false, false);
         return g.get(0).norm().item_double();
-    }
-
-    private void record(long step, double discriminatorLoss, double accuracy, double lambda) {
-        adversarialStats[0] += discriminatorLoss;
-        adversarialStats[1] += accuracy;
-        adversarialStats[2] += lambda;
-        adversarialStatCount++;
-        if (adversarial.log() == null || (step + 1) % adversarial.logEvery() != 0) return;
-        String row = String.format(Locale.ROOT, "{\"step\":%d,\"discriminator_loss\":%.5f,\"discriminator_accuracy\":%.4f,\"lambda\":%.5f}%n",
-                step + 1, adversarialStats[0] / adversarialStatCount, adversarialStats[1] / adversarialStatCount, adversarialStats[2] / adversarialStatCount);
-        try {
-            Files.createDirectories(adversarial.log().toAbsolutePath().getParent());
-            Files.writeString(adversarial.log(), row, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        Arrays.fill(adversarialStats, 0);
-        adversarialStatCount = 0;
     }
 
     /** Peak signal-to-noise ratio of the reconstruction of {@code x} (in [-1, 1]) through the posterior mode, in dB. */
