@@ -9,6 +9,7 @@ import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.toyworld.Scene;
+import org.ldm4j.toyworld.ToyClass;
 import org.ldm4j.train.toyworld.ToyWorldMaps;
 import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 import picocli.CommandLine;
@@ -112,7 +113,15 @@ final class EvalFgdmCommand implements Runnable {
 
         static String row(String name, FgdmEvaluation.Figures f) {
             return String.format(Locale.ROOT, "%-12s %10.3f %12.3f %8.4f %11s %13s %10.4f %10.3f", name, f.layoutFd(), f.imageFid(), f.miou(),
-                    num(f.mapRecall()), num(f.imageRecall()), f.unlabeled(), f.secondsPerPrompt());
+                    num(f.mapRecall()), num(f.imageRecall()), f.unlabeled(), f.secondsPerPrompt())
+                    + System.lineSeparator() + perClass(f.iouPerClass());
+        }
+
+        /** One line of the agreement's IoU by class, "-" for a class in neither map nor image. */
+        static String perClass(double[] iou) {
+            StringBuilder line = new StringBuilder("  IoU by class:");
+            for (int c = 0; c < iou.length; c++) line.append(' ').append(ToyClass.values()[c].label()).append(' ').append(Double.isNaN(iou[c]) ? "-" : String.format(Locale.ROOT, "%.2f", iou[c]));
+            return line.toString();
         }
 
         static ObjectNode putFigures(ObjectNode n, FgdmEvaluation.Figures f) {
@@ -123,6 +132,8 @@ final class EvalFgdmCommand implements Runnable {
             put(n, "image_recall", f.imageRecall());
             put(n, "unlabeled_fraction", f.unlabeled());
             put(n, "seconds_per_prompt", f.secondsPerPrompt());
+            ObjectNode perClass = n.putObject("miou_per_class");
+            for (int c = 0; c < f.iouPerClass().length; c++) put(perClass, ToyClass.values()[c].label(), f.iouPerClass()[c]);
             return n.put("samples", f.samples());
         }
 
@@ -152,6 +163,8 @@ final class EvalFgdmCommand implements Runnable {
     static final class Fidelity extends SetTable implements Callable<Integer> {
         @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
         @Option(names = "--mode", defaultValue = "sequential", description = "sequential or joint (default: ${DEFAULT-VALUE}).") String mode;
+        @Option(names = "--dump", description = "Also write the first --dump-count samples' map, image and segmented image here.") Path dump;
+        @Option(names = "--dump-count", defaultValue = "16", description = "Samples --dump writes (default: ${DEFAULT-VALUE}).") int dumpCount;
 
         @Override
         public Integer call() throws Exception {
@@ -160,7 +173,9 @@ final class EvalFgdmCommand implements Runnable {
             ToyWorldSegmenter segmenter = loadSegmenter();
             Loaded loaded = load(model);
             prepare(segmenter, count, loaded.size());
-            FgdmEvaluation.Figures f = measure(loaded, m, segmenter);
+            List<FgdmEvaluation.Sample> samples = FgdmEvaluation.sample(loaded.graph(), loaded.seg(), loaded.image(), captions(), seed, m, palette);
+            FgdmEvaluation.Figures f = FgdmEvaluation.figures(samples, loaded.size(), loaded.size(), segmenter, reference, minArea);
+            if (dump != null) FgdmEvaluation.dump(samples, dumpCount, loaded.size(), loaded.size(), segmenter, palette, dump);
             boolean pass = f.miou() >= 0.75;
             System.out.println(HEADER);
             System.out.println(row(m.name().toLowerCase(Locale.ROOT), f));

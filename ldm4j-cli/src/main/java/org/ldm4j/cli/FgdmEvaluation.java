@@ -56,9 +56,10 @@ final class FgdmEvaluation {
     /** What one held-out caption produced: the decoded segmentation (generated size) and the image (packed RGB). */
     record Sample(String caption, Set<Integer> wanted, ClassMap map, int[] image, long millis) {}
 
-    /** The figures of a sample set; NaN where undefined (e.g. no caption naming an object). */
+    /**
+     * The figures of a sample set; NaN where undefined (e.g. no caption naming an object). {@code iouPerClass}: the agreement's IoU of each class (NaN where a class is in neither map nor image). */
     record Figures(double layoutFd, double imageFid, double miou, double mapRecall, double imageRecall, double unlabeled,
-                   double secondsPerPrompt, int samples) {}
+                   double secondsPerPrompt, int samples, double[] iouPerClass) {}
 
     /** Real statistics the generated sets are compared with, and the real-vs-real floors at the same size. */
     record Reference(FrechetDistance.Statistics layout, FrechetDistance.Statistics image, double layoutFloor, double imageFloor) {}
@@ -138,7 +139,31 @@ final class FgdmEvaluation {
         double layout = FrechetDistance.distance(layoutStatistics(samples.stream().map(Sample::map).toList()), reference.layout());
         double fid = FrechetDistance.distance(FrechetDistance.statistics(segmenter.embeddings(images, width, height)), reference.image());
         return new Figures(layout, fid, agreement.meanIou(), named == 0 ? Double.NaN : mapRecall / named,
-                named == 0 ? Double.NaN : imageRecall / named, unlabeled / n, millis / 1000.0 / n, n);
+                named == 0 ? Double.NaN : imageRecall / named, unlabeled / n, millis / 1000.0 / n, n, agreement.iou());
+    }
+
+    /**
+     * Writes the first {@code count} samples as {@code NNN-map.png} (the decoded map in palette colours),
+     * {@code NNN-image.png} and {@code NNN-segmented.png} (the evaluator's reading of the image), and the captions to
+     * {@code captions.txt}: the pictures behind the agreement figure.
+     */
+    static void dump(List<Sample> samples, int count, int width, int height, ToyWorldSegmenter segmenter, Palette palette, java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Files.createDirectories(dir);
+        List<Sample> first = samples.subList(0, Math.min(count, samples.size()));
+        int[][] segmented = segment(segmenter, first.stream().map(Sample::image).toList(), width, height);
+        StringBuilder captions = new StringBuilder();
+        for (int i = 0; i < first.size(); i++) {
+            Sample s = first.get(i);
+            String name = String.format(java.util.Locale.ROOT, "%03d", i);
+            Images.writePng(s.map().toImage(palette), dir.resolve(name + "-map.png"));
+            java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(width, height, java.awt.image.BufferedImage.TYPE_INT_RGB);
+            image.setRGB(0, 0, width, height, s.image(), 0, width);
+            Images.writePng(image, dir.resolve(name + "-image.png"));
+            Images.writePng(new ClassMap(width, height, segmented[i]).toImage(palette), dir.resolve(name + "-segmented.png"));
+            captions.append(name).append('\t').append(s.caption()).append('\n');
+        }
+        org.ldm4j.image.AtomicFiles.write(dir.resolve("captions.txt"), captions.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
     /** Adds the labelled pixels of {@code map} (image size) against the segmenter's {@code predicted} classes. */

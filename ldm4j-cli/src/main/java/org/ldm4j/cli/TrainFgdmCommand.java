@@ -55,13 +55,13 @@ final class TrainFgdmCommand implements Callable<Integer> {
         FgdmTrainingSettings settings = FgdmTrainingSettings.parse(c, train.config.toString(), kind, sd.defaultSize(), sd.vaeScaleFactor());
         torch.manual_seed(c.path("seed").asLong(0));
         Block branch = ToyWorldFgdmFactor.newBranch(sd, settings);
-        if (c.hasNonNull("init")) initialise(branch, kind, Path.of(c.get("init").asText()));
+        if (c.hasNonNull("init")) initialise(branch, settings, Path.of(c.get("init").asText()));
         Trainer trainer = new Trainer(branch, train.options(c));   // a resumed run then loads its checkpoint over the init
         if (export != null) {
             ToyWorldFgdmFactor.useEma(branch, trainer);
             FgdmExport.export(export, settings, branch, base, Map.of("step", Long.toString(trainer.step())));
             System.out.printf(Locale.ROOT, "exported factor %s (step %d, %.2f M parameters, fp16) to %s%n",
-                    kind.id(), trainer.step(), branch.parameterCount() / 1e6, export.resolve(kind.weights()));
+                    kind.id(), trainer.step(), branch.parameterCount() / 1e6, export.resolve(settings.weights()));
             return 0;
         }
         ToyWorldFgdmFactor objective = new ToyWorldFgdmFactor(sd, settings, branch,
@@ -78,8 +78,9 @@ final class TrainFgdmCommand implements Callable<Integer> {
      * Config key {@code init}: starts the branch from the same factor of a trained FG-DM folder (e.g. to fine-tune the
      * factors after their base model was fine-tuned), strictly: every tensor by name and shape, nothing left over.
      */
-    static void initialise(Block branch, FgdmFactorKind kind, Path folder) throws java.io.IOException {
-        Path weights = folder.resolve(kind.weights());
+    static void initialise(Block branch, FgdmTrainingSettings settings, Path folder) throws java.io.IOException {
+        FgdmFactorKind kind = settings.kind();
+        Path weights = folder.resolve(settings.weights());
         if (!Files.exists(weights)) {
             throw new Ldm4j.UsageError("'init' " + folder + " has no " + kind.id() + " factor (" + weights + " missing)");
         }

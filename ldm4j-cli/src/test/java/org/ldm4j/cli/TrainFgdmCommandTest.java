@@ -72,6 +72,46 @@ class TrainFgdmCommandTest {
         assertFalse(Files.exists(dir.resolve("r3/checkpoints")) || Files.exists(dir.resolve("r4/checkpoints")), "nothing trained");
     }
 
+    /**
+     * {@code "branch": "unet"}: the root factor trains a copy of the base UNet (the base model's files stay as they
+     * were), exports it as a diffusers UNet folder under seg/unet with conditioning own_unet, and the exported folder
+     * loads and samples; the key on a child factor, or with another value, is a usage error.
+     */
+    @Test void trainsARootFactorWithItsOwnUnet() throws Exception {
+        Path base = TinyStableDiffusion.write(dir.resolve("base"), 1);
+        byte[] baseUnet = Files.readAllBytes(base.resolve("unet/diffusion_pytorch_model.safetensors"));
+        String json = "{\"factor\": \"seg\", \"branch\": \"unet\", \"batch_size\": 2, \"steps\": 2, \"lr\": 0.01, \"checkpoint_every\": 1, \"seed\": 0}";
+        Path config = Files.writeString(dir.resolve("seg-unet.json"), json);
+        Path out = dir.resolve("fgdm");
+        String[] train = {"train", "fgdm", "--factor", "seg", "--config", config.toString(), "--run", dir.resolve("run").toString(), "--base", base.toString()};
+        assertEquals(0, Ldm4j.run(train));
+        assertEquals(0, Ldm4j.run(concat(train, "--export", out.toString())));
+        assertArrayEquals(baseUnet, Files.readAllBytes(base.resolve("unet/diffusion_pytorch_model.safetensors")), "the base UNet is untouched");
+        JsonNode entry = new ObjectMapper().readTree(out.resolve("fgdm.json").toFile()).get("factors").get(0);
+        assertEquals("own_unet", entry.get("conditioning").asText());
+        assertEquals("seg/unet", entry.get("weights").asText());
+        assertEquals(Files.readString(base.resolve("unet/config.json")), Files.readString(out.resolve("seg/unet/config.json")));
+        try (org.ldm4j.weights.SafetensorsFile trained = org.ldm4j.weights.SafetensorsFile.open(out.resolve("seg/unet/diffusion_pytorch_model.safetensors"));
+             org.ldm4j.weights.SafetensorsFile original = org.ldm4j.weights.SafetensorsFile.open(base.resolve("unet/diffusion_pytorch_model.safetensors"))) {
+            assertEquals(new java.util.TreeSet<>(original.names()), new java.util.TreeSet<>(trained.names()), "every UNet tensor, nothing else");
+            boolean moved = false;
+            for (String name : trained.names()) {
+                moved |= !org.bytedeco.pytorch.global.torch.allclose(trained.read(name).to(org.bytedeco.pytorch.global.torch.ScalarType.Float),
+                        original.read(name).to(org.bytedeco.pytorch.global.torch.ScalarType.Float), 1e-3, 1e-3, false);
+            }
+            assertTrue(moved, "two steps at lr 0.01 moved the copy");
+        }
+        org.ldm4j.methods.fgdm.FactorGraph graph = org.ldm4j.methods.fgdm.FgdmFolder.read(out)
+                .load(org.ldm4j.nn.Dtypes.device("cpu"), org.bytedeco.pytorch.global.torch.ScalarType.Float, org.ldm4j.train.toyworld.ToyWorldMaps.palette());
+        assertInstanceOf(org.ldm4j.methods.fgdm.FactorConditioning.OwnUnet.class, graph.factor("seg").conditioning());
+
+        Path child = Files.writeString(dir.resolve("depth-unet.json"), json.replace("\"seg\"", "\"depth\""));
+        assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "depth", "--config", child.toString(), "--run", dir.resolve("r2").toString(), "--base", base.toString()));
+        Path other = Files.writeString(dir.resolve("other.json"), json.replace("\"unet\"", "\"lora\""));
+        assertEquals(2, Ldm4j.run("train", "fgdm", "--factor", "seg", "--config", other.toString(), "--run", dir.resolve("r3").toString(), "--base", base.toString()));
+        assertFalse(Files.exists(dir.resolve("r2/checkpoints")) || Files.exists(dir.resolve("r3/checkpoints")), "nothing trained");
+    }
+
     @Test void badInputIsAOneLineUsageError() throws Exception {
         Path base = TinyStableDiffusion.write(dir.resolve("base"), 1);
         Path run = dir.resolve("run");

@@ -160,23 +160,29 @@ public final class ModelLoader {
 
     /** A standalone AutoencoderKL folder (config.json + diffusion_pytorch_model.safetensors), e.g. a fine-tuned decoder. */
     public static AutoencoderKL loadVae(Path folder, Device device, ScalarType dtype) throws IOException {
+        return loadComponent(folder, "VAE", "vae", json -> new AutoencoderKL(AutoencoderKLConfig.parse(json)), device, dtype);
+    }
+
+    /** A diffusers {@code UNet2DConditionModel} folder (config.json + weights) on its own, e.g. an FG-DM factor's UNet. */
+    public static UNet2DConditionModel loadUnet(Path folder, Device device, ScalarType dtype) throws IOException {
+        return loadComponent(folder, "UNet", "unet",
+                json -> new UNet2DConditionModel(UNet2DConditionConfig.parse(json, folder.resolve("config.json").toString())), device, dtype);
+    }
+
+    private static <B extends Block> B loadComponent(Path folder, String kind, String component, java.util.function.Function<String, B> build,
+                                                     Device device, ScalarType dtype) throws IOException {
         Path config = folder.resolve("config.json");
-        if (!Files.isRegularFile(config)) throw new IOException(folder + " is not a VAE folder: it has no config.json");
-        AutoencoderKL vae = Block.withoutInit(() -> {
-            try {
-                return new AutoencoderKL(AutoencoderKLConfig.parse(Files.readString(config)));
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
-            }
-        });
+        if (!Files.isRegularFile(config)) throw new IOException(folder + " is not a " + kind + " folder: it has no config.json");
+        String json = Files.readString(config);
+        B block = Block.withoutInit(() -> build.apply(json));
         try (WeightSource w = org.ldm4j.weights.DiffusersFolder.findWeights(folder, null)) {
-            loadInto(vae, w, "vae", device, dtype);
+            loadInto(block, w, component, device, dtype);
         } catch (Exception e) {
             if (e instanceof IOException io) throw io;
             if (e instanceof RuntimeException re) throw re;
             throw new IOException(e);
         }
-        return vae;
+        return block;
     }
 
     private static void loadInto(Block block, WeightSource source, String component, Device device, ScalarType dtype) {

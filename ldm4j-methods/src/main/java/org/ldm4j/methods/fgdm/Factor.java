@@ -22,6 +22,9 @@ public record Factor(String name, Role role, List<String> parents, FactorConditi
         if (conditioning instanceof FactorConditioning.NoisyLatentAdapter && !root) {
             throw new IllegalArgumentException("factor '" + name + "' has parents " + parents + ": a noisy-latent adapter is for the root factor");
         }
+        if (conditioning instanceof FactorConditioning.OwnUnet && (!root || role != Role.CONDITION)) {
+            throw new IllegalArgumentException("factor '" + name + "': a UNet of its own is for the root condition factor");
+        }
         if (conditioning instanceof FactorConditioning.ParentLatentAdapter && root) {
             throw new IllegalArgumentException("factor '" + name + "' has an adapter over parent latents but no parents");
         }
@@ -48,6 +51,11 @@ public record Factor(String name, Role role, List<String> parents, FactorConditi
     }
 
     public boolean isRoot() { return parents.isEmpty(); }
+
+    /** The UNet that denoises this factor's latent: its own, or the graph's shared one. */
+    public org.ldm4j.models.unet.UNet2DConditionModel unet(org.ldm4j.models.unet.UNet2DConditionModel shared) {
+        return conditioning instanceof FactorConditioning.OwnUnet own ? own.unet() : shared;
+    }
 
     public Factor withSettings(FactorSettings s) { return new Factor(name, role, parents, conditioning, s); }
 }

@@ -71,7 +71,7 @@ final class FactorBranch implements ControlSource {
         for (Value v : values) latents.add(v == null ? null : v.latents);
         listener.conditioned(factor, step, latents);
         if (root != null) return root.extras(in, step);
-        if (factor.conditioning() instanceof FactorConditioning.TextOnly) return null;
+        if (factor.conditioning() instanceof FactorConditioning.TextOnly || factor.conditioning() instanceof FactorConditioning.OwnUnet) return null;
         if (built == null || !sameTensors(builtFor, latents)) {
             built = build(values, in.condLatents().size(0));
             built.validate(sd, factor.settings().width(), factor.settings().height());

@@ -2,6 +2,7 @@ package org.ldm4j.methods.fgdm;
 
 import org.ldm4j.models.adapter.FeatureAdapter;
 import org.ldm4j.models.controlnet.ControlNetModel;
+import org.ldm4j.models.unet.UNet2DConditionModel;
 
 import java.util.List;
 
@@ -18,6 +19,14 @@ public sealed interface FactorConditioning {
      * {@code Adapter}) whose input is the same noisy latent z_t the UNet sees.
      */
     record NoisyLatentAdapter(FeatureAdapter adapter, double scale) implements FactorConditioning {}
+
+    /**
+     * A root condition factor with a UNet of its own (ldm4j's alternative to the adapter): the base model's UNet,
+     * fine-tuned whole on the factor's maps, with the base model's frozen text encoder and VAE. It costs a second
+     * UNet's memory, which the paper's adapters were designed to avoid at SD's size; on a small base model the
+     * adapter over a frozen image UNet cannot draw the maps' sharp shapes (README, FG-DM), and a UNet can.
+     */
+    record OwnUnet(UNet2DConditionModel unet) implements FactorConditioning {}
 
     /**
      * A child factor (eqs. 5-6) with an adapter over its parents' latents, concatenated along channels in the order

@@ -119,7 +119,7 @@ public final class FactorGraphSampler {
                     k -> sd.encodePrompt(request.prompt() + s.promptSuffix(), s.negativePrompt(), 0).repeat(count));
             FactorBranch branch = new FactorBranch(graph, f, () -> parentValues(f, runs), observer);
             run.denoiser = s.guidesMaps() && !f.parents().isEmpty() ? withMapGuidance(graph, f, text, branch)
-                    : new ClassifierFreeGuidance(sd.unet, text, s.guidanceScale(), null, List.of(branch));
+                    : new ClassifierFreeGuidance(f.unet(sd.unet), text, s.guidanceScale(), null, List.of(branch));
             runs.put(f.name(), run);
         }
         if (request.mode() == FactorGraphRequest.Mode.SEQUENTIAL) sequential(runs, observer, cancelled);
@@ -195,11 +195,11 @@ public final class FactorGraphSampler {
      * The text guidance computes both halves at any scale: DualGuidance weighs them itself.
      */
     private static Denoiser withMapGuidance(FactorGraph graph, Factor f, PromptConditioning text, FactorBranch branch) {
-        ClassifierFreeGuidance guided = ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, f.settings().guidanceScale(), null, List.of(branch));
+        ClassifierFreeGuidance guided = ClassifierFreeGuidance.withBothHalves(f.unet(graph.sd.unet), text, f.settings().guidanceScale(), null, List.of(branch));
         List<FactorBranch.Value> nullParents = java.util.Collections.nCopies(f.parents().size(), null);
         FactorBranch nullBranch = new FactorBranch(graph, f, () -> nullParents, FactorListener.NONE);
         PromptConditioning nullText = new PromptConditioning(text.uncond(), text.uncond(), text.encoding());
-        Denoiser none = new ClassifierFreeGuidance(graph.sd.unet, nullText, 1.0, null, List.of(nullBranch));
+        Denoiser none = new ClassifierFreeGuidance(f.unet(graph.sd.unet), nullText, 1.0, null, List.of(nullBranch));
         return new DualGuidance(guided, none, f.settings().mapGuidance());
     }
 

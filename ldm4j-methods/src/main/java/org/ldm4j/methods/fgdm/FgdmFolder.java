@@ -66,6 +66,10 @@ public final class FgdmFolder {
                     throw new IllegalArgumentException(at + w + " has no config.json: a ControlNet folder needs config.json + diffusion_pytorch_model.safetensors");
                 }
                 if (!Files.exists(w)) throw new IllegalArgumentException(at + "no ControlNet folder or file at " + w);
+            } else if (e.conditioning() == FgdmManifest.Conditioning.OWN_UNET) {
+                if (!Files.isRegularFile(w.resolve("config.json"))) {
+                    throw new IllegalArgumentException(at + "no UNet folder at " + w + " (a diffusers UNet folder: config.json + diffusion_pytorch_model.safetensors)");
+                }
             } else if (!Files.isRegularFile(w)) {
                 throw new IllegalArgumentException(at + "no adapter weights file at " + w);
             }
@@ -156,6 +160,7 @@ public final class FgdmFolder {
             FactorConditioning c = switch (e.conditioning()) {
                 case TEXT_ONLY -> new FactorConditioning.TextOnly();
                 case NOISY_LATENT_ADAPTER -> new FactorConditioning.NoisyLatentAdapter(adapter(sd, e), e.scale());
+                case OWN_UNET -> new FactorConditioning.OwnUnet(ownUnet(sd, e));
                 case PARENT_LATENT_ADAPTER -> new FactorConditioning.ParentLatentAdapter(adapter(sd, e), e.scale());
                 case CONTROLNET_ON_MAPS -> {
                     List<HintRenderer> renderers = new ArrayList<>();
@@ -217,6 +222,27 @@ public final class FgdmFolder {
                     : e.parents().size() + " parent latents of " + sd.latentChannels() + " channels make " + expected));
         }
         return adapter;
+    }
+
+    /** A factor's own UNet: a diffusers UNet folder whose latents and text states are the base model's. */
+    private org.ldm4j.models.unet.UNet2DConditionModel ownUnet(StableDiffusion sd, FgdmManifest.Entry e) throws IOException {
+        Path dir = weights(e);
+        org.ldm4j.models.unet.UNet2DConditionModel unet;
+        try {
+            unet = org.ldm4j.pipeline.ModelLoader.loadUnet(dir, sd.device(), sd.dtype());
+        } catch (WeightFormatException ex) {
+            throw new WeightFormatException(where(e) + ex.getMessage(), ex);
+        }
+        var c = unet.config;
+        if (c.inChannels() != sd.latentChannels() || c.outChannels() != sd.latentChannels()) {
+            throw new WeightFormatException(where(e) + dir + " denoises " + c.inChannels() + "-channel latents, the base model's VAE makes "
+                    + sd.latentChannels());
+        }
+        if (!c.crossAttentionDim().equals(sd.unet.config.crossAttentionDim())) {
+            throw new WeightFormatException(where(e) + dir + " reads " + c.crossAttentionDim() + "-wide text states, the base model's text encoder gives "
+                    + sd.unet.config.crossAttentionDim());
+        }
+        return unet;
     }
 
     private ControlNetModel controlNet(StableDiffusion sd, FgdmManifest.Entry e) throws IOException {

@@ -44,7 +44,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
 
     /** The conditioning branch a factor was trained with (see {@link FactorConditioning}). */
     public enum Conditioning {
-        TEXT_ONLY, NOISY_LATENT_ADAPTER, PARENT_LATENT_ADAPTER, CONTROLNET_ON_MAPS;
+        TEXT_ONLY, NOISY_LATENT_ADAPTER, PARENT_LATENT_ADAPTER, CONTROLNET_ON_MAPS, OWN_UNET;
 
         public String key() { return name().toLowerCase(Locale.ROOT); }
     }
@@ -53,7 +53,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
      * One factor.
      *
      * @param map     null for the image factor
-     * @param weights file (adapters) or folder (ControlNet) relative to the FG-DM folder; null for text_only
+     * @param weights file (adapters) or folder (ControlNet, own UNet) relative to the FG-DM folder; null for text_only
      * @param width   default output size in pixels (condition factors: half the image side in ToyWorld)
      * @param mapGuidance guidance toward the parents' maps ({@link FactorSettings#mapGuidance}; key "map_guidance",
      *                    1 when absent)
@@ -75,8 +75,9 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
             if (role == Factor.Role.IMAGE && map != null) throw new IllegalArgumentException(where + "the image factor has no \"map\"");
             boolean root = parents.isEmpty();
             switch (conditioning) {
-                case NOISY_LATENT_ADAPTER -> {
-                    if (!root) throw new IllegalArgumentException(where + "noisy_latent_adapter is for the root factor, but it has parents " + parents);
+                case NOISY_LATENT_ADAPTER, OWN_UNET -> {
+                    if (!root) throw new IllegalArgumentException(where + conditioning.key() + " is for the root factor, but it has parents " + parents);
+                    if (role != Factor.Role.CONDITION) throw new IllegalArgumentException(where + conditioning.key() + " is for a condition factor (role condition)");
                 }
                 case PARENT_LATENT_ADAPTER -> {
                     if (root) throw new IllegalArgumentException(where + "parent_latent_adapter needs \"parents\"");

@@ -243,7 +243,7 @@ public record MapTextEdit(int steps, double guidance, Inversion inversion, Seman
     private static ClassifierFreeGuidance guidance(FactorGraph graph, Factor factor, PromptConditioning text, double scale, boolean bothHalves,
                                                    java.util.function.Function<org.ldm4j.pipeline.Step, UNetExtras> extras) {
         List<FactorBranch> branch = List.of(new FactorBranch(graph, factor, List::of, FactorListener.NONE));
-        return bothHalves ? ClassifierFreeGuidance.withBothHalves(graph.sd.unet, text, scale, extras, branch)
-                : new ClassifierFreeGuidance(graph.sd.unet, text, scale, extras, branch);
+        return bothHalves ? ClassifierFreeGuidance.withBothHalves(factor.unet(graph.sd.unet), text, scale, extras, branch)
+                : new ClassifierFreeGuidance(factor.unet(graph.sd.unet), text, scale, extras, branch);
     }
 }

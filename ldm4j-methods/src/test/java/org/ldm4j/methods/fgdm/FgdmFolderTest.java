@@ -198,6 +198,64 @@ class FgdmFolderTest {
     }
 
     /**
+     * "own_unet": the root factor denoises with the UNet folder it names instead of the shared one. Its latents are
+     * exactly those of a text-only root over a base model whose UNet is that folder (same text encoder, VAE, seed),
+     * and not those of a text-only root over the shared UNet; a UNet of the wrong latent width is refused.
+     */
+    @Test void aRootFactorWithItsOwnUnetDenoisesWithThatUnet() throws IOException {
+        Path root = dir.resolve("own-unet");
+        Path fgdm = TinyFgdm.write(root, 0);
+        Path other = org.ldm4j.pipeline.TinyStableDiffusion.write(root.resolve("other"), 7);
+        copyTree(other.resolve("unet"), fgdm.resolve("seg/unet"));
+        UnaryOperator<FgdmManifest.Entry> seg = e -> new FgdmManifest.Entry(e.name(), e.role(), e.map(), e.parents(),
+                FgdmManifest.Conditioning.OWN_UNET, "seg/unet", e.scale(), e.width(), e.height(), e.steps(), e.guidanceScale());
+        FgdmFolder.write(fgdm, withRoot(TinyFgdm.manifest(), seg));
+        // the same base with its UNet swapped, and a text-only root over it
+        Path mixed = root.resolve("mixed");
+        copyTree(root.resolve("tiny-ldm"), mixed);
+        copyTree(other.resolve("unet"), mixed.resolve("unet"));
+        Path textOnly = root.resolve("text-only"), shared = root.resolve("shared");
+        for (Path f : List.of(textOnly, shared)) copyTree(fgdm, f);
+        UnaryOperator<FgdmManifest.Entry> text = e -> new FgdmManifest.Entry(e.name(), e.role(), e.map(), e.parents(),
+                FgdmManifest.Conditioning.TEXT_ONLY, null, e.scale(), e.width(), e.height(), e.steps(), e.guidanceScale());
+        FgdmManifest sharedManifest = withRoot(TinyFgdm.manifest(), text);
+        FgdmFolder.write(shared, sharedManifest);
+        FgdmFolder.write(textOnly, new FgdmManifest("../mixed", sharedManifest.factors()));
+
+        FactorGraph own = FgdmFolder.read(fgdm).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        assertInstanceOf(FactorConditioning.OwnUnet.class, own.factor("seg").conditioning());
+        FactorGraph swapped = FgdmFolder.read(textOnly).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        FactorGraph plain = FgdmFolder.read(shared).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        FactorGraphRequest r = FactorGraphRequest.of("a red house", 3, FactorGraphRequest.Mode.SEQUENTIAL).withSwitchedOff(java.util.Set.of("depth", "image"));
+        try (InferenceMode ignored = new InferenceMode()) {
+            org.bytedeco.pytorch.Tensor a = FactorGraphSampler.run(own, r, null, null).latents("seg");
+            assertTrue(torch.allclose(a, FactorGraphSampler.run(swapped, r, null, null).latents("seg"), 1e-5, 1e-6, false), "the own UNet's latents");
+            assertFalse(torch.allclose(a, FactorGraphSampler.run(plain, r, null, null).latents("seg"), 1e-3, 1e-3, false), "not the shared UNet's");
+        }
+        // a UNet over 8-channel latents cannot denoise the base VAE's 4-channel ones
+        Path wide = fgdm.resolve("seg/unet/config.json");
+        Files.writeString(wide, Files.readString(wide).replaceFirst("\"in_channels\"\\s*:\\s*4", "\"in_channels\": 8"));
+        Exception e = assertThrows(Exception.class, () -> FgdmFolder.read(fgdm).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette()));
+        assertContains(e.getMessage(), "factor 'seg'");
+    }
+
+    private static FgdmManifest withRoot(FgdmManifest m, UnaryOperator<FgdmManifest.Entry> change) {
+        List<FgdmManifest.Entry> factors = new java.util.ArrayList<>(m.factors());
+        factors.set(0, change.apply(factors.get(0)));
+        return new FgdmManifest(m.baseModel(), factors);
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (var paths = Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) Files.createDirectories(target);
+                else Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
+    /**
      * "map_vae": condition maps are read back with the map decoder, the image with the base VAE; the key survives a
      * factor's re-export and a JSON round trip; a missing folder is an error naming the key.
      */

@@ -23,7 +23,8 @@ import java.util.Map;
  * spec) and adds it to the folder's {@code fgdm.json} through the methods module's reader/writer
  * ({@link FgdmFolder#manifestWith}, {@link FgdmFolder#write}): {@code seg/adapter.safetensors} and {@code depth/adapter.safetensors} hold the
  * adapter tensors alone under the names {@code AdapterLoader.loadFgdm} reads ({@code conv_in.weight}, {@code body.N...});
- * {@code image/} is a diffusers ControlNetModel folder for {@code ControlNetLoader.load}. All weights fp16, all files
+ * {@code image/} is a diffusers ControlNetModel folder for {@code ControlNetLoader.load}; a root factor with a UNet of
+ * its own goes to {@code seg/unet/}, a diffusers UNet folder. All weights fp16, all files
  * written atomically. Factors are trained one at a time, so a folder may for a while hold a child without its parent.
  */
 public final class FgdmExport {
@@ -50,12 +51,18 @@ public final class FgdmExport {
         meta.put("format", "pt");
         meta.put("fgdm_factor", kind.id());
         if (kind == FgdmFactorKind.IMAGE) {
-            Path dir = folder.resolve(kind.weights());
+            Path dir = folder.resolve(settings.weights());
             Files.createDirectories(dir);
             AtomicFiles.write(dir.resolve("config.json"), ((ControlNetModel) branch).config.toJson().getBytes(StandardCharsets.UTF_8));
             SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half, meta);
+        } else if (settings.ownUnet()) {
+            // a diffusers UNet folder; its architecture is the base UNet's, so the base model's config describes it
+            Path dir = folder.resolve(settings.weights());
+            Files.createDirectories(dir);
+            AtomicFiles.write(dir.resolve("config.json"), Files.readAllBytes(baseModel.resolve("unet").resolve("config.json")));
+            SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half, meta);
         } else {
-            Path file = folder.resolve(kind.weights());
+            Path file = folder.resolve(settings.weights());
             Files.createDirectories(file.getParent());
             SafetensorsWriter.write(file, half, meta);
         }
@@ -66,7 +73,7 @@ public final class FgdmExport {
     /** The fgdm.json entry of a trained factor: its training size, and its sample settings (scale, steps, guidance, map guidance) as defaults. */
     public static FgdmManifest.Entry entry(FgdmTrainingSettings s) {
         FgdmFactorKind kind = s.kind();
-        return new FgdmManifest.Entry(kind.id(), kind.role(), kind.map(), kind.parents(), kind.conditioning(), kind.weights(), s.sampleScale(),
+        return new FgdmManifest.Entry(kind.id(), kind.role(), kind.map(), kind.parents(), s.conditioning(), s.weights(), s.sampleScale(),
                 s.factorSize(), s.factorSize(), s.sampleSteps(), s.sampleGuidance(), s.sampleMapGuidance());
     }
 }

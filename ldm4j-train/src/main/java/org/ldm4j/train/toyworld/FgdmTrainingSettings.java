@@ -35,11 +35,15 @@ import java.util.TreeSet;
  *                            written to fgdm.json as "map_guidance"
  * @param objectWeighting     per-object balancing of the ε loss over the factor's latent cells ({@link ObjectWeighting};
  *                            keys {@code object_loss_weight}, {@code object_reference_cells}); NONE = the paper's mean
+ * @param ownUnet             root factor, key {@code "branch": "unet"}: instead of an adapter over the frozen UNet, a copy
+ *                            of the base UNet fine-tuned whole on the maps (fgdm.json conditioning {@code own_unet},
+ *                            weights {@code <factor>/unet/}); default {@code "adapter"}
  */
 public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int factorSize, int hintMapSize, double nullDropout,
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
-                                   double sampleGuidance, double sampleScale, double sampleMapGuidance, ObjectWeighting objectWeighting) {
+                                   double sampleGuidance, double sampleScale, double sampleMapGuidance, ObjectWeighting objectWeighting,
+                                   boolean ownUnet) {
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -54,7 +58,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
     public static final Set<String> TRAINER_KEYS = Set.of("_comment", "steps", "lr", "warmup_steps", "cosine", "min_lr_factor",
             "clip_norm", "ema_decay", "weight_decay", "checkpoint_every", "log_every", "seed", "batch_size");
     private static final Set<String> COMMON = Set.of("factor", "size", "factor_size", "null_condition_dropout",
-            "null_condition_modes", "sample", "object_loss_weight", "object_reference_cells");
+            "null_condition_modes", "sample", "object_loss_weight", "object_reference_cells", "branch");
     /** Keys the command reads itself: {@code init} (an FG-DM folder whose factor of this kind starts the run), {@code first_seed}. */
     public static final Set<String> COMMAND_KEYS = Set.of("init", "first_seed");
     private static final Set<String> DISTILL_KEYS = Set.of("enabled", "weight", "every", "max_samples", "teacher_scale");
@@ -78,7 +82,18 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         if (factorSize < 1 || imageSize < 1 || hintMapSize < 1 || adapterBlocks < 1) {
             throw new IllegalArgumentException("sizes and adapter blocks must be positive");
         }
+        if (ownUnet && !kind.isRoot()) {
+            throw new IllegalArgumentException("\"branch\": \"unet\" is for the root factor (seg) only, not " + kind.id());
+        }
     }
+
+    /** How the trained factor conditions the model (its fgdm.json "conditioning"). */
+    public org.ldm4j.methods.fgdm.FgdmManifest.Conditioning conditioning() {
+        return ownUnet ? org.ldm4j.methods.fgdm.FgdmManifest.Conditioning.OWN_UNET : kind.conditioning();
+    }
+
+    /** The trained weights' path inside the FG-DM folder (its fgdm.json "weights"). */
+    public String weights() { return ownUnet ? kind.id() + "/unet" : kind.weights(); }
 
     /** True when step {@code step} adds the distillation loss. */
     public boolean distillAt(long step) { return distillWeight > 0 && step % distillEvery == 0; }
@@ -133,6 +148,10 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
             throw new IllegalArgumentException(source + ": controlnet.conditioning_embedding_out_channels " + hint + " downsamples by "
                     + (hint.isEmpty() ? 0 : 1 << (hint.size() - 1)) + ", the VAE factor is " + vaeFactor + " (give log2(factor) + 1 widths)");
         }
+        String branch = c.path("branch").asText("adapter");
+        if (!branch.equals("adapter") && !branch.equals("unet")) {
+            throw new IllegalArgumentException(source + ": \"branch\" must be \"adapter\" or \"unet\", got '" + branch + "'");
+        }
         JsonNode s = c.path("sample");
         if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale", "map_guidance"), source, "sample.");
         try {
@@ -142,7 +161,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     d.path("teacher_scale").asInt(2), a.path("num_res_blocks").asInt(2), hint,
                     s.path("steps").asInt(25), s.path("guidance_scale").asDouble(5.0), s.path("scale").asDouble(1.0),
                     s.path("map_guidance").asDouble(1.0),
-                    new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)));
+                    new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)),
+                    branch.equals("unet"));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }

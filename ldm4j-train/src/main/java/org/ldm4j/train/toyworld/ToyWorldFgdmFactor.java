@@ -62,10 +62,12 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
      */
     public ToyWorldFgdmFactor(StableDiffusion base, FgdmTrainingSettings settings, Block branch, SceneBatches batches) {
         boolean image = settings.kind() == FgdmFactorKind.IMAGE;
-        if (image != branch instanceof ControlNetModel || !image && !(branch instanceof FeatureAdapter)) {
-            throw new IllegalArgumentException("factor " + settings.kind().id() + " trains a " + (image ? "ControlNetModel" : "FG-DM adapter")
+        Class<?> expected = image ? ControlNetModel.class : settings.ownUnet() ? UNet2DConditionModel.class : FeatureAdapter.class;
+        if (!expected.isInstance(branch)) {
+            throw new IllegalArgumentException("factor " + settings.kind().id() + " trains a " + expected.getSimpleName()
                     + ", got a " + branch.getClass().getSimpleName());
         }
+        if (branch == base.unet) throw new IllegalArgumentException("a factor's own UNet must be a copy: the base UNet stays frozen");
         this.base = base;
         this.settings = settings;
         this.branch = branch;
@@ -79,11 +81,13 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
     /**
      * A freshly initialised branch for {@code settings.kind()} on the base model: a TimeAdapter with the UNet's widths,
      * time-embedding width and GroupNorm groups (4 input channels per parent latent); or a ControlNet copied from the
-     * UNet's encoder (diffusers {@code from_unet}: conv_in, time embedding, down and mid blocks), zero convs at zero.
-     * Seed torch first for a reproducible initialisation.
+     * UNet's encoder (diffusers {@code from_unet}: conv_in, time embedding, down and mid blocks), zero convs at zero;
+     * or, for a root factor with a UNet of its own, a copy of the base UNet. Seed torch first for a reproducible
+     * initialisation.
      */
     public static Block newBranch(StableDiffusion base, FgdmTrainingSettings settings) {
         UNet2DConditionModel unet = base.unet;
+        if (settings.ownUnet()) return copy(unet);
         Block b = switch (settings.kind()) {
             case SEG, DEPTH, SKETCH, NORMAL -> new TimeAdapter(base.latentChannels() * Math.max(1, settings.kind().parents().size()),
                     unet.config.blockOutChannels(), settings.adapterBlocks(), unet.config.timeEmbedDim(), unet.config.normNumGroups());
@@ -91,6 +95,17 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
         };
         b.to(unet.device(), unet.dtype());
         return b;
+    }
+
+    /** A new UNet of the same architecture holding the same weights (on the same device, in the same dtype). */
+    static UNet2DConditionModel copy(UNet2DConditionModel unet) {
+        UNet2DConditionModel out = Block.withoutInit(() -> new UNet2DConditionModel(unet.config));
+        out.to(unet.device(), unet.dtype());
+        java.util.Map<String, org.ldm4j.nn.Param> source = unet.namedParameters();
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (java.util.Map.Entry<String, org.ldm4j.nn.Param> e : out.namedParameters().entrySet()) e.getValue().t().copy_(source.get(e.getKey()).t());
+        }
+        return out;
     }
 
     public FgdmTrainingSettings settings() { return settings; }
@@ -147,7 +162,8 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
         Tensor noisy = schedule.addNoise(z0, noise, timesteps);
         AttentionMaps student = distill ? new AttentionMaps(site -> true, true, AttentionMaps.What.SCORES) : null;
         Tensor eps = switch (settings.kind()) {
-            case SEG -> unet().forward(noisy, timesteps, context, new UNetExtras(null, null, adapterFeatures(noisy, timesteps), student));
+            case SEG -> settings.ownUnet() ? ((UNet2DConditionModel) branch).forward(noisy, timesteps, context, new UNetExtras(null, null, null, student))
+                    : unet().forward(noisy, timesteps, context, new UNetExtras(null, null, adapterFeatures(noisy, timesteps), student));
             case DEPTH, SKETCH, NORMAL -> unet().forward(noisy, timesteps, context, UNetExtras.adapter(adapterFeatures(parent, timesteps)));
             case IMAGE -> {
                 ControlNetModel.Residuals r = ((ControlNetModel) branch).forward(noisy, timesteps, context, hint, 1.0, false);
