@@ -56,9 +56,22 @@ class EvalFgdmCommandTest {
     }
 
     @Test void fidelityWritesFiniteFigures() throws Exception {
-        JsonNode r = run("fidelity");
+        Path dump = dir.resolve("dump");
+        JsonNode r = run("fidelity", "--dump", dump.toString(), "--dump-count", "1");
         assertEquals("fidelity", r.get("table").asText());
         assertFigures(r.get("figures"));
+        // the agreement is the mean of the per-class IoUs it reports (classes in neither map nor image: null)
+        double sum = 0;
+        int present = 0;
+        for (JsonNode v : r.get("figures").get("miou_per_class")) {
+            if (v.isNull()) continue;
+            sum += v.asDouble();
+            present++;
+        }
+        assertEquals(r.get("figures").get("miou").asDouble(), sum / present, 1e-12);
+        for (String f : List.of("000-map.png", "000-image.png", "000-segmented.png")) assertTrue(Files.isRegularFile(dump.resolve(f)), f);
+        assertFalse(Files.exists(dump.resolve("001-map.png")), "--dump-count 1 writes one sample");
+        assertEquals(1, Files.readAllLines(dump.resolve("captions.txt")).size());
         assertEquals(r.get("figures").get("miou").asDouble() >= 0.75, r.get("checks").get("miou_at_least_0.75").asBoolean());
         assertFinite(r, "layout_fd_real_floor", "toyworld_fid_real_floor");
         assertEquals(TinyFgdm.MAP_SIZE, r.get("map_size").asInt());
