@@ -104,8 +104,12 @@ final class EvalFgdmCommand implements Runnable {
         List<String> captions() { return scenes.stream().map(Scene::caption).toList(); }
 
         FgdmEvaluation.Figures measure(Loaded m, FactorGraphRequest.Mode mode, ToyWorldSegmenter segmenter) {
-            List<FgdmEvaluation.Sample> samples = FgdmEvaluation.sample(m.graph(), m.seg(), m.image(), captions(), seed, mode, palette);
-            return FgdmEvaluation.figures(samples, m.size(), m.size(), segmenter, reference, minArea);
+            return FgdmEvaluation.figures(sample(m, mode), m.size(), m.size(), segmenter, reference, minArea);
+        }
+
+        /** Every held-out caption through the whole graph (seed + i for caption i). */
+        List<FgdmEvaluation.Sample> sample(Loaded m, FactorGraphRequest.Mode mode) {
+            return FgdmEvaluation.sample(m.graph(), m.seg(), m.image(), captions(), seed, mode, palette);
         }
 
         static final String HEADER = String.format("%-12s %10s %12s %8s %11s %13s %10s %10s", "row", "layout-FD", "ToyWorld-FID",
@@ -173,9 +177,10 @@ final class EvalFgdmCommand implements Runnable {
             ToyWorldSegmenter segmenter = loadSegmenter();
             Loaded loaded = load(model);
             prepare(segmenter, count, loaded.size());
-            List<FgdmEvaluation.Sample> samples = FgdmEvaluation.sample(loaded.graph(), loaded.seg(), loaded.image(), captions(), seed, m, palette);
-            FgdmEvaluation.Figures f = FgdmEvaluation.figures(samples, loaded.size(), loaded.size(), segmenter, reference, minArea);
-            if (dump != null) FgdmEvaluation.dump(samples, dumpCount, loaded.size(), loaded.size(), segmenter, palette, dump);
+            List<FgdmEvaluation.Sample> samples = sample(loaded, m);
+            int[][] segmented = FgdmEvaluation.segment(segmenter, samples.stream().map(FgdmEvaluation.Sample::image).toList(), loaded.size(), loaded.size());
+            FgdmEvaluation.Figures f = FgdmEvaluation.figures(samples, segmented, loaded.size(), loaded.size(), segmenter, reference, minArea);
+            if (dump != null) FgdmEvaluation.dump(samples, segmented, dumpCount, loaded.size(), loaded.size(), palette, dump);
             boolean pass = f.miou() >= 0.75;
             System.out.println(HEADER);
             System.out.println(row(m.name().toLowerCase(Locale.ROOT), f));

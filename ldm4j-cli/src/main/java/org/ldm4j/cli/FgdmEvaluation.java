@@ -57,7 +57,9 @@ final class FgdmEvaluation {
     record Sample(String caption, Set<Integer> wanted, ClassMap map, int[] image, long millis) {}
 
     /**
-     * The figures of a sample set; NaN where undefined (e.g. no caption naming an object). {@code iouPerClass}: the agreement's IoU of each class (NaN where a class is in neither map nor image). */
+     * The figures of a sample set; NaN where undefined (e.g. no caption naming an object). {@code iouPerClass}: the
+     * agreement's IoU of each class (NaN where a class is in neither map nor image).
+     */
     record Figures(double layoutFd, double imageFid, double miou, double mapRecall, double imageRecall, double unlabeled,
                    double secondsPerPrompt, int samples, double[] iouPerClass) {}
 
@@ -119,8 +121,14 @@ final class FgdmEvaluation {
     }
 
     static Figures figures(List<Sample> samples, int width, int height, ToyWorldSegmenter segmenter, Reference reference, double minArea) {
+        return figures(samples, segment(segmenter, samples.stream().map(Sample::image).toList(), width, height), width, height, segmenter,
+                reference, minArea);
+    }
+
+    /** The same, on the evaluator's class maps of the samples' images ({@link #segment}) computed beforehand. */
+    static Figures figures(List<Sample> samples, int[][] segmented, int width, int height, ToyWorldSegmenter segmenter, Reference reference,
+                           double minArea) {
         List<int[]> images = samples.stream().map(Sample::image).toList();
-        int[][] segmented = segment(segmenter, images, width, height);
         SegmentationMetrics agreement = new SegmentationMetrics(ToyClass.count());
         double mapRecall = 0, imageRecall = 0, unlabeled = 0, millis = 0;
         int named = 0;
@@ -144,22 +152,19 @@ final class FgdmEvaluation {
 
     /**
      * Writes the first {@code count} samples as {@code NNN-map.png} (the decoded map in palette colours),
-     * {@code NNN-image.png} and {@code NNN-segmented.png} (the evaluator's reading of the image), and the captions to
-     * {@code captions.txt}: the pictures behind the agreement figure.
+     * {@code NNN-image.png} and {@code NNN-segmented.png} (the evaluator's reading of the image, {@code segmented[i]}),
+     * and the captions to {@code captions.txt}: the pictures behind the agreement figure.
      */
-    static void dump(List<Sample> samples, int count, int width, int height, ToyWorldSegmenter segmenter, Palette palette, java.nio.file.Path dir)
+    static void dump(List<Sample> samples, int[][] segmented, int count, int width, int height, Palette palette, java.nio.file.Path dir)
             throws java.io.IOException {
         java.nio.file.Files.createDirectories(dir);
         List<Sample> first = samples.subList(0, Math.min(count, samples.size()));
-        int[][] segmented = segment(segmenter, first.stream().map(Sample::image).toList(), width, height);
         StringBuilder captions = new StringBuilder();
         for (int i = 0; i < first.size(); i++) {
             Sample s = first.get(i);
             String name = String.format(java.util.Locale.ROOT, "%03d", i);
             Images.writePng(s.map().toImage(palette), dir.resolve(name + "-map.png"));
-            java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(width, height, java.awt.image.BufferedImage.TYPE_INT_RGB);
-            image.setRGB(0, 0, width, height, s.image(), 0, width);
-            Images.writePng(image, dir.resolve(name + "-image.png"));
+            Images.writePng(PictureGrid.image(s.image(), width, height), dir.resolve(name + "-image.png"));
             Images.writePng(new ClassMap(width, height, segmented[i]).toImage(palette), dir.resolve(name + "-segmented.png"));
             captions.append(name).append('\t').append(s.caption()).append('\n');
         }
