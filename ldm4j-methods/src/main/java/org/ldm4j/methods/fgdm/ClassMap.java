@@ -46,6 +46,13 @@ public record ClassMap(int width, int height, int[] labels) {
         return n;
     }
 
+    /** Which pixels are {@code classId} (e.g. the holes {@link MapEdits#fill} is given). */
+    public boolean[] mask(int classId) {
+        boolean[] m = new boolean[labels.length];
+        for (int p = 0; p < m.length; p++) m[p] = labels[p] == classId;
+        return m;
+    }
+
     /** Nearest-neighbour resize (pixel centres), the only resize that keeps a class map's classes. */
     public ClassMap resizeNearest(int newWidth, int newHeight) {
         if (newWidth == width && newHeight == height) return copy();

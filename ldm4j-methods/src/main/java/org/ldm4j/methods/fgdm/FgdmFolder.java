@@ -166,7 +166,8 @@ public final class FgdmFolder {
                     List<HintRenderer> renderers = new ArrayList<>();
                     for (String p : e.parents()) {
                         renderers.add(manifest.factor(p).map() == FgdmManifest.MapKind.SEGMENTATION
-                                ? HintRenderer.segmentation(palette, tolerance) : HintRenderer.continuous());
+                                ? HintRenderer.segmentation(palette, tolerance, e.hintUnlabeled() == FgdmManifest.HintUnlabeled.FILL)
+                                : HintRenderer.continuous());
                     }
                     yield new FactorConditioning.ControlNetOnMaps(controlNet(sd, e), e.scale(), renderers);
                 }

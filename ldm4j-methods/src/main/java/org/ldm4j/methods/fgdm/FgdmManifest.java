@@ -33,7 +33,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> TOP_KEYS = Set.of("_class_name", "base_model", "map_vae", "factors");
     private static final Set<String> FACTOR_KEYS = Set.of("name", "role", "map", "parents", "conditioning", "weights", "scale",
-            "width", "height", "steps", "guidance_scale", "map_guidance");
+            "width", "height", "steps", "guidance_scale", "map_guidance", "hint_unlabeled");
 
     /** How a condition factor's decoded output is read and drawn (brief section 6). */
     public enum MapKind {
@@ -50,6 +50,18 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
     }
 
     /**
+     * What an image factor's hint shows where a generated segmentation map decodes to no class (key
+     * "hint_unlabeled"): {@code keep} draws those pixels in the unlabeled colour (the released hand-off; the default),
+     * {@code fill} gives them the class around them first, an object's class before a background's
+     * ({@link HintRenderer#segmentation(Palette, int, boolean)}).
+     */
+    public enum HintUnlabeled {
+        KEEP, FILL;
+
+        public String key() { return name().toLowerCase(Locale.ROOT); }
+    }
+
+    /**
      * One factor.
      *
      * @param map     null for the image factor
@@ -57,9 +69,12 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
      * @param width   default output size in pixels (condition factors: half the image side in ToyWorld)
      * @param mapGuidance guidance toward the parents' maps ({@link FactorSettings#mapGuidance}; key "map_guidance",
      *                    1 when absent)
+     * @param hintUnlabeled how a ControlNet image factor's hint draws unlabeled map pixels (key "hint_unlabeled", keep
+     *                      when absent)
      */
     public record Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
-                        String weights, double scale, int width, int height, int steps, double guidanceScale, double mapGuidance) {
+                        String weights, double scale, int width, int height, int steps, double guidanceScale, double mapGuidance,
+                        HintUnlabeled hintUnlabeled) {
         public Entry {
             if (name == null || name.isBlank()) throw new IllegalArgumentException("a factor needs a \"name\"");
             if (!name.matches("[A-Za-z0-9_-]+")) {
@@ -96,6 +111,10 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
             }
             if (!(Math.abs(scale) < 1e6)) throw new IllegalArgumentException(where + "\"scale\" must be a finite number, got " + scale);
             if (mapGuidance != 1.0 && root) throw new IllegalArgumentException(where + "\"map_guidance\" needs \"parents\" (the maps it guides toward)");
+            if (hintUnlabeled == null) hintUnlabeled = HintUnlabeled.KEEP;
+            if (hintUnlabeled != HintUnlabeled.KEEP && conditioning != Conditioning.CONTROLNET_ON_MAPS) {
+                throw new IllegalArgumentException(where + "\"hint_unlabeled\" is for a controlnet_on_maps image factor (it draws the hint)");
+            }
             try {   // the parameters, not settings(): a compact constructor has not assigned the fields yet
                 new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "", mapGuidance);
             } catch (IllegalArgumentException e) {
@@ -105,6 +124,12 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
 
         /** The factor's default sampling settings: DDIM, eta 0, "" as the negative text, no prompt suffix. */
         public FactorSettings settings() { return new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "", mapGuidance); }
+
+        /** Unlabeled hint pixels kept as they are. */
+        public Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
+                     String weights, double scale, int width, int height, int steps, double guidanceScale, double mapGuidance) {
+            this(name, role, map, parents, conditioning, weights, scale, width, height, steps, guidanceScale, mapGuidance, HintUnlabeled.KEEP);
+        }
 
         /** Map guidance 1 (plain text guidance). */
         public Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
@@ -229,6 +254,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
             n.put("steps", e.steps());
             n.put("guidance_scale", e.guidanceScale());
             if (e.mapGuidance() != 1.0) n.put("map_guidance", e.mapGuidance());
+            if (e.hintUnlabeled() != HintUnlabeled.KEEP) n.put("hint_unlabeled", e.hintUnlabeled().key());
         }
         return root.toPrettyString() + "\n";
     }
@@ -272,7 +298,8 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
                         number(f, "scale", 1.0, source, at),
                         (int) integer(f, "width", source, at), (int) integer(f, "height", source, at), (int) integer(f, "steps", source, at),
                         number(f, "guidance_scale", Double.NaN, source, at),
-                        number(f, "map_guidance", 1.0, source, at)));
+                        number(f, "map_guidance", 1.0, source, at),
+                        f.has("hint_unlabeled") ? parseEnum(HintUnlabeled.class, text(f, "hint_unlabeled", true, source, at), "hint_unlabeled", source, at) : HintUnlabeled.KEEP));
             } catch (IllegalArgumentException e) {
                 if (e.getMessage().startsWith(source)) throw e;
                 throw new IllegalArgumentException(source + ": " + at + ": " + e.getMessage(), e);

@@ -17,7 +17,23 @@ public interface HintRenderer {
      * palette colours. Unlike the released bilinear resize of colours, no border pixel gets a colour of no class.
      */
     static HintRenderer segmentation(Palette palette, int tolerance) {
-        return (map, w, h) -> SegmentationMaps.hint(SegmentationMaps.decode(map, palette, tolerance), palette, w, h);
+        return segmentation(palette, tolerance, false);
+    }
+
+    /**
+     * As {@link #segmentation(Palette, int)}; with {@code fillUnlabeled}, pixels that decode to no class first take the
+     * class around them, an object's before a background's ({@link MapEdits#fill(ClassMap, boolean[],
+     * java.util.function.IntPredicate)}). A generated map's objects come back from the VAE with a rim of in-between
+     * colours, which decode to no class; the image factor learned from maps without such rims and paints them as
+     * something arbitrary. Objects first, because the rim is the object's blurred edge, and filling it with background
+     * erases thin objects (a palm tree's trunk).
+     */
+    static HintRenderer segmentation(Palette palette, int tolerance, boolean fillUnlabeled) {
+        return (map, w, h) -> {
+            ClassMap decoded = SegmentationMaps.decode(map, palette, tolerance);
+            if (fillUnlabeled) decoded = MapEdits.fill(decoded, decoded.mask(ClassMap.UNLABELED), palette::isObject);
+            return SegmentationMaps.hint(decoded, palette, w, h);
+        };
     }
 
     /** Continuous maps (depth, normal, sketch): quantised to 8 bits as the released code does, resized bilinearly. */

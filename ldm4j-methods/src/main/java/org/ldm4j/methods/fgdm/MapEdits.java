@@ -24,6 +24,14 @@ public final class MapEdits {
      * hole between sky and grass is split along the line where they would meet.
      */
     public static ClassMap fill(ClassMap map, boolean[] holes) {
+        return fill(map, holes, l -> false);
+    }
+
+    /**
+     * As {@link #fill(ClassMap, boolean[])}, except that a hole pixel with a {@code preferred} class among its known
+     * neighbours takes the most frequent of those (e.g. objects first: an object's blurred outline joins the object).
+     */
+    public static ClassMap fill(ClassMap map, boolean[] holes, java.util.function.IntPredicate preferred) {
         int w = map.width(), h = map.height();
         if (holes.length != w * h) throw new IllegalArgumentException("hole mask has " + holes.length + " pixels, the map " + w * h);
         int[] out = map.labels().clone();
@@ -34,7 +42,7 @@ public final class MapEdits {
             for (int p = 0; p < out.length; p++) if (unknown[p] && hasKnownNeighbour(unknown, w, h, p)) ring.add(p);
             if (ring.isEmpty()) break;   // nothing known left around the remaining holes (the whole map was a hole)
             int[] chosen = new int[ring.size()];
-            for (int k = 0; k < ring.size(); k++) chosen[k] = majority(out, unknown, w, h, ring.get(k));
+            for (int k = 0; k < ring.size(); k++) chosen[k] = majority(out, unknown, w, h, ring.get(k), preferred);
             for (int k = 0; k < ring.size(); k++) {
                 out[ring.get(k)] = chosen[k];
                 unknown[ring.get(k)] = false;
@@ -125,7 +133,7 @@ public final class MapEdits {
         return false;
     }
 
-    private static int majority(int[] labels, boolean[] unknown, int w, int h, int p) {
+    private static int majority(int[] labels, boolean[] unknown, int w, int h, int p, java.util.function.IntPredicate preferred) {
         int px = p % w, py = p / w;
         java.util.Map<Integer, Integer> counts = new java.util.TreeMap<>();
         for (int dy = -1; dy <= 1; dy++) {
@@ -137,6 +145,7 @@ public final class MapEdits {
             }
         }
         if (counts.isEmpty()) return ClassMap.UNLABELED;
+        if (counts.keySet().stream().anyMatch(preferred::test)) counts.keySet().removeIf(l -> !preferred.test(l));
         int best = ClassMap.UNLABELED, bestVotes = 0;
         for (var e : counts.entrySet()) {
             if (e.getValue() > bestVotes) {

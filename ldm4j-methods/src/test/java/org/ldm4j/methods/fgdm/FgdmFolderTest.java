@@ -111,6 +111,35 @@ class FgdmFolderTest {
         }
     }
 
+    /**
+     * "hint_unlabeled": read, written back ("keep", the default, is not written), refused on a factor that draws no
+     * hint and for an unknown value; "fill" changes the image only where the decoded map has unlabeled pixels (the
+     * tiny graph's maps are random, so they have some).
+     */
+    @Test void hintUnlabeledIsReadWrittenCheckedAndUsedByTheImageFactor() throws IOException {
+        Path filled = copyWith(s -> s.replaceAll("(\"conditioning\" : \"controlnet_on_maps\",)", "$1 \"hint_unlabeled\" : \"fill\","));
+        FgdmFolder f = FgdmFolder.read(filled);
+        assertEquals(FgdmManifest.HintUnlabeled.FILL, f.manifest.factor("image").hintUnlabeled());
+        assertEquals(FgdmManifest.HintUnlabeled.KEEP, FgdmFolder.read(folder).manifest.factor("image").hintUnlabeled());
+        assertEquals(f.manifest, FgdmManifest.parse(f.manifest.toJson(), "x"));
+        assertTrue(f.manifest.toJson().contains("\"hint_unlabeled\" : \"fill\""));
+        assertFalse(json.contains("hint_unlabeled"), "keep is not written");
+        assertContains(readError(s -> s.replaceFirst("\"scale\"", "\"hint_unlabeled\" : \"fill\", \"scale\"")), "factors[0] ('seg')",
+                "\"hint_unlabeled\" is for a controlnet_on_maps image factor");
+        assertContains(readError(s -> s.replaceAll("(\"conditioning\" : \"controlnet_on_maps\",)", "$1 \"hint_unlabeled\" : \"blur\",")),
+                "hint_unlabeled", "blur");
+        FactorGraph plain = FgdmFolder.read(folder).load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        FactorGraph withFill = f.load(Dtypes.device("cpu"), ScalarType.Float, TinyFgdm.palette());
+        try (InferenceMode ignored = new InferenceMode()) {
+            FactorGraphRequest r = FactorGraphRequest.of("a red house", 3, FactorGraphRequest.Mode.SEQUENTIAL);
+            FactorGraphResult a = FactorGraphSampler.run(plain, r, null, null), b = FactorGraphSampler.run(withFill, r, null, null);
+            for (String m : List.of("seg", "depth")) assertTrue(torch.equal(a.latents(m), b.latents(m)), m);
+            ClassMap seg = SegmentationMaps.decode(a.decoded("seg"), TinyFgdm.palette(), FgdmFolder.tolerance(TinyFgdm.palette()));
+            assertTrue(seg.area(ClassMap.UNLABELED) > 0, "the random tiny factor's map has unlabeled pixels");
+            assertFalse(torch.allclose(a.latents("image"), b.latents("image"), 1e-3, 1e-4, false), "the image factor sees the filled hint");
+        }
+    }
+
     /** Factors are trained and exported one at a time: a child may be in the file before its parent. */
     @Test void factorsAddedOneAtATimeEndParentsFirstAndAGraphWithoutAParentIsRefused() throws IOException {
         FgdmManifest full = TinyFgdm.manifest();

@@ -87,6 +87,43 @@ class MapEditsTest {
         assertEquals(16, MapEdits.remove(whole, Region.at(whole, 0, 0)).area(ClassMap.UNLABELED), "nothing around: unlabeled");
     }
 
+    /**
+     * A generated map's blurred rim (unlabeled around a one-pixel-wide tree on grass): filled plainly, the rim takes
+     * the majority around it (grass) and the tree stays a line; objects first, the rim joins the tree. The hint
+     * renderer with the fill draws no unlabeled colour; without it the rim stays black.
+     */
+    @Test void fillingUnlabeledPixelsObjectsFirstGivesAnObjectsRimToTheObject() {
+        ClassMap m = paint(paint(skyAndGrass(), 6, 9, 8, 14, ClassMap.UNLABELED), 7, 9, 7, 14, TREE);
+        assertEquals(6, m.area(TREE));
+        assertEquals(12, m.area(ClassMap.UNLABELED));
+        boolean[] holes = m.mask(ClassMap.UNLABELED);
+        assertEquals(12, countTrue(holes));
+        ClassMap plain = MapEdits.fill(m, holes), objectsFirst = MapEdits.fill(m, holes, PALETTE::isObject);
+        assertEquals(6, plain.area(TREE), "plain: the rim goes to the grass around it");
+        assertEquals(18, objectsFirst.area(TREE), "objects first: the rim joins the tree");
+        assertEquals(0, objectsFirst.area(ClassMap.UNLABELED));
+        assertEquals(plain, MapEdits.fill(m, holes, l -> false), "no preferred class is the plain fill");
+
+        org.bytedeco.pytorch.Tensor generated = SegmentationMaps.toImageTensor(m, PALETTE);
+        for (boolean fill : new boolean[]{false, true}) {
+            float[] hint = org.ldm4j.nn.Tensors.toFloats(HintRenderer.segmentation(PALETTE, 28, fill).render(generated, 16, 16));
+            int black = 0, tree = 0;
+            for (int i = 0; i < 256; i++) {
+                int rgb = (Math.round(hint[i] * 255) << 16) | (Math.round(hint[256 + i] * 255) << 8) | Math.round(hint[512 + i] * 255);
+                if (rgb == PALETTE.colour(ClassMap.UNLABELED)) black++;
+                if (rgb == PALETTE.colour(TREE)) tree++;
+            }
+            assertEquals(fill ? 0 : 12, black, "unlabeled hint pixels, fill " + fill);
+            assertEquals(fill ? 18 : 6, tree, "tree hint pixels, fill " + fill);
+        }
+    }
+
+    private static int countTrue(boolean[] b) {
+        int n = 0;
+        for (boolean v : b) if (v) n++;
+        return n;
+    }
+
     @Test void flipMirrorsAboutTheCentroid() {
         ClassMap m = skyAndGrass();
         m = paint(m, 2, 2, 4, 2, HOUSE);
