@@ -83,8 +83,8 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         List<Scene> scenes = FgdmEvaluation.heldOut(count, 0, m.size(), palette);
         int tolerance = FgdmFolder.tolerance(palette);
 
-        try (InferenceMode ignored = new InferenceMode()) {
-            for (int i = 0; i < scenes.size(); i++) {
+        try (InferenceMode ignored = new InferenceMode(); me.tongfei.progressbar.ProgressBar bar = progress("edits", scenes.size(), "captions")) {
+            for (int i = 0; i < scenes.size(); i++, bar.step()) {
                 try (PointerScope scope = new PointerScope()) {
                     String caption = scenes.get(i).caption();
                     long s = seed + i;
