@@ -272,6 +272,22 @@ class ToyWorldFgdmFactorTest {
         assertTrue(java.nio.file.Files.isRegularFile(full.weights(full.manifest.factor("seg"))));
     }
 
+    /**
+     * Each committed folder's segmentation entry is what the last config of its reproduce chain exports, sample
+     * settings included: session 16 lowered both root factors' guidance (`eval fgdm fidelity` sweeps), in the configs
+     * and the folders alike.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"toyworld-fgdm-seg-finetune.json, toyworld-fgdm, 3.0",
+            "toyworld-fgdm-seg-unet-stage2.json, toyworld-fgdm-unet, 2.0"})
+    void committedSegmentationEntriesAreWhatTheirLastConfigExports(String config, String folder, double guidance) throws Exception {
+        Path file = Path.of("..", "configs", "train", config);
+        FgdmTrainingSettings s = FgdmTrainingSettings.parse(new ObjectMapper().readTree(file.toFile()), file.toString(), FgdmFactorKind.SEG, 64, 4);
+        var committed = FgdmFolder.read(Path.of("..", "models", folder)).manifest.factor("seg");
+        assertEquals(FgdmExport.entry(s), committed, config + " exports " + folder + "'s entry");
+        assertEquals(guidance, committed.guidanceScale());
+    }
+
     static void assertClose(Tensor expected, Tensor actual, String what) {
         double scale = Math.max(1e-3, expected.abs().max().item_double());
         double diff = expected.sub(actual).abs().max().item_double();
