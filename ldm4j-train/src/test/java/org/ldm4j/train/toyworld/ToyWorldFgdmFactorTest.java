@@ -279,7 +279,7 @@ class ToyWorldFgdmFactorTest {
      */
     @ParameterizedTest
     @org.junit.jupiter.params.provider.CsvSource({"toyworld-fgdm-seg-finetune.json, toyworld-fgdm, 3.0",
-            "toyworld-fgdm-seg-unet-stage2.json, toyworld-fgdm-unet, 2.0"})
+            "toyworld-fgdm-seg-unet-stage3.json, toyworld-fgdm-unet, 2.0"})
     void committedSegmentationEntriesAreWhatTheirLastConfigExports(String config, String folder, double guidance) throws Exception {
         Path file = Path.of("..", "configs", "train", config);
         FgdmTrainingSettings s = FgdmTrainingSettings.parse(new ObjectMapper().readTree(file.toFile()), file.toString(), FgdmFactorKind.SEG, 64, 4);
