@@ -58,6 +58,8 @@ final class EvalFgdmAugmentationCommand extends EvalCommand.Common implements Ca
     @Option(names = "--config", defaultValue = "configs/train/toyworld-segmenter.json",
             description = "Segmenter recipe (architecture, batch, lr, noise); its steps are replaced by --steps (default: ${DEFAULT-VALUE}).") Path config;
     @Option(names = "--run", required = true, description = "Checkpoint folder (one subfolder per training set; a rerun resumes).") Path run;
+    @Option(names = "--seed", description = "Initialisation and batch-order seed of every segmenter, in place of the recipe's "
+            + "`seed`: rerun at other seeds to see how much of a difference is chance.") Long seed;
 
     @Override
     public Integer call() throws Exception {
@@ -70,6 +72,7 @@ final class EvalFgdmAugmentationCommand extends EvalCommand.Common implements Ca
             throw new Ldm4j.UsageError("cannot read --config " + config + ": " + e.getMessage());
         }
         int size = c.path("size").asInt(64), batch = c.path("batch_size").asInt(8);
+        long trainSeed = seed != null ? seed : c.path("seed").asLong(0);
         List<LabelledPool.Example> realSet = new ArrayList<>(), generated = readDataset(synthetic, size);
         SceneOptions options = SceneOptions.square(size);
         for (int i = 0; i < real; i++) {
@@ -95,13 +98,13 @@ final class EvalFgdmAugmentationCommand extends EvalCommand.Common implements Ca
 
         ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "fgdm").put("table", "augmentation").put("real", real)
                 .put("generated", generated.size()).put("steps", steps).put("test", test).put("synthetic", synthetic.toString())
-                .put("first_test_seed", ToyWorldFid.TEST_SEEDS);
+                .put("first_test_seed", ToyWorldFid.TEST_SEEDS).put("seed", trainSeed);
         ArrayNode rows = report.putArray("rows");
         Map<String, SegmentationMetrics> results = new LinkedHashMap<>();
         Map<String, Integer> examples = new LinkedHashMap<>();
         for (Map.Entry<String, java.util.function.Supplier<List<Stage>>> e : arms.entrySet()) {
             List<Stage> stages = e.getValue().get();
-            org.bytedeco.pytorch.global.torch.manual_seed(c.path("seed").asLong(0));   // the same initialisation for every set
+            org.bytedeco.pytorch.global.torch.manual_seed(trainSeed);   // the same initialisation for every set
             ToyWorldSegmenter model = new ToyWorldSegmenter(SegmenterConfig.parse(c.get("segmenter"), config.toString()));
             String folder = e.getKey().replace('+', '-').replace(", ", "-").replace(' ', '-').replace("(", "").replace(")", "");
             for (int i = 0; i < stages.size(); i++) {   // a later stage starts from the previous stage's EMA weights, with a fresh schedule
@@ -110,9 +113,9 @@ final class EvalFgdmAugmentationCommand extends EvalCommand.Common implements Ca
                         new LrSchedule(c.get("lr").asDouble(), Math.min(c.path("warmup_steps").asInt(0), st.steps() / 10), st.steps(),
                                 c.path("cosine").asBoolean(true), c.path("min_lr_factor").asDouble(0)),
                         c.path("clip_norm").asDouble(1.0), c.path("ema_decay").asDouble(0.995), c.path("weight_decay").asDouble(0),
-                        Math.max(50, st.steps() / 10), c.path("log_every").asInt(20), c.path("seed").asLong(0),
+                        Math.max(50, st.steps() / 10), c.path("log_every").asInt(20), trainSeed,
                         stages.size() == 1 ? run.resolve(folder) : run.resolve(folder).resolve("stage" + (i + 1))));
-                LabelledPool pool = new LabelledPool(st.examples(), size, size, batch, c.path("seed").asLong(0) + i);
+                LabelledPool pool = new LabelledPool(st.examples(), size, size, batch, trainSeed + i);
                 trainer.run(new SegmenterRecipe(model, pool::batch, c.path("noise_std").asDouble(0)), st.steps());
                 SegmenterRecipe.useEma(model, trainer);
             }
@@ -131,10 +134,10 @@ final class EvalFgdmAugmentationCommand extends EvalCommand.Common implements Ca
         for (Map.Entry<String, SegmentationMetrics> e : results.entrySet()) {
             System.out.printf(Locale.ROOT, "%-32s %9d %8.4f %15.4f%n", e.getKey(), examples.get(e.getKey()), e.getValue().meanIou(), e.getValue().pixelAccuracy());
         }
-        System.out.printf(Locale.ROOT, "segmenters (%s) trained %d steps each from one initialisation (\"then\": half the steps on each set, "
+        System.out.printf(Locale.ROOT, "segmenters (%s, seed %d) trained %d steps each from one initialisation (\"then\": half the steps on each set, "
                 + "the second from the first's EMA weights; \"balanced\": the real scenes repeated to half the pool; \"filtered\": the generated half "
                 + "whose labels the real-only segmenter agrees with most); mIoU on %d real test scenes%n",
-                config, steps, test);
+                config, trainSeed, steps, test);
         writeJson(report);
         return 0;
     }

@@ -215,7 +215,10 @@ class EvalFgdmCommandTest {
             assertFinite(row, "miou", "pixel_accuracy");
             assertTrue(row.get("miou").asDouble() >= 0 && row.get("miou").asDouble() <= 1, row.toString());
         }
-        assertEquals(List.of("map switched off (floor)", "image factor, exact map", "real scene (ceiling)", "real scene through the VAE"), rows);
+        assertEquals(List.of("map switched off (floor)", "image factor, exact map", "real scene (ceiling)", "real scene through the VAE",
+                "exact map via its latents"), rows);
+        double kept = r.get("read_back_keeps").asDouble();
+        assertTrue(kept >= 0 && kept <= 1, "share of the exact map's pixels the read-back keeps: " + kept);
         Path other = TinyFgdm.write(dir.resolve("fgdm-other"), 5);
         Path json = dir.resolve("control-other.json");
         CliTest.Result c = CliTest.run("eval", "fgdm", "control", "--model", other.toString(), "--segmenter", segmenter.toString(), "--n", "2",

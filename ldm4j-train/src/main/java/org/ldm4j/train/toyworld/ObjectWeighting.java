@@ -32,6 +32,10 @@ public record ObjectWeighting(double strength, double referenceCells) {
         Arrays.fill(w, 1f);
         for (int b = 0; b < scenes.size(); b++) {
             Scene s = scenes.get(b);
+            if (s.height() % latentHeight != 0 || s.width() % latentWidth != 0) {
+                throw new IllegalArgumentException("object weights at " + latentWidth + "x" + latentHeight + " need a scene whose side is a multiple of it, got "
+                        + s.width() + "x" + s.height());
+            }
             int fy = s.height() / latentHeight, fx = s.width() / latentWidth;
             int base = b * latentHeight * latentWidth;
             int[] instances = s.instances();

@@ -79,15 +79,15 @@ public final class ToyWorldVae implements Trainer.Objective {
     }
 
     /**
-     * @param objectWeighting balances the reconstruction loss of a decoder-only fine-tune of the image VAE per object
-     *                        (pixels as cells): flower dots and small boats, which the plain mean lets the decoder blur
-     *                        away, count as much as a house
+     * @param objectWeighting balances the reconstruction loss of a decoder-only fine-tune per object (pixels of the
+     *                        image or map as cells): flower dots and small boats, which the plain mean lets the decoder
+     *                        blur away, count as much as a house; on maps, a rock's few palette pixels as much as the sky
      */
     public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight, boolean decoderOnly, Data data, int mapSize,
                        ObjectWeighting objectWeighting) {
         if (data == Data.MAPS && !decoderOnly) throw new IllegalArgumentException("a map decoder is a decoder-only fine-tune of a trained VAE");
-        if (objectWeighting.strength() > 0 && (!decoderOnly || data != Data.IMAGES)) {
-            throw new IllegalArgumentException("object weighting applies to a decoder-only fine-tune on images");
+        if (objectWeighting.strength() > 0 && !decoderOnly) {
+            throw new IllegalArgumentException("object weighting applies to a decoder-only fine-tune");
         }
         this.data = data;
         this.mapSize = mapSize;
