@@ -38,12 +38,14 @@ import java.util.TreeSet;
  * @param ownUnet             root factor, key {@code "branch": "unet"}: instead of an adapter over the frozen UNet, a copy
  *                            of the base UNet fine-tuned whole on the maps (fgdm.json conditioning {@code own_unet},
  *                            weights {@code <factor>/unet/}); default {@code "adapter"}
+ * @param sampleHintUnlabeled image factor: how its hint draws a map's unlabeled pixels (key
+ *                            {@code sample.hint_unlabeled}, written to fgdm.json; keep when absent)
  */
 public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int factorSize, int hintMapSize, double nullDropout,
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
                                    double sampleGuidance, double sampleScale, double sampleMapGuidance, ObjectWeighting objectWeighting,
-                                   boolean ownUnet) {
+                                   boolean ownUnet, org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled sampleHintUnlabeled) {
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -81,6 +83,9 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         if (!(sampleScale > 0 && sampleScale <= 10)) throw new IllegalArgumentException("sample.scale must be in (0, 10], got " + sampleScale);
         if (factorSize < 1 || imageSize < 1 || hintMapSize < 1 || adapterBlocks < 1) {
             throw new IllegalArgumentException("sizes and adapter blocks must be positive");
+        }
+        if (sampleHintUnlabeled != org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled.KEEP && kind != FgdmFactorKind.IMAGE) {
+            throw new IllegalArgumentException("sample.hint_unlabeled is for the image factor, not " + kind.id());
         }
         if (ownUnet && !kind.isRoot()) {
             throw new IllegalArgumentException("\"branch\": \"unet\" is for the root factor (seg) only, not " + kind.id());
@@ -153,7 +158,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
             throw new IllegalArgumentException(source + ": \"branch\" must be \"adapter\" or \"unet\", got '" + branch + "'");
         }
         JsonNode s = c.path("sample");
-        if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale", "map_guidance"), source, "sample.");
+        if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale", "map_guidance", "hint_unlabeled"), source, "sample.");
         try {
             return new FgdmTrainingSettings(kind, size, factorSize, cn.path("hint_map_size").asInt(size / 2),
                     c.path("null_condition_dropout").asDouble(0.2), modes,
@@ -162,10 +167,15 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     s.path("steps").asInt(25), s.path("guidance_scale").asDouble(5.0), s.path("scale").asDouble(1.0),
                     s.path("map_guidance").asDouble(1.0),
                     new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)),
-                    branch.equals("unet"));
+                    branch.equals("unet"), hintUnlabeled(s.path("hint_unlabeled").asText("keep")));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
+    }
+
+    private static org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled hintUnlabeled(String key) {
+        for (var h : org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled.values()) if (h.key().equals(key)) return h;
+        throw new IllegalArgumentException("sample.hint_unlabeled must be \"keep\" or \"fill\", got '" + key + "'");
     }
 
     private static void requireKnown(JsonNode node, Set<String> known, String source, String prefix) {

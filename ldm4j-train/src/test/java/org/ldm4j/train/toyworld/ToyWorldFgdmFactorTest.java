@@ -224,6 +224,17 @@ class ToyWorldFgdmFactorTest {
         assertTrue(e.getMessage().contains("seg, depth, sketch, normal, image"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.IMAGE, ", \"sample\": {\"scale\": 0}"));
         assertTrue(e.getMessage().contains("sample.scale"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.SEG, ", \"sample\": {\"hint_unlabeled\": \"fill\"}"));
+        assertTrue(e.getMessage().contains("sample.hint_unlabeled is for the image factor"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.IMAGE, ", \"sample\": {\"hint_unlabeled\": \"fills\"}"));
+        assertTrue(e.getMessage().contains("'fills'"), e.getMessage());
+    }
+
+    /** The image factor's hint setting goes into the exported entry (before, an export reset it to keep). */
+    @Test void theImageFactorsHintSettingIsExported() throws Exception {
+        assertEquals(FgdmManifest.HintUnlabeled.FILL,
+                FgdmExport.entry(settings(FgdmFactorKind.IMAGE, ", \"sample\": {\"hint_unlabeled\": \"fill\"}")).hintUnlabeled());
+        assertEquals(FgdmManifest.HintUnlabeled.KEEP, FgdmExport.entry(settings(FgdmFactorKind.IMAGE, "")).hintUnlabeled());
     }
 
     @ParameterizedTest
