@@ -1,6 +1,7 @@
 package org.ldm4j.train.toyworld;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled;
 
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -45,7 +46,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
                                    double sampleGuidance, double sampleScale, double sampleMapGuidance, ObjectWeighting objectWeighting,
-                                   boolean ownUnet, org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled sampleHintUnlabeled) {
+                                   boolean ownUnet, HintUnlabeled sampleHintUnlabeled) {
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -84,7 +85,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         if (factorSize < 1 || imageSize < 1 || hintMapSize < 1 || adapterBlocks < 1) {
             throw new IllegalArgumentException("sizes and adapter blocks must be positive");
         }
-        if (sampleHintUnlabeled != org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled.KEEP && kind != FgdmFactorKind.IMAGE) {
+        if (sampleHintUnlabeled != HintUnlabeled.KEEP && kind != FgdmFactorKind.IMAGE) {
             throw new IllegalArgumentException("sample.hint_unlabeled is for the image factor, not " + kind.id());
         }
         if (ownUnet && !kind.isRoot()) {
@@ -173,8 +174,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         }
     }
 
-    private static org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled hintUnlabeled(String key) {
-        for (var h : org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled.values()) if (h.key().equals(key)) return h;
+    private static HintUnlabeled hintUnlabeled(String key) {
+        for (var h : HintUnlabeled.values()) if (h.key().equals(key)) return h;
         throw new IllegalArgumentException("sample.hint_unlabeled must be \"keep\" or \"fill\", got '" + key + "'");
     }
 
