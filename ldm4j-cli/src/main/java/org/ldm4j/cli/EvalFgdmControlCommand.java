@@ -121,9 +121,9 @@ final class EvalFgdmControlCommand extends EvalFgdmCommand.Base implements Calla
             }
         }
         System.out.println(classes);
-        report.put("seconds_per_image", millis / 1000.0 / count).put("read_back_keeps", labelled == 0 ? Double.NaN : (double) keptLabels / labelled);
-        System.out.printf(Locale.ROOT, "the exact map read back from its latents keeps the class of %.4f of its pixels%n",
-                labelled == 0 ? Double.NaN : (double) keptLabels / labelled);
+        double readBackKeeps = labelled == 0 ? Double.NaN : (double) keptLabels / labelled;
+        report.put("seconds_per_image", millis / 1000.0 / count).put("read_back_keeps", readBackKeeps);
+        System.out.printf(Locale.ROOT, "the exact map read back from its latents keeps the class of %.4f of its pixels%n", readBackKeeps);
         System.out.printf(Locale.ROOT, "%d held-out test scenes; maps %dx%d resized nearest to %dx%d; image factor %.3f s/image%n",
                 count, mapSize, mapSize, size, size, millis / 1000.0 / count);
         writeJson(report);

@@ -85,9 +85,6 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         if (factorSize < 1 || imageSize < 1 || hintMapSize < 1 || adapterBlocks < 1) {
             throw new IllegalArgumentException("sizes and adapter blocks must be positive");
         }
-        if (sampleHintUnlabeled != HintUnlabeled.KEEP && kind != FgdmFactorKind.IMAGE) {
-            throw new IllegalArgumentException("sample.hint_unlabeled is for the image factor, not " + kind.id());
-        }
         if (ownUnet && !kind.isRoot()) {
             throw new IllegalArgumentException("\"branch\": \"unet\" is for the root factor (seg) only, not " + kind.id());
         }
@@ -161,7 +158,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         JsonNode s = c.path("sample");
         if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale", "map_guidance", "hint_unlabeled"), source, "sample.");
         try {
-            return new FgdmTrainingSettings(kind, size, factorSize, cn.path("hint_map_size").asInt(size / 2),
+            FgdmTrainingSettings settings = new FgdmTrainingSettings(kind, size, factorSize, cn.path("hint_map_size").asInt(size / 2),
                     c.path("null_condition_dropout").asDouble(0.2), modes,
                     distill ? d.path("weight").asDouble(0.1) : 0.0, d.path("every").asInt(10), d.path("max_samples").asInt(8),
                     d.path("teacher_scale").asInt(2), a.path("num_res_blocks").asInt(2), hint,
@@ -169,6 +166,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     s.path("map_guidance").asDouble(1.0),
                     new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)),
                     branch.equals("unet"), hintUnlabeled(s.path("hint_unlabeled").asText("keep")));
+            FgdmExport.entry(settings);   // the fgdm.json entry it will export (e.g. hint_unlabeled, map_guidance) is checked now, not after training
+            return settings;
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }
@@ -176,7 +175,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
 
     private static HintUnlabeled hintUnlabeled(String key) {
         for (var h : HintUnlabeled.values()) if (h.key().equals(key)) return h;
-        throw new IllegalArgumentException("sample.hint_unlabeled must be \"keep\" or \"fill\", got '" + key + "'");
+        throw new IllegalArgumentException("sample.hint_unlabeled must be one of "
+                + java.util.Arrays.stream(HintUnlabeled.values()).map(HintUnlabeled::key).toList() + ", got '" + key + "'");
     }
 
     private static void requireKnown(JsonNode node, Set<String> known, String source, String prefix) {

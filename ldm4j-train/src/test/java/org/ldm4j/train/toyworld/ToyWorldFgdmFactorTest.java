@@ -225,7 +225,7 @@ class ToyWorldFgdmFactorTest {
         e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.IMAGE, ", \"sample\": {\"scale\": 0}"));
         assertTrue(e.getMessage().contains("sample.scale"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.SEG, ", \"sample\": {\"hint_unlabeled\": \"fill\"}"));
-        assertTrue(e.getMessage().contains("sample.hint_unlabeled is for the image factor"), e.getMessage());
+        assertTrue(e.getMessage().contains("\"hint_unlabeled\" is for a controlnet_on_maps image factor"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.IMAGE, ", \"sample\": {\"hint_unlabeled\": \"fills\"}"));
         assertTrue(e.getMessage().contains("'fills'"), e.getMessage());
     }
