@@ -47,7 +47,7 @@ import java.util.stream.Stream;
 @Command(name = "eval", mixinStandardHelpOptions = true, description = "ToyWorld evaluator: recall, mIoU, ToyWorld-FID, faithfulness, edit locality.",
         subcommands = {EvalCommand.Segmenter.class, EvalCommand.Recall.class, EvalCommand.Fid.class, EvalCommand.Faithful.class,
                 EvalCommand.Locality.class, EvalCommand.Sanity.class, EvalModelCommand.class, EvalGradopCommand.class, EvalGradopRegionsCommand.class,
-                EvalBlendedCommand.class, EvalFgdmCommand.class})
+                EvalBlendedCommand.class, EvalFgdmCommand.class, EvalVaeCommand.class})
 final class EvalCommand {
     static final ObjectMapper JSON = new ObjectMapper();
 
