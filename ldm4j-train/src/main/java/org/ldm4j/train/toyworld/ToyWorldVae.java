@@ -79,16 +79,15 @@ public final class ToyWorldVae implements Trainer.Objective {
     }
 
     /**
-     * @param objectWeighting balances the reconstruction loss of a decoder-only fine-tune per object (pixels of the
-     *                        image or map as cells): flower dots and small boats, which the plain mean lets the decoder
-     *                        blur away, count as much as a house; on maps, a rock's few palette pixels as much as the sky
+     * @param objectWeighting balances the reconstruction loss per object (pixels of the image or map as cells):
+     *                        flower dots and small boats, which the plain mean lets an autoencoder blur away, count as
+     *                        much as a house; on maps, a rock's few palette pixels as much as the sky. In a full VAE's
+     *                        training it weighs what the encoder must keep in the latents too, not only what the
+     *                        decoder draws; the KL term is unweighted either way
      */
     public ToyWorldVae(AutoencoderKL vae, SceneBatches batches, double klWeight, boolean decoderOnly, Data data, int mapSize,
                        ObjectWeighting objectWeighting) {
         if (data == Data.MAPS && !decoderOnly) throw new IllegalArgumentException("a map decoder is a decoder-only fine-tune of a trained VAE");
-        if (objectWeighting.strength() > 0 && !decoderOnly) {
-            throw new IllegalArgumentException("object weighting applies to a decoder-only fine-tune");
-        }
         this.data = data;
         this.mapSize = mapSize;
         this.vae = vae;
@@ -157,8 +156,8 @@ public final class ToyWorldVae implements Trainer.Objective {
         DiagonalGaussianDistribution q = vae.encode(x);
         Tensor recon = vae.decode(q.sample(rng));
         Tensor diff = recon.sub(x);
-        Tensor mse = diff.pow(new Scalar(2.0)).mean();
-        Tensor l1 = diff.abs().mean();
+        Tensor mse = objectWeighting.weightedMean(diff.pow(new Scalar(2.0)), scenes);
+        Tensor l1 = objectWeighting.weightedMean(diff.abs(), scenes);
         // KL per sample, summed over latent elements, averaged over the batch (as the LDM code does)
         Tensor kl = q.mean().pow(new Scalar(2.0)).add(q.var()).sub(new Scalar(1.0)).sub(q.logvar())
                 .sum().mul(new Scalar(0.5 / x.size(0)));
