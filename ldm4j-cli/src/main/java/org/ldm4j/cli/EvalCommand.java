@@ -380,9 +380,13 @@ final class EvalCommand {
         @picocli.CommandLine.Mixin TrainRun train;
         @Option(names = "--export", description = "Write the EMA weights (fp16) and config.json here, print validation mIoU, and exit.") Path export;
 
+        /** The keys of a {@code train segmenter} config besides the trainer's. */
+        static final java.util.Set<String> CONFIG_KEYS = java.util.Set.of("segmenter", "init", "size", "batch_size", "first_seed",
+                "reconstruction_vae", "reconstruction_fraction", "noise_std");
+
         @Override
         public Integer call() throws Exception {
-            JsonNode c = train.start("segmenter");
+            JsonNode c = train.start(CONFIG_KEYS, "segmenter");
             SegmenterConfig segConfig = SegmenterConfig.parse(c.get("segmenter"), train.config.toString());
             org.bytedeco.pytorch.global.torch.manual_seed(c.path("seed").asLong(0));
             ToyWorldSegmenter model = new ToyWorldSegmenter(segConfig);

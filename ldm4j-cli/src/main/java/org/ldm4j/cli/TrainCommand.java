@@ -44,9 +44,14 @@ final class TrainCommand {
         @Mixin TrainRun train;
         @Option(names = "--export", description = "Write the EMA weights (fp16) as a diffusers vae/ folder here and exit.") Path export;
 
+        /** The keys of a {@code train vae} config besides the trainer's. */
+        static final java.util.Set<String> CONFIG_KEYS = java.util.Set.of("vae", "init", "train", "data", "size", "map_size",
+                "batch_size", "kl_weight", "first_seed", "object_loss_weight", "object_reference_cells", "adversarial_weight",
+                "adversarial_start", "discriminator_width");
+
         @Override
         public Integer call() throws Exception {
-            JsonNode c = train.start();
+            JsonNode c = train.start(CONFIG_KEYS);
             Path init = c.hasNonNull("init") ? Path.of(c.get("init").asText()) : null;
             String part = c.path("train").asText("all");
             if (!part.equals("all") && !part.equals("decoder")) {

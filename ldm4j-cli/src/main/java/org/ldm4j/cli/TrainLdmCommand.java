@@ -48,9 +48,13 @@ final class TrainLdmCommand implements Callable<Integer> {
     @Option(names = "--vae", required = true, description = "The trained ToyWorld vae/ folder (config.json + weights).") Path vaeDir;
     @Option(names = "--export", description = "Write the EMA weights (fp16) as a complete diffusers model folder here and exit.") Path export;
 
+    /** The keys of a {@code train ldm} config besides the trainer's. */
+    static final java.util.Set<String> CONFIG_KEYS = java.util.Set.of("unet", "text_encoder", "scheduler", "tokenizer_max_length",
+            "size", "batch_size", "caption_dropout", "first_seed", "init", "object_loss_weight", "object_reference_cells");
+
     @Override
     public Integer call() throws Exception {
-        JsonNode c = train.start("scheduler");
+        JsonNode c = train.start(CONFIG_KEYS, "scheduler");
         Path init = c.hasNonNull("init") ? Path.of(c.get("init").asText()) : null;
         if (init != null) {
             // A fine-tune takes the trained model's own configs (and prompt length), so its architecture cannot drift

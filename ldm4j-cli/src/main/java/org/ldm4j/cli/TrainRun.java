@@ -18,7 +18,34 @@ final class TrainRun {
     @Option(names = "--until", description = "Stop at this step (default: the config's total).") Long until;
     @Option(names = "--threads", defaultValue = "1", description = "libtorch threads (default ${DEFAULT-VALUE}).") int threads;
 
-    /** Sets the threads and reads the config, requiring the given top-level objects; bad files are usage errors. */
+    /**
+     * Sets the threads and reads the config, requiring the given top-level objects and refusing any key that neither
+     * the trainer ({@link Trainer.Options#CONFIG_KEYS}) nor the recipe ({@code recipeKeys}) reads, so a misspelt key is
+     * an error naming it instead of a silent default; keys starting with '_' are comments. Bad files are usage errors.
+     */
+    JsonNode start(java.util.Set<String> recipeKeys, String... requiredObjects) throws IOException {
+        JsonNode c = start();
+        requireKnownKeys(c, recipeKeys, config.toString());   // first: a misspelt required object is named as such
+        requireObjects(c, requiredObjects);
+        return c;
+    }
+
+    /** Every top-level key of {@code c} is a trainer or recipe key (or a '_' comment); else a usage error naming it. */
+    static void requireKnownKeys(JsonNode c, java.util.Set<String> recipeKeys, String source) {
+        java.util.Set<String> known = new java.util.TreeSet<>(Trainer.Options.CONFIG_KEYS);
+        known.addAll(recipeKeys);
+        for (java.util.Iterator<String> it = c.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!key.startsWith("_") && !known.contains(key)) {
+                throw new Ldm4j.UsageError(source + ": unknown key '" + key + "' (known: " + String.join(", ", known) + ")");
+            }
+        }
+    }
+
+    /**
+     * Sets the threads and reads the config, requiring the given top-level objects; bad files are usage errors. For a
+     * recipe whose settings check their own keys (FG-DM's {@code FgdmTrainingSettings}).
+     */
     JsonNode start(String... requiredObjects) throws IOException {
         Engine.threads(threads);
         if (!Files.isRegularFile(config)) throw new Ldm4j.UsageError("no such config file: " + config);
@@ -28,13 +55,17 @@ final class TrainRun {
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new Ldm4j.UsageError(config + ": not valid JSON: " + e.getOriginalMessage());
         }
-        for (String key : requiredObjects) {
-            if (!c.path(key).isObject()) throw new Ldm4j.UsageError(config + ": missing object '" + key + "'");
-        }
+        requireObjects(c, requiredObjects);
         if (!c.path("steps").canConvertToLong() || !c.path("lr").isNumber()) {
             throw new Ldm4j.UsageError(config + ": 'steps' and 'lr' are required numbers");
         }
         return c;
+    }
+
+    private void requireObjects(JsonNode c, String... keys) {
+        for (String key : keys) {
+            if (!c.path(key).isObject()) throw new Ldm4j.UsageError(config + ": missing object '" + key + "'");
+        }
     }
 
     /** The trainer's settings from the config's shared keys (steps, lr, warm-up, cosine, clipping, EMA, cadence, seed). */

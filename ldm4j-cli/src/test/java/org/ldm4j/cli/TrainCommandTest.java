@@ -154,4 +154,35 @@ class TrainCommandTest {
         assertEquals(2, Ldm4j.run("train", "vae", "--config", noVae.toString(), "--run", run.toString()));
         assertEquals(2, Ldm4j.run("train", "ldm", "--config", noVae.toString(), "--run", run.toString(), "--vae", dir.toString()));
     }
+
+    /** A misspelt key is an error naming it and the file, not a silent default; '_' keys are comments. */
+    @Test void unknownConfigKeysAreUsageErrorsNamingThem() throws Exception {
+        Path misspelt = Files.writeString(dir.resolve("misspelt.json"),
+                "{\"_comment\": \"x\", \"steps\": 3, \"lr\": 0.001, \"object_los_weight\": 1}");
+        for (String recipe : new String[]{"vae", "segmenter"}) {
+            CliTest.Result r = CliTest.run("train", recipe, "--config", misspelt.toString(), "--run", dir.resolve("r-" + recipe).toString());
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains(misspelt + ": unknown key 'object_los_weight' (known: ") && r.err().contains("steps"), r.err());
+        }
+        CliTest.Result ldm = CliTest.run("train", "ldm", "--config", misspelt.toString(), "--run", dir.resolve("r-ldm").toString(), "--vae", dir.toString());
+        assertEquals(2, ldm.code(), ldm.err());
+        assertTrue(ldm.err().contains("unknown key 'object_los_weight'"), ldm.err());
+    }
+
+    /** Every committed training config of these recipes uses only keys its recipe reads (FG-DM's check their own). */
+    @Test void committedConfigsUseOnlyKnownKeys() throws Exception {
+        int checked = 0;
+        try (var files = Files.list(Path.of("..", "configs", "train"))) {
+            for (Path file : files.sorted().toList()) {
+                String name = file.getFileName().toString();
+                if (!name.endsWith(".json") || name.contains("fgdm")) continue;
+                java.util.Set<String> keys = name.contains("segmenter") ? EvalCommand.TrainSegmenter.CONFIG_KEYS
+                        : name.contains("-ldm") ? TrainLdmCommand.CONFIG_KEYS : TrainCommand.Vae.CONFIG_KEYS;
+                com.fasterxml.jackson.databind.JsonNode c = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+                assertDoesNotThrow(() -> TrainRun.requireKnownKeys(c, keys, name), name);
+                checked++;
+            }
+        }
+        assertTrue(checked >= 10, "configs checked: " + checked);
+    }
 }

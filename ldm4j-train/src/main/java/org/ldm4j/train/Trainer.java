@@ -49,7 +49,11 @@ public final class Trainer {
     }
 
     public record Options(long totalSteps, LrSchedule lr, double clipNorm, double emaDecay, double weightDecay,
-                          int checkpointEvery, int logEvery, long seed, Path runDir) {}
+                          int checkpointEvery, int logEvery, long seed, Path runDir) {
+        /** The keys of a training config (configs/train/*.json) that become these options, whatever the recipe. */
+        public static final java.util.Set<String> CONFIG_KEYS = java.util.Set.of("steps", "lr", "warmup_steps", "cosine",
+                "min_lr_factor", "clip_norm", "ema_decay", "weight_decay", "checkpoint_every", "log_every", "seed");
+    }
 
     private final Block model;
     private final Options options;

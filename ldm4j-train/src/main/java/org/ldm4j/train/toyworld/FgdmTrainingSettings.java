@@ -58,8 +58,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
     }
 
     /** Keys the shared trainer reads ({@code TrainRun.options}). */
-    public static final Set<String> TRAINER_KEYS = Set.of("_comment", "steps", "lr", "warmup_steps", "cosine", "min_lr_factor",
-            "clip_norm", "ema_decay", "weight_decay", "checkpoint_every", "log_every", "seed", "batch_size");
+    private static final Set<String> TRAINER_KEYS = union(org.ldm4j.train.Trainer.Options.CONFIG_KEYS, Set.of("_comment", "batch_size"));
     private static final Set<String> COMMON = Set.of("factor", "size", "factor_size", "null_condition_dropout",
             "null_condition_modes", "sample", "object_loss_weight", "object_reference_cells", "branch");
     /** Keys the command reads itself: {@code init} (an FG-DM folder whose factor of this kind starts the run), {@code first_seed}. */
@@ -177,6 +176,12 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         for (var h : HintUnlabeled.values()) if (h.key().equals(key)) return h;
         throw new IllegalArgumentException("sample.hint_unlabeled must be one of "
                 + java.util.Arrays.stream(HintUnlabeled.values()).map(HintUnlabeled::key).toList() + ", got '" + key + "'");
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new TreeSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
     }
 
     private static void requireKnown(JsonNode node, Set<String> known, String source, String prefix) {
