@@ -83,14 +83,15 @@ final class EvalVaeCommand extends EvalCommand.Common implements Callable<Intege
             Map<ToyClass, int[]> byClass = recall.byClass(captions, maps);
             double meanRecall = meanRecall(byClass);
             double fidValue = fid.fid(images, size, size, reference);
-            classIous.add(metrics.iou());
+            double[] iou = metrics.iou();
+            classIous.add(iou);
             classRecalls.add(byClass);
             ObjectNode row = rows.addObject().put("images", labels.get(s)).put("fid", fidValue).put("miou", metrics.meanIou())
                     .put("recall", meanRecall);
             if (s > 0) row.put("psnr", psnr).put("ssim", ssim);
             ObjectNode perClass = row.putObject("by_class");
             for (ToyClass c : ToyClass.values()) {
-                ObjectNode cls = perClass.putObject(c.label()).put("iou", metrics.iou()[c.ordinal()]);
+                ObjectNode cls = perClass.putObject(c.label()).put("iou", iou[c.ordinal()]);
                 int[] counts = byClass.get(c);
                 if (counts != null && counts[0] > 0) cls.put("recall", counts[1] / (double) counts[0]);
             }

@@ -57,12 +57,13 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         boolean parents() { return this != TEXT; }
     }
 
-    /** Keys the shared trainer reads ({@code TrainRun.options}). */
-    private static final Set<String> TRAINER_KEYS = union(org.ldm4j.train.Trainer.Options.CONFIG_KEYS, Set.of("_comment", "batch_size"));
-    private static final Set<String> COMMON = Set.of("factor", "size", "factor_size", "null_condition_dropout",
+    private static final Set<String> COMMON = Set.of("_comment", "factor", "size", "factor_size", "null_condition_dropout",
             "null_condition_modes", "sample", "object_loss_weight", "object_reference_cells", "branch");
-    /** Keys the command reads itself: {@code init} (an FG-DM folder whose factor of this kind starts the run), {@code first_seed}. */
-    public static final Set<String> COMMAND_KEYS = Set.of("init", "first_seed");
+    /**
+     * Keys the command reads itself: {@code init} (an FG-DM folder whose factor of this kind starts the run),
+     * {@code first_seed}, {@code batch_size}.
+     */
+    public static final Set<String> COMMAND_KEYS = Set.of("init", "first_seed", "batch_size");
     private static final Set<String> DISTILL_KEYS = Set.of("enabled", "weight", "every", "max_samples", "teacher_scale");
 
     public FgdmTrainingSettings {
@@ -109,7 +110,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         if (c.has("factor") && !c.get("factor").asText().equals(kind.id())) {
             throw new IllegalArgumentException(source + ": is a config for factor '" + c.get("factor").asText() + "', not '" + kind.id() + "'");
         }
-        Set<String> known = new TreeSet<>(TRAINER_KEYS);
+        Set<String> known = new TreeSet<>(org.ldm4j.train.Trainer.Options.CONFIG_KEYS);   // read by the shared trainer
         known.addAll(COMMON);
         known.addAll(COMMAND_KEYS);
         if (kind.isRoot()) known.add("attention_distillation");
@@ -176,12 +177,6 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         for (var h : HintUnlabeled.values()) if (h.key().equals(key)) return h;
         throw new IllegalArgumentException("sample.hint_unlabeled must be one of "
                 + java.util.Arrays.stream(HintUnlabeled.values()).map(HintUnlabeled::key).toList() + ", got '" + key + "'");
-    }
-
-    private static Set<String> union(Set<String> a, Set<String> b) {
-        Set<String> all = new TreeSet<>(a);
-        all.addAll(b);
-        return Set.copyOf(all);
     }
 
     private static void requireKnown(JsonNode node, Set<String> known, String source, String prefix) {

@@ -150,18 +150,24 @@ public final class ToyWorldVae implements Trainer.Objective {
             }
             Tensor decoded = vae.decode(z);
             Tensor diff = decoded.sub(x);
-            Tensor reconstruction = objectWeighting.weightedMean(diff.pow(new Scalar(2.0)), scenes).add(objectWeighting.weightedMean(diff.abs(), scenes));
+            Tensor reconstruction = reconstructionLoss(diff, scenes);
             return adversarial == null ? reconstruction : withAdversarialTerm(step, reconstruction, decoded, x);
         }
         DiagonalGaussianDistribution q = vae.encode(x);
         Tensor recon = vae.decode(q.sample(rng));
         Tensor diff = recon.sub(x);
-        Tensor mse = objectWeighting.weightedMean(diff.pow(new Scalar(2.0)), scenes);
-        Tensor l1 = objectWeighting.weightedMean(diff.abs(), scenes);
         // KL per sample, summed over latent elements, averaged over the batch (as the LDM code does)
         Tensor kl = q.mean().pow(new Scalar(2.0)).add(q.var()).sub(new Scalar(1.0)).sub(q.logvar())
                 .sum().mul(new Scalar(0.5 / x.size(0)));
-        return mse.add(l1).add(kl.mul(new Scalar(klWeight)));
+        return reconstructionLoss(diff, scenes).add(kl.mul(new Scalar(klWeight)));
+    }
+
+    /**
+     * MSE + L1 of the reconstruction, each a (per-object weighted) mean: one weighted mean of their sum, since the mean
+     * is linear, so the scenes' weight map is rendered once per step.
+     */
+    private Tensor reconstructionLoss(Tensor diff, List<Scene> scenes) {
+        return objectWeighting.weightedMean(diff.pow(new Scalar(2.0)).add(diff.abs()), scenes);
     }
 
     /**
