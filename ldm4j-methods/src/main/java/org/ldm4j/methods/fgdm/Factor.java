@@ -8,12 +8,16 @@ import java.util.List;
  * samples the image and is nobody's parent.
  *
  * @param parents names of the factors it is conditioned on, declared before it in the graph
+ * @param readout how its decoded map is read before it is handed on ({@link MapReadout}; the image factor's is RAW)
  */
-public record Factor(String name, Role role, List<String> parents, FactorConditioning conditioning, FactorSettings settings) {
+public record Factor(String name, Role role, List<String> parents, FactorConditioning conditioning, FactorSettings settings,
+                     MapReadout readout) {
     public enum Role { CONDITION, IMAGE }
 
     public Factor {
         if (name == null || name.isBlank()) throw new IllegalArgumentException("a factor needs a name");
+        if (readout == null) readout = MapReadout.RAW;
+        if (role == Role.IMAGE && readout != MapReadout.RAW) throw new IllegalArgumentException("image factor '" + name + "' has no map to read");
         parents = List.copyOf(parents);
         if (parents.contains(name)) throw new IllegalArgumentException("factor '" + name + "' lists itself as a parent");
         if (parents.size() != parents.stream().distinct().count()) throw new IllegalArgumentException("factor '" + name + "' lists a parent twice: " + parents);
@@ -34,6 +38,11 @@ public record Factor(String name, Role role, List<String> parents, FactorConditi
                 throw new IllegalArgumentException("factor '" + name + "' has " + parents.size() + " parents but " + c.renderers().size() + " hint renderers");
             }
         }
+    }
+
+    /** A factor whose output is handed on as decoded. */
+    public Factor(String name, Role role, List<String> parents, FactorConditioning conditioning, FactorSettings settings) {
+        this(name, role, parents, conditioning, settings, MapReadout.RAW);
     }
 
     /** The root condition factor: text only into the UNet, its adapter (null = none) on its own noisy latent. */
@@ -57,5 +66,7 @@ public record Factor(String name, Role role, List<String> parents, FactorConditi
         return conditioning instanceof FactorConditioning.OwnUnet own ? own.unet() : shared;
     }
 
-    public Factor withSettings(FactorSettings s) { return new Factor(name, role, parents, conditioning, s); }
+    public Factor withSettings(FactorSettings s) { return new Factor(name, role, parents, conditioning, s, readout); }
+
+    public Factor withReadout(MapReadout r) { return new Factor(name, role, parents, conditioning, settings, r); }
 }

@@ -110,11 +110,13 @@ public final class FactorGraph {
 
     /**
      * A factor's latents (1, C, h, w) at the UNet's scale -> its map or image (1, 3, H, W) in [-1, 1]: condition
-     * factors through the map decoder when there is one, the image factor through the base model's VAE.
+     * factors through the map decoder when there is one, then their {@link Factor#readout}; the image factor through
+     * the base model's VAE.
      */
     public Tensor decode(String factor, Tensor latents) {
-        if (mapDecoder == null || factor(factor).role() == Factor.Role.IMAGE) return sd.decodeLatents(latents);
-        return StableDiffusion.decodeLatents(mapDecoder, latents);
+        Factor f = factor(factor);
+        if (f.role() == Factor.Role.IMAGE) return sd.decodeLatents(latents);
+        return f.readout().read(mapDecoder == null ? sd.decodeLatents(latents) : StableDiffusion.decodeLatents(mapDecoder, latents));
     }
 
     /** The seed of factor {@code name}'s generator for a run seeded {@code seed}. */

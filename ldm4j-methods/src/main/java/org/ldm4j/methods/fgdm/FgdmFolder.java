@@ -172,7 +172,9 @@ public final class FgdmFolder {
                     yield new FactorConditioning.ControlNetOnMaps(controlNet(sd, e), e.scale(), renderers);
                 }
             };
-            factors.add(new Factor(e.name(), e.role(), e.parents(), c, e.settings()));
+            MapReadout readout = e.map() == FgdmManifest.MapKind.SEGMENTATION
+                    ? MapReadout.withoutSmallRegions(palette, tolerance, e.smallRegions()) : MapReadout.RAW;
+            factors.add(new Factor(e.name(), e.role(), e.parents(), c, e.settings(), readout));
         }
         org.ldm4j.models.vae.AutoencoderKL mapDecoder = null;
         if (manifest.mapVae() != null) {

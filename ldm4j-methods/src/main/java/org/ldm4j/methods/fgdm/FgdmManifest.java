@@ -33,7 +33,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> TOP_KEYS = Set.of("_class_name", "base_model", "map_vae", "factors");
     private static final Set<String> FACTOR_KEYS = Set.of("name", "role", "map", "parents", "conditioning", "weights", "scale",
-            "width", "height", "steps", "guidance_scale", "map_guidance", "hint_unlabeled");
+            "width", "height", "steps", "guidance_scale", "map_guidance", "hint_unlabeled", "min_region_pixels", "min_object_pixels");
 
     /** How a condition factor's decoded output is read and drawn (brief section 6). */
     public enum MapKind {
@@ -62,6 +62,23 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
     }
 
     /**
+     * Regions smaller than these many pixels (8-connected components of one class, at the factor's generated size)
+     * that a segmentation factor's map loses when it is read ({@link MapReadout#withoutSmallRegions}): background
+     * classes (keys "min_region_pixels") and object classes ("min_object_pixels"); 0 keeps every region.
+     */
+    public record SmallRegions(int backgroundPixels, int objectPixels) {
+        public static final SmallRegions KEEP = new SmallRegions(0, 0);
+
+        public SmallRegions {
+            if (backgroundPixels < 0 || objectPixels < 0) {
+                throw new IllegalArgumentException("\"min_region_pixels\" and \"min_object_pixels\" must be >= 0, got " + backgroundPixels + " and " + objectPixels);
+            }
+        }
+
+        public boolean keepsAll() { return backgroundPixels == 0 && objectPixels == 0; }
+    }
+
+    /**
      * One factor.
      *
      * @param map     null for the image factor
@@ -71,10 +88,12 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
      *                    1 when absent)
      * @param hintUnlabeled how a ControlNet image factor's hint draws unlabeled map pixels (key "hint_unlabeled", keep
      *                      when absent)
+     * @param smallRegions  the regions a segmentation factor's map loses when read (keys "min_region_pixels",
+     *                      "min_object_pixels"; all kept when absent)
      */
     public record Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
                         String weights, double scale, int width, int height, int steps, double guidanceScale, double mapGuidance,
-                        HintUnlabeled hintUnlabeled) {
+                        HintUnlabeled hintUnlabeled, SmallRegions smallRegions) {
         public Entry {
             if (name == null || name.isBlank()) throw new IllegalArgumentException("a factor needs a \"name\"");
             if (!name.matches("[A-Za-z0-9_-]+")) {
@@ -115,6 +134,10 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
             if (hintUnlabeled != HintUnlabeled.KEEP && conditioning != Conditioning.CONTROLNET_ON_MAPS) {
                 throw new IllegalArgumentException(where + "\"hint_unlabeled\" is for a controlnet_on_maps image factor (it draws the hint)");
             }
+            if (smallRegions == null) smallRegions = SmallRegions.KEEP;
+            if (!smallRegions.keepsAll() && map != MapKind.SEGMENTATION) {
+                throw new IllegalArgumentException(where + "\"min_region_pixels\" and \"min_object_pixels\" are for a segmentation factor (regions are classes)");
+            }
             try {   // the parameters, not settings(): a compact constructor has not assigned the fields yet
                 new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "", mapGuidance);
             } catch (IllegalArgumentException e) {
@@ -124,6 +147,14 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
 
         /** The factor's default sampling settings: DDIM, eta 0, "" as the negative text, no prompt suffix. */
         public FactorSettings settings() { return new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "", mapGuidance); }
+
+        /** Every region of the map kept. */
+        public Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
+                     String weights, double scale, int width, int height, int steps, double guidanceScale, double mapGuidance,
+                     HintUnlabeled hintUnlabeled) {
+            this(name, role, map, parents, conditioning, weights, scale, width, height, steps, guidanceScale, mapGuidance, hintUnlabeled,
+                    SmallRegions.KEEP);
+        }
 
         /** Unlabeled hint pixels kept as they are. */
         public Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
@@ -255,6 +286,8 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
             n.put("guidance_scale", e.guidanceScale());
             if (e.mapGuidance() != 1.0) n.put("map_guidance", e.mapGuidance());
             if (e.hintUnlabeled() != HintUnlabeled.KEEP) n.put("hint_unlabeled", e.hintUnlabeled().key());
+            if (e.smallRegions().backgroundPixels() > 0) n.put("min_region_pixels", e.smallRegions().backgroundPixels());
+            if (e.smallRegions().objectPixels() > 0) n.put("min_object_pixels", e.smallRegions().objectPixels());
         }
         return root.toPrettyString() + "\n";
     }
@@ -299,7 +332,9 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
                         (int) integer(f, "width", source, at), (int) integer(f, "height", source, at), (int) integer(f, "steps", source, at),
                         number(f, "guidance_scale", Double.NaN, source, at),
                         number(f, "map_guidance", 1.0, source, at),
-                        f.has("hint_unlabeled") ? parseEnum(HintUnlabeled.class, text(f, "hint_unlabeled", true, source, at), "hint_unlabeled", source, at) : HintUnlabeled.KEEP));
+                        f.has("hint_unlabeled") ? parseEnum(HintUnlabeled.class, text(f, "hint_unlabeled", true, source, at), "hint_unlabeled", source, at) : HintUnlabeled.KEEP,
+                        new SmallRegions(f.has("min_region_pixels") ? (int) integer(f, "min_region_pixels", source, at) : 0,
+                                f.has("min_object_pixels") ? (int) integer(f, "min_object_pixels", source, at) : 0)));
             } catch (IllegalArgumentException e) {
                 if (e.getMessage().startsWith(source)) throw e;
                 throw new IllegalArgumentException(source + ": " + at + ": " + e.getMessage(), e);

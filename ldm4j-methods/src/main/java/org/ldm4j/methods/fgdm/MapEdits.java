@@ -117,6 +117,46 @@ public final class MapEdits {
         return cleared;
     }
 
+    /**
+     * Removes every region (8-connected component of one class) smaller than {@code minPixels}, filling it from the
+     * classes around it; unlabeled pixels stay. A generated map carries specks (a few pixels of rock in the grass
+     * where the VAE's colours wandered across the palette) that the image factor cannot draw at that size.
+     */
+    public static ClassMap removeSmallRegions(ClassMap map, int minPixels) {
+        if (minPixels < 0) throw new IllegalArgumentException("minimum region size must be >= 0, got " + minPixels);
+        return removeSmallRegions(map, c -> minPixels);
+    }
+
+    /** As {@link #removeSmallRegions(ClassMap, int)} with a minimum per class (e.g. one for objects, one for background). */
+    public static ClassMap removeSmallRegions(ClassMap map, java.util.function.IntUnaryOperator minPixelsOfClass) {
+        int w = map.width(), h = map.height();
+        int[] labels = map.labels();
+        boolean[] seen = new boolean[labels.length], small = new boolean[labels.length];
+        int[] component = new int[labels.length];
+        boolean any = false;
+        for (int start = 0; start < labels.length; start++) {
+            if (seen[start] || labels[start] == ClassMap.UNLABELED) continue;
+            int cls = labels[start], area = 0;
+            seen[start] = true;
+            component[area++] = start;
+            for (int k = 0; k < area; k++) {   // breadth-first over 8-neighbours; component[0..area) is the queue
+                int p = component[k], px = p % w, py = p / w;
+                for (int dy = -1; dy <= 1; dy++) {
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int nx = px + dx, ny = py + dy, q = ny * w + nx;
+                        if (nx < 0 || ny < 0 || nx >= w || ny >= h || seen[q] || labels[q] != cls) continue;
+                        seen[q] = true;
+                        component[area++] = q;
+                    }
+                }
+            }
+            if (area >= minPixelsOfClass.applyAsInt(cls)) continue;
+            for (int k = 0; k < area; k++) small[component[k]] = true;
+            any = true;
+        }
+        return any ? fill(map, small) : map.copy();
+    }
+
     /** Paints the mask's pixels in {@code classId} (an added object or a freehand stroke). */
     public static ClassMap add(ClassMap map, boolean[] mask, int classId) {
         return paste(map, Region.ofMask(classId, map.width(), map.height(), mask), 0, 0);

@@ -140,6 +140,38 @@ class FgdmFolderTest {
         }
     }
 
+    /**
+     * "min_region_pixels" / "min_object_pixels": read, written back (0, the default, is not written), refused on a
+     * factor whose map has no classes and when negative; the seg map handed on has no region below the minimum, and
+     * the image factor draws from the cleaned map (the tiny graph's random maps are full of specks).
+     */
+    @Test void smallRegionsAreReadWrittenCheckedAndLeaveTheMapHandedOn() throws IOException {
+        Path cleaned = copyWith(s -> s.replaceFirst("\"scale\"", "\"min_region_pixels\" : 6, \"min_object_pixels\" : 4, \"scale\""));
+        FgdmFolder f = FgdmFolder.read(cleaned);
+        assertEquals(new FgdmManifest.SmallRegions(6, 4), f.manifest.factor("seg").smallRegions());
+        assertEquals(FgdmManifest.SmallRegions.KEEP, FgdmFolder.read(folder).manifest.factor("seg").smallRegions());
+        assertEquals(f.manifest, FgdmManifest.parse(f.manifest.toJson(), "x"));
+        assertFalse(json.contains("min_region_pixels") || json.contains("min_object_pixels"), "0 is not written");
+        assertContains(readError(s -> s.replaceFirst("(\"map\" : \"depth\",)", "$1 \"min_region_pixels\" : 4,")), "factors[1] ('depth')",
+                "are for a segmentation factor");
+        assertContains(readError(s -> s.replaceFirst("\"scale\"", "\"min_object_pixels\" : -1, \"scale\"")), "factors[0] ('seg')", "must be >= 0");
+        Palette palette = TinyFgdm.palette();
+        FactorGraph plain = FgdmFolder.read(folder).load(Dtypes.device("cpu"), ScalarType.Float, palette);
+        FactorGraph withCleaning = f.load(Dtypes.device("cpu"), ScalarType.Float, palette);
+        try (InferenceMode ignored = new InferenceMode()) {
+            FactorGraphRequest r = FactorGraphRequest.of("a red house", 3, FactorGraphRequest.Mode.SEQUENTIAL);
+            FactorGraphResult a = FactorGraphSampler.run(plain, r, null, null), b = FactorGraphSampler.run(withCleaning, r, null, null);
+            assertTrue(torch.equal(a.latents("seg"), b.latents("seg")), "the seg factor samples the same latents");
+            int tolerance = FgdmFolder.tolerance(palette);
+            ClassMap raw = SegmentationMaps.decode(a.decoded("seg"), palette, tolerance), handedOn = SegmentationMaps.decode(b.decoded("seg"), palette, tolerance);
+            ClassMap expected = MapEdits.removeSmallRegions(raw, c -> palette.isObject(c) ? 4 : 6);
+            assertNotEquals(raw, expected, "the random tiny factor's map has small regions");
+            assertEquals(expected, handedOn);
+            assertTrue(torch.equal(a.latents("depth"), b.latents("depth")), "depth reads the seg latents, not the map");
+            assertFalse(torch.allclose(a.latents("image"), b.latents("image"), 1e-3, 1e-4, false), "the image factor's hint is the cleaned map");
+        }
+    }
+
     /** Factors are trained and exported one at a time: a child may be in the file before its parent. */
     @Test void factorsAddedOneAtATimeEndParentsFirstAndAGraphWithoutAParentIsRefused() throws IOException {
         FgdmManifest full = TinyFgdm.manifest();

@@ -55,6 +55,28 @@ class MapEditsTest {
         }
     }
 
+    @Test void smallRegionsAreFilledFromTheirSurroundingsAndLargeOnesStay() {
+        ClassMap m = paint(skyAndGrass(), 3, 10, 6, 13, HOUSE);      // a 4x4 house (16 px) in the grass
+        m = paint(m, 10, 3, 10, 3, HOUSE);                          // a one-pixel house speck in the sky
+        m = paint(m, 12, 12, 13, 12, TREE);                          // a two-pixel tree speck in the grass
+        m = paint(m, 14, 14, 14, 14, TREE);                          // a one-pixel tree, not touching the other
+        int[] l = m.labels().clone();
+        l[0] = ClassMap.UNLABELED;                                  // unlabeled pixels are no region and stay
+        ClassMap specks = new ClassMap(16, 16, l);
+        ClassMap cleaned = MapEdits.removeSmallRegions(specks, 3);
+        assertEquals(16, cleaned.area(HOUSE), "the 16-pixel house stays, the speck goes");
+        assertEquals(SKY, cleaned.get(10, 3));
+        assertEquals(0, cleaned.area(TREE), "both tree specks are below 3 pixels");
+        assertEquals(GRASS, cleaned.get(12, 12));
+        assertEquals(ClassMap.UNLABELED, cleaned.get(0, 0));
+        assertEquals(SKY, cleaned.get(1, 0), "the sky around the unlabeled pixel is one large region");
+        assertEquals(specks, MapEdits.removeSmallRegions(specks, 1), "nothing is smaller than one pixel");
+        assertEquals(2, MapEdits.removeSmallRegions(specks, 2).area(TREE), "the two-pixel tree is kept at 2, the one-pixel one not");
+        assertEquals(16, MapEdits.removeSmallRegions(specks, 16).area(HOUSE));
+        assertEquals(0, MapEdits.removeSmallRegions(specks, 17).area(HOUSE));
+        assertThrows(IllegalArgumentException.class, () -> MapEdits.removeSmallRegions(specks, -1));
+    }
+
     @Test void regionsAreEightConnectedComponentsOfOneClass() {
         ClassMap m = paint(paint(skyAndGrass(), 2, 2, 3, 3, HOUSE), 4, 4, 5, 5, HOUSE);   // touching diagonally
         m = paint(m, 10, 2, 11, 3, HOUSE);                                               // separate

@@ -72,11 +72,12 @@ public final class FgdmExport {
 
     /**
      * The fgdm.json entry of a trained factor: its training size, and its sample settings (scale, steps, guidance, map
-     * guidance, the hint's unlabeled pixels) as defaults.
+     * guidance, the hint's unlabeled pixels, the small regions a segmentation map loses) as defaults.
      */
     public static FgdmManifest.Entry entry(FgdmTrainingSettings s) {
         FgdmFactorKind kind = s.kind();
         return new FgdmManifest.Entry(kind.id(), kind.role(), kind.map(), kind.parents(), s.conditioning(), s.weights(), s.sampleScale(),
-                s.factorSize(), s.factorSize(), s.sampleSteps(), s.sampleGuidance(), s.sampleMapGuidance(), s.sampleHintUnlabeled());
+                s.factorSize(), s.factorSize(), s.sampleSteps(), s.sampleGuidance(), s.sampleMapGuidance(), s.sampleHintUnlabeled(),
+                s.sampleSmallRegions());
     }
 }

@@ -1,6 +1,7 @@
 package org.ldm4j.train.toyworld;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled;
 
 import java.util.ArrayList;
@@ -41,12 +42,14 @@ import java.util.TreeSet;
  *                            weights {@code <factor>/unet/}); default {@code "adapter"}
  * @param sampleHintUnlabeled image factor: how its hint draws a map's unlabeled pixels (key
  *                            {@code sample.hint_unlabeled}, written to fgdm.json; keep when absent)
+ * @param sampleSmallRegions  segmentation factor: the regions its map loses when read (keys
+ *                            {@code sample.min_region_pixels}, {@code sample.min_object_pixels}, written to fgdm.json)
  */
 public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int factorSize, int hintMapSize, double nullDropout,
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
                                    double sampleGuidance, double sampleScale, double sampleMapGuidance, ObjectWeighting objectWeighting,
-                                   boolean ownUnet, HintUnlabeled sampleHintUnlabeled) {
+                                   boolean ownUnet, HintUnlabeled sampleHintUnlabeled, FgdmManifest.SmallRegions sampleSmallRegions) {
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -156,7 +159,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
             throw new IllegalArgumentException(source + ": \"branch\" must be \"adapter\" or \"unet\", got '" + branch + "'");
         }
         JsonNode s = c.path("sample");
-        if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale", "map_guidance", "hint_unlabeled"), source, "sample.");
+        if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale", "map_guidance", "hint_unlabeled",
+                "min_region_pixels", "min_object_pixels"), source, "sample.");
         try {
             FgdmTrainingSettings settings = new FgdmTrainingSettings(kind, size, factorSize, cn.path("hint_map_size").asInt(size / 2),
                     c.path("null_condition_dropout").asDouble(0.2), modes,
@@ -165,7 +169,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     s.path("steps").asInt(25), s.path("guidance_scale").asDouble(5.0), s.path("scale").asDouble(1.0),
                     s.path("map_guidance").asDouble(1.0),
                     new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)),
-                    branch.equals("unet"), hintUnlabeled(s.path("hint_unlabeled").asText("keep")));
+                    branch.equals("unet"), hintUnlabeled(s.path("hint_unlabeled").asText("keep")),
+                    new FgdmManifest.SmallRegions(s.path("min_region_pixels").asInt(0), s.path("min_object_pixels").asInt(0)));
             FgdmExport.entry(settings);   // the fgdm.json entry it will export (e.g. hint_unlabeled, map_guidance) is checked now, not after training
             return settings;
         } catch (IllegalArgumentException e) {

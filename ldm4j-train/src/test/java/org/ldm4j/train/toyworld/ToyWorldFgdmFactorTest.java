@@ -237,6 +237,15 @@ class ToyWorldFgdmFactorTest {
         assertEquals(FgdmManifest.HintUnlabeled.KEEP, FgdmExport.entry(settings(FgdmFactorKind.IMAGE, "")).hintUnlabeled());
     }
 
+    @Test void theSegFactorsSmallRegionSettingIsExportedAndCheckedBeforeTraining() throws Exception {
+        assertEquals(new FgdmManifest.SmallRegions(8, 3),
+                FgdmExport.entry(settings(FgdmFactorKind.SEG, ", \"sample\": {\"min_region_pixels\": 8, \"min_object_pixels\": 3}")).smallRegions());
+        assertEquals(FgdmManifest.SmallRegions.KEEP, FgdmExport.entry(settings(FgdmFactorKind.SEG, "")).smallRegions());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> settings(FgdmFactorKind.DEPTH, ", \"sample\": {\"min_region_pixels\": 8}"));
+        assertTrue(e.getMessage().contains("segmentation factor"), e.getMessage());
+    }
+
     @ParameterizedTest
     @EnumSource(FgdmFactorKind.class)
     void shippedConfigsParseForTheToyWorldModel(FgdmFactorKind kind) throws Exception {

@@ -1,0 +1,32 @@
+package org.ldm4j.methods.fgdm;
+
+import org.bytedeco.pytorch.Tensor;
+import org.ldm4j.nn.Dtypes;
+
+/**
+ * How a condition factor's decoded map (1, 3, h, w) in [-1, 1] becomes the map the graph hands on: to its children,
+ * to the image factor's hint and to the caller ({@link FactorGraph#decode}). {@link #RAW} hands on what the decoder
+ * returned (the paper's setting).
+ */
+@FunctionalInterface
+public interface MapReadout {
+    Tensor read(Tensor decodedMap);
+
+    MapReadout RAW = map -> map;
+
+    /**
+     * A segmentation map decoded to classes ({@code palette}, {@code tolerance}), without the regions smaller than
+     * {@code smallRegions} says ({@link MapEdits#removeSmallRegions}), drawn again in the palette's colours (unlabeled
+     * pixels in the unlabeled colour, so they decode as before). A generated map carries specks of a few pixels that
+     * the image factor cannot draw at that size; each one counts against the agreement of map and image.
+     */
+    static MapReadout withoutSmallRegions(Palette palette, int tolerance, FgdmManifest.SmallRegions smallRegions) {
+        if (smallRegions.keepsAll()) return RAW;
+        return map -> {
+            ClassMap classes = SegmentationMaps.decode(map, palette, tolerance);
+            ClassMap cleaned = MapEdits.removeSmallRegions(classes,
+                    c -> palette.isObject(c) ? smallRegions.objectPixels() : smallRegions.backgroundPixels());
+            return Dtypes.to(SegmentationMaps.toImageTensor(cleaned, palette), map.device(), map.scalar_type());
+        };
+    }
+}
