@@ -17,6 +17,7 @@ import org.ldm4j.methods.fgdm.FactorGraphResult;
 import org.ldm4j.methods.fgdm.FactorGraphSampler;
 import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.MapReadout;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.Palette;
@@ -101,6 +102,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
     List<String> factors;
     @Option(names = "--given", description = "FACTOR=PNG: use this (edited) map instead of sampling the factor.")
     Map<String, Path> given;
+    @Option(names = "--min-region-pixels", description = "Segmentation maps are read without background regions smaller than this many pixels, "
+            + "filled from their surroundings (default: the manifest's \"min_region_pixels\"; 0 keeps every region).")
+    Integer minRegionPixels;
+    @Option(names = "--min-object-pixels", description = "The same for object regions (default: the manifest's \"min_object_pixels\").")
+    Integer minObjectPixels;
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
 
@@ -124,6 +130,8 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (sbpc > 1 && given != null) throw new Ldm4j.UsageError("--sbpc samples the maps it scores: it cannot be combined with --given");
         if (conditionSteps != null && sbpc == 1) throw new Ldm4j.UsageError("--condition-steps sets the SBPC candidates' steps (needs --sbpc N > 1); use --steps");
         if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
+        if (minRegionPixels != null && minRegionPixels < 0) throw new Ldm4j.UsageError("--min-region-pixels must be >= 0, got " + minRegionPixels);
+        if (minObjectPixels != null && minObjectPixels < 0) throw new Ldm4j.UsageError("--min-object-pixels must be >= 0, got " + minObjectPixels);
 
         FgdmFolder folder = fgdm.read();
         FgdmManifest manifest = folder.manifest;
@@ -142,6 +150,13 @@ final class FgdmSampleCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         FactorGraph graph = fgdm.load(folder, palette);
         for (Map.Entry<String, FactorSettings> e : settings.entrySet()) graph = graph.withSettings(e.getKey(), e.getValue());
+        for (FgdmManifest.Entry e : manifest.factors()) {
+            if (e.map() != FgdmManifest.MapKind.SEGMENTATION || (minRegionPixels == null && minObjectPixels == null)) continue;
+            FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(
+                    minRegionPixels != null ? minRegionPixels : e.smallRegions().backgroundPixels(),
+                    minObjectPixels != null ? minObjectPixels : e.smallRegions().objectPixels());
+            graph = graph.withReadout(e.name(), MapReadout.withoutSmallRegions(palette, FgdmFolder.tolerance(palette), small));
+        }
         long loadMillis = (System.nanoTime() - loadStart) / 1_000_000;
 
         ObjectNode report = JSON.createObjectNode();

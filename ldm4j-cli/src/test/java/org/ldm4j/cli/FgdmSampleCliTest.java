@@ -136,6 +136,20 @@ class FgdmSampleCliTest {
         assertEquals(2, JSON.readTree(sbpcSeg.resolve("sample.json").toFile()).get("candidates").size());
     }
 
+    /** --min-region-pixels / --min-object-pixels: the written seg map is the sampled one without its small regions. */
+    @Test void smallRegionsCanBeLeftOutOfTheSegmentationMap() throws Exception {
+        Path plain = dir.resolve("regions-plain"), cleaned = dir.resolve("regions-cleaned");
+        assertEquals(0, CliTest.run(sample(plain, "--seed", "5", "--factors", "seg")).code());
+        CliTest.Result r = CliTest.run(sample(cleaned, "--seed", "5", "--factors", "seg", "--min-region-pixels", "5", "--min-object-pixels", "3"));
+        assertEquals(0, r.code(), r.err());
+        Palette palette = ToyWorldMaps.palette();
+        int tolerance = org.ldm4j.methods.fgdm.FgdmFolder.tolerance(palette);
+        var sampled = SegmentationMaps.decode(read(plain.resolve("seg.png")), palette, tolerance);
+        var expected = org.ldm4j.methods.fgdm.MapEdits.removeSmallRegions(sampled, c -> palette.isObject(c) ? 3 : 5);
+        assertNotEquals(sampled, expected, "the tiny factor's random map has small regions");
+        assertEquals(expected, SegmentationMaps.decode(read(cleaned.resolve("seg.png")), palette, tolerance));
+    }
+
     @Test void aGivenSegmentationMapIsUsedInsteadOfSampled() throws Exception {
         BufferedImage map = new BufferedImage(TinyFgdm.MAP_SIZE, TinyFgdm.MAP_SIZE, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < map.getHeight(); y++) {
@@ -167,6 +181,8 @@ class FgdmSampleCliTest {
         cases.put("given image factor", sample(out, "--given", "image=" + grey));
         cases.put("both sizes", sample(out, "--half-res", "--full-size"));
         cases.put("negative map guidance", sample(out, "--image-map-guidance", "-1"));
+        cases.put("negative min region", sample(out, "--min-region-pixels", "-2"));
+        cases.put("negative min object", sample(out, "--min-object-pixels", "-1"));
         cases.put("sbpc without the segmentation", sample(out, "--sbpc", "2", "--factors", "depth,image"));
         cases.put("sbpc given", sample(out, "--sbpc", "2", "--given", "seg=" + grey));
         cases.put("sbpc joint", sample(out, "--sbpc", "2", "--mode", "joint"));

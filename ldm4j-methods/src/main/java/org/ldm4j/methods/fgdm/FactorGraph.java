@@ -108,6 +108,13 @@ public final class FactorGraph {
         return new FactorGraph(sd, out, mapDecoder);
     }
 
+    /** The same graph with one condition factor's map read another way (e.g. without small regions). */
+    public FactorGraph withReadout(String name, MapReadout readout) {
+        List<Factor> out = new ArrayList<>(factors);
+        out.set(indexOf(name), factor(name).withReadout(readout));
+        return new FactorGraph(sd, out, mapDecoder);
+    }
+
     /**
      * A factor's latents (1, C, h, w) at the UNet's scale -> its map or image (1, 3, H, W) in [-1, 1]: condition
      * factors through the map decoder when there is one, then their {@link Factor#readout}; the image factor through
