@@ -22,11 +22,15 @@ public interface MapReadout {
      */
     static MapReadout withoutSmallRegions(Palette palette, int tolerance, FgdmManifest.SmallRegions smallRegions) {
         if (smallRegions.keepsAll()) return RAW;
-        return map -> {
-            ClassMap classes = SegmentationMaps.decode(map, palette, tolerance);
-            ClassMap cleaned = MapEdits.removeSmallRegions(classes,
-                    c -> palette.isObject(c) ? smallRegions.objectPixels() : smallRegions.backgroundPixels());
-            return Dtypes.to(SegmentationMaps.toImageTensor(cleaned, palette), map.device(), map.scalar_type());
+        return maps -> {
+            org.bytedeco.pytorch.TensorVector cleaned = new org.bytedeco.pytorch.TensorVector();
+            for (long i = 0; i < maps.size(0); i++) {   // a batch of runs (FactorGraphSampler.runBatch) is read map by map
+                ClassMap classes = SegmentationMaps.decode(maps.narrow(0, i, 1), palette, tolerance);
+                ClassMap kept = MapEdits.removeSmallRegions(classes,
+                        c -> palette.isObject(c) ? smallRegions.objectPixels() : smallRegions.backgroundPixels());
+                cleaned.push_back(SegmentationMaps.toImageTensor(kept, palette));
+            }
+            return Dtypes.to(org.bytedeco.pytorch.global.torch.cat(cleaned, 0), maps.device(), maps.scalar_type());
         };
     }
 }
