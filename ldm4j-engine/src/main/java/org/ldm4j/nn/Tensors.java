@@ -23,6 +23,18 @@ public final class Tensors {
         }
     }
 
+    /**
+     * The two halves of {@code t} along {@code dim} (its size there must be even), each a view that owns a reference
+     * to the storage. Not {@code t.chunk(2, dim).get(i)}: the vector's {@code get} returns a reference into the
+     * std::vector, which dangles once the vector is freed (by the garbage collector outside a PointerScope, e.g.
+     * between the {@code get} and the use: a crash in a test that had no scope).
+     */
+    public static Tensor[] halves(Tensor t, long dim) {
+        long n = t.size(dim);
+        if (n % 2 != 0) throw new IllegalArgumentException("cannot halve size " + n + " along dimension " + dim);
+        return new Tensor[]{t.narrow(dim, 0, n / 2), t.narrow(dim, n / 2, n / 2)};
+    }
+
     /** All values of a tensor as float32, in row-major order. */
     public static float[] toFloats(Tensor t) {
         Tensor c = t.detach().to(ScalarType.Float).cpu().contiguous();

@@ -67,8 +67,8 @@ public final class ClassifierFreeGuidance implements Denoiser {
     public Tensor predict(Tensor z, Step step) {
         Tensor out = forward(z, step);
         if (!guided()) return out;
-        TensorVector halves = out.chunk(2, 0);
-        Tensor uncond = halves.get(0), cond = halves.get(1);
+        Tensor[] halves = org.ldm4j.nn.Tensors.halves(out, 0);
+        Tensor uncond = halves[0], cond = halves[1];
         return uncond.add(cond.sub(uncond).mul(new Scalar(scale)));
     }
 
@@ -79,8 +79,7 @@ public final class ClassifierFreeGuidance implements Denoiser {
      */
     public Tensor[] halves(Tensor z, Step step) {
         if (!guided()) throw new IllegalStateException("no unconditional half: guidance scale " + scale + " <= 1 runs the conditional branch only");
-        TensorVector halves = forward(z, step).chunk(2, 0);
-        return new Tensor[]{halves.get(0), halves.get(1)};
+        return org.ldm4j.nn.Tensors.halves(forward(z, step), 0);
     }
 
     private Tensor forward(Tensor z, Step step) {

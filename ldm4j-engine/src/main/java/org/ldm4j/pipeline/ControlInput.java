@@ -1,7 +1,6 @@
 package org.ldm4j.pipeline;
 
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.ldm4j.models.unet.UNet2DConditionModel;
 
 /**
@@ -22,7 +21,6 @@ public record ControlInput(UNet2DConditionModel unet, Tensor latents, Tensor tim
     public Tensor condContext() { return guided ? half(context) : context; }
 
     private static Tensor half(Tensor t) {
-        TensorVector halves = t.chunk(2, 0);
-        return halves.get(1);
+        return org.ldm4j.nn.Tensors.halves(t, 0)[1];
     }
 }

@@ -197,11 +197,11 @@ class ControlPipelineTest {
             Tensor batch = torch.cat(new org.bytedeco.pytorch.TensorVector(z, z), 0);
             Tensor t = torch.scalar_tensor(new Scalar(400.0));
             UNetExtras x = new ControlNetSource(net, hint, 0.9, 0, 1, true).extras(new ControlInput(sd.unet, batch, t, ctx, true), new Step(0, 400, 4, 0));
-            ControlNetModel.Residuals cond = net.forward(z, t, ctx.chunk(2, 0).get(1), hint, 0.9, true);
+            ControlNetModel.Residuals cond = net.forward(z, t, org.ldm4j.nn.Tensors.halves(ctx, 0)[1], hint, 0.9, true);
             for (int i = 0; i < cond.down().size(); i++) {
                 Tensor r = x.downBlockAdditionalResiduals().get(i);
-                assertEquals(0.0, r.chunk(2, 0).get(0).abs().max().item_double(), "unconditional residual " + i + " is zero");
-                assertTrue(torch.allclose(cond.down().get(i), r.chunk(2, 0).get(1), 1e-5, 1e-6, false), "residual " + i);
+                assertEquals(0.0, org.ldm4j.nn.Tensors.halves(r, 0)[0].abs().max().item_double(), "unconditional residual " + i + " is zero");
+                assertTrue(torch.allclose(cond.down().get(i), org.ldm4j.nn.Tensors.halves(r, 0)[1], 1e-5, 1e-6, false), "residual " + i);
             }
         }
     }

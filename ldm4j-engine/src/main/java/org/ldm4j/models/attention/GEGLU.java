@@ -1,7 +1,6 @@
 package org.ldm4j.models.attention;
 
 import org.bytedeco.pytorch.Tensor;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.ldm4j.nn.Block;
 import org.ldm4j.nn.Linear;
@@ -18,7 +17,7 @@ public final class GEGLU extends Block {
     }
 
     public Tensor forward(Tensor x) {
-        TensorVector halves = proj.forward(x).chunk(2, -1);
-        return halves.get(0).mul(torch.gelu(halves.get(1)));
+        Tensor[] halves = org.ldm4j.nn.Tensors.halves(proj.forward(x), -1);
+        return halves[0].mul(torch.gelu(halves[1]));
     }
 }

@@ -6,7 +6,6 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptions;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Rng;
@@ -21,9 +20,9 @@ public final class DiagonalGaussianDistribution {
 
     /** @param moments (B, 2·latent, h, w) = quant_conv(encoder(x)) */
     public DiagonalGaussianDistribution(Tensor moments) {
-        TensorVector parts = moments.chunk(2, 1);
-        this.mean = parts.get(0);
-        this.logvar = parts.get(1).clamp(new ScalarOptional(new Scalar(-30.0)), new ScalarOptional(new Scalar(20.0)));
+        Tensor[] parts = org.ldm4j.nn.Tensors.halves(moments, 1);
+        this.mean = parts[0];
+        this.logvar = parts[1].clamp(new ScalarOptional(new Scalar(-30.0)), new ScalarOptional(new Scalar(20.0)));
     }
 
     /** μ, (B, latent, h, w). */

@@ -91,7 +91,8 @@ final class FactorBranch implements ControlSource {
                 if (z.size(2) != lh || z.size(3) != lw) z = torch.upsample_nearest2d(z, new long[]{lh, lw});
                 parts.push_back(z);
             }
-            return new AdapterSource(a.adapter(), values.size() == 1 ? parts.get(0) : torch.cat(parts, 1), a.scale());
+            // one parent: a copy of the vector's element (its get() is a reference into the vector, which may be freed first)
+            return new AdapterSource(a.adapter(), values.size() == 1 ? new Tensor(parts.get(0)) : torch.cat(parts, 1), a.scale());
         }
         FactorConditioning.ControlNetOnMaps c = (FactorConditioning.ControlNetOnMaps) factor.conditioning();
         TensorVector hints = new TensorVector();
@@ -104,7 +105,7 @@ final class FactorBranch implements ControlSource {
             if (v.image == null) v.image = org.ldm4j.nn.Scopes.keep(graph.decode(factor.parents().get(k), v.latents));
             hints.push_back(c.renderers().get(k).render(v.image, w, h));
         }
-        return new ControlNetSource(c.net(), values.size() == 1 ? hints.get(0) : torch.cat(hints, 1), c.scale());
+        return new ControlNetSource(c.net(), values.size() == 1 ? new Tensor(hints.get(0)) : torch.cat(hints, 1), c.scale());
     }
 
     private static boolean sameTensors(List<Tensor> a, List<Tensor> b) {

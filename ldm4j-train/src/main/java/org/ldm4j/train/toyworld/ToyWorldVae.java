@@ -208,7 +208,7 @@ public final class ToyWorldVae implements Trainer.Objective {
     private static double gradientNorm(Tensor loss, Tensor parameter) {
         TensorVector g = torch.grad(new TensorVector(loss), new TensorVector(parameter),
                 new TensorVector(), new BoolOptional(true), false, false);
-        return g.get(0).norm().item_double();
+        return new Tensor(g.get(0)).norm().item_double();   // a copy: get() is a reference into the vector
     }
 
     /** Peak signal-to-noise ratio of the reconstruction of {@code x} (in [-1, 1]) through the posterior mode, in dB. */
