@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 
 /**
  * {@code ldm4j eval fgdm TABLE}: the FG-DM measurements of issue #11 on ToyWorld (Sridhar et al., NeurIPS 2024,
@@ -118,7 +119,26 @@ final class EvalFgdmCommand implements Runnable {
         static String row(String name, FgdmEvaluation.Figures f) {
             return String.format(Locale.ROOT, "%-12s %10.3f %12.3f %8.4f %11s %13s %10.4f %10.3f", name, f.layoutFd(), f.imageFid(), f.miou(),
                     num(f.mapRecall()), num(f.imageRecall()), f.unlabeled(), f.secondsPerPrompt())
-                    + System.lineSeparator() + perClass(f.iouPerClass());
+                    + System.lineSeparator() + perClass(f.iouPerClass()) + System.lineSeparator() + drawnAs(f.drawnAs(), 0.1);
+        }
+
+        /**
+         * The map classes whose pixels the image shows as another class for at least {@code minShare} of them, with
+         * the classes they became (largest first): what a class's low IoU is made of.
+         */
+        static String drawnAs(double[][] shares, double minShare) {
+            StringBuilder line = new StringBuilder("  map class drawn as another (share of its pixels >= " + minShare + "):");
+            int listed = 0;
+            for (int m = 0; m < shares.length; m++) {
+                final int mapClass = m;
+                List<Integer> others = IntStream.range(0, shares[m].length)
+                        .filter(c -> c != mapClass && shares[mapClass][c] >= minShare).boxed()
+                        .sorted((a, b) -> Double.compare(shares[mapClass][b], shares[mapClass][a])).toList();
+                if (others.isEmpty()) continue;
+                line.append(listed++ == 0 ? " " : "; ").append(ToyClass.values()[m].label()).append(" ->");
+                for (int c : others) line.append(' ').append(ToyClass.values()[c].label()).append(' ').append(String.format(Locale.ROOT, "%.2f", shares[m][c]));
+            }
+            return listed == 0 ? line.append(" none").toString() : line.toString();
         }
 
         /** One line of the agreement's IoU by class, "-" for a class in neither map nor image. */
@@ -138,6 +158,12 @@ final class EvalFgdmCommand implements Runnable {
             put(n, "seconds_per_prompt", f.secondsPerPrompt());
             ObjectNode perClass = n.putObject("miou_per_class");
             for (int c = 0; c < f.iouPerClass().length; c++) put(perClass, ToyClass.values()[c].label(), f.iouPerClass()[c]);
+            ObjectNode drawnAs = n.putObject("map_class_drawn_as");
+            for (int m = 0; m < f.drawnAs().length; m++) {
+                if (Double.isNaN(f.drawnAs()[m][m])) continue;
+                ObjectNode row = drawnAs.putObject(ToyClass.values()[m].label());
+                for (int c = 0; c < f.drawnAs()[m].length; c++) if (f.drawnAs()[m][c] > 0) row.put(ToyClass.values()[c].label(), f.drawnAs()[m][c]);
+            }
             return n.put("samples", f.samples());
         }
 

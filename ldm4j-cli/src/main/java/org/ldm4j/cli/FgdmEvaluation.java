@@ -58,10 +58,11 @@ final class FgdmEvaluation {
 
     /**
      * The figures of a sample set; NaN where undefined (e.g. no caption naming an object). {@code iouPerClass}: the
-     * agreement's IoU of each class (NaN where a class is in neither map nor image).
+     * agreement's IoU of each class (NaN where a class is in neither map nor image); {@code drawnAs[m][c]}: the share
+     * of the map's class-m pixels the evaluator reads as class c in the image ({@link SegmentationMetrics#predictedShares}).
      */
     record Figures(double layoutFd, double imageFid, double miou, double mapRecall, double imageRecall, double unlabeled,
-                   double secondsPerPrompt, int samples, double[] iouPerClass) {}
+                   double secondsPerPrompt, int samples, double[] iouPerClass, double[][] drawnAs) {}
 
     /** Real statistics the generated sets are compared with, and the real-vs-real floors at the same size. */
     record Reference(FrechetDistance.Statistics layout, FrechetDistance.Statistics image, double layoutFloor, double imageFloor) {}
@@ -147,7 +148,7 @@ final class FgdmEvaluation {
         double layout = FrechetDistance.distance(layoutStatistics(samples.stream().map(Sample::map).toList()), reference.layout());
         double fid = FrechetDistance.distance(FrechetDistance.statistics(segmenter.embeddings(images, width, height)), reference.image());
         return new Figures(layout, fid, agreement.meanIou(), named == 0 ? Double.NaN : mapRecall / named,
-                named == 0 ? Double.NaN : imageRecall / named, unlabeled / n, millis / 1000.0 / n, n, agreement.iou());
+                named == 0 ? Double.NaN : imageRecall / named, unlabeled / n, millis / 1000.0 / n, n, agreement.iou(), agreement.predictedShares());
     }
 
     /**

@@ -150,8 +150,9 @@ final class FgdmSampleCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         FactorGraph graph = fgdm.load(folder, palette);
         for (Map.Entry<String, FactorSettings> e : settings.entrySet()) graph = graph.withSettings(e.getKey(), e.getValue());
-        for (FgdmManifest.Entry e : manifest.factors()) {
-            if (e.map() != FgdmManifest.MapKind.SEGMENTATION || (minRegionPixels == null && minObjectPixels == null)) continue;
+        boolean smallRegionsGiven = minRegionPixels != null || minObjectPixels != null;
+        for (FgdmManifest.Entry e : smallRegionsGiven ? manifest.factors() : List.<FgdmManifest.Entry>of()) {
+            if (e.map() != FgdmManifest.MapKind.SEGMENTATION) continue;
             FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(
                     minRegionPixels != null ? minRegionPixels : e.smallRegions().backgroundPixels(),
                     minObjectPixels != null ? minObjectPixels : e.smallRegions().objectPixels());

@@ -69,12 +69,37 @@ class EvalFgdmCommandTest {
             present++;
         }
         assertEquals(r.get("figures").get("miou").asDouble(), sum / present, 1e-12);
+        // where each map class's pixels went in the image: shares of that class's pixels, summing to one per class
+        JsonNode drawnAs = r.get("figures").get("map_class_drawn_as");
+        assertTrue(drawnAs.size() > 0, "the map names at least one class");
+        for (JsonNode row : drawnAs) {
+            double total = 0;
+            for (JsonNode v : row) total += v.asDouble();
+            assertEquals(1.0, total, 1e-9);
+        }
         for (String f : List.of("000-map.png", "000-image.png", "000-segmented.png")) assertTrue(Files.isRegularFile(dump.resolve(f)), f);
         assertFalse(Files.exists(dump.resolve("001-map.png")), "--dump-count 1 writes one sample");
         assertEquals(1, Files.readAllLines(dump.resolve("captions.txt")).size());
         assertEquals(r.get("figures").get("miou").asDouble() >= 0.75, r.get("checks").get("miou_at_least_0.75").asBoolean());
         assertFinite(r, "layout_fd_real_floor", "toyworld_fid_real_floor");
         assertEquals(TinyFgdm.MAP_SIZE, r.get("map_size").asInt());
+    }
+
+    @Test void theDrawnAsLineListsOnlyLargeConfusionsLargestFirst() {
+        double[][] shares = new double[ToyClass.count()][ToyClass.count()];
+        for (double[] row : shares) java.util.Arrays.fill(row, Double.NaN);
+        int flowers = ToyClass.FLOWERS.ordinal(), rock = ToyClass.ROCK.ordinal(), grass = ToyClass.GRASS.ordinal(), sky = ToyClass.SKY.ordinal();
+        java.util.Arrays.fill(shares[flowers], 0);
+        shares[flowers][flowers] = 0.05;
+        shares[flowers][grass] = 0.15;
+        shares[flowers][rock] = 0.75;
+        shares[flowers][sky] = 0.05;
+        java.util.Arrays.fill(shares[sky], 0);
+        shares[sky][sky] = 0.97;
+        shares[sky][grass] = 0.03;
+        String line = EvalFgdmCommand.SetTable.drawnAs(shares, 0.1);
+        assertTrue(line.endsWith(": flowers -> rock 0.75 grass 0.15"), line);
+        assertTrue(EvalFgdmCommand.SetTable.drawnAs(shares, 0.8).endsWith(" none"));
     }
 
     @Test void jointAndSequentialRowsSideBySide() throws Exception {

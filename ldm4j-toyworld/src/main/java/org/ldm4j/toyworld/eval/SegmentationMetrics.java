@@ -59,6 +59,21 @@ public final class SegmentationMetrics {
         return out;
     }
 
+    /**
+     * Where the pixels of each true class went: row {@code t} holds the share of class {@code t}'s pixels predicted as
+     * each class (the row sums to 1; a row of NaN for a class absent from the truth). Its off-diagonal entries say
+     * what a low IoU is made of: a class drawn as another one, rather than misplaced edges.
+     */
+    public double[][] predictedShares() {
+        double[][] out = new double[numClasses][numClasses];
+        for (int t = 0; t < numClasses; t++) {
+            long all = 0;
+            for (int p = 0; p < numClasses; p++) all += confusion[t][p];
+            for (int p = 0; p < numClasses; p++) out[t][p] = all == 0 ? Double.NaN : (double) confusion[t][p] / all;
+        }
+        return out;
+    }
+
     /** Mean IoU over the classes present (NaN if nothing was added). */
     public double meanIou() {
         return Arrays.stream(iou()).filter(v -> !Double.isNaN(v)).average().orElse(Double.NaN);

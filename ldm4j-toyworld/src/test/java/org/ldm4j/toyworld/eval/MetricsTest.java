@@ -9,6 +9,7 @@ import org.ldm4j.toyworld.ToyWorld;
 import java.util.EnumSet;
 import java.util.Set;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -28,6 +29,17 @@ class MetricsTest {
         m.add(new int[]{2, 2}, new int[]{2, 2});
         assertEquals((0.5 + 2.0 / 3 + 1) / 3, m.meanIou(), 1e-12);
         assertThrows(IllegalArgumentException.class, () -> m.add(new int[]{3}, new int[]{0}));
+    }
+
+    @Test
+    void predictedSharesSayWhereEachTrueClassWent() {
+        SegmentationMetrics m = new SegmentationMetrics(3).add(new int[]{0, 0, 0, 0, 1, 1}, new int[]{0, 0, 0, 2, 1, 0});
+        double[][] shares = m.predictedShares();
+        assertArrayEquals(new double[]{0.75, 0, 0.25}, shares[0], 1e-12);
+        assertArrayEquals(new double[]{0.5, 0.5, 0}, shares[1], 1e-12);
+        for (double v : shares[2]) assertTrue(Double.isNaN(v), "class 2 is absent from the truth");
+        // the diagonal share is the class's recall, not its IoU (class 0: 3 of 4 pixels, IoU 3 / (4 + 1))
+        assertEquals(0.6, m.iou()[0], 1e-12);
     }
 
     @Test
