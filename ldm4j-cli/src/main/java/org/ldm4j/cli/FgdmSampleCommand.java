@@ -150,13 +150,14 @@ final class FgdmSampleCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         FactorGraph graph = fgdm.load(folder, palette);
         for (Map.Entry<String, FactorSettings> e : settings.entrySet()) graph = graph.withSettings(e.getKey(), e.getValue());
-        boolean smallRegionsGiven = minRegionPixels != null || minObjectPixels != null;
-        for (FgdmManifest.Entry e : smallRegionsGiven ? manifest.factors() : List.<FgdmManifest.Entry>of()) {
-            if (e.map() != FgdmManifest.MapKind.SEGMENTATION) continue;
-            FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(
-                    minRegionPixels != null ? minRegionPixels : e.smallRegions().backgroundPixels(),
-                    minObjectPixels != null ? minObjectPixels : e.smallRegions().objectPixels());
-            graph = graph.withReadout(e.name(), MapReadout.withoutSmallRegions(palette, FgdmFolder.tolerance(palette), small));
+        if (minRegionPixels != null || minObjectPixels != null) {
+            for (FgdmManifest.Entry e : manifest.factors()) {
+                if (e.map() != FgdmManifest.MapKind.SEGMENTATION) continue;
+                FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(
+                        minRegionPixels != null ? minRegionPixels : e.smallRegions().backgroundPixels(),
+                        minObjectPixels != null ? minObjectPixels : e.smallRegions().objectPixels());
+                graph = graph.withReadout(e.name(), MapReadout.withoutSmallRegions(palette, FgdmFolder.tolerance(palette), small));
+            }
         }
         long loadMillis = (System.nanoTime() - loadStart) / 1_000_000;
 
