@@ -308,6 +308,33 @@ class ToyWorldFgdmFactorTest {
         assertEquals(guidance, committed.guidanceScale());
     }
 
+    /**
+     * The graph on the 8-channel base (scripts/toyworld-fgdm8.sh) starts its factors fresh from that base (no
+     * 'init': a 4-channel factor cannot be its start), at full size, and samples as the committed own-UNet graph.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"seg, toyworld-fgdm8-seg-unet.json", "image, toyworld-fgdm8-image.json"})
+    void eightChannelGraphConfigsStartFromTheirBaseAndSampleAsTheCommittedGraph(String id, String config) throws Exception {
+        Path file = Path.of("..", "configs", "train", config);
+        var c = new ObjectMapper().readTree(file.toFile());
+        FgdmTrainingSettings s = FgdmTrainingSettings.parse(c, file.toString(), FgdmFactorKind.of(id), 64, 4);
+        assertFalse(c.has("init"), "fresh from the 8-channel base");
+        assertEquals(64, s.factorSize());
+        assertEquals(2.0, s.objectWeighting().strength());
+        String comment = c.get("_comment").asText();
+        assertTrue(comment.contains("ldm4j train fgdm --factor " + id + " --config configs/train/" + config)
+                && comment.contains("--base models/toyworld-ldm8") && comment.contains("--export models/toyworld-fgdm8"), comment);
+        var committed = FgdmFolder.read(Path.of("..", "models", "toyworld-fgdm-unet")).manifest.factor(id);
+        var entry = FgdmExport.entry(s);
+        assertEquals(committed.guidanceScale(), entry.guidanceScale());
+        assertEquals(committed.conditioning(), entry.conditioning());
+        if (id.equals("image")) {
+            assertEquals(64, s.hintMapSize());
+            assertEquals(committed.scale(), entry.scale());
+            assertEquals(committed.hintUnlabeled(), entry.hintUnlabeled());
+        }
+    }
+
     static void assertClose(Tensor expected, Tensor actual, String what) {
         double scale = Math.max(1e-3, expected.abs().max().item_double());
         double diff = expected.sub(actual).abs().max().item_double();
