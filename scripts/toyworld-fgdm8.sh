@@ -12,7 +12,8 @@
 #   LDM4J=/path/to/launcher scripts/toyworld-fgdm8.sh   # a frozen copy of the CLI: editing sources meanwhile triggers no rebuild
 #
 # Steps (configs/train/): 1 toyworld-fgdm8-image.json (the ControlNet, 3000 steps), 2 toyworld-fgdm8-seg-unet.json
-# (the root factor, 2500 steps), 3 toyworld-map-decoder8.json (the map decoder, 3000 steps, into map_vae/). Then:
+# (the root factor, 2500 steps), 3 toyworld-map-decoder8.json (the map decoder, 3000 steps, into map_vae/, which
+# `train vae --export` names in fgdm.json). Then:
 #   ./ldm4j eval fgdm control --model models/toyworld-fgdm8 --n 50 --map-size 64
 #   ./ldm4j eval fgdm fidelity --model models/toyworld-fgdm8 --n 100
 set -euo pipefail
@@ -45,8 +46,6 @@ factor_step 2 seg configs/train/toyworld-fgdm8-seg-unet.json runs/toyworld-fgdm8
 if [ "$stage" -lt 3 ]; then
   $LDM4J train vae --config configs/train/toyworld-map-decoder8.json --run runs/toyworld-map-decoder8 --threads "$THREADS"
   $LDM4J train vae --config configs/train/toyworld-map-decoder8.json --run runs/toyworld-map-decoder8 --threads "$THREADS" --export "$GRAPH/map_vae"
-  # the manifest names the map decoder (train fgdm --export writes the factors only)
-  grep -q '"map_vae"' "$GRAPH/fgdm.json" || sed -i 's#^\(  "base_model" : .*\)$#\1\n  "map_vae" : "map_vae",#' "$GRAPH/fgdm.json"
   finish 3
 fi
 echo "toyworld-fgdm8: graph complete; measure it with $LDM4J eval fgdm fidelity --model $GRAPH --n 100"
