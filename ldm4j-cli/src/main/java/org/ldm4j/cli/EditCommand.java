@@ -75,9 +75,10 @@ final class EditCommand implements Callable<Integer> {
     @Option(names = "--dilate", defaultValue = "0", description = "Thin masks: blend with masks dilated by K squares early, then shrink.")
     int dilate;
 
-    @Option(names = "--mask-attention", description = "Bias the cross-attention toward the prompt inside the mask with this "
-            + "strength w' (ldm4j's addition; the recommended preset's is 2, which doubled the recall of added objects on the ToyWorld model; 0 = off).")
-    Double maskAttention;
+    @Option(names = "--mask-attention", split = ",", description = "Bias the cross-attention toward the prompt inside the mask with this "
+            + "strength w' (ldm4j's addition; the recommended preset's is 2, which doubled the recall of added objects on the ToyWorld model; 0 = off). "
+            + "Several (0,2) are cycled over the samples, which --samples then ranks.")
+    List<Double> maskAttention;
 
     @Option(names = "--shrink-until", description = "Step index from which the true mask is used (default: K + 1 equal parts).")
     Integer shrinkUntil;
@@ -120,6 +121,11 @@ final class EditCommand implements Callable<Integer> {
         return 0;
     }
 
+    /** The --mask-attention values (picocli rejects an empty or non-numeric item) as withMaskAttention takes them. */
+    static double[] weights(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
     private BlendSettings settings() {
         BlendSettings s = BlendSettings.preset(preset);   // an unknown one is an IllegalArgumentException: exit 2
         if (blendStart != null) s = s.withBlendStart(blendStart);
@@ -139,7 +145,7 @@ final class EditCommand implements Callable<Integer> {
             s = s.withRepair(repair);
         }
         if (noPixelBlend) s = s.withPixelBlend(false);
-        if (maskAttention != null) s = s.withMaskAttention(maskAttention);   // a negative one is an IllegalArgumentException: exit 2
+        if (maskAttention != null) s = s.withMaskAttention(weights(maskAttention));   // a negative one is an IllegalArgumentException: exit 2
         return s;
     }
 

@@ -86,8 +86,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
     @Option(names = "--device", defaultValue = "cpu") String device;
     @Option(names = "--dilate", defaultValue = "0", description = "Progressive mask shrinking in the recommended preset: N dilated "
             + "masks before the true one (default: ${DEFAULT-VALUE}).") int dilate;
-    @Option(names = "--mask-attention", description = "Cross-attention bias w' toward the prompt inside the mask, "
-            + "recommended preset (default: the preset's, 2; 0 = off).") Double maskAttention;
+    @Option(names = "--mask-attention", split = ",", description = "Cross-attention bias w' toward the prompt inside the mask, "
+            + "recommended preset (default: the preset's, 2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
     @Option(names = "--kinds", split = ",", defaultValue = "add,replace,thin", description = "Edit kinds to run (default: ${DEFAULT-VALUE}).") List<String> kinds;
     @Option(names = "--official", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also run the official preset (default: on).") boolean official;
@@ -236,7 +236,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (repairWeight != null && s.repair().enabled()) s = s.withRepair(s.repair().withBackgroundWeight(repairWeight));
         if (averaging != null && s.repair().enabled()) s = s.withRepair(s.repair().withAveraging(averaging));
         if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, null);
-        if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
+        if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(EditCommand.weights(maskAttention));
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
         s = s.withPixelBlend(false);   // measure what the blend and the repair preserve, not the paste
         GenerationRequest request = new GenerationRequest("edit", sd.name, e.prompt(), "", size, size, steps, guidance, null, seed,

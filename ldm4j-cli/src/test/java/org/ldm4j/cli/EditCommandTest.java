@@ -35,6 +35,19 @@ class EditCommandTest {
         assertFalse(Files.exists(dir.resolve("out.png")));
     }
 
+    @Test void maskAttentionTakesOneWeightPerSampleAndChecksEach() throws Exception {
+        Path image = Files.write(dir.resolve("in.png"), new byte[]{1}), mask = Files.write(dir.resolve("mask.png"), new byte[]{1});
+        String[] common = {"edit", "--image", image.toString(), "--mask", mask.toString(), "--prompt", "a red house",
+                "--model", dir.resolve("no-model").toString(), "--out", dir.resolve("out.png").toString()};
+        CliTest.Result negative = CliTest.run(concat(common, "--mask-attention", "0,-2"));
+        assertEquals(2, negative.code());
+        assertTrue(negative.err().contains("mask attention must be >= 0, got -2.0"), negative.err());
+        CliTest.Result word = CliTest.run(concat(common, "--mask-attention", "0,strong"));
+        assertEquals(2, word.code());
+        assertTrue(word.err().contains("--mask-attention"), word.err());
+        assertFalse(Files.exists(dir.resolve("out.png")));
+    }
+
     private static String[] concat(String[] a, String... b) {
         String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);

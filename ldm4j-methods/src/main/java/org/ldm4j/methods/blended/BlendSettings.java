@@ -1,5 +1,7 @@
 package org.ldm4j.methods.blended;
 
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -46,12 +48,15 @@ import java.util.Locale;
  *                      32 scenes, at 0.3 dB of background): w' of a cross-attention bias toward the prompt's
  *                      tokens inside the mask (GradOP's region semantics, {@code RegionSemantics}, with the mask as the
  *                      region and the whole prompt as its phrase), strongest early when the layout is decided; it asks
- *                      the model to put the prompt's object where the mask is, not anywhere in the frame
+ *                      the model to put the prompt's object where the mask is, not anywhere in the frame. One
+ *                      weight per sample, cycled over the samples of an edit (sample k uses element k mod size), so a
+ *                      ranked batch can mix strengths: the object a class needs differs (on the 8-channel ToyWorld
+ *                      model rocks came at 0 and trees at 2, docs/results-blended.md session 22)
  */
 public record BlendSettings(Start start, double blendStart, BlendPoint blendPoint, NoiseMode noise,
                             SourceLatents source, Masks.Downsampling downsampling, Double threshold, int dilate,
                             Integer shrinkUntil, boolean finalLatentPaste, boolean officialScheduler,
-                            BackgroundRepair.Settings repair, boolean pixelBlend, double maskAttention) {
+                            BackgroundRepair.Settings repair, boolean pixelBlend, List<Double> maskAttention) {
 
     public enum Start { NOISE, SOURCE }
 
@@ -76,9 +81,13 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
         if (threshold != null && !(threshold > 0 && threshold <= 1)) {
             throw new IllegalArgumentException("mask threshold must be in (0, 1], got " + threshold);
         }
-        if (!(Double.isFinite(maskAttention) && maskAttention >= 0)) {
-            throw new IllegalArgumentException("mask attention must be >= 0, got " + maskAttention);
+        if (maskAttention == null || maskAttention.isEmpty()) {
+            throw new IllegalArgumentException("mask attention needs at least one weight (0 = off)");
         }
+        for (Double w : maskAttention) {
+            if (w == null || !(Double.isFinite(w) && w >= 0)) throw new IllegalArgumentException("mask attention must be >= 0, got " + w);
+        }
+        maskAttention = List.copyOf(maskAttention);
         if (dilate < 0 || dilate > 16) throw new IllegalArgumentException("dilate must be in 0..16, got " + dilate);
         if (shrinkUntil != null && shrinkUntil < 1) throw new IllegalArgumentException("shrink-until must be >= 1, got " + shrinkUntil);
         if (shrinkUntil != null && dilate == 0) {
@@ -89,7 +98,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** The paper's Algorithm 1 as the LDM code runs it, plus the add-ons; see the class comment. */
     public static BlendSettings recommended() {
         return new BlendSettings(Start.SOURCE, 0.0, BlendPoint.BEFORE_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, 2.0);
+                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, List.of(2.0));
     }
 
     /**
@@ -98,7 +107,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
      */
     public static BlendSettings official() {
         return new BlendSettings(Start.NOISE, 0.25, BlendPoint.AFTER_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, 0.0);
+                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, List.of(0.0));
     }
 
     /** A preset by name, {@code recommended} or {@code official} (any case), as the apps' {@code preset} parameter. */
@@ -167,8 +176,14 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
                 finalLatentPaste, officialScheduler, repair, on, maskAttention);
     }
 
-    public BlendSettings withMaskAttention(double strength) {
+    /** w' for every sample, or one per sample cycled over the samples ({@code withMaskAttention(0, 2)}: 0, 2, 0, 2, ...). */
+    public BlendSettings withMaskAttention(double... weights) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, strength);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, Arrays.stream(weights).boxed().toList());
+    }
+
+    /** The mask-attention weight of sample {@code k} (0-based) of an edit. */
+    public double maskAttention(int k) {
+        return maskAttention.get(Math.floorMod(k, maskAttention.size()));
     }
 }

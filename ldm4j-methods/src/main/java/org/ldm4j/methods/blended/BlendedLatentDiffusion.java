@@ -124,7 +124,7 @@ public final class BlendedLatentDiffusion {
         for (int k = 0; k < request.count(); k++) {
             long seed = request.seed() + k;
             try (PointerScope scope = new PointerScope()) {   // frees each sample's temporaries
-                Tensor z0 = sampleLatents(request, seed, text, image, zSrcMean, mLat, hooks, cancelled);
+                Tensor z0 = sampleLatents(request, k, text, image, zSrcMean, mLat, hooks, cancelled);
                 Tensor decoded = Scopes.keep(sd.decodeLatents(z0));
                 samples.add(new EditResult.Sample(seed, Scopes.keep(z0), decoded,
                         scorer.score(decoded, image, mask, request.prompt())));
@@ -147,13 +147,14 @@ public final class BlendedLatentDiffusion {
     }
 
     /**
-     * The blended denoising run of one seed: z_0 as the UNet sees it, (1, 4, H/f, W/f) float32.
+     * The blended denoising run of sample {@code k} (seed: the request's + k): z_0 as the UNet sees it, (1, 4, H/f,
+     * W/f) float32.
      *
      * @param zSrcMean the posterior mean latents (SourceLatents.MEAN), or null to draw a posterior sample
      */
-    public Tensor sampleLatents(GenerationRequest request, long seed, PromptConditioning text, Tensor image,
+    public Tensor sampleLatents(GenerationRequest request, int k, PromptConditioning text, Tensor image,
                                 Tensor zSrcMean, Tensor mLat, List<? extends StepHook> hooks, BooleanSupplier cancelled) {
-        Rng rng = new Rng(seed);
+        Rng rng = new Rng(request.seed() + k);
         SchedulerConfig config = settings.officialScheduler() ? officialScheduler() : sd.scheduler(request.scheduler(), request.eta());
         Scheduler scheduler = config.create(request.steps(), rng);
         int steps = scheduler.timesteps().length;
@@ -167,16 +168,17 @@ public final class BlendedLatentDiffusion {
         List<StepHook> all = new ArrayList<>();
         all.add(new LatentBlend(zSrc, masks, scheduler, rng, settings, observer));
         all.addAll(hooks);
-        Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), maskAttention(request, text, mLat, config));
+        Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), maskAttention(request, settings.maskAttention(k), text, mLat, config));
         return Scopes.keep(DenoisingLoop.run(zK, scheduler, first, guided, all, cancelled));
     }
 
-    /** The optional cross-attention bias toward the prompt inside the mask ({@link BlendSettings#maskAttention()}), or null. */
-    private Function<Step, UNetExtras> maskAttention(GenerationRequest request, PromptConditioning text, Tensor mLat, SchedulerConfig config) {
+    /** The optional cross-attention bias of weight w' toward the prompt inside the mask ({@link BlendSettings#maskAttention()}), or null. */
+    private Function<Step, UNetExtras> maskAttention(GenerationRequest request, double weight, PromptConditioning text, Tensor mLat,
+                                                     SchedulerConfig config) {
         int kept = text.encoding().tokenCount();   // every prompt token the encoder saw (a long prompt is truncated)
-        if (settings.maskAttention() == 0 || kept == 0) return null;
+        if (weight == 0 || kept == 0) return null;
         int[] promptTokens = IntStream.rangeClosed(1, kept).toArray();
-        RegionSemantics region = RegionSemantics.ofMasks(mLat, new int[][]{promptTokens}, settings.maskAttention(),
+        RegionSemantics region = RegionSemantics.ofMasks(mLat, new int[][]{promptTokens}, weight,
                 text.encoding().ids().length);
         return region.extras(config, request.guidanceScale() > 1.0);
     }

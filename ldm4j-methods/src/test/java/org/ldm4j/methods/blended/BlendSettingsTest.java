@@ -2,6 +2,8 @@ package org.ldm4j.methods.blended;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,8 +16,11 @@ class BlendSettingsTest {
         String msg = assertThrows(IllegalArgumentException.class, () -> BlendSettings.preset("best")).getMessage();
         assertTrue(msg.contains("unknown preset 'best'"), msg);
         // mask attention is ldm4j's addition: on in the recommended preset, never in the official reproduction
-        assertEquals(2.0, BlendSettings.recommended().maskAttention());
-        assertEquals(0.0, BlendSettings.official().maskAttention());
+        assertEquals(List.of(2.0), BlendSettings.recommended().maskAttention());
+        assertEquals(List.of(0.0), BlendSettings.official().maskAttention());
+        // several weights are cycled over the samples of an edit
+        BlendSettings mixed = BlendSettings.recommended().withMaskAttention(0, 4);
+        assertEquals(List.of(0.0, 4.0, 0.0, 4.0), List.of(mixed.maskAttention(0), mixed.maskAttention(1), mixed.maskAttention(2), mixed.maskAttention(3)));
         // the repair: per-region means, background weight 4 (recommended); the official preset has none
         assertEquals(new BackgroundRepair.Settings(75, 1e-4, 4.0, BackgroundRepair.Averaging.REGION), BlendSettings.recommended().repair());
         assertTrue(!BlendSettings.official().repair().enabled());

@@ -139,6 +139,16 @@ class BlendedLatentDiffusionTest {
                     image, mask, new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
             assertTrue(torch.equal(zero, plainRun), "strength 0 is the plain edit");
             assertThrows(IllegalArgumentException.class, () -> plain().withMaskAttention(-1));
+            assertThrows(IllegalArgumentException.class, () -> plain().withMaskAttention());
+
+            // weights cycled over the samples: sample 0 at w' 0 is the plain run's, sample 1 at 4 the biased run's
+            List<EditResult.Sample> mixed = new BlendedLatentDiffusion(sd, plain().withFinalLatentPaste(true).withMaskAttention(0, 4))
+                    .edit(request(3, 2, 4), image, mask, new BackgroundPsnr(), List.of(), null).samples();
+            List<EditResult.Sample> biasedPair = new BlendedLatentDiffusion(sd, on).edit(request(3, 2, 4), image, mask,
+                    new BackgroundPsnr(), List.of(), null).samples();
+            assertTrue(torch.equal(mixed.get(0).latents(), plainRun), "sample 0: w' 0");
+            assertTrue(torch.equal(mixed.get(1).latents(), biasedPair.get(1).latents()), "sample 1: w' 4");
+            assertFalse(torch.equal(mixed.get(1).latents(), biasedPair.get(0).latents()), "sample 1 has its own seed");
         }
     }
 
@@ -152,7 +162,7 @@ class BlendedLatentDiffusionTest {
             PromptConditioning text = sd.encodePrompt(r.prompt(), "", 0);
             Tensor sourceLatents = bld.encodeMean(image);   // vae.encode(image).latent_dist.mean * scaling
             Tensor latentMask = Masks.toLatent(mask, 2, Masks.Downsampling.NEAREST_CENTRE, 0.5);
-            Tensor ours = bld.sampleLatents(r, seed, text, image, sourceLatents, latentMask, List.of(), null);
+            Tensor ours = bld.sampleLatents(r, 0, text, image, sourceLatents, latentMask, List.of(), null);
 
             Rng generator = new Rng(seed);
             Scheduler scheduler = BlendedLatentDiffusion.officialScheduler().create(steps, generator);
