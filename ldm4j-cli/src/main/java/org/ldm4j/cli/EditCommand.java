@@ -80,6 +80,10 @@ final class EditCommand implements Callable<Integer> {
             + "Several (0,2) are cycled over the samples, which --samples then ranks.")
     List<Double> maskAttention;
 
+    @Option(names = "--zoom", description = "Small masks: edit a box this many times the mask's size, enlarged to the image size, "
+            + "and shrink the result back (ldm4j's addition; 0 = off, the default; e.g. 3).")
+    Double zoom;
+
     @Option(names = "--shrink-until", description = "Step index from which the true mask is used (default: K + 1 equal parts).")
     Integer shrinkUntil;
 
@@ -145,7 +149,8 @@ final class EditCommand implements Callable<Integer> {
             s = s.withRepair(repair);
         }
         if (noPixelBlend) s = s.withPixelBlend(false);
-        if (maskAttention != null) s = s.withMaskAttention(weights(maskAttention));   // a negative one is an IllegalArgumentException: exit 2
+        if (maskAttention != null) s = s.withMaskAttention(weights(maskAttention));
+        if (zoom != null) s = s.withZoom(zoom);   // a negative one is an IllegalArgumentException: exit 2
         return s;
     }
 

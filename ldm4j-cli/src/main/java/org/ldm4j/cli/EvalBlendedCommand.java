@@ -88,6 +88,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             + "masks before the true one (default: ${DEFAULT-VALUE}).") int dilate;
     @Option(names = "--mask-attention", split = ",", description = "Cross-attention bias w' toward the prompt inside the mask, "
             + "recommended preset (default: the preset's, 2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
+    @Option(names = "--zoom", description = "Small masks edited in an enlarged box this many times their size, recommended "
+            + "preset (default: the preset's, off).") Double zoom;
     @Option(names = "--kinds", split = ",", defaultValue = "add,replace,thin", description = "Edit kinds to run (default: ${DEFAULT-VALUE}).") List<String> kinds;
     @Option(names = "--official", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also run the official preset (default: on).") boolean official;
@@ -237,6 +239,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (averaging != null && s.repair().enabled()) s = s.withRepair(s.repair().withAveraging(averaging));
         if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, null);
         if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(EditCommand.weights(maskAttention));
+        if (zoom != null && preset.equals("recommended")) s = s.withZoom(zoom);
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
         s = s.withPixelBlend(false);   // measure what the blend and the repair preserve, not the paste
         GenerationRequest request = new GenerationRequest("edit", sd.name, e.prompt(), "", size, size, steps, guidance, null, seed,

@@ -27,6 +27,7 @@ import java.util.Locale;
  *                      per-region means, background w 4
  *   pixelBlend         yes                                  no
  *   maskAttention      2 (ldm4j's addition)                 0
+ *   zoom               0 (ldm4j's addition, off)            0
  * </pre>
  *
  * @param start where the latents start: pure noise or the noised source latents
@@ -52,11 +53,14 @@ import java.util.Locale;
  *                      weight per sample, cycled over the samples of an edit (sample k uses element k mod size), so a
  *                      ranked batch can mix strengths: the object a class needs differs (on the 8-channel ToyWorld
  *                      model rocks came at 0 and trees at 2, docs/results-blended.md session 22)
+ * @param zoom ldm4j's addition for small masks, 0 = off: edit a box {@code zoom} times the mask's bounding box,
+ *             enlarged to the image size, and shrink the result back ({@link MaskZoom}); masks whose box would cover
+ *             3/4 of the image side or more are edited as they are
  */
 public record BlendSettings(Start start, double blendStart, BlendPoint blendPoint, NoiseMode noise,
                             SourceLatents source, Masks.Downsampling downsampling, Double threshold, int dilate,
                             Integer shrinkUntil, boolean finalLatentPaste, boolean officialScheduler,
-                            BackgroundRepair.Settings repair, boolean pixelBlend, List<Double> maskAttention) {
+                            BackgroundRepair.Settings repair, boolean pixelBlend, List<Double> maskAttention, double zoom) {
 
     public enum Start { NOISE, SOURCE }
 
@@ -88,6 +92,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
             if (w == null || !(Double.isFinite(w) && w >= 0)) throw new IllegalArgumentException("mask attention must be >= 0, got " + w);
         }
         maskAttention = List.copyOf(maskAttention);
+        MaskZoom.checkContext(zoom);
         if (dilate < 0 || dilate > 16) throw new IllegalArgumentException("dilate must be in 0..16, got " + dilate);
         if (shrinkUntil != null && shrinkUntil < 1) throw new IllegalArgumentException("shrink-until must be >= 1, got " + shrinkUntil);
         if (shrinkUntil != null && dilate == 0) {
@@ -98,7 +103,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** The paper's Algorithm 1 as the LDM code runs it, plus the add-ons; see the class comment. */
     public static BlendSettings recommended() {
         return new BlendSettings(Start.SOURCE, 0.0, BlendPoint.BEFORE_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, List.of(2.0));
+                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, List.of(2.0), 0.0);
     }
 
     /**
@@ -107,7 +112,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
      */
     public static BlendSettings official() {
         return new BlendSettings(Start.NOISE, 0.25, BlendPoint.AFTER_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, List.of(0.0));
+                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, List.of(0.0), 0.0);
     }
 
     /** A preset by name, {@code recommended} or {@code official} (any case), as the apps' {@code preset} parameter. */
@@ -133,53 +138,59 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
 
     public BlendSettings withBlendStart(double s) {
         return new BlendSettings(start, s, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
     }
 
     public BlendSettings withStart(Start s) {
         return new BlendSettings(s, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
     }
 
     public BlendSettings withBlendPoint(BlendPoint p) {
         return new BlendSettings(start, blendStart, p, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
     }
 
     public BlendSettings withNoise(NoiseMode n) {
         return new BlendSettings(start, blendStart, blendPoint, n, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
     }
 
     public BlendSettings withDownsampling(Masks.Downsampling d) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, d, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
     }
 
     public BlendSettings withShrinking(int n, Integer until) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, n, until,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
     }
 
     public BlendSettings withFinalLatentPaste(boolean on) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                on, officialScheduler, repair, pixelBlend, maskAttention);
+                on, officialScheduler, repair, pixelBlend, maskAttention, zoom);
     }
 
     public BlendSettings withRepair(BackgroundRepair.Settings r) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, r, pixelBlend, maskAttention);
+                finalLatentPaste, officialScheduler, r, pixelBlend, maskAttention, zoom);
     }
 
     public BlendSettings withPixelBlend(boolean on) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, on, maskAttention);
+                finalLatentPaste, officialScheduler, repair, on, maskAttention, zoom);
     }
 
     /** w' for every sample, or one per sample cycled over the samples ({@code withMaskAttention(0, 2)}: 0, 2, 0, 2, ...). */
     public BlendSettings withMaskAttention(double... weights) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, Arrays.stream(weights).boxed().toList());
+                finalLatentPaste, officialScheduler, repair, pixelBlend, Arrays.stream(weights).boxed().toList(), zoom);
+    }
+
+    /** Small masks edited in an enlarged box {@code context} times their size ({@link MaskZoom}); 0 = off. */
+    public BlendSettings withZoom(double context) {
+        return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, context);
     }
 
     /** The mask-attention weight of sample {@code k} (0-based) of an edit. */

@@ -40,7 +40,8 @@ import java.util.stream.IntStream;
  *   x̂ = D(z_0)
  * </pre>
  * plus the paper's add-ons: background repair by decoder fine-tuning ({@link BackgroundRepair}), progressive mask
- * shrinking for thin masks ({@link MaskSchedule}) and ranking a batch of samples ({@link EditScorer}).
+ * shrinking for thin masks ({@link MaskSchedule}) and ranking a batch of samples ({@link EditScorer}); and ldm4j's:
+ * mask attention ({@link BlendSettings#maskAttention()}) and editing small masks in an enlarged box ({@link MaskZoom}).
  *
  * <p>The loop is the engine's {@link DenoisingLoop}; the blend is a {@link LatentBlend} hook. Options and the two
  * presets (the official diffusers script, the recommended variant) are in {@link BlendSettings}. Sample k uses its
@@ -113,19 +114,27 @@ public final class BlendedLatentDiffusion {
             return new EditResult(samples, ranking, samples.get(ranking.get(0)).image(), null, scorer.name(), warnings);
         }
 
-        Tensor mLat = Masks.toLatent(mask, f, settings.downsampling(), settings.threshold());   // (1, 1, H/f, W/f)
+        // a small mask is edited in an enlarged box around it (off unless settings.zoom() > 0); work* is what the
+        // blend sees, the samples are put back into the input before they are scored
+        MaskZoom zoom = MaskZoom.around(mask, settings.zoom());
+        Tensor workImage = zoom == null ? image : zoom.enlarge(image);
+        Tensor workMask = zoom == null ? mask : zoom.enlargeMask(mask);
+        if (zoom != null) LOG.info("small mask: editing the {}x{} box at ({}, {}) enlarged to {}x{}", zoom.width(), zoom.height(),
+                zoom.left(), zoom.top(), zoom.fullWidth(), zoom.fullHeight());
+        Tensor mLat = Masks.toLatent(workMask, f, settings.downsampling(), settings.threshold());   // (1, 1, H/f, W/f)
         if (Masks.isEmpty(mLat)) {
             throw new IllegalArgumentException("the mask vanishes at latent resolution (1/" + f + " of the image, "
                     + settings.downsampling() + " sampling): it is thinner than " + f + " pixels; use MAX downsampling "
                     + "(--mask-downsampling max) or a wider mask");
         }
         PromptConditioning text = sd.encodePrompt(request.prompt(), request.negativePrompt(), request.clipSkip());
-        Tensor zSrcMean = settings.source() == BlendSettings.SourceLatents.MEAN ? encodeMean(image) : null;
+        Tensor zSrcMean = settings.source() == BlendSettings.SourceLatents.MEAN ? encodeMean(workImage) : null;
         for (int k = 0; k < request.count(); k++) {
             long seed = request.seed() + k;
             try (PointerScope scope = new PointerScope()) {   // frees each sample's temporaries
-                Tensor z0 = sampleLatents(request, k, text, image, zSrcMean, mLat, hooks, cancelled);
-                Tensor decoded = Scopes.keep(sd.decodeLatents(z0));
+                Tensor z0 = sampleLatents(request, k, text, workImage, zSrcMean, mLat, hooks, cancelled);
+                Tensor decoded = sd.decodeLatents(z0);
+                decoded = Scopes.keep(zoom == null ? decoded : zoom.paste(decoded, image));
                 samples.add(new EditResult.Sample(seed, Scopes.keep(z0), decoded,
                         scorer.score(decoded, image, mask, request.prompt())));
             }
@@ -137,10 +146,10 @@ public final class BlendedLatentDiffusion {
         BackgroundRepair.Result repair = null;
         if (settings.repair().enabled()) {
             Tensor z0Unscaled = top.latents().div(new Scalar(sd.vae.config().scalingFactor()));   // as decodeLatents
-            repair = BackgroundRepair.run(sd.vae, z0Unscaled, image, mask, settings.repair());
+            repair = BackgroundRepair.run(sd.vae, z0Unscaled, workImage, workMask, settings.repair());
             LOG.info("background repair: {} steps in {} ms, loss {} -> {}", repair.losses().size(), repair.millis(),
                     repair.losses().get(0), repair.losses().get(repair.losses().size() - 1));
-            best = repair.image();
+            best = zoom == null ? repair.image() : Scopes.keep(zoom.paste(repair.image(), image));
         }
         if (settings.pixelBlend()) best = Scopes.keep(BackgroundRepair.pixelBlend(best, image, mask));
         return new EditResult(samples, ranking, best, repair, scorer.name(), warnings);

@@ -152,6 +152,34 @@ class BlendedLatentDiffusionTest {
         }
     }
 
+    /**
+     * A small mask with zoom: the edit runs on the enlarged box, each sample comes back at the input's size with the
+     * input bit for bit outside the box; a mask too large to zoom edits exactly as without zoom.
+     */
+    @Test void smallMasksAreEditedInAnEnlargedBoxAndPutBack() {
+        try (InferenceMode im = new InferenceMode()) {
+            Tensor small = torch.zeros(1, 1, 16, 16);
+            small.narrow(2, 6, 2).narrow(3, 6, 2).fill_(new Scalar(1.0));   // 2x2 pixels: one latent cell at f = 2
+            MaskZoom zoom = MaskZoom.around(small, 3);
+            assertEquals(new MaskZoom(4, 4, 6, 6, 16, 16), zoom);
+            Tensor box = torch.zeros(1, 1, 16, 16);
+            box.narrow(2, 4, 6).narrow(3, 4, 6).fill_(new Scalar(1.0));
+            EditResult r = new BlendedLatentDiffusion(sd, plain().withFinalLatentPaste(true).withZoom(3))
+                    .edit(request(3, 2, 4), image, small, new BackgroundPsnr(), List.of(), null);
+            for (EditResult.Sample s : r.samples()) {
+                assertArrayEquals(new long[]{1, 3, 16, 16}, s.image().sizes().vec().get());
+                assertArrayEquals(new long[]{1, 4, 8, 8}, s.latents().sizes().vec().get());   // the enlarged box's latents
+                assertTrue(sameOutside(s.image(), image, box), "the input outside the box");
+                assertTrue(s.image().sub(image).mul(small).abs().max().item_double() > 0.05, "the mask is edited");
+            }
+            Tensor plainRun = new BlendedLatentDiffusion(sd, plain().withFinalLatentPaste(true)).edit(request(3, 1, 4), image, mask,
+                    new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
+            Tensor zoomOn = new BlendedLatentDiffusion(sd, plain().withFinalLatentPaste(true).withZoom(3)).edit(request(3, 1, 4), image, mask,
+                    new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
+            assertTrue(torch.equal(zoomOn, plainRun), "an 8x8 mask in 16x16 is too large to zoom");
+        }
+    }
+
     /** The SD2 script's loop, written out line by line, against the hook-based run: bit for bit. */
     @Test void officialPresetIsTheSd2ScriptLoop() {
         int steps = 8;
