@@ -13,9 +13,7 @@ class EditCommandTest {
     @TempDir Path dir;
 
     @Test void repairOptionsAreChecked() throws Exception {
-        Path image = Files.write(dir.resolve("in.png"), new byte[]{1}), mask = Files.write(dir.resolve("mask.png"), new byte[]{1});
-        String[] common = {"edit", "--image", image.toString(), "--mask", mask.toString(), "--prompt", "a red house",
-                "--model", dir.resolve("no-model").toString(), "--out", dir.resolve("out.png").toString()};
+        String[] common = common();
 
         CliTest.Result both = CliTest.run(concat(common, "--no-repair", "--repair-weight", "10"));
         assertEquals(2, both.code());
@@ -36,9 +34,7 @@ class EditCommandTest {
     }
 
     @Test void maskAttentionTakesOneWeightPerSampleAndChecksEach() throws Exception {
-        Path image = Files.write(dir.resolve("in.png"), new byte[]{1}), mask = Files.write(dir.resolve("mask.png"), new byte[]{1});
-        String[] common = {"edit", "--image", image.toString(), "--mask", mask.toString(), "--prompt", "a red house",
-                "--model", dir.resolve("no-model").toString(), "--out", dir.resolve("out.png").toString()};
+        String[] common = common();
         CliTest.Result negative = CliTest.run(concat(common, "--mask-attention", "0,-2"));
         assertEquals(2, negative.code());
         assertTrue(negative.err().contains("mask attention must be >= 0, got -2.0"), negative.err());
@@ -46,6 +42,13 @@ class EditCommandTest {
         assertEquals(2, word.code());
         assertTrue(word.err().contains("--mask-attention"), word.err());
         assertFalse(Files.exists(dir.resolve("out.png")));
+    }
+
+    /** An edit of two one-byte "images" with a missing model: every option check runs before either is read. */
+    private String[] common() throws Exception {
+        Path image = Files.write(dir.resolve("in.png"), new byte[]{1}), mask = Files.write(dir.resolve("mask.png"), new byte[]{1});
+        return new String[]{"edit", "--image", image.toString(), "--mask", mask.toString(), "--prompt", "a red house",
+                "--model", dir.resolve("no-model").toString(), "--out", dir.resolve("out.png").toString()};
     }
 
     private static String[] concat(String[] a, String... b) {
