@@ -310,15 +310,17 @@ class ToyWorldFgdmFactorTest {
 
     /**
      * The graph on the 8-channel base (scripts/toyworld-fgdm8.sh) starts its factors fresh from that base (no
-     * 'init': a 4-channel factor cannot be its start), at full size, and samples as the committed own-UNet graph.
+     * 'init': a 4-channel factor cannot be its start) or, in a later stage, from its own export; at full size, and
+     * samples as the committed own-UNet graph.
      */
     @ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({"seg, toyworld-fgdm8-seg-unet.json", "image, toyworld-fgdm8-image.json"})
+    @org.junit.jupiter.params.provider.CsvSource({"seg, toyworld-fgdm8-seg-unet.json", "image, toyworld-fgdm8-image.json",
+            "image, toyworld-fgdm8-image-stage2.json"})
     void eightChannelGraphConfigsStartFromTheirBaseAndSampleAsTheCommittedGraph(String id, String config) throws Exception {
         Path file = Path.of("..", "configs", "train", config);
         var c = new ObjectMapper().readTree(file.toFile());
         FgdmTrainingSettings s = FgdmTrainingSettings.parse(c, file.toString(), FgdmFactorKind.of(id), 64, 4);
-        assertFalse(c.has("init"), "fresh from the 8-channel base");
+        assertTrue(!c.has("init") || c.get("init").asText().equals("models/toyworld-fgdm8"), "fresh from the 8-channel base or its own graph");
         assertEquals(64, s.factorSize());
         assertEquals(2.0, s.objectWeighting().strength());
         String comment = c.get("_comment").asText();
