@@ -125,11 +125,6 @@ final class EditCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The --mask-attention values (picocli rejects an empty or non-numeric item) as withMaskAttention takes them. */
-    static double[] weights(List<Double> values) {
-        return values.stream().mapToDouble(Double::doubleValue).toArray();
-    }
-
     private BlendSettings settings() {
         BlendSettings s = BlendSettings.preset(preset);   // an unknown one is an IllegalArgumentException: exit 2
         if (blendStart != null) s = s.withBlendStart(blendStart);
@@ -149,7 +144,7 @@ final class EditCommand implements Callable<Integer> {
             s = s.withRepair(repair);
         }
         if (noPixelBlend) s = s.withPixelBlend(false);
-        if (maskAttention != null) s = s.withMaskAttention(weights(maskAttention));
+        if (maskAttention != null) s = s.withMaskAttention(maskAttention);
         if (zoom != null) s = s.withZoom(zoom);   // a negative one is an IllegalArgumentException: exit 2
         return s;
     }

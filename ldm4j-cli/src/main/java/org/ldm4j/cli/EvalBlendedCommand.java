@@ -238,7 +238,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (repairWeight != null && s.repair().enabled()) s = s.withRepair(s.repair().withBackgroundWeight(repairWeight));
         if (averaging != null && s.repair().enabled()) s = s.withRepair(s.repair().withAveraging(averaging));
         if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, null);
-        if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(EditCommand.weights(maskAttention));
+        if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
         if (zoom != null && preset.equals("recommended")) s = s.withZoom(zoom);
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
         s = s.withPixelBlend(false);   // measure what the blend and the repair preserve, not the paste

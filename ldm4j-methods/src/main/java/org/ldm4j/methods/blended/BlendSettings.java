@@ -183,8 +183,13 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
 
     /** w' for every sample, or one per sample cycled over the samples ({@code withMaskAttention(0, 2)}: 0, 2, 0, 2, ...). */
     public BlendSettings withMaskAttention(double... weights) {
+        return withMaskAttention(Arrays.stream(weights).boxed().toList());
+    }
+
+    /** As {@link #withMaskAttention(double...)}, from a list (the apps' comma-separated option). */
+    public BlendSettings withMaskAttention(List<Double> weights) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, Arrays.stream(weights).boxed().toList(), zoom);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, weights, zoom);
     }
 
     /** Small masks edited in an enlarged box {@code context} times their size ({@link MaskZoom}); 0 = off. */
