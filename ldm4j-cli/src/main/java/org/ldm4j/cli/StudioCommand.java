@@ -30,7 +30,8 @@ final class StudioCommand implements Callable<Integer> {
     Path vae;
 
     @Option(names = "--fgdm", description = "FG-DM folder (fgdm.json + factor weights, from `ldm4j train fgdm --export`) for the "
-            + "Factor graph and map edit modes; its factors run on --model. Default: models/toyworld-fgdm beside the default "
+            + "Factor graph and map edit modes; its factors run on --model when that is the folder's base_model, else on that "
+            + "base loaded beside it. Default: models/toyworld-fgdm beside the default "
             + "model; those modes show disabled if it is missing.")
     Path fgdm;
 
@@ -80,7 +81,7 @@ final class StudioCommand implements Callable<Integer> {
         StudioConfig config = new StudioConfig(host, port, token, model != null ? model : ModelLoader.defaultModel(),
                 model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue), vae);
         try {
-            return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder) : null);
+            return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder, config.modelSpec()) : null);
         } catch (IOException e) {
             throw new Ldm4j.UsageError(e.getMessage());
         }

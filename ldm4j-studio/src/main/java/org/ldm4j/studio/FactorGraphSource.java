@@ -1,16 +1,19 @@
 package org.ldm4j.studio;
 
+import org.ldm4j.methods.fgdm.FactorGraph;
 import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.pipeline.StableDiffusion;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
  * EXTENSION POINT: where the Factor graph mode gets its FG-DM. {@link StudioServer#start(StudioConfig, FactorGraphSource)}
  * calls it once at start, with the loaded base model, so the factors can share its UNet, VAE and text encoder (the
- * FG-DM's frozen base); {@link #toyWorldFolder} serves a trained FG-DM folder ({@code ldm4j studio --fgdm DIR}).
+ * FG-DM's frozen base); {@link #toyWorldFolder} serves a trained FG-DM folder ({@code ldm4j studio --fgdm DIR}), on a base of its own when the
+ * folder was trained on another model.
  * Returning null, or no source at all, shows the mode disabled with {@link #NO_FACTORS}; a source that throws leaves
  * the mode disabled with its message (the other modes keep running).
  */
@@ -22,17 +25,30 @@ public interface FactorGraphSource {
     FactorGraphModel load(StableDiffusion base) throws IOException;
 
     /**
-     * The FG-DM folder {@code folder} ({@code fgdm.json} and the factors' weights, see {@link FgdmFolder}) loaded on
-     * the studio's model, its maps in ToyWorld's colours; the first factor whose manifest {@code map} is segmentation
-     * is the map SBPC scores and the map editor edits (none: SBPC and map edits are off). A folder that is missing,
-     * wrong or not fully trained yet (a factor without its parent) throws, which leaves the mode off with the reason.
+     * The FG-DM folder {@code folder} ({@code fgdm.json} and the factors' weights, see {@link FgdmFolder}), its maps in
+     * ToyWorld's colours; the first factor whose manifest {@code map} is segmentation is the map SBPC scores and the map
+     * editor edits (none: SBPC and map edits are off). The factors run on the studio's model when that is the folder's
+     * {@code base_model}, and on a base of their own, loaded from {@code base_model} on the same device and dtype,
+     * when it is not: factors are trained on one base (its latent channels, its text encoder) and fit no other. A
+     * folder that is missing, wrong or not fully trained yet (a factor without its parent) throws, which leaves the
+     * mode off with the reason.
+     *
+     * @param studioModel the studio's model spec ({@code --model}): a folder, a file or a Hub id
      */
-    static FactorGraphSource toyWorldFolder(Path folder) {
+    static FactorGraphSource toyWorldFolder(Path folder, String studioModel) {
         return base -> {
             FgdmFolder fgdm = FgdmFolder.read(folder);
             FgdmManifest.Entry segmentation = fgdm.manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
-            return FactorGraphModel.toyWorld(fgdm.load(base, FactorGraphModel.toyWorldPalette()),
-                    segmentation == null ? null : segmentation.name());
+            FactorGraph graph = isBaseModel(fgdm, studioModel)
+                    ? fgdm.load(base, FactorGraphModel.toyWorldPalette())
+                    : fgdm.load(base.device(), base.dtype(), FactorGraphModel.toyWorldPalette());
+            return FactorGraphModel.toyWorld(graph, segmentation == null ? null : segmentation.name());
         };
+    }
+
+    /** Whether {@code modelSpec} names the folder's {@code base_model} (the same file system entry). */
+    static boolean isBaseModel(FgdmFolder fgdm, String modelSpec) throws IOException {
+        Path model = Path.of(modelSpec);
+        return Files.exists(model) && Files.exists(fgdm.baseModel()) && Files.isSameFile(model, fgdm.baseModel());
     }
 }

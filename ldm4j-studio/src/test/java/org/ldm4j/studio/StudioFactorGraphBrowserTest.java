@@ -60,8 +60,9 @@ class StudioFactorGraphBrowserTest {
         }
         torch.set_num_threads(1);
         Path fgdm = StudioFixture.toyWorldFgdm();
-        studio = new StudioFixture(StudioServer.start(StudioFixture.config(StudioFixture.toyWorldModel(), dir.resolve("gallery"),
-                StudioFixture.testLimits()), FactorGraphSource.toyWorldFolder(fgdm)));
+        Path model = StudioFixture.toyWorldModel();
+        studio = new StudioFixture(StudioServer.start(StudioFixture.config(model, dir.resolve("gallery"),
+                StudioFixture.testLimits()), FactorGraphSource.toyWorldFolder(fgdm, model.toString())));
         ChromeOptions options = new ChromeOptions();
         options.setBinary(StudioBrowserTest.CHROMIUM.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
