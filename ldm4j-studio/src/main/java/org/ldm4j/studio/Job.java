@@ -1,6 +1,7 @@
 package org.ldm4j.studio;
 
 import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.StableDiffusion;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -34,6 +35,8 @@ public final class Job {
     /** What the job JSON shows as its parameters: the request, or the method's full record. */
     public final Object parameters;
     final int loopsPerImage;
+    /** Decodes the previews (null: the studio's model). */
+    final StableDiffusion previews;
     final Mode.Run run;
     private final long createdMillis = System.currentTimeMillis();
     private final List<Listener> listeners = new CopyOnWriteArrayList<>();
@@ -52,6 +55,7 @@ public final class Job {
         this.request = prepared.request();
         this.parameters = prepared.parameters();
         this.loopsPerImage = prepared.loopsPerImage();
+        this.previews = prepared.previews();
         this.run = prepared.run();
     }
 

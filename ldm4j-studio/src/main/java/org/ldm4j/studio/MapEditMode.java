@@ -56,7 +56,7 @@ final class MapEditMode implements Mode {
         for (int c : ObjectRecall.namedIn(request.prompt(), fg.palette(), true)) wanted.add(fg.palette().name(c));
         FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
                 wanted, null, null, null, FROM_PAGE, edits);
-        return new Prepared(request, record, graph.factors().size() - 1,
+        return new Prepared(request, record, graph.factors().size() - 1, graph.sd,
                 (sd, hooks, cancelled) -> regenerate(fg, graph, edited, request, record, Map.of(), hooks, cancelled));
     }
 

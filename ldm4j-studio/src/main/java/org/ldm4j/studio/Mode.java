@@ -70,8 +70,14 @@ public interface Mode {
      * @param parameters what {@code GET /api/jobs/{id}} shows as the job's parameters (the request, or the
      *                   method's full record)
      * @param loopsPerImage denoising loops run for each image (2 for two-pass methods), so progress adds up to 1
+     * @param previews the model whose VAE decodes the live previews (null: the studio's model); an FG-DM served on a
+     *                 base of its own ({@link FactorGraphSource#toyWorldFolder}) denoises that base's latents
      */
-    record Prepared(GenerationRequest request, Object parameters, int loopsPerImage, Run run) {
-        public Prepared(GenerationRequest request, Run run) { this(request, request, 1, run); }
+    record Prepared(GenerationRequest request, Object parameters, int loopsPerImage, StableDiffusion previews, Run run) {
+        public Prepared(GenerationRequest request, Run run) { this(request, request, 1, null, run); }
+
+        public Prepared(GenerationRequest request, Object parameters, int loopsPerImage, Run run) {
+            this(request, parameters, loopsPerImage, null, run);
+        }
     }
 }

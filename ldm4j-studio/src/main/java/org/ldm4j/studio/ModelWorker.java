@@ -79,7 +79,7 @@ public final class ModelWorker implements AutoCloseable {
 
     private void execute(Job job) {
         try (PointerScope scope = new PointerScope(); InferenceMode inference = new InferenceMode()) {
-            PreviewHook preview = new PreviewHook(job, sd, limits.previewEvery());
+            PreviewHook preview = new PreviewHook(job, job.previews != null ? job.previews : sd, limits.previewEvery());
             List<Mode.Output> outputs = job.run.generate(sd, List.of(preview), job::cancelRequested);
             if (job.cancelRequested()) throw new StepHook.Cancelled("cancelled after the last step");
             List<Gallery.Picture> pictures = new ArrayList<>();
