@@ -47,11 +47,11 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "model", mixinStandardHelpOptions = true,
         description = "Quality bars of a ToyWorld text-to-image model: VAE PSNR, text2img recall, FID vs VAE-reconstruction FID, texture, speed.",
-        footer = {"", "Example:", "  ldm4j eval model --model models/toyworld-ldm --n 128 --json runs/eval/model.json"})
+        footer = {"", "Example:", "  ldm4j eval model --model models/toyworld-ldm8 --n 128 --json runs/eval/model.json"})
 final class EvalModelCommand extends EvalCommand.OfModel implements Callable<Integer> {
     static final double PSNR_BAR = 28, RECALL_BAR = 0.75, FID_RATIO_BAR = 2, SECONDS_BAR = 1;
 
-    @Option(names = "--model", defaultValue = "models/toyworld-ldm", description = "Diffusers folder of the model (default: ${DEFAULT-VALUE}).") String model;
+    @Option(names = "--model", defaultValue = "models/toyworld-ldm8", description = "Diffusers folder of the model (default: ${DEFAULT-VALUE}).") String model;
     @Option(names = "--n", defaultValue = "128", description = "Held-out test scenes (captions) (default: ${DEFAULT-VALUE}).") int n;
     @Option(names = "--seed", defaultValue = "0", description = "Noise seed of the first caption (caption i uses seed + i).") long seed;
     @Option(names = "--steps", defaultValue = "25", description = "DDIM steps (default: ${DEFAULT-VALUE}).") int steps;

@@ -41,10 +41,14 @@ public final class ModelLoader {
 
     private ModelLoader() {}
 
-    /** The embedded ToyWorld model: {@code $LDM4J_HOME/models/toyworld-ldm} (the launcher sets the home). */
+    /**
+     * The embedded ToyWorld model: {@code $LDM4J_HOME/models/toyworld-ldm8} (the launcher sets the home), the LDM on the
+     * 8-channel autoencoder; {@code models/toyworld-ldm} (4 channels) is the earlier default, kept because the
+     * committed FG-DM graphs and the outside references (diffusers, the official GradOP and Blended scripts) stand on it.
+     */
     public static String defaultModel() {
         String home = System.getProperty("ldm4j.home", System.getenv().getOrDefault("LDM4J_HOME", "."));
-        return Path.of(home, "models", "toyworld-ldm").toString();
+        return Path.of(home, "models", "toyworld-ldm8").toString();
     }
 
     /**

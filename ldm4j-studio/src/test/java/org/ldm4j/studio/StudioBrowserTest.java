@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The page in a real browser (Debian's chromium + chromedriver, headless) on the embedded ToyWorld model
- * ({@code models/toyworld-ldm}, 64x64): paint a stroke painting by hand and run img2img on it, watch progress and
+ * ({@code models/toyworld-ldm8}, 64x64): paint a stroke painting by hand and run img2img on it, watch progress and
  * previews, find the result in the gallery, download it and read its embedded parameters; draw over a ToyWorld
  * painting and run GradOP+ with a region phrase; paint a mask over a ToyWorld picture and run an edit. The results
  * must look like ToyWorld (sky over grass, background kept), which the tiny random model could not show. The

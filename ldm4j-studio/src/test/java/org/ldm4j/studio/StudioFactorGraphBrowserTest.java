@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The Factor graph tab in headless chromium on the ToyWorld FG-DM ({@code models/toyworld-fgdm} on
- * {@code models/toyworld-ldm}, both committed: missing fails): generate with SBPC, see the maps as layers and the
+ * its base {@code models/toyworld-ldm}, loaded beside the embedded model; both committed: missing fails): generate with SBPC, see the maps as layers and the
  * candidates' recalls, select an object on the segmentation map, drag it, regenerate, and get a new image (issue #12).
  * Whatever factors the folder has (seg -> image, or seg -> depth -> image) become the layers. Fails without chromium,
  * as {@link StudioBrowserTest} does.

@@ -55,7 +55,7 @@ final class StudioFixture implements AutoCloseable {
     static Path toyWorldModel() {
         Path model = Path.of("..").resolve(ModelLoader.defaultModel()).normalize();
         assertTrue(Files.isRegularFile(model.resolve("model_index.json")),
-                () -> "the embedded ToyWorld model is missing: " + model.toAbsolutePath() + " (models/toyworld-ldm in the repository)");
+                () -> "the embedded ToyWorld model is missing: " + model.toAbsolutePath() + " (models/toyworld-ldm8 in the repository)");
         return model;
     }
 
