@@ -76,7 +76,7 @@ final class EditCommand implements Callable<Integer> {
     int dilate;
 
     @Option(names = "--mask-attention", split = ",", description = "Bias the cross-attention toward the prompt inside the mask with this "
-            + "strength w' (ldm4j's addition; the recommended preset's is 2, which doubled the recall of added objects on the ToyWorld model; 0 = off). "
+            + "strength w' (ldm4j's addition; the recommended preset alternates 0 and 2 over the samples; 2 doubled the recall of added objects on the ToyWorld model; 0 = off). "
             + "Several (0,2) are cycled over the samples, which --samples then ranks.")
     List<Double> maskAttention;
 

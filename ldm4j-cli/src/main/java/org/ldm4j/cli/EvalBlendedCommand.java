@@ -87,7 +87,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
     @Option(names = "--dilate", defaultValue = "0", description = "Progressive mask shrinking in the recommended preset: N dilated "
             + "masks before the true one (default: ${DEFAULT-VALUE}).") int dilate;
     @Option(names = "--mask-attention", split = ",", description = "Cross-attention bias w' toward the prompt inside the mask, "
-            + "recommended preset (default: the preset's, 2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
+            + "recommended preset (default: the preset's, 0,2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
     @Option(names = "--zoom", description = "Small masks edited in an enlarged box this many times their size, recommended "
             + "preset (default: the preset's, off).") Double zoom;
     @Option(names = "--kinds", split = ",", defaultValue = "add,replace,thin", description = "Edit kinds to run (default: ${DEFAULT-VALUE}).") List<String> kinds;

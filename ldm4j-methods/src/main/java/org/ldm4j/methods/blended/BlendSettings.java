@@ -26,7 +26,8 @@ import java.util.Locale;
  *   repair             decoder, 75 Adam steps, lr 1e-4,     none
  *                      per-region means, background w 4
  *   pixelBlend         yes                                  no
- *   maskAttention      2 (ldm4j's addition)                 0
+ *   maskAttention      0, 2 alternating over the samples    0
+ *                      (ldm4j's addition)
  *   zoom               0 (ldm4j's addition, off)            0
  * </pre>
  *
@@ -44,9 +45,11 @@ import java.util.Locale;
  * @param officialScheduler use the SD2 script's own DDIM instead of the request's scheduler
  * @param repair decoder fine-tuning of the selected sample ({@code steps == 0}: off)
  * @param pixelBlend finally paste the input pixels outside the mask (edit-locality figures are measured without it)
- * @param maskAttention ldm4j's addition, 0 = off (official), 2 in the recommended preset (on the ToyWorld model it
- *                      raised the recall of added objects from 0.41 to 0.81 and of replacements from 0.69 to 0.81,
- *                      32 scenes, at 0.3 dB of background): w' of a cross-attention bias toward the prompt's
+ * @param maskAttention ldm4j's addition, 0 = off (official); the recommended preset alternates 0 and 2 over
+ *                      the samples (on the 4-channel ToyWorld model 2 alone raised the recall of added objects from
+ *                      0.41 to 0.81 and of replacements from 0.69 to 0.81, 32 scenes, at 0.3 dB of background; on the
+ *                      8-channel default 0 and 2 give 0.75 / 0.75 / 0.81 for additions / replacements / thin masks
+ *                      against 2's 0.80 / 0.64, 64 scenes, docs/results-blended.md session 23): w' of a cross-attention bias toward the prompt's
  *                      tokens inside the mask (GradOP's region semantics, {@code RegionSemantics}, with the mask as the
  *                      region and the whole prompt as its phrase), strongest early when the layout is decided; it asks
  *                      the model to put the prompt's object where the mask is, not anywhere in the frame. One
@@ -103,7 +106,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** The paper's Algorithm 1 as the LDM code runs it, plus the add-ons; see the class comment. */
     public static BlendSettings recommended() {
         return new BlendSettings(Start.SOURCE, 0.0, BlendPoint.BEFORE_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, List.of(2.0), 0.0);
+                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, List.of(0.0, 2.0), 0.0);
     }
 
     /**

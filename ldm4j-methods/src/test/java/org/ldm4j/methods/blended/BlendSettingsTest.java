@@ -16,7 +16,7 @@ class BlendSettingsTest {
         String msg = assertThrows(IllegalArgumentException.class, () -> BlendSettings.preset("best")).getMessage();
         assertTrue(msg.contains("unknown preset 'best'"), msg);
         // mask attention is ldm4j's addition: on in the recommended preset, never in the official reproduction
-        assertEquals(List.of(2.0), BlendSettings.recommended().maskAttention());
+        assertEquals(List.of(0.0, 2.0), BlendSettings.recommended().maskAttention());
         assertEquals(List.of(0.0), BlendSettings.official().maskAttention());
         // several weights are cycled over the samples of an edit
         BlendSettings mixed = BlendSettings.recommended().withMaskAttention(0, 4);
