@@ -49,9 +49,9 @@ import java.util.Locale;
  *                      the samples (on the 4-channel ToyWorld model 2 alone raised the recall of added objects from
  *                      0.41 to 0.81 and of replacements from 0.69 to 0.81, 32 scenes, at 0.3 dB of background; on the
  *                      8-channel default 0 and 2 give 0.75 / 0.75 / 0.81 for additions / replacements / thin masks
- *                      against 2's 0.80 / 0.64, 64 scenes, docs/results-blended.md session 23): w' of a cross-attention bias toward the prompt's
- *                      tokens inside the mask (GradOP's region semantics, {@code RegionSemantics}, with the mask as the
- *                      region and the whole prompt as its phrase), strongest early when the layout is decided; it asks
+ *                      against 2's 0.80 / 0.64, 64 scenes, docs/results-blended.md session 23): w' of a
+ *                      cross-attention bias toward the prompt's tokens inside the mask (GradOP's region semantics,
+ *                      {@code RegionSemantics}, with the mask as the region and the whole prompt as its phrase), strongest early when the layout is decided; it asks
  *                      the model to put the prompt's object where the mask is, not anywhere in the frame. One
  *                      weight per sample, cycled over the samples of an edit (sample k uses element k mod size), so a
  *                      ranked batch can mix strengths: the object a class needs differs (on the 8-channel ToyWorld
