@@ -12,8 +12,8 @@ import java.nio.file.Path;
 /**
  * EXTENSION POINT: where the Factor graph mode gets its FG-DM. {@link StudioServer#start(StudioConfig, FactorGraphSource)}
  * calls it once at start, with the loaded base model, so the factors can share its UNet, VAE and text encoder (the
- * FG-DM's frozen base); {@link #toyWorldFolder} serves a trained FG-DM folder ({@code ldm4j studio --fgdm DIR}), on a base of its own when the
- * folder was trained on another model.
+ * FG-DM's frozen base); {@link #toyWorldFolder} serves a trained FG-DM folder ({@code ldm4j studio --fgdm DIR}), on
+ * a base of its own when the folder was trained on another model.
  * Returning null, or no source at all, shows the mode disabled with {@link #NO_FACTORS}; a source that throws leaves
  * the mode disabled with its message (the other modes keep running).
  */

@@ -38,9 +38,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The Factor graph tab in headless chromium on the ToyWorld FG-DM ({@code models/toyworld-fgdm} on
- * its base {@code models/toyworld-ldm}, loaded beside the embedded model; both committed: missing fails): generate with SBPC, see the maps as layers and the
- * candidates' recalls, select an object on the segmentation map, drag it, regenerate, and get a new image (issue #12).
+ * The Factor graph tab in headless chromium on the ToyWorld FG-DM ({@code models/toyworld-fgdm} on its base
+ * {@code models/toyworld-ldm}, loaded beside the embedded model; both committed: missing fails): generate with SBPC,
+ * see the maps as layers and the candidates' recalls, select an object on the segmentation map, drag it, regenerate,
+ * and get a new image (issue #12).
  * Whatever factors the folder has (seg -> image, or seg -> depth -> image) become the layers. Fails without chromium,
  * as {@link StudioBrowserTest} does.
  */

@@ -51,11 +51,12 @@ import java.util.Locale;
  *                      8-channel default 0 and 2 give 0.75 / 0.75 / 0.81 for additions / replacements / thin masks
  *                      against 2's 0.80 / 0.64, 64 scenes, docs/results-blended.md session 23): w' of a
  *                      cross-attention bias toward the prompt's tokens inside the mask (GradOP's region semantics,
- *                      {@code RegionSemantics}, with the mask as the region and the whole prompt as its phrase), strongest early when the layout is decided; it asks
- *                      the model to put the prompt's object where the mask is, not anywhere in the frame. One
- *                      weight per sample, cycled over the samples of an edit (sample k uses element k mod size), so a
- *                      ranked batch can mix strengths: the object a class needs differs (on the 8-channel ToyWorld
- *                      model rocks came at 0 and trees at 2, docs/results-blended.md session 22)
+ *                      {@code RegionSemantics}, with the mask as the region and the whole prompt as its phrase),
+ *                      strongest early when the layout is decided; it asks the model to put the prompt's object
+ *                      where the mask is, not anywhere in the frame. One weight per sample, cycled over the samples
+ *                      of an edit (sample k uses element k mod size), so a ranked batch can mix strengths: the
+ *                      object a class needs differs (on the 8-channel ToyWorld model rocks came at 0 and trees at 2,
+ *                      docs/results-blended.md session 22)
  * @param zoom ldm4j's addition for small masks, 0 = off: edit a box {@code zoom} times the mask's bounding box,
  *             enlarged to the image size, and shrink the result back ({@link MaskZoom}); masks whose box would cover
  *             3/4 of the image side or more are edited as they are
