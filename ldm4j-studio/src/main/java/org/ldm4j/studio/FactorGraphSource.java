@@ -39,16 +39,10 @@ public interface FactorGraphSource {
         return base -> {
             FgdmFolder fgdm = FgdmFolder.read(folder);
             FgdmManifest.Entry segmentation = fgdm.manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
-            FactorGraph graph = isBaseModel(fgdm, studioModel)
+            FactorGraph graph = fgdm.isBaseModel(Path.of(studioModel))
                     ? fgdm.load(base, FactorGraphModel.toyWorldPalette())
                     : fgdm.load(base.device(), base.dtype(), FactorGraphModel.toyWorldPalette());
             return FactorGraphModel.toyWorld(graph, segmentation == null ? null : segmentation.name());
         };
-    }
-
-    /** Whether {@code modelSpec} names the folder's {@code base_model} (the same file system entry). */
-    static boolean isBaseModel(FgdmFolder fgdm, String modelSpec) throws IOException {
-        Path model = Path.of(modelSpec);
-        return Files.exists(model) && Files.exists(fgdm.baseModel()) && Files.isSameFile(model, fgdm.baseModel());
     }
 }

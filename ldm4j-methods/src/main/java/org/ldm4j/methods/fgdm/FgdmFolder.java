@@ -106,10 +106,9 @@ public final class FgdmFolder {
         FgdmManifest manifest;
         if (Files.isRegularFile(folder.resolve(MANIFEST))) {
             FgdmFolder had = manifestOf(folder);
-            Path was = had.baseModel().toAbsolutePath().normalize(), now = baseModel.toAbsolutePath().normalize();
-            if (!was.equals(now)) {
-                throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": its factors were trained on base_model " + was
-                        + ", not " + now + " (use another FG-DM folder)");
+            if (!had.isBaseModel(baseModel)) {
+                throw new IllegalArgumentException(folder.resolve(MANIFEST) + ": its factors were trained on base_model "
+                        + had.baseModel().toAbsolutePath() + ", not " + baseModel.toAbsolutePath().normalize() + " (use another FG-DM folder)");
             }
             manifest = had.manifest.withFactor(entry);
         } else {
@@ -130,6 +129,16 @@ public final class FgdmFolder {
 
     /** The base model's path: {@code base_model} resolved against the folder (or as is when absolute). */
     public Path baseModel() { return folder.resolve(manifest.baseModel()).normalize(); }
+
+    /**
+     * Whether {@code model} is this folder's {@code base_model}: the same file system entry when both exist (a link or
+     * another spelling of the path is the same model), the same normalized absolute path when either does not.
+     */
+    public boolean isBaseModel(Path model) throws IOException {
+        Path base = baseModel();
+        if (Files.exists(model) && Files.exists(base)) return Files.isSameFile(model, base);
+        return model.toAbsolutePath().normalize().equals(base.toAbsolutePath().normalize());
+    }
 
     /** Where a factor's weights are (null for text_only). */
     public Path weights(FgdmManifest.Entry e) { return e.weights() == null ? null : folder.resolve(e.weights()).normalize(); }

@@ -205,6 +205,11 @@ class FgdmFolderTest {
         assertEquals(full, FgdmFolder.manifestWith(fgdm, partial.resolve("tiny-ldm"), seg));
         assertContains(assertThrows(IllegalArgumentException.class, () -> FgdmFolder.manifestWith(fgdm, partial.resolve("other"), seg)).getMessage(),
                 FgdmFolder.MANIFEST, "base_model");
+        // a link to the base model is the base model (the studio and the exporter ask the same question)
+        Path link = Files.createSymbolicLink(dir.resolve("linked-ldm"), partial.resolve("tiny-ldm").toAbsolutePath());
+        assertTrue(f.isBaseModel(link) && f.isBaseModel(partial.resolve("x/../tiny-ldm")), "a link or another spelling is the same model");
+        assertFalse(f.isBaseModel(partial.resolve("fresh")), "a missing folder elsewhere is not");
+        assertEquals(full, FgdmFolder.manifestWith(fgdm, link, seg));
         Path fresh = partial.resolve("fresh");
         assertEquals(new FgdmManifest("../tiny-ldm", List.of(depth)), FgdmFolder.manifestWith(fresh, partial.resolve("tiny-ldm"), depth),
                 "a new folder's manifest names the base model relative to it");
