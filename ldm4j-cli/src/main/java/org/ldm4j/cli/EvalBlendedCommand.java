@@ -261,23 +261,25 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
                 return null;
             }
             double millis = (System.nanoTime() - t0) / 1e6;
-            double unranked = 0;
-            for (EditResult.Sample smp : r.samples()) unranked += scorer.rankedRecall(smp.image(), x, m);
-            unranked /= r.samples().size();
+            // each sample's score, in sample order: runs that differ only in per-sample settings (mask attention) share
+            // each sample's noise, so their JSON files can be combined afterwards into other mixes
+            List<Double> sampleRecalls = new ArrayList<>();
+            for (EditResult.Sample smp : r.samples()) sampleRecalls.add(scorer.rankedRecall(smp.image(), x, m));
+            double unranked = sampleRecalls.stream().mapToDouble(Double::doubleValue).average().orElse(0);
             int[] before = rgb(r.bestSample().image());
             if (preset.equals("recommended")) {
                 double repairMillis = r.repair() != null ? r.repair().millis() : 0;
-                add(rows, "recommended-no-repair", e, before, segmenter, recall, input, millis - repairMillis, unranked, perEdit);
-                add(rows, "recommended", e, rgb(r.best()), segmenter, recall, input, millis, unranked, perEdit);
+                add(rows, "recommended-no-repair", e, before, segmenter, recall, input, millis - repairMillis, unranked, sampleRecalls, perEdit);
+                add(rows, "recommended", e, rgb(r.best()), segmenter, recall, input, millis, unranked, sampleRecalls, perEdit);
             } else {
-                add(rows, preset, e, rgb(r.best()), segmenter, recall, input, millis, unranked, perEdit);
+                add(rows, preset, e, rgb(r.best()), segmenter, recall, input, millis, unranked, sampleRecalls, perEdit);
             }
             return new BufferedImage[]{Images.toImage(r.bestSample().image()), Images.toImage(r.best())};
         }
     }
 
     private static void add(Map<String, Row> rows, String preset, Edit e, int[] output, ToyWorldSegmenter segmenter, ObjectRecall recall,
-                            int[] input, double millis, double unranked, ArrayNode perEdit) {
+                            int[] input, double millis, double unranked, List<Double> sampleRecalls, ArrayNode perEdit) {
         int[] map = segmenter.classMaps(List.of(output), e.mask().width(), e.mask().height())[0];
         EditLocality.Result loc = EditLocality.measure(input, output, map, e.mask(), e.requested(), recall);
         Row row = rows.get(preset + "/" + e.kind());
@@ -294,7 +296,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         row.edits++;
         perEdit.addObject().put("preset", preset).put("kind", e.kind()).put("scene_seed", e.sceneSeed()).put("prompt", e.prompt())
                 .put("mask_area", e.mask().area()).put("psnr_outside", finite(loc.psnrOutside())).put("ssim_outside", loc.ssimOutside())
-                .put("recall_inside", loc.recallInside()).put("found_inside", loc.foundInside().toString()).put("ms", millis);
+                .put("recall_inside", loc.recallInside()).put("found_inside", loc.foundInside().toString()).put("ms", millis)
+                .set("sample_recalls", perEdit.arrayNode().addAll(sampleRecalls.stream().map(perEdit::numberNode).toList()));
     }
 
     /** Warm-up plus the median of three timed txt2img runs of the same size and steps: the unit of the time column. */

@@ -86,6 +86,25 @@ class EvalBlendedCommandTest {
         }
         assertTrue(byKey.get("recommended/add").get("edits").asInt() + byKey.get("recommended/replace").get("edits").asInt() > 0,
                 "some add/replace edits ran: " + rows);
+        // each edit lists its samples' ranked recalls (what offline mixes of runs combine); their mean, over a row's
+        // edits, is the row's unranked recall
+        Map<String, double[]> unranked = new HashMap<>();
+        for (JsonNode e : report.get("edits")) {
+            if (e.has("skipped")) continue;
+            JsonNode recalls = e.get("sample_recalls");
+            assertEquals(2, recalls.size(), e.toString());
+            double mean = 0;
+            for (JsonNode v : recalls) {
+                assertTrue(v.asDouble() >= 0 && v.asDouble() <= 1, e.toString());
+                mean += v.asDouble() / recalls.size();
+            }
+            double[] sum = unranked.computeIfAbsent(e.get("preset").asText() + "/" + e.get("kind").asText(), k -> new double[2]);
+            sum[0] += mean;
+            sum[1]++;
+        }
+        for (Map.Entry<String, double[]> u : unranked.entrySet()) {
+            assertEquals(byKey.get(u.getKey()).get("recall_inside_unranked").asDouble(), u.getValue()[0] / u.getValue()[1], 1e-9, u.getKey());
+        }
         checkGrid(grid, report);
     }
 
