@@ -426,7 +426,7 @@ final class EvalCommand {
                 recipe = new SegmenterRecipe(model, batches, c.path("noise_std").asDouble(0));
             }
             double loss = trainer.run(recipe, train.lastStep(c));
-            System.out.printf(Locale.ROOT, "step %d, loss %.5f%n", trainer.step(), loss);
+            System.out.println(TrainRun.closingLine(trainer.step(), loss));
             return 0;
         }
     }

@@ -111,7 +111,7 @@ final class TrainCommand {
                 throw new Ldm4j.UsageError(train.config + ": " + e.getMessage());
             }
             double loss = trainer.run(objective, train.lastStep(c));
-            System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
+            System.out.println(TrainRun.closingLine(trainer.step(), loss));
             return 0;
         }
 

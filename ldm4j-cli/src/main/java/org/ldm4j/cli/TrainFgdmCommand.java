@@ -70,7 +70,7 @@ final class TrainFgdmCommand implements Callable<Integer> {
                 kind.id(), branch.parameterCount() / 1e6, base,
                 settings.distillWeight() > 0 ? String.format(Locale.ROOT, "weight %.3g every %d steps", settings.distillWeight(), settings.distillEvery()) : "off");
         double loss = trainer.run(objective, train.lastStep(c));
-        System.out.printf(Locale.ROOT, "step %d, loss %.5f%n", trainer.step(), loss);
+        System.out.println(TrainRun.closingLine(trainer.step(), loss));
         return 0;
     }
 

@@ -116,7 +116,7 @@ final class TrainLdmCommand implements Callable<Integer> {
         System.out.printf("UNet %.2f M parameters, text encoder %.2f M%n",
                 model.unet.parameterCount() / 1e6, model.textEncoder.parameterCount() / 1e6);
         double loss = trainer.run(objective, train.lastStep(c));
-        System.out.printf("step %d, loss %.5f%n", trainer.step(), loss);
+        System.out.println(TrainRun.closingLine(trainer.step(), loss));
         return 0;
     }
 

@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 
 /** The options and set-up every {@code ldm4j train ...} recipe shares: config file, run folder, stop step, threads. */
 final class TrainRun {
@@ -79,4 +80,14 @@ final class TrainRun {
     }
 
     long lastStep(JsonNode c) { return until != null ? until : c.get("steps").asLong(); }
+
+    /**
+     * A training command's closing line: the step reached and the last logged mean loss. A run resumed at its last
+     * step (or stopped before its first log window) logs none, which the line says instead of printing "loss NaN".
+     */
+    static String closingLine(long step, double loss) {
+        return Double.isNaN(loss)
+                ? String.format(Locale.ROOT, "step %d (no loss logged by this run: it resumed at or near its last step)", step)
+                : String.format(Locale.ROOT, "step %d, loss %.5f", step, loss);
+    }
 }

@@ -185,4 +185,11 @@ class TrainCommandTest {
         }
         assertTrue(checked >= 10, "configs checked: " + checked);
     }
+
+    @Test void aRunWithNothingLoggedSaysSoInsteadOfLossNaN() {
+        assertEquals("step 120, loss 0.01250", TrainRun.closingLine(120, 0.0125));
+        String resumedAtEnd = TrainRun.closingLine(3000, Double.NaN);
+        assertFalse(resumedAtEnd.contains("NaN"), resumedAtEnd);
+        assertTrue(resumedAtEnd.startsWith("step 3000") && resumedAtEnd.contains("no loss logged"), resumedAtEnd);
+    }
 }
