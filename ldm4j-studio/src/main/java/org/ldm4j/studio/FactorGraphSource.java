@@ -6,7 +6,6 @@ import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.pipeline.StableDiffusion;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
