@@ -265,21 +265,20 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             // each sample's noise, so their JSON files can be combined afterwards into other mixes
             List<Double> sampleRecalls = new ArrayList<>();
             for (EditResult.Sample smp : r.samples()) sampleRecalls.add(scorer.rankedRecall(smp.image(), x, m));
-            double unranked = sampleRecalls.stream().mapToDouble(Double::doubleValue).average().orElse(0);
             int[] before = rgb(r.bestSample().image());
             if (preset.equals("recommended")) {
                 double repairMillis = r.repair() != null ? r.repair().millis() : 0;
-                add(rows, "recommended-no-repair", e, before, segmenter, recall, input, millis - repairMillis, unranked, sampleRecalls, perEdit);
-                add(rows, "recommended", e, rgb(r.best()), segmenter, recall, input, millis, unranked, sampleRecalls, perEdit);
+                add(rows, "recommended-no-repair", e, before, segmenter, recall, input, millis - repairMillis, sampleRecalls, perEdit);
+                add(rows, "recommended", e, rgb(r.best()), segmenter, recall, input, millis, sampleRecalls, perEdit);
             } else {
-                add(rows, preset, e, rgb(r.best()), segmenter, recall, input, millis, unranked, sampleRecalls, perEdit);
+                add(rows, preset, e, rgb(r.best()), segmenter, recall, input, millis, sampleRecalls, perEdit);
             }
             return new BufferedImage[]{Images.toImage(r.bestSample().image()), Images.toImage(r.best())};
         }
     }
 
     private static void add(Map<String, Row> rows, String preset, Edit e, int[] output, ToyWorldSegmenter segmenter, ObjectRecall recall,
-                            int[] input, double millis, double unranked, List<Double> sampleRecalls, ArrayNode perEdit) {
+                            int[] input, double millis, List<Double> sampleRecalls, ArrayNode perEdit) {
         int[] map = segmenter.classMaps(List.of(output), e.mask().width(), e.mask().height())[0];
         EditLocality.Result loc = EditLocality.measure(input, output, map, e.mask(), e.requested(), recall);
         Row row = rows.get(preset + "/" + e.kind());
@@ -291,7 +290,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             sc[0] += loc.recallInside();
             sc[1]++;
         }
-        row.recallUnranked += unranked;
+        row.recallUnranked += sampleRecalls.stream().mapToDouble(Double::doubleValue).average().orElse(0);
         row.millis += millis;
         row.edits++;
         perEdit.addObject().put("preset", preset).put("kind", e.kind()).put("scene_seed", e.sceneSeed()).put("prompt", e.prompt())
