@@ -13,6 +13,7 @@ import org.ldm4j.methods.blended.EditResult;
 import org.ldm4j.methods.blended.EditScorer;
 import org.ldm4j.methods.blended.Masks;
 import org.ldm4j.pipeline.GenerationRequest;
+import org.ldm4j.pipeline.ProgressCounter;
 import org.ldm4j.pipeline.ProgressHook;
 import org.ldm4j.pipeline.StableDiffusion;
 import picocli.CommandLine.Command;
@@ -117,8 +118,9 @@ final class EditCommand implements Callable<Integer> {
         EditScorer scorer = new BackgroundPsnr();
         EditResult result;
         Tensor x = Images.toTensor(img);
-        try (InferenceMode inference = new InferenceMode(); ProgressHook progress = new ProgressHook("edit")) {
-            result = new BlendedLatentDiffusion(sd, settings).edit(request, x, m, scorer, List.of(progress), null);
+        try (InferenceMode inference = new InferenceMode(); ProgressHook progress = new ProgressHook("edit");
+             ProgressCounter repair = new ProgressCounter("repair", settings.repair().steps(), "steps")) {
+            result = new BlendedLatentDiffusion(sd, settings).repairProgress(repair).edit(request, x, m, scorer, List.of(progress), null);
         }
         for (String w : result.warnings()) System.err.println("ldm4j: warning: " + w);
         write(result, request, settings, sd);

@@ -139,16 +139,19 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
                 .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR");
         ArrayNode perEdit = report.putArray("edits");
         List<BufferedImage> tiles = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            Scene scene = ToyWorld.sample(ToyWorldFid.TEST_SEEDS + first + i, SceneOptions.square(size));
-            for (Edit e : edits(scene, first + i)) {
-                if (e == null || !kinds.contains(e.kind())) continue;
-                BufferedImage[] recommended = recommendedPreset ? runEdit(sd, segmenter, recall, e, "recommended", guidance, rows, perEdit) : null;
-                BufferedImage[] official = this.official ? runEdit(sd, segmenter, recall, e, "official", guidance, rows, perEdit) : null;
-                if (recommended != null && tiles.size() < GRID_ROWS * GRID_COLUMNS.size()) {
-                    tiles.addAll(List.of(scene.image(), e.mask().image(), recommended[0], recommended[1],
-                            official != null ? official[1] : PictureGrid.blank(size, size)));
+        try (me.tongfei.progressbar.ProgressBar bar = progress("blended", n, "scenes")) {
+            for (int i = 0; i < n; i++) {
+                Scene scene = ToyWorld.sample(ToyWorldFid.TEST_SEEDS + first + i, SceneOptions.square(size));
+                for (Edit e : edits(scene, first + i)) {
+                    if (e == null || !kinds.contains(e.kind())) continue;
+                    BufferedImage[] recommended = recommendedPreset ? runEdit(sd, segmenter, recall, e, "recommended", guidance, rows, perEdit) : null;
+                    BufferedImage[] official = this.official ? runEdit(sd, segmenter, recall, e, "official", guidance, rows, perEdit) : null;
+                    if (recommended != null && tiles.size() < GRID_ROWS * GRID_COLUMNS.size()) {
+                        tiles.addAll(List.of(scene.image(), e.mask().image(), recommended[0], recommended[1],
+                                official != null ? official[1] : PictureGrid.blank(size, size)));
+                    }
                 }
+                bar.step();
             }
         }
         printAndReport(rows, txt2imgMillis, report);

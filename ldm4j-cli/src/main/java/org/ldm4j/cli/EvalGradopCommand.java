@@ -151,28 +151,31 @@ final class EvalGradopCommand extends EvalCommand.OfModel implements Callable<In
         List<double[]> figures = new ArrayList<>();
         String sdeditColumn = gridSdedit(), gradopColumn = "gradop+(" + gridGradSteps() + ")";
         Map<String, List<int[]>> gridColumns = new HashMap<>();
-        for (Method m : methods) {
-            List<int[]> outputs = new ArrayList<>();
-            long started = System.nanoTime();
-            for (Case c : cases) {
-                try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-                    outputs.add(EvalImages.rgb(Images.toImage(m.run().apply(c))));
+        try (me.tongfei.progressbar.ProgressBar bar = progress("gradop", (long) methods.size() * n, "images")) {
+            for (Method m : methods) {
+                List<int[]> outputs = new ArrayList<>();
+                long started = System.nanoTime();
+                for (Case c : cases) {
+                    try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                        outputs.add(EvalImages.rgb(Images.toImage(m.run().apply(c))));
+                    }
+                    bar.step();
                 }
+                double secondsPerImage = (System.nanoTime() - started) / 1e9 / n;
+                if (m.name().equals(sdeditColumn) || m.name().equals(gradopColumn)) gridColumns.put(m.name(), outputs);
+                double faithful = 0, psnr = 0, recallSum = 0;
+                int named = 0;
+                int[][] maps = segmenter.classMaps(outputs, size, size);
+                for (int i = 0; i < n; i++) {
+                    Case c = cases.get(i);
+                    faithful += Faithfulness.distance(outputs.get(i), c.painting(), size, size);
+                    psnr += ImageQuality.psnr(outputs.get(i), c.scene().rgb(), null);
+                    ObjectRecall.Result r = recall.recall(c.caption(), maps[i]);
+                    if (!Double.isNaN(r.recall())) { recallSum += r.recall(); named++; }
+                }
+                double d = fid.fid(outputs, size, size, reference);
+                figures.add(new double[]{faithful / n, psnr / n, d, named == 0 ? Double.NaN : recallSum / named, secondsPerImage});
             }
-            double secondsPerImage = (System.nanoTime() - started) / 1e9 / n;
-            if (m.name().equals(sdeditColumn) || m.name().equals(gradopColumn)) gridColumns.put(m.name(), outputs);
-            double faithful = 0, psnr = 0, recallSum = 0;
-            int named = 0;
-            int[][] maps = segmenter.classMaps(outputs, size, size);
-            for (int i = 0; i < n; i++) {
-                Case c = cases.get(i);
-                faithful += Faithfulness.distance(outputs.get(i), c.painting(), size, size);
-                psnr += ImageQuality.psnr(outputs.get(i), c.scene().rgb(), null);
-                ObjectRecall.Result r = recall.recall(c.caption(), maps[i]);
-                if (!Double.isNaN(r.recall())) { recallSum += r.recall(); named++; }
-            }
-            double d = fid.fid(outputs, size, size, reference);
-            figures.add(new double[]{faithful / n, psnr / n, d, named == 0 ? Double.NaN : recallSum / named, secondsPerImage});
         }
         int sdedit08 = -1;
         for (int i = 0; i < methods.size(); i++) if (methods.get(i).name().equals("sdedit(0.8)")) sdedit08 = i;

@@ -129,14 +129,17 @@ final class EvalGradopRegionsCommand extends EvalCommand.OfModel implements Call
         }
         List<List<int[]>> outputs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
         double[] seconds = new double[RUNS.size()];
-        for (int i = 0; i < cases.size(); i++) {
-            RegionSettings[] maps = {mappingA, mappingB, null};
-            for (int r = 0; r < RUNS.size(); r++) {
-                long t0 = System.nanoTime();
-                try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
-                    outputs.get(r).add(run(sd, cases.get(i), seed + i, settings, maps[r]));
+        try (me.tongfei.progressbar.ProgressBar bar = progress("regions", (long) cases.size() * RUNS.size(), "images")) {
+            for (int i = 0; i < cases.size(); i++) {
+                RegionSettings[] maps = {mappingA, mappingB, null};
+                for (int r = 0; r < RUNS.size(); r++) {
+                    long t0 = System.nanoTime();
+                    try (PointerScope scope = new PointerScope(); NoGradGuard g = new NoGradGuard()) {
+                        outputs.get(r).add(run(sd, cases.get(i), seed + i, settings, maps[r]));
+                    }
+                    seconds[r] += (System.nanoTime() - t0) / 1e9;
+                    bar.step();
                 }
-                seconds[r] += (System.nanoTime() - t0) / 1e9;
             }
         }
         int[][][] classMaps = new int[RUNS.size()][][];

@@ -100,7 +100,8 @@ final class FgdmEvaluation {
     static List<Sample> sample(FactorGraph graph, String segFactor, String imageFactor, List<String> captions, long seed,
                                FactorGraphRequest.Mode mode, Palette palette) {
         List<Sample> out = new ArrayList<>();
-        try (InferenceMode ignored = new InferenceMode()) {
+        try (InferenceMode ignored = new InferenceMode();
+             me.tongfei.progressbar.ProgressBar bar = EvalCommand.OfModel.progress("fgdm", captions.size(), "captions")) {
             for (int i = 0; i < captions.size(); i++) {
                 try (PointerScope scope = new PointerScope()) {
                     String caption = captions.get(i);
@@ -111,6 +112,7 @@ final class FgdmEvaluation {
                     ClassMap map = SegmentationMaps.decode(r.decoded(segFactor), palette, FgdmFolder.tolerance(palette));
                     out.add(new Sample(caption, ObjectRecall.namedIn(caption, palette, true), map, EvalImages.rgb(Images.toImage(image)), millis));
                 }
+                bar.step();
             }
         }
         return out;

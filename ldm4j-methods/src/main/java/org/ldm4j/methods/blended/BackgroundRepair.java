@@ -11,10 +11,13 @@ import org.ldm4j.models.vae.Decoder;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Param;
 import org.ldm4j.nn.Scopes;
+import org.ldm4j.pipeline.StepHook;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.IntConsumer;
 
 /**
  * Background reconstruction of Blended Latent Diffusion (paper sec. 4.2; official {@code ldm/image_reconstruction.py},
@@ -100,6 +103,18 @@ public final class BackgroundRepair {
      * @return D_θ*(z0), (1, 3, H, W), not clamped; float32 on z0's device
      */
     public static Result run(AutoencoderKL vae, Tensor z0, Tensor x, Tensor mask, Settings s) {
+        return run(vae, z0, x, mask, s, null, null);
+    }
+
+    /**
+     * The same, reporting progress and stoppable: hundreds of decoder passes with their backward take seconds on a
+     * CPU, as long as the edit itself.
+     *
+     * @param afterStep told the number of Adam steps done after each one (a progress bar), or null
+     * @param cancelled polled before each step; true stops the repair with {@link StepHook.Cancelled}
+     */
+    public static Result run(AutoencoderKL vae, Tensor z0, Tensor x, Tensor mask, Settings s, IntConsumer afterStep,
+                             BooleanSupplier cancelled) {
         long start = System.nanoTime();
         List<Double> losses = new ArrayList<>();
         // Gradients are needed although callers usually run under InferenceMode: switch it off here, and clone the
@@ -122,6 +137,7 @@ public final class BackgroundRepair {
             double insideScale = s.averaging() == Averaging.REGION && inside > 0 ? all / inside : 1.0;
             double outsideScale = (s.averaging() == Averaging.REGION && background > 0 ? all / background : 1.0) * s.backgroundWeight();
             for (int step = 0; step < s.steps(); step++) {
+                if (cancelled != null && cancelled.getAsBoolean()) throw new StepHook.Cancelled("background repair cancelled at step " + step);
                 try (PointerScope scope = new PointerScope()) {
                     Tensor out = vae.decodeWith(decoder, z);
                     Tensor loss = torch.mse_loss(out.mul(m), xHatInside).mul(new Scalar(insideScale))
@@ -131,6 +147,7 @@ public final class BackgroundRepair {
                     adam.step();
                     adam.zeroGrad();
                 }
+                if (afterStep != null) afterStep.accept(step + 1);
             }
             Tensor repaired;
             try (NoGradGuard noGrad = new NoGradGuard()) {

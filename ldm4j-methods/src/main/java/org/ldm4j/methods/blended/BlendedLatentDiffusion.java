@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.IntConsumer;
 import java.util.stream.IntStream;
 
 /**
@@ -55,17 +56,30 @@ public final class BlendedLatentDiffusion {
     private final StableDiffusion sd;
     private final BlendSettings settings;
     private final Consumer<LatentBlend.Blended> observer;
+    private final IntConsumer repairProgress;
 
-    public BlendedLatentDiffusion(StableDiffusion sd, BlendSettings settings) { this(sd, settings, null); }
+    public BlendedLatentDiffusion(StableDiffusion sd, BlendSettings settings) { this(sd, settings, null, null); }
 
-    private BlendedLatentDiffusion(StableDiffusion sd, BlendSettings settings, Consumer<LatentBlend.Blended> observer) {
+    private BlendedLatentDiffusion(StableDiffusion sd, BlendSettings settings, Consumer<LatentBlend.Blended> observer,
+                                   IntConsumer repairProgress) {
         this.sd = sd;
         this.settings = settings;
         this.observer = observer;
+        this.repairProgress = repairProgress;
     }
 
     /** The same edit reporting every blend to {@code observer} (tests, previews of the background). */
-    public BlendedLatentDiffusion observedBy(Consumer<LatentBlend.Blended> o) { return new BlendedLatentDiffusion(sd, settings, o); }
+    public BlendedLatentDiffusion observedBy(Consumer<LatentBlend.Blended> o) {
+        return new BlendedLatentDiffusion(sd, settings, o, repairProgress);
+    }
+
+    /**
+     * The same edit telling {@code progress} the background repair's steps done after each one (the denoising steps
+     * go to the edit's hooks; the repair is not a denoising loop).
+     */
+    public BlendedLatentDiffusion repairProgress(IntConsumer progress) {
+        return new BlendedLatentDiffusion(sd, settings, observer, progress);
+    }
 
     public BlendSettings settings() { return settings; }
 
@@ -146,7 +160,7 @@ public final class BlendedLatentDiffusion {
         BackgroundRepair.Result repair = null;
         if (settings.repair().enabled()) {
             Tensor z0Unscaled = top.latents().div(new Scalar(sd.vae.config().scalingFactor()));   // as decodeLatents
-            repair = BackgroundRepair.run(sd.vae, z0Unscaled, workImage, workMask, settings.repair());
+            repair = BackgroundRepair.run(sd.vae, z0Unscaled, workImage, workMask, settings.repair(), repairProgress, cancelled);
             LOG.info("background repair: {} steps in {} ms, loss {} -> {}", repair.losses().size(), repair.millis(),
                     repair.losses().get(0), repair.losses().get(repair.losses().size() - 1));
             best = zoom == null ? repair.image() : Scopes.keep(zoom.paste(repair.image(), image));

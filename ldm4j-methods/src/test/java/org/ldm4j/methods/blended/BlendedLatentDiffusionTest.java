@@ -246,6 +246,31 @@ class BlendedLatentDiffusionTest {
     }
 
     /**
+     * The repair reports each Adam step to the edit's repair progress (1..steps, in order) and stops at the edit's
+     * cancellation like the denoising steps do, after the samples are drawn.
+     */
+    @Test void theRepairReportsItsStepsAndStopsWhenCancelled() {
+        try (InferenceMode im = new InferenceMode()) {
+            BlendSettings s = plain().withRepair(new BackgroundRepair.Settings(5, 1e-3, 100.0));
+            List<Integer> reported = new ArrayList<>();
+            new BlendedLatentDiffusion(sd, s).repairProgress(reported::add).edit(request(5, 1, 4), image, mask, new BackgroundPsnr(), List.of(), null);
+            assertEquals(List.of(1, 2, 3, 4, 5), reported);
+
+            reported.clear();
+            int[] denoisingSteps = {0};
+            StepHook count = new StepHook() {
+                @Override public Tensor afterStep(Tensor latents, Tensor x0, Step step) { denoisingSteps[0]++; return latents; }
+            };
+            // cancelled once the repair has run two steps: the denoising loop (4 steps) ran to its end before
+            StepHook.Cancelled c = assertThrows(StepHook.Cancelled.class, () -> new BlendedLatentDiffusion(sd, s).repairProgress(reported::add)
+                    .edit(request(5, 1, 4), image, mask, new BackgroundPsnr(), List.of(count), () -> reported.size() == 2));
+            assertEquals(List.of(1, 2), reported);
+            assertEquals(4, denoisingSteps[0]);
+            assertTrue(c.getMessage().contains("repair"), c.getMessage());
+        }
+    }
+
+    /**
      * REGION averaging: each term a mean over its own region. Before the first step the decoder is the model's, so the
      * edit's term is zero and the loss is the background's alone: its region mean is the image mean times
      * pixels / background pixels (256 / 192 here). And it keeps the edit: after the same steps the inside stays closer
