@@ -229,8 +229,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
 
     /**
      * Runs one edit with one preset and adds its figures. Returns the kept image before and after the background
-     * repair (the same image when the preset does not repair; both before the final pixel paste, as measured), or
-     * null when the edit was skipped.
+     * repair (the same image when the preset does not repair; both before the final pixel paste, as PSNR/SSIM are
+     * measured), or null when the edit was skipped.
      */
     private BufferedImage[] runEdit(StableDiffusion sd, ToyWorldSegmenter segmenter, ObjectRecall recall, Edit e, String preset, double guidance,
                          Map<String, Row> rows, ArrayNode perEdit) {
@@ -244,6 +244,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
         if (zoom != null && preset.equals("recommended")) s = s.withZoom(zoom);
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
+        boolean pastes = s.pixelBlend();
         s = s.withPixelBlend(false);   // measure what the blend and the repair preserve, not the paste
         GenerationRequest request = new GenerationRequest("edit", sd.name, e.prompt(), "", size, size, steps, guidance, null, seed,
                 samples, 0, 0.0, null, "toyworld:" + e.sceneSeed());
@@ -268,22 +269,32 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             // each sample's noise, so their JSON files can be combined afterwards into other mixes
             List<Double> sampleRecalls = new ArrayList<>();
             for (EditResult.Sample smp : r.samples()) sampleRecalls.add(scorer.rankedRecall(smp.image(), x, m));
-            int[] before = rgb(r.bestSample().image());
+            // PSNR/SSIM before the paste (after it the outside is the input exactly); recall on the image as the preset
+            // delivers it, pasted when it pastes: the segmenter reads what is inside the mask in its context
+            Tensor before = r.bestSample().image();
             if (preset.equals("recommended")) {
                 double repairMillis = r.repair() != null ? r.repair().millis() : 0;
-                add(rows, "recommended-no-repair", e, before, segmenter, recall, input, millis - repairMillis, sampleRecalls, perEdit);
-                add(rows, "recommended", e, rgb(r.best()), segmenter, recall, input, millis, sampleRecalls, perEdit);
+                add(rows, "recommended-no-repair", e, before, pastes, x, m, segmenter, recall, input, millis - repairMillis, sampleRecalls, perEdit);
+                add(rows, "recommended", e, r.best(), pastes, x, m, segmenter, recall, input, millis, sampleRecalls, perEdit);
             } else {
-                add(rows, preset, e, rgb(r.best()), segmenter, recall, input, millis, sampleRecalls, perEdit);
+                add(rows, preset, e, r.best(), pastes, x, m, segmenter, recall, input, millis, sampleRecalls, perEdit);
             }
             return new BufferedImage[]{Images.toImage(r.bestSample().image()), Images.toImage(r.best())};
         }
     }
 
-    private static void add(Map<String, Row> rows, String preset, Edit e, int[] output, ToyWorldSegmenter segmenter, ObjectRecall recall,
-                            int[] input, double millis, List<Double> sampleRecalls, ArrayNode perEdit) {
-        int[] map = segmenter.classMaps(List.of(output), e.mask().width(), e.mask().height())[0];
-        EditLocality.Result loc = EditLocality.measure(input, output, map, e.mask(), e.requested(), recall);
+    /**
+     * Adds one edit's figures: PSNR/SSIM outside the mask on {@code image} (before any paste), recall inside it on the
+     * image as delivered ({@code image} with the input pasted outside the mask when {@code pastes}).
+     */
+    private static void add(Map<String, Row> rows, String preset, Edit e, Tensor image, boolean pastes, Tensor x, Tensor m,
+                            ToyWorldSegmenter segmenter, ObjectRecall recall, int[] input, double millis, List<Double> sampleRecalls,
+                            ArrayNode perEdit) {
+        int[] output = rgb(image);
+        int[] delivered = pastes ? rgb(BackgroundRepair.pixelBlend(image, x, m)) : output;
+        int[][] maps = segmenter.classMaps(pastes ? List.of(delivered, output) : List.of(output), e.mask().width(), e.mask().height());
+        EditLocality.Result loc = EditLocality.measure(input, output, maps[0], e.mask(), e.requested(), recall);
+        double recallUnpasted = pastes ? recall.recall(e.requested(), maps[1], e.mask().bits()).recall() : loc.recallInside();
         Row row = rows.get(preset + "/" + e.kind());
         row.psnr += loc.psnrOutside();
         row.ssim += loc.ssimOutside();
@@ -298,7 +309,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         row.edits++;
         perEdit.addObject().put("preset", preset).put("kind", e.kind()).put("scene_seed", e.sceneSeed()).put("prompt", e.prompt())
                 .put("mask_area", e.mask().area()).put("psnr_outside", finite(loc.psnrOutside())).put("ssim_outside", loc.ssimOutside())
-                .put("recall_inside", loc.recallInside()).put("found_inside", loc.foundInside().toString()).put("ms", millis)
+                .put("recall_inside", loc.recallInside()).put("recall_inside_unpasted", recallUnpasted)
+                .put("found_inside", loc.foundInside().toString()).put("ms", millis)
                 .set("sample_recalls", perEdit.arrayNode().addAll(sampleRecalls.stream().map(perEdit::numberNode).toList()));
     }
 
@@ -349,7 +361,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         System.out.println("recall inside by requested class (edits):");
         byClassLines.forEach(System.out::println);
         System.out.printf("PSNR/SSIM outside the mask before the final pixel paste; recall of the requested class inside the mask "
-                + "(best of %d samples ranked by it; 'unranked' = mean over the samples, as ranked: over the input's background when the preset restores it); time per edit (all %d samples, repair "
+                + "on the image as the preset delivers it (after the paste when it pastes) (best of %d samples ranked by it; 'unranked' = mean over the samples, as ranked: over the input's background when the preset restores it); time per edit (all %d samples, repair "
                 + "included) / one %dx%d txt2img of %d steps (%.0f ms); %d test scenes from seed %d%n",
                 samples, samples, size, size, steps, txt2imgMillis, n, ToyWorldFid.TEST_SEEDS + first);
     }

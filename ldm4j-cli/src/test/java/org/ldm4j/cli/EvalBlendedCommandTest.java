@@ -98,6 +98,14 @@ class EvalBlendedCommandTest {
                 assertTrue(v.asDouble() >= 0 && v.asDouble() <= 1, e.toString());
                 mean += v.asDouble() / recalls.size();
             }
+            // the recommended preset pastes the input outside the mask, and recall is read on what it delivers: before the
+            // repair that is the top-ranked sample as the ranking read it, so the edit's recall is its best sample's
+            if (e.get("preset").asText().equals("recommended-no-repair")) {
+                double best = 0;
+                for (JsonNode v : recalls) best = Math.max(best, v.asDouble());
+                assertEquals(best, e.get("recall_inside").asDouble(), 1e-9, e.toString());
+                assertTrue(e.has("recall_inside_unpasted"), e.toString());
+            }
             double[] sum = unranked.computeIfAbsent(e.get("preset").asText() + "/" + e.get("kind").asText(), k -> new double[2]);
             sum[0] += mean;
             sum[1]++;
