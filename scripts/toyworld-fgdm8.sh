@@ -16,7 +16,9 @@
 # `train vae --export` names in fgdm.json), 4 toyworld-fgdm8-image-stage2.json (the ControlNet's second stage, 3000
 # steps from step 1's export, which it replaces), 5 toyworld-fgdm8-seg-unet-stage2.json (the root factor's second
 # stage, 2500 steps from step 2's export, which it replaces), 6 toyworld-fgdm8-seg-unet-stage3.json (the root factor's
-# third stage, 2500 steps from step 5's export at half the learning rate, which it replaces). Then:
+# third stage, 2500 steps from step 5's export at half the learning rate, which it replaces), 7
+# toyworld-fgdm8-image-stage3.json (the ControlNet's third stage, 2000 steps from step 4's export at half its learning
+# rate, which it replaces). Then:
 #   ./ldm4j eval fgdm control --model models/toyworld-fgdm8 --n 50 --map-size 64
 #   ./ldm4j eval fgdm fidelity --model models/toyworld-fgdm8 --n 100
 set -euo pipefail
@@ -54,4 +56,5 @@ fi
 factor_step 4 image configs/train/toyworld-fgdm8-image-stage2.json runs/toyworld-fgdm8-image-stage2
 factor_step 5 seg configs/train/toyworld-fgdm8-seg-unet-stage2.json runs/toyworld-fgdm8-seg-unet-stage2
 factor_step 6 seg configs/train/toyworld-fgdm8-seg-unet-stage3.json runs/toyworld-fgdm8-seg-unet-stage3
+factor_step 7 image configs/train/toyworld-fgdm8-image-stage3.json runs/toyworld-fgdm8-image-stage3
 echo "toyworld-fgdm8: graph complete; measure it with $LDM4J eval fgdm fidelity --model $GRAPH --n 100"
