@@ -23,12 +23,15 @@ import java.util.Set;
  * the prompt inside {@code mask} (white = edit, same size) and kept outside. {@code count} samples are ranked by
  * background PSNR; the results are, best first: the best sample after background repair and pixel paste (when the
  * preset or {@code repair}/{@code repairSteps} enable them), then every sample as sampled, each with its rank and
- * score. {@code preset}: recommended (default) or official, as {@code ldm4j edit --preset}.
+ * score. {@code preset}: recommended (default) or official, as {@code ldm4j edit --preset}. The repair's steps come as
+ * progress events of phase {@code "repair"} after the samples' denoising steps.
  */
 final class EditMode implements Mode {
     static final String IMAGE = "image", MASK = "mask";
     static final String FROM_CANVAS = "studio canvas", MASK_FROM_PAGE = "studio mask";
     static final int MAX_REPAIR_STEPS = 1000;
+    /** The {@code phase} of the progress events the background repair sends, one per Adam step. */
+    static final String REPAIR_PHASE = "repair";
 
     /** The PNG's {@code ldm4j} chunk: the same record {@code ldm4j edit} writes. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -47,7 +50,7 @@ final class EditMode implements Mode {
         BufferedImage image = DataUrls.decodePng(f.requiredText(IMAGE), IMAGE, maxSide);
         BufferedImage mask = DataUrls.decodePngWithAlpha(f.requiredText(MASK), MASK, maxSide);
         BlendSettings settings = Stroke2ImgMode.invalidAs400(() -> settings(f));
-        checkMask(image, mask, settings, f.model().vaeScaleFactor());
+        boolean fullMask = checkMask(image, mask, settings, f.model().vaeScaleFactor());
         GenerationRequest request = f.toRequest(name(), image.getWidth(), image.getHeight(), null, FROM_CANVAS);
         if (request.width() != image.getWidth() || request.height() != image.getHeight()) {
             throw ApiError.badRequest("image is " + image.getWidth() + "x" + image.getHeight() + " but width/height ask for "
@@ -57,9 +60,13 @@ final class EditMode implements Mode {
             throw ApiError.badRequest("blend start " + settings.blendStart() + " of " + request.steps() + " steps leaves no step to run");
         }
         EditRecord parameters = new EditRecord(request, MASK_FROM_PAGE, settings, new BackgroundPsnr().name(), null, null, null, null);
-        return new Prepared(request, parameters, 1, (sd, hooks, cancelled) -> {
+        int repairSteps = settings.repair().steps();
+        boolean repairs = settings.repair().enabled() && !fullMask;   // a full mask runs plain text2img, no repair
+        return new Prepared(request, parameters, 1, repairs ? 1 : 0, null, (sd, hooks, cancelled, phases) -> {
             Tensor x = Images.toTensor(image), m = Images.maskToTensor(mask);
-            EditResult r = new BlendedLatentDiffusion(sd, settings).edit(request, x, m, new BackgroundPsnr(), hooks, cancelled);
+            EditResult r = new BlendedLatentDiffusion(sd, settings)
+                    .repairProgress(done -> phases.step(REPAIR_PHASE, done, repairSteps))
+                    .edit(request, x, m, new BackgroundPsnr(), hooks, cancelled);
             return outputs(r, request, settings);
         });
     }
@@ -90,8 +97,10 @@ final class EditMode implements Mode {
     /**
      * The library's own checks (shape, size against the image, multiple of the VAE factor, not empty), plus one it
      * would only make on the worker: a mask thinner than the VAE factor vanishes at latent resolution.
+     *
+     * @return whether the mask covers the whole image
      */
-    private static void checkMask(BufferedImage image, BufferedImage mask, BlendSettings settings, int factor) {
+    private static boolean checkMask(BufferedImage image, BufferedImage mask, BlendSettings settings, int factor) {
         try (PointerScope scope = new PointerScope()) {
             Tensor x = Images.toTensor(image), m = Images.maskToTensor(mask);
             Masks.check(m, x, factor);
@@ -99,6 +108,7 @@ final class EditMode implements Mode {
                 throw ApiError.badRequest("the mask vanishes at latent resolution (1/" + factor + " of the image): it is thinner than "
                         + factor + " pixels; paint a wider mask");
             }
+            return Masks.isFull(m);
         } catch (IllegalArgumentException e) {
             throw ApiError.badRequest(e.getMessage());
         }

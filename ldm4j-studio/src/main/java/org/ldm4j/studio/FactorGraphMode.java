@@ -103,7 +103,7 @@ final class FactorGraphMode implements Mode {
         SbpcSettings sbpcSettings = new SbpcSettings(n, conditionSteps == null ? 0 : conditionSteps, half, null, FactorGraphModel.TOLERANCE);
         int candidateLoops = (n + sbpcSettings.batch() - 1) / sbpcSettings.batch();   // one loop per batch of candidates
         int loops = sampling.equals("joint") ? 1 : candidateLoops * scored + (conditions - scored) + graph.imageFactors().size();
-        return new Prepared(request, record, loops, graph.sd, (sd, hooks, cancelled) -> {
+        return new Prepared(request, record, loops, graph.sd, (sd, hooks, cancelled, phases) -> {
             FactorListener listener = progress(hooks);
             String seg = fg.segmentationFactor();
             if (sbpc) {

@@ -33,7 +33,7 @@ final class Img2ImgMode implements Mode {
             throw ApiError.badRequest("initImage is " + init.getWidth() + "x" + init.getHeight() + " but width/height ask for "
                     + request.width() + "x" + request.height() + " (leave them out to use the image's size)");
         }
-        return new Prepared(request, (sd, hooks, cancelled) -> {
+        return new Prepared(request, (sd, hooks, cancelled, phases) -> {
             Tensor x = Images.toTensor(init);
             return Output.plain(Img2Img.run(sd, request, x, hooks, cancelled), request);
         });

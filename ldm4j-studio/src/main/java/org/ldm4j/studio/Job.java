@@ -35,6 +35,8 @@ public final class Job {
     /** What the job JSON shows as its parameters: the request, or the method's full record. */
     public final Object parameters;
     final int loopsPerImage;
+    /** Phases reported after the loops ({@link Mode.Prepared#phasesAfterLoops}): each one loop's share of the fraction. */
+    final int phasesAfterLoops;
     /** Decodes the previews (null: the studio's model). */
     final StableDiffusion previews;
     final Mode.Run run;
@@ -46,8 +48,12 @@ public final class Job {
     private List<String> results = List.of();
     private List<String> labels = List.of();
     private List<Object> details = List.of();
-    private Map<String, Object> progress = Map.of("step", 0, "total", 0, "image", 0, "images", 0, "fraction", 0.0);
+    private Map<String, Object> progress = Map.of("phase", DENOISE, "step", 0, "total", 0, "image", 0, "images", 0, "fraction", 0.0);
     private String lastPreview;
+    private final List<String> phasesSeen = new ArrayList<>();
+
+    /** The {@code phase} of the progress events of the denoising loops. */
+    static final String DENOISE = "denoise";
 
     Job(String id, Mode mode, Mode.Prepared prepared) {
         this.id = id;
@@ -55,6 +61,7 @@ public final class Job {
         this.request = prepared.request();
         this.parameters = prepared.parameters();
         this.loopsPerImage = prepared.loopsPerImage();
+        this.phasesAfterLoops = prepared.phasesAfterLoops();
         this.previews = prepared.previews();
         this.run = prepared.run();
     }
@@ -81,8 +88,28 @@ public final class Job {
         return true;
     }
 
+    /** The fraction's denominator: every image's loops, then the phases after them. */
+    int units() { return Math.max(1, request.count()) * Math.max(1, loopsPerImage) + phasesAfterLoops; }
+
     synchronized void progress(int step, int total, int image, int images, double fraction, String previewDataUrl) {
-        progress = Map.of("step", step, "total", total, "image", image, "images", images, "fraction", fraction);
+        progress(DENOISE, step, total, image, images, fraction, previewDataUrl);
+    }
+
+    /**
+     * A step of work after the loops ({@link Mode.PhaseProgress}): the event names the phase, its step and total;
+     * the fraction goes on from where the loops ended, one unit per phase.
+     */
+    synchronized void phase(String phase, int done, int total) {
+        if (!phasesSeen.contains(phase)) phasesSeen.add(phase);
+        int loops = units() - phasesAfterLoops;
+        int index = Math.min(phasesSeen.indexOf(phase), Math.max(0, phasesAfterLoops - 1));
+        double fraction = Math.min(1.0, (loops + index + (double) done / Math.max(1, total)) / units());
+        int images = Math.max(1, request.count());
+        progress(phase, done, total, images - 1, images, fraction, null);
+    }
+
+    private void progress(String phase, int step, int total, int image, int images, double fraction, String previewDataUrl) {
+        progress = Map.of("phase", phase, "step", step, "total", total, "image", image, "images", images, "fraction", fraction);
         Map<String, Object> event = new LinkedHashMap<>(progress);
         if (previewDataUrl != null) {
             lastPreview = previewDataUrl;

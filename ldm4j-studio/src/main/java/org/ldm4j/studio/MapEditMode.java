@@ -57,7 +57,7 @@ final class MapEditMode implements Mode {
         FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
                 wanted, null, null, null, FROM_PAGE, edits);
         return new Prepared(request, record, graph.factors().size() - 1, graph.sd,
-                (sd, hooks, cancelled) -> regenerate(fg, graph, edited, request, record, Map.of(), hooks, cancelled));
+                (sd, hooks, cancelled, phases) -> regenerate(fg, graph, edited, request, record, Map.of(), hooks, cancelled));
     }
 
     /**

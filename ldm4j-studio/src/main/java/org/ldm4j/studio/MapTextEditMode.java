@@ -79,7 +79,7 @@ final class MapTextEditMode implements Mode {
         if (semanticScale != null) described.put(SEMANTIC, semanticScale);
         FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
                 wanted, null, null, null, FROM_PAGE, JsonNodeFactory.instance.arrayNode().add(described));
-        return new Prepared(request, record, graph.factors().size() - 1, graph.sd, (sd, hooks, cancelled) -> {
+        return new Prepared(request, record, graph.factors().size() - 1, graph.sd, (sd, hooks, cancelled, phases) -> {
             ClassMap edited = edit.edit(graph, seg, map, fg.palette(), FactorGraphModel.TOLERANCE, source.prompt(), to, cancelled).map();
             // the image is drawn under the edited caption: the request's prompt
             return MapEditMode.regenerate(fg, graph, edited, request, record, Map.of("unchanged", MapTextEdit.Edited.sameFraction(map, edited)),

@@ -34,11 +34,21 @@ public interface Mode {
     /** Validates the submission and returns the request to record plus the work to do. */
     Prepared prepare(RequestFields fields);
 
-    /** The work of one job; must poll {@code cancelled} through the denoising loop and pass {@code hooks} to it. */
+    /**
+     * The work of one job; must poll {@code cancelled} through the denoising loop and pass {@code hooks} to it, and
+     * report the steps of any long work that is not a denoising loop (an edit's background repair) to {@code phases}.
+     */
     @FunctionalInterface
     interface Run {
         /** @return the images to write, in the order the page shows them (best first where the method ranks) */
-        List<Output> generate(StableDiffusion sd, List<? extends StepHook> hooks, BooleanSupplier cancelled);
+        List<Output> generate(StableDiffusion sd, List<? extends StepHook> hooks, BooleanSupplier cancelled, PhaseProgress phases);
+    }
+
+    /** Progress through the work a job does after its denoising loops ({@link Prepared#phasesAfterLoops}). */
+    @FunctionalInterface
+    interface PhaseProgress {
+        /** @param phase short name the events carry ("repair"); {@code done} of {@code total} steps are finished */
+        void step(String phase, int done, int total);
     }
 
     /**
@@ -72,12 +82,19 @@ public interface Mode {
      * @param loopsPerImage denoising loops run for each image (2 for two-pass methods), so progress adds up to 1
      * @param previews the model whose VAE decodes the live previews (null: the studio's model); an FG-DM served on a
      *                 base of its own ({@link FactorGraphSource#toyWorldFolder}) denoises that base's latents
+     * @param phasesAfterLoops phases the job reports through {@link PhaseProgress} after all its loops (an edit's
+     *                 repair: 1); each counts as one more loop in the progress fraction
      */
-    record Prepared(GenerationRequest request, Object parameters, int loopsPerImage, StableDiffusion previews, Run run) {
-        public Prepared(GenerationRequest request, Run run) { this(request, request, 1, null, run); }
+    record Prepared(GenerationRequest request, Object parameters, int loopsPerImage, int phasesAfterLoops,
+                    StableDiffusion previews, Run run) {
+        public Prepared(GenerationRequest request, Run run) { this(request, request, 1, 0, null, run); }
 
         public Prepared(GenerationRequest request, Object parameters, int loopsPerImage, Run run) {
-            this(request, parameters, loopsPerImage, null, run);
+            this(request, parameters, loopsPerImage, 0, null, run);
+        }
+
+        public Prepared(GenerationRequest request, Object parameters, int loopsPerImage, StableDiffusion previews, Run run) {
+            this(request, parameters, loopsPerImage, 0, previews, run);
         }
     }
 }

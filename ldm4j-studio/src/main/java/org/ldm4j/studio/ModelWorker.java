@@ -80,7 +80,7 @@ public final class ModelWorker implements AutoCloseable {
     private void execute(Job job) {
         try (PointerScope scope = new PointerScope(); InferenceMode inference = new InferenceMode()) {
             PreviewHook preview = new PreviewHook(job, job.previews != null ? job.previews : sd, limits.previewEvery());
-            List<Mode.Output> outputs = job.run.generate(sd, List.of(preview), job::cancelRequested);
+            List<Mode.Output> outputs = job.run.generate(sd, List.of(preview), job::cancelRequested, job::phase);
             if (job.cancelRequested()) throw new StepHook.Cancelled("cancelled after the last step");
             List<Gallery.Picture> pictures = new ArrayList<>();
             List<String> labels = new ArrayList<>();

@@ -17,7 +17,8 @@ import java.io.UncheckedIOException;
  * Observes only: returns the latents unchanged.
  *
  * <p>A job runs {@code loopsPerImage} denoising loops per image (GradOP: a text-only pass then a projection;
- * iterative SDEdit: one per round); a loop starts when a step is the loop's first, so the fraction counts loops.
+ * iterative SDEdit: one per round); a loop starts when a step is the loop's first, so the fraction counts loops
+ * (and the phases the job reports after them, {@link Job#phase}).
  */
 final class PreviewHook implements StepHook {
     private final Job job;
@@ -43,7 +44,7 @@ final class PreviewHook implements StepHook {
         String preview = null;
         if (predictedX0 != null && (done % every == 0 || done == total)) preview = DataUrls.png(png(sd.decodeLatents(predictedX0)));
         int loops = images * loopsPerImage;
-        double fraction = Math.min(1.0, (Math.min(loop, loops - 1) + (double) done / total) / loops);
+        double fraction = Math.min(1.0, (Math.min(loop, loops - 1) + (double) done / total) / job.units());
         job.progress(done, total, Math.min(loop / loopsPerImage, images - 1), images, fraction, preview);
         return latents;
     }

@@ -90,7 +90,7 @@ final class Stroke2ImgMode implements Mode {
             case "iterative-sdedit" -> ((BaselineSettings) settings).iterations();
             default -> 1;
         };
-        return new Prepared(request, record, loopsPerImage, (sd, hooks, cancelled) -> {
+        return new Prepared(request, record, loopsPerImage, (sd, hooks, cancelled, phases) -> {
             Tensor y = StrokePainting.toTensor(painting);
             StrokePrompt prompt = new StrokePrompt(request.prompt(), request.negativePrompt(), request.seed(), request.clipSkip());
             List<Tensor> images = new ArrayList<>();

@@ -12,6 +12,6 @@ final class Txt2ImgMode implements Mode {
     @Override
     public Prepared prepare(RequestFields f) {
         GenerationRequest request = f.toRequest(name(), f.defaultSize(), f.defaultSize(), null, null);
-        return new Prepared(request, (sd, hooks, cancelled) -> Output.plain(Txt2Img.run(sd, request, hooks, cancelled), request));
+        return new Prepared(request, (sd, hooks, cancelled, phases) -> Output.plain(Txt2Img.run(sd, request, hooks, cancelled), request));
     }
 }

@@ -204,6 +204,21 @@ class StudioModesApiTest {
         JsonNode done = events.get(events.size() - 1).data();
         assertEquals("done", done.get("state").asText(), done.toString());
         assertTrue(events.stream().anyMatch(e -> e.name().equals("progress") && e.data().has("preview")), "previews are streamed");
+        // the samples' denoising steps, then the repair's two steps as their own phase, the fraction growing to 1
+        List<JsonNode> progress = events.stream().filter(e -> e.name().equals("progress")).map(StudioFixture.Event::data).toList();
+        List<JsonNode> repair = progress.stream().filter(p -> p.get("phase").asText().equals("repair")).toList();
+        assertEquals(List.of(1, 2), repair.stream().map(p -> p.get("step").asInt()).toList(), progress.toString());
+        assertEquals(2, repair.get(0).get("total").asInt());
+        assertEquals(repair, progress.subList(progress.size() - 2, progress.size()), "the repair comes after every denoising step");
+        assertEquals(0.875, repair.get(0).get("fraction").asDouble(), 1e-9, "3 samples and the repair: 4 units, half the last");
+        assertEquals(1.0, repair.get(1).get("fraction").asDouble(), 1e-9);
+        double grown = -1;
+        for (JsonNode p : progress) {
+            assertTrue(p.get("fraction").asDouble() >= grown, "progress only grows: " + progress);
+            grown = p.get("fraction").asDouble();
+        }
+        assertEquals(0.75, progress.get(progress.size() - 3).get("fraction").asDouble(), 1e-9, "the denoising ends at 3 of 4 units");
+        assertEquals("denoise", progress.get(0).get("phase").asText());
         JsonNode outputs = done.get("outputs");
         assertEquals(4, outputs.size(), "the repaired best, then 3 samples: " + outputs);
         assertTrue(outputs.get(0).get("label").asText().startsWith("best, repaired"), outputs.toString());

@@ -311,9 +311,14 @@ async function follow(id) {
   if (last && last.state === 'done') await loadGallery();
 }
 
+/** What the page calls the phases a job reports after its denoising loops (the events' "phase"). */
+const PHASES = { repair: 'background repair' };
+
 function showProgress(p) {
   $('progress').value = p.fraction;
-  $('progress-text').textContent = `image ${p.image + 1}/${p.images}, step ${p.step}/${p.total}`;
+  $('progress-text').textContent = p.phase && p.phase !== 'denoise'
+    ? `${PHASES[p.phase] || p.phase}, step ${p.step}/${p.total}`
+    : `image ${p.image + 1}/${p.images}, step ${p.step}/${p.total}`;
   if (p.preview) { $('preview').src = p.preview; $('preview').hidden = false; }
 }
 
