@@ -199,6 +199,24 @@ class StudioModesApiTest {
     }
 
     @Test
+    void cancellingAnEditDuringItsRepairStopsTheRepair() throws Exception {
+        String id = studio.submit(edit(1).put("repairSteps", EditMode.MAX_REPAIR_STEPS).toString());
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+        JsonNode job = json(studio.get("/api/jobs/" + id));
+        while (!job.at("/progress/phase").asText().equals("repair") && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+            job = json(studio.get("/api/jobs/" + id));
+        }
+        assertEquals("repair", job.at("/progress/phase").asText(), "the job reached its repair: " + job);
+        assertEquals(202, studio.delete("/api/jobs/" + id).statusCode());
+        JsonNode end = studio.await(id);
+        assertEquals("cancelled", end.get("state").asText(), end.toString());
+        assertEquals("repair", end.at("/progress/phase").asText());
+        assertTrue(end.at("/progress/step").asInt() < EditMode.MAX_REPAIR_STEPS, "stopped within the repair: " + end.get("progress"));
+        assertEquals(0, end.get("results").size());
+    }
+
+    @Test
     void editRanksTheSamplesBestFirstAndWritesTheRepairedBest() throws Exception {
         List<StudioFixture.Event> events = studio.events(studio.submit(edit(3).put("repairSteps", 2).toString()));
         JsonNode done = events.get(events.size() - 1).data();
