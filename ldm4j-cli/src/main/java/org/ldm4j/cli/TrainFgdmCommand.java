@@ -11,6 +11,7 @@ import org.ldm4j.train.toyworld.FgdmFactorKind;
 import org.ldm4j.train.toyworld.FgdmExport;
 import org.ldm4j.train.toyworld.FgdmTrainingSettings;
 import org.ldm4j.train.toyworld.SceneBatches;
+import org.ldm4j.train.toyworld.ControlNetWithDecoder;
 import org.ldm4j.train.toyworld.ToyWorldFgdmFactor;
 import org.ldm4j.weights.DiffusersFolder;
 import org.ldm4j.weights.WeightLoader;
@@ -66,8 +67,8 @@ final class TrainFgdmCommand implements Callable<Integer> {
         }
         ToyWorldFgdmFactor objective = new ToyWorldFgdmFactor(sd, settings, branch,
                 new SceneBatches(c.path("batch_size").asInt(16), settings.imageSize(), c.path("first_seed").asLong(0)));
-        System.out.printf(Locale.ROOT, "factor %s: %.2f M trainable parameters over a frozen %s; attention distillation %s%n",
-                kind.id(), branch.parameterCount() / 1e6, base,
+        System.out.printf(Locale.ROOT, "factor %s: %.2f M trainable parameters over a frozen %s%s; attention distillation %s%n",
+                kind.id(), branch.parameterCount() / 1e6, base, settings.unlockDecoder() ? " (its UNet's decoder trains, in a copy)" : "",
                 settings.distillWeight() > 0 ? String.format(Locale.ROOT, "weight %.3g every %d steps", settings.distillWeight(), settings.distillEvery()) : "off");
         double loss = trainer.run(objective, train.lastStep(c));
         System.out.println(TrainRun.closingLine(trainer.step(), loss));
@@ -76,7 +77,8 @@ final class TrainFgdmCommand implements Callable<Integer> {
 
     /**
      * Config key {@code init}: starts the branch from the same factor of a trained FG-DM folder (e.g. to fine-tune the
-     * factors after their base model was fine-tuned), strictly: every tensor by name and shape, nothing left over.
+     * factors after their base model was fine-tuned), strictly: every tensor by name and shape, nothing left over. An
+     * image factor with its decoder unlocked takes its ControlNet from there, and its UNet too when the folder has one.
      */
     static void initialise(Block branch, FgdmTrainingSettings settings, Path folder) throws java.io.IOException {
         FgdmFactorKind kind = settings.kind();
@@ -84,8 +86,15 @@ final class TrainFgdmCommand implements Callable<Integer> {
         if (!Files.exists(weights)) {
             throw new Ldm4j.UsageError("'init' " + folder + " has no " + kind.id() + " factor (" + weights + " missing)");
         }
+        Block target = branch instanceof ControlNetWithDecoder unlocked ? unlocked.controlNet : branch;
         try (WeightSource source = Files.isDirectory(weights) ? DiffusersFolder.findWeights(weights, null) : WeightSource.open(weights)) {
-            WeightLoader.load(branch, source, "fgdm " + kind.id() + " factor");
+            WeightLoader.load(target, source, "fgdm " + kind.id() + " factor");
+        }
+        // an unlocked decoder starts from the folder's own UNet when it has one (a later stage), else from the base's
+        if (branch instanceof ControlNetWithDecoder unlocked && Files.isRegularFile(folder.resolve(settings.unetWeights()).resolve("config.json"))) {
+            try (WeightSource source = DiffusersFolder.findWeights(folder.resolve(settings.unetWeights()), null)) {
+                WeightLoader.load(unlocked.unet, source, "fgdm " + kind.id() + " factor's UNet");
+            }
         }
     }
 }

@@ -63,7 +63,9 @@ public record Factor(String name, Role role, List<String> parents, FactorConditi
 
     /** The UNet that denoises this factor's latent: its own, or the graph's shared one. */
     public org.ldm4j.models.unet.UNet2DConditionModel unet(org.ldm4j.models.unet.UNet2DConditionModel shared) {
-        return conditioning instanceof FactorConditioning.OwnUnet own ? own.unet() : shared;
+        if (conditioning instanceof FactorConditioning.OwnUnet own) return own.unet();
+        if (conditioning instanceof FactorConditioning.ControlNetOnMaps c && c.unet() != null) return c.unet();
+        return shared;
     }
 
     public Factor withSettings(FactorSettings s) { return new Factor(name, role, parents, conditioning, s, readout); }

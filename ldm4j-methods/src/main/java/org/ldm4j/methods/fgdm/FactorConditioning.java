@@ -39,10 +39,18 @@ public sealed interface FactorConditioning {
      * An image factor with a ControlNet over its parents' maps (the released seg -> image factor): each parent is
      * decoded and drawn at the output size by its {@link HintRenderer} (one per parent, in order), hints concatenated
      * along channels; a switched-off parent is a black hint.
+     *
+     * @param unet the UNet the ControlNet's residuals feed when it was trained with the decoder unlocked (ControlNet's
+     *             {@code sd_locked=False}: the base UNet with its up blocks and output layers fine-tuned beside the
+     *             ControlNet), or null: the frozen base UNet, the paper's and the released code's setting
      */
-    record ControlNetOnMaps(ControlNetModel net, double scale, List<HintRenderer> renderers) implements FactorConditioning {
+    record ControlNetOnMaps(ControlNetModel net, double scale, List<HintRenderer> renderers, UNet2DConditionModel unet)
+            implements FactorConditioning {
         public ControlNetOnMaps {
             renderers = List.copyOf(renderers);
         }
+
+        /** On the frozen base UNet. */
+        public ControlNetOnMaps(ControlNetModel net, double scale, List<HintRenderer> renderers) { this(net, scale, renderers, null); }
     }
 }

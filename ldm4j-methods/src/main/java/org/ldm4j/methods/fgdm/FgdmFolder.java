@@ -66,6 +66,10 @@ public final class FgdmFolder {
                     throw new IllegalArgumentException(at + w + " has no config.json: a ControlNet folder needs config.json + diffusion_pytorch_model.safetensors");
                 }
                 if (!Files.exists(w)) throw new IllegalArgumentException(at + "no ControlNet folder or file at " + w);
+                if (e.unet() != null && !Files.isRegularFile(f.folder.resolve(e.unet()).resolve("config.json"))) {
+                    throw new IllegalArgumentException(file + ": factors[" + i + "] ('" + e.name() + "') \"unet\": no UNet folder at "
+                            + f.folder.resolve(e.unet()).normalize() + " (a diffusers UNet folder: config.json + diffusion_pytorch_model.safetensors)");
+                }
             } else if (e.conditioning() == FgdmManifest.Conditioning.OWN_UNET) {
                 if (!Files.isRegularFile(w.resolve("config.json"))) {
                     throw new IllegalArgumentException(at + "no UNet folder at " + w + " (a diffusers UNet folder: config.json + diffusion_pytorch_model.safetensors)");
@@ -178,7 +182,8 @@ public final class FgdmFolder {
                                 ? HintRenderer.segmentation(palette, tolerance, e.hintUnlabeled() == FgdmManifest.HintUnlabeled.FILL)
                                 : HintRenderer.continuous());
                     }
-                    yield new FactorConditioning.ControlNetOnMaps(controlNet(sd, e), e.scale(), renderers);
+                    yield new FactorConditioning.ControlNetOnMaps(controlNet(sd, e), e.scale(), renderers,
+                            e.unet() == null ? null : unet(sd, e, folder.resolve(e.unet()).normalize()));
                 }
             };
             MapReadout readout = e.map() == FgdmManifest.MapKind.SEGMENTATION
@@ -238,7 +243,11 @@ public final class FgdmFolder {
 
     /** A factor's own UNet: a diffusers UNet folder whose latents and text states are the base model's. */
     private org.ldm4j.models.unet.UNet2DConditionModel ownUnet(StableDiffusion sd, FgdmManifest.Entry e) throws IOException {
-        Path dir = weights(e);
+        return unet(sd, e, weights(e));
+    }
+
+    /** The diffusers UNet folder {@code dir} of factor {@code e}, checked against the base model's latents and text states. */
+    private org.ldm4j.models.unet.UNet2DConditionModel unet(StableDiffusion sd, FgdmManifest.Entry e, Path dir) throws IOException {
         org.ldm4j.models.unet.UNet2DConditionModel unet;
         try {
             unet = org.ldm4j.pipeline.ModelLoader.loadUnet(dir, sd.device(), sd.dtype());

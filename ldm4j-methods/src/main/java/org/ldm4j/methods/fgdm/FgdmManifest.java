@@ -33,7 +33,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Set<String> TOP_KEYS = Set.of("_class_name", "base_model", "map_vae", "factors");
     private static final Set<String> FACTOR_KEYS = Set.of("name", "role", "map", "parents", "conditioning", "weights", "scale",
-            "width", "height", "steps", "guidance_scale", "map_guidance", "hint_unlabeled", "min_region_pixels", "min_object_pixels");
+            "width", "height", "steps", "guidance_scale", "map_guidance", "hint_unlabeled", "min_region_pixels", "min_object_pixels", "unet");
 
     /** How a condition factor's decoded output is read and drawn (brief section 6). */
     public enum MapKind {
@@ -90,10 +90,13 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
      *                      when absent)
      * @param smallRegions  the regions a segmentation factor's map loses when read (keys "min_region_pixels",
      *                      "min_object_pixels"; all kept when absent)
+     * @param unet          a controlnet_on_maps image factor trained with the UNet's decoder unlocked (ControlNet's
+     *                      {@code sd_locked=False}): the diffusers UNet folder (relative to the FG-DM folder) it denoises
+     *                      with instead of the base model's (key "unet"; null when absent: the frozen base UNet)
      */
     public record Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
                         String weights, double scale, int width, int height, int steps, double guidanceScale, double mapGuidance,
-                        HintUnlabeled hintUnlabeled, SmallRegions smallRegions) {
+                        HintUnlabeled hintUnlabeled, SmallRegions smallRegions, String unet) {
         public Entry {
             if (name == null || name.isBlank()) throw new IllegalArgumentException("a factor needs a \"name\"");
             if (!name.matches("[A-Za-z0-9_-]+")) {
@@ -134,6 +137,10 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
             if (hintUnlabeled != HintUnlabeled.KEEP && conditioning != Conditioning.CONTROLNET_ON_MAPS) {
                 throw new IllegalArgumentException(where + "\"hint_unlabeled\" is for a controlnet_on_maps image factor (it draws the hint)");
             }
+            if (unet != null && (unet.isBlank() || conditioning != Conditioning.CONTROLNET_ON_MAPS)) {
+                throw new IllegalArgumentException(where + "\"unet\" is for a controlnet_on_maps image factor trained with the UNet's decoder"
+                        + " (a folder name; leave the key out for the base model's UNet)");
+            }
             if (smallRegions == null) smallRegions = SmallRegions.KEEP;
             if (!smallRegions.keepsAll() && map != MapKind.SEGMENTATION) {
                 throw new IllegalArgumentException(where + "\"min_region_pixels\" and \"min_object_pixels\" are for a segmentation factor (regions are classes)");
@@ -147,6 +154,14 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
 
         /** The factor's default sampling settings: DDIM, eta 0, "" as the negative text, no prompt suffix. */
         public FactorSettings settings() { return new FactorSettings(width, height, steps, guidanceScale, "ddim", 0, "", "", mapGuidance); }
+
+        /** The base model's UNet (no "unet" of its own). */
+        public Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
+                     String weights, double scale, int width, int height, int steps, double guidanceScale, double mapGuidance,
+                     HintUnlabeled hintUnlabeled, SmallRegions smallRegions) {
+            this(name, role, map, parents, conditioning, weights, scale, width, height, steps, guidanceScale, mapGuidance, hintUnlabeled,
+                    smallRegions, null);
+        }
 
         /** Every region of the map kept. */
         public Entry(String name, Factor.Role role, MapKind map, List<String> parents, Conditioning conditioning,
@@ -288,6 +303,7 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
             if (e.hintUnlabeled() != HintUnlabeled.KEEP) n.put("hint_unlabeled", e.hintUnlabeled().key());
             if (e.smallRegions().backgroundPixels() > 0) n.put("min_region_pixels", e.smallRegions().backgroundPixels());
             if (e.smallRegions().objectPixels() > 0) n.put("min_object_pixels", e.smallRegions().objectPixels());
+            if (e.unet() != null) n.put("unet", e.unet());
         }
         return root.toPrettyString() + "\n";
     }
@@ -334,7 +350,8 @@ public record FgdmManifest(String baseModel, List<Entry> factors, String mapVae)
                         number(f, "map_guidance", 1.0, source, at),
                         f.has("hint_unlabeled") ? parseEnum(HintUnlabeled.class, text(f, "hint_unlabeled", true, source, at), "hint_unlabeled", source, at) : HintUnlabeled.KEEP,
                         new SmallRegions(f.has("min_region_pixels") ? (int) integer(f, "min_region_pixels", source, at) : 0,
-                                f.has("min_object_pixels") ? (int) integer(f, "min_object_pixels", source, at) : 0)));
+                                f.has("min_object_pixels") ? (int) integer(f, "min_object_pixels", source, at) : 0),
+                        text(f, "unet", false, source, at)));
             } catch (IllegalArgumentException e) {
                 if (e.getMessage().startsWith(source)) throw e;
                 throw new IllegalArgumentException(source + ": " + at + ": " + e.getMessage(), e);

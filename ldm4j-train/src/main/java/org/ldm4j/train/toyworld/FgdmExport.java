@@ -24,7 +24,8 @@ import java.util.Map;
  * ({@link FgdmFolder#manifestWith}, {@link FgdmFolder#write}): {@code seg/adapter.safetensors} and {@code depth/adapter.safetensors} hold the
  * adapter tensors alone under the names {@code AdapterLoader.loadFgdm} reads ({@code conv_in.weight}, {@code body.N...});
  * {@code image/} is a diffusers ControlNetModel folder for {@code ControlNetLoader.load}; a root factor with a UNet of
- * its own goes to {@code seg/unet/}, a diffusers UNet folder. All weights fp16, all files
+ * its own goes to {@code seg/unet/}, a diffusers UNet folder, as does an image factor's unlocked UNet ({@code image/unet/},
+ * fgdm.json key "unet"). All weights fp16, all files
  * written atomically. Factors are trained one at a time, so a folder may for a while hold a child without its parent.
  */
 public final class FgdmExport {
@@ -41,15 +42,18 @@ public final class FgdmExport {
             throws IOException {
         FgdmFactorKind kind = settings.kind();
         FgdmManifest manifest = FgdmFolder.manifestWith(folder, baseModel, entry(settings));   // refused before any file is touched
-        Map<String, Tensor> half = new LinkedHashMap<>();
-        try (NoGradGuard g = new NoGradGuard()) {
-            for (Map.Entry<String, Param> e : branch.namedParameters().entrySet()) {
-                half.put(e.getKey(), e.getValue().t().detach().to(torch.ScalarType.Half).contiguous());
-            }
-        }
         Map<String, String> meta = new LinkedHashMap<>(metadata);
         meta.put("format", "pt");
         meta.put("fgdm_factor", kind.id());
+        if (branch instanceof ControlNetWithDecoder unlocked) {
+            // the whole UNet copy (its frozen encoder too) as a diffusers UNet folder, then the ControlNet as below
+            Path dir = folder.resolve(settings.unetWeights());
+            Files.createDirectories(dir);
+            AtomicFiles.write(dir.resolve("config.json"), Files.readAllBytes(baseModel.resolve("unet").resolve("config.json")));
+            SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half(unlocked.unet), meta);
+            branch = unlocked.controlNet;
+        }
+        Map<String, Tensor> half = half(branch);
         if (kind == FgdmFactorKind.IMAGE) {
             Path dir = folder.resolve(settings.weights());
             Files.createDirectories(dir);
@@ -70,6 +74,17 @@ public final class FgdmExport {
         return manifest;
     }
 
+    /** Every parameter of {@code block} as fp16, by name. */
+    private static Map<String, Tensor> half(Block block) {
+        Map<String, Tensor> half = new LinkedHashMap<>();
+        try (NoGradGuard g = new NoGradGuard()) {
+            for (Map.Entry<String, Param> e : block.namedParameters().entrySet()) {
+                half.put(e.getKey(), e.getValue().t().detach().to(torch.ScalarType.Half).contiguous());
+            }
+        }
+        return half;
+    }
+
     /**
      * The fgdm.json entry of a trained factor: its training size, and its sample settings (scale, steps, guidance, map
      * guidance, the hint's unlabeled pixels, the small regions a segmentation map loses) as defaults.
@@ -78,6 +93,6 @@ public final class FgdmExport {
         FgdmFactorKind kind = s.kind();
         return new FgdmManifest.Entry(kind.id(), kind.role(), kind.map(), kind.parents(), s.conditioning(), s.weights(), s.sampleScale(),
                 s.factorSize(), s.factorSize(), s.sampleSteps(), s.sampleGuidance(), s.sampleMapGuidance(), s.sampleHintUnlabeled(),
-                s.sampleSmallRegions());
+                s.sampleSmallRegions(), s.unetWeights());
     }
 }

@@ -44,12 +44,17 @@ import java.util.TreeSet;
  *                            {@code sample.hint_unlabeled}, written to fgdm.json; keep when absent)
  * @param sampleSmallRegions  segmentation factor: the regions its map loses when read (keys
  *                            {@code sample.min_region_pixels}, {@code sample.min_object_pixels}, written to fgdm.json)
+ * @param unlockDecoder       image factor, key {@code "branch": "controlnet_decoder"}: the base UNet's decoder (up blocks
+ *                            and output layers, of a copy) trains beside the ControlNet, ControlNet's
+ *                            {@code sd_locked=False} ({@link ControlNetWithDecoder}; exported to {@code image/unet/},
+ *                            fgdm.json key "unet"); default {@code "controlnet"}, the frozen base UNet
  */
 public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int factorSize, int hintMapSize, double nullDropout,
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
                                    double sampleGuidance, double sampleScale, double sampleMapGuidance, ObjectWeighting objectWeighting,
-                                   boolean ownUnet, HintUnlabeled sampleHintUnlabeled, FgdmManifest.SmallRegions sampleSmallRegions) {
+                                   boolean ownUnet, HintUnlabeled sampleHintUnlabeled, FgdmManifest.SmallRegions sampleSmallRegions,
+                                   boolean unlockDecoder) {
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -91,6 +96,9 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         if (ownUnet && !kind.isRoot()) {
             throw new IllegalArgumentException("\"branch\": \"unet\" is for the root factor (seg) only, not " + kind.id());
         }
+        if (unlockDecoder && kind != FgdmFactorKind.IMAGE) {
+            throw new IllegalArgumentException("\"branch\": \"controlnet_decoder\" is for the image factor only, not " + kind.id());
+        }
     }
 
     /** How the trained factor conditions the model (its fgdm.json "conditioning"). */
@@ -100,6 +108,9 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
 
     /** The trained weights' path inside the FG-DM folder (its fgdm.json "weights"). */
     public String weights() { return ownUnet ? kind.id() + "/unet" : kind.weights(); }
+
+    /** The image factor's unlocked UNet folder inside the FG-DM folder (its fgdm.json "unet"), or null: the base UNet. */
+    public String unetWeights() { return unlockDecoder ? kind.id() + "/unet" : null; }
 
     /** True when step {@code step} adds the distillation loss. */
     public boolean distillAt(long step) { return distillWeight > 0 && step % distillEvery == 0; }
@@ -154,9 +165,10 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
             throw new IllegalArgumentException(source + ": controlnet.conditioning_embedding_out_channels " + hint + " downsamples by "
                     + (hint.isEmpty() ? 0 : 1 << (hint.size() - 1)) + ", the VAE factor is " + vaeFactor + " (give log2(factor) + 1 widths)");
         }
-        String branch = c.path("branch").asText("adapter");
-        if (!branch.equals("adapter") && !branch.equals("unet")) {
-            throw new IllegalArgumentException(source + ": \"branch\" must be \"adapter\" or \"unet\", got '" + branch + "'");
+        String branch = c.path("branch").asText(kind == FgdmFactorKind.IMAGE ? "controlnet" : "adapter");
+        List<String> branches = kind == FgdmFactorKind.IMAGE ? List.of("controlnet", "controlnet_decoder") : List.of("adapter", "unet");
+        if (!branches.contains(branch)) {
+            throw new IllegalArgumentException(source + ": \"branch\" of factor " + kind.id() + " must be one of " + branches + ", got '" + branch + "'");
         }
         JsonNode s = c.path("sample");
         if (s.isObject()) requireKnown(s, Set.of("steps", "guidance_scale", "scale", "map_guidance", "hint_unlabeled",
@@ -170,7 +182,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     s.path("map_guidance").asDouble(1.0),
                     new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)),
                     branch.equals("unet"), hintUnlabeled(s.path("hint_unlabeled").asText("keep")),
-                    new FgdmManifest.SmallRegions(s.path("min_region_pixels").asInt(0), s.path("min_object_pixels").asInt(0)));
+                    new FgdmManifest.SmallRegions(s.path("min_region_pixels").asInt(0), s.path("min_object_pixels").asInt(0)),
+                    branch.equals("controlnet_decoder"));
             FgdmExport.entry(settings);   // the fgdm.json entry it will export (e.g. hint_unlabeled, map_guidance) is checked now, not after training
             return settings;
         } catch (IllegalArgumentException e) {

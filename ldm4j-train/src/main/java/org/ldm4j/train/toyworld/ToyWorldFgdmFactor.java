@@ -36,7 +36,8 @@ import java.util.List;
  *   <li>{@code depth} (child of seg): a TimeAdapter on the parent's clean seg latent; the UNet denoises the depth
  *       map's latent.</li>
  *   <li>{@code image}: a {@link ControlNetModel} (initialised from the base UNet's encoder) on the segmentation hint
- *       drawn as the sampler draws it; the UNet denoises the image latent with the ControlNet's residuals.</li>
+ *       drawn as the sampler draws it; the UNet denoises the image latent with the ControlNet's residuals. With
+ *       {@code "branch": "controlnet_decoder"} the decoder of a copy of the UNet trains too ({@link ControlNetWithDecoder}).</li>
  * </ul>
  * Every factor minimises ‖ε − ε̂‖² on its own latent (optionally balanced per object, {@link ObjectWeighting}). Maps are 3-channel images through the base VAE (posterior
  * sample, as the released training). Null-condition dropout (paper 3.3, absent from the released code): a fraction of
@@ -57,17 +58,20 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
     private final NoiseSchedule schedule;
 
     /**
-     * @param branch a {@link TimeAdapter} for condition factors, a {@link ControlNetModel} for the image factor
-     *               ({@link #newBranch})
+     * @param branch a {@link TimeAdapter} for condition factors, a {@link ControlNetModel} for the image factor (a
+     *               {@link ControlNetWithDecoder} when its decoder is unlocked) ({@link #newBranch})
      */
     public ToyWorldFgdmFactor(StableDiffusion base, FgdmTrainingSettings settings, Block branch, SceneBatches batches) {
         boolean image = settings.kind() == FgdmFactorKind.IMAGE;
-        Class<?> expected = image ? ControlNetModel.class : settings.ownUnet() ? UNet2DConditionModel.class : FeatureAdapter.class;
+        Class<?> expected = image ? settings.unlockDecoder() ? ControlNetWithDecoder.class : ControlNetModel.class
+                : settings.ownUnet() ? UNet2DConditionModel.class : FeatureAdapter.class;
         if (!expected.isInstance(branch)) {
             throw new IllegalArgumentException("factor " + settings.kind().id() + " trains a " + expected.getSimpleName()
                     + ", got a " + branch.getClass().getSimpleName());
         }
-        if (branch == base.unet) throw new IllegalArgumentException("a factor's own UNet must be a copy: the base UNet stays frozen");
+        if (branch == base.unet || branch instanceof ControlNetWithDecoder d && d.unet == base.unet) {
+            throw new IllegalArgumentException("a factor's own UNet must be a copy: the base UNet stays frozen");
+        }
         this.base = base;
         this.settings = settings;
         this.branch = branch;
@@ -91,7 +95,10 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
         Block b = switch (settings.kind()) {
             case SEG, DEPTH, SKETCH, NORMAL -> new TimeAdapter(base.latentChannels() * Math.max(1, settings.kind().parents().size()),
                     unet.config.blockOutChannels(), settings.adapterBlocks(), unet.config.timeEmbedDim(), unet.config.normNumGroups());
-            case IMAGE -> ControlNetModel.fromUnet(unet, settings.hintChannels(), 3 * settings.kind().parents().size());
+            case IMAGE -> {
+                ControlNetModel net = ControlNetModel.fromUnet(unet, settings.hintChannels(), 3 * settings.kind().parents().size());
+                yield settings.unlockDecoder() ? new ControlNetWithDecoder(net, copy(unet)) : net;
+            }
         };
         b.to(unet.device(), unet.dtype());
         return b;
@@ -166,8 +173,10 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
                     : unet().forward(noisy, timesteps, context, new UNetExtras(null, null, adapterFeatures(noisy, timesteps), student));
             case DEPTH, SKETCH, NORMAL -> unet().forward(noisy, timesteps, context, UNetExtras.adapter(adapterFeatures(parent, timesteps)));
             case IMAGE -> {
-                ControlNetModel.Residuals r = ((ControlNetModel) branch).forward(noisy, timesteps, context, hint, 1.0, false);
-                yield unet().forward(noisy, timesteps, context, r.toExtras());
+                ControlNetWithDecoder unlocked = branch instanceof ControlNetWithDecoder d ? d : null;
+                ControlNetModel net = unlocked != null ? unlocked.controlNet : (ControlNetModel) branch;
+                ControlNetModel.Residuals r = net.forward(noisy, timesteps, context, hint, 1.0, false);
+                yield (unlocked != null ? unlocked.unet : unet()).forward(noisy, timesteps, context, r.toExtras());
             }
         };
         Tensor mse = settings.objectWeighting().weightedMean(eps.sub(noise).pow(new Scalar(2.0)), scenes);

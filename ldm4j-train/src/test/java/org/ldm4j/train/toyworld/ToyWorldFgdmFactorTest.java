@@ -204,6 +204,63 @@ class ToyWorldFgdmFactorTest {
         assertTrue(e.getMessage().contains("\"colour\"") && e.getMessage().contains("fgdm.json"), e.getMessage());
     }
 
+    /**
+     * ControlNet's sd_locked=False: training moves the ControlNet and the UNet copy's decoder, never the copy's encoder
+     * nor the base UNet; the export names the copy as the image factor's "unet" and the loaded graph denoises with it.
+     */
+    @Test void anUnlockedDecoderTrainsOnlyTheDecoderOfACopyAndTheGraphDenoisesWithIt(@TempDir Path dir) throws Exception {
+        FgdmTrainingSettings s = settings(FgdmFactorKind.IMAGE, ", \"branch\": \"controlnet_decoder\"");
+        assertEquals("image/unet", s.unetWeights());
+        ControlNetWithDecoder b = (ControlNetWithDecoder) branch(s, 21);
+        assertNotSame(sd.unet, b.unet);
+        java.util.Set<String> names = b.namedParameters().keySet();
+        assertTrue(names.stream().allMatch(n -> n.startsWith("controlnet.") || n.startsWith("unet.up_blocks.")
+                || n.startsWith("unet.conv_norm_out.") || n.startsWith("unet.conv_out.")), names.toString());
+        assertTrue(names.contains("unet.conv_out.weight") && names.contains("controlnet.conv_in.weight"), names.toString());
+        Map<String, Tensor> base = new java.util.LinkedHashMap<>();
+        sd.unet.namedParameters().forEach((n, p) -> base.put(n, p.t().detach().clone()));
+
+        ToyWorldFgdmFactor factor = new ToyWorldFgdmFactor(sd, s, b, new SceneBatches(2, s.imageSize()));
+        new Trainer(b, new Trainer.Options(3, new LrSchedule(1e-3, 0, 3, false, 1), 1.0, 0, 0, 3, 3, 0, dir.resolve("run"))).run(factor, 3);
+        int decoderMoved = 0;
+        for (Map.Entry<String, Param> e : b.unet.namedParameters().entrySet()) {
+            String n = e.getKey();
+            boolean same = torch.equal(e.getValue().t(), base.get(n));
+            if (n.startsWith("up_blocks.") || n.startsWith("conv_norm_out.") || n.startsWith("conv_out.")) {
+                if (!same) decoderMoved++;
+            } else {
+                assertTrue(same, "the copy's encoder stays the base's: " + n);
+            }
+            assertTrue(torch.equal(sd.unet.namedParameters().get(n).t(), base.get(n)), "the base UNet is untouched: " + n);
+        }
+        assertTrue(decoderMoved > 0, "the decoder trains");
+
+        Path folder = dir.resolve("fgdm");
+        java.nio.file.Files.createDirectories(folder);
+        java.nio.file.Files.createSymbolicLink(dir.resolve("tiny"), shared.resolve("tiny"));   // the base, beside the folder
+        FgdmTrainingSettings seg = settings(FgdmFactorKind.SEG, "");
+        FgdmExport.export(folder, seg, branch(seg, 22), dir.resolve("tiny"), Map.of());
+        FgdmExport.export(folder, s, b, dir.resolve("tiny"), Map.of());
+        assertEquals("image/unet", manifest(folder).factor("image").unet());
+        FactorGraph graph = FgdmFolder.read(folder).load(sd, ToyWorldMaps.palette());
+        Factor image = graph.factors().stream().filter(f -> f.name().equals("image")).findFirst().orElseThrow();
+        org.ldm4j.models.unet.UNet2DConditionModel loaded = image.unet(sd.unet);
+        assertNotSame(sd.unet, loaded, "the image factor denoises with its own UNet");
+        try (NoGradGuard g = new NoGradGuard()) {
+            Rng rng = new Rng(23);
+            Tensor z = rng.randn(1, 4, 4, 4), t = torch.tensor(new long[]{400});
+            Tensor ctx = sd.textEncoder.promptEmbeds(torch.tensor(new long[]{1, 2}).unsqueeze(0), 0);
+            assertClose(b.unet.forward(z, t, ctx, UNetExtras.NONE), loaded.forward(z, t, ctx, UNetExtras.NONE), "exported UNet");
+        }
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.SEG, ", \"branch\": \"controlnet_decoder\""));
+        assertTrue(e.getMessage().contains("\"branch\"") && e.getMessage().contains("[adapter, unet]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FgdmManifest.parse("""
+                {"base_model": "b", "factors": [{"name": "seg", "role": "condition", "map": "segmentation", "conditioning": "own_unet",
+                 "weights": "seg/unet", "unet": "seg/other", "width": 8, "height": 8, "steps": 5, "guidance_scale": 2}]}""", "m.json"));
+        assertTrue(e.getMessage().contains("\"unet\" is for a controlnet_on_maps image factor"), e.getMessage());
+    }
+
     static FgdmManifest manifest(Path folder) throws java.io.IOException {
         Path file = folder.resolve(FgdmFolder.MANIFEST);
         return FgdmManifest.parse(java.nio.file.Files.readString(file), file.toString());
@@ -316,7 +373,7 @@ class ToyWorldFgdmFactorTest {
     @ParameterizedTest
     @org.junit.jupiter.params.provider.CsvSource({"seg, toyworld-fgdm8-seg-unet.json", "image, toyworld-fgdm8-image.json",
             "image, toyworld-fgdm8-image-stage2.json", "seg, toyworld-fgdm8-seg-unet-stage2.json",
-            "seg, toyworld-fgdm8-seg-unet-stage3.json", "image, toyworld-fgdm8-image-stage3.json"})
+            "seg, toyworld-fgdm8-seg-unet-stage3.json", "image, toyworld-fgdm8-image-stage3.json", "image, toyworld-fgdm8-image-decoder.json"})
     void eightChannelGraphConfigsStartFromTheirBaseAndSampleAsTheCommittedGraph(String id, String config) throws Exception {
         Path file = Path.of("..", "configs", "train", config);
         var c = new ObjectMapper().readTree(file.toFile());
@@ -331,6 +388,7 @@ class ToyWorldFgdmFactorTest {
         var entry = FgdmExport.entry(s);
         assertEquals(committed.guidanceScale(), entry.guidanceScale());
         assertEquals(committed.conditioning(), entry.conditioning());
+        assertEquals(config.endsWith("-decoder.json"), s.unlockDecoder(), "only the decoder config unlocks the UNet's decoder");
         if (id.equals("image")) {
             assertEquals(64, s.hintMapSize());
             assertEquals(committed.scale(), entry.scale());
