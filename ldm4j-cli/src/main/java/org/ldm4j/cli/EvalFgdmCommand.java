@@ -50,6 +50,8 @@ final class EvalFgdmCommand implements Runnable {
         @Option(names = "--min-area", defaultValue = "0.002", description = "Fraction of a map an object must cover to count for recall (default: ${DEFAULT-VALUE}, the evaluator's).") double minArea;
         @Option(names = "--steps", description = "Condition factors' DDIM steps (default: the manifest's).") Integer steps;
         @Option(names = "--image-steps", description = "Image factor's DDIM steps (default: the manifest's).") Integer imageSteps;
+        @Option(names = "--image-scale", description = "Image factor's conditioning scale, its ControlNet's residuals multiplied by it (default: the manifest's \"scale\").")
+        Double imageScale;
         @Option(names = "--full-size", description = "Sample condition maps at the image's size (default: the manifest's, half the side).") boolean fullSize;
         @Option(names = "--device", defaultValue = "cpu") String device;
         @Option(names = "--dtype", defaultValue = "fp32") String dtype;
@@ -63,6 +65,7 @@ final class EvalFgdmCommand implements Runnable {
             if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
             if (steps != null && steps < 1) throw new Ldm4j.UsageError("--steps must be >= 1, got " + steps);
             if (imageSteps != null && imageSteps < 1) throw new Ldm4j.UsageError("--image-steps must be >= 1, got " + imageSteps);
+            if (imageScale != null && !(Math.abs(imageScale) < 1e6)) throw new Ldm4j.UsageError("--image-scale must be a finite number, got " + imageScale);
             return v;
         }
 
@@ -82,6 +85,13 @@ final class EvalFgdmCommand implements Runnable {
                 if (st != null) s = s.withSteps(st);
                 if (!isImage && fullSize) s = s.withSize(image.width(), image.height());
                 graph = graph.withSettings(f.name(), s);
+                if (isImage && imageScale != null) {
+                    try {
+                        graph = graph.withConditioningScale(f.name(), imageScale);
+                    } catch (IllegalArgumentException e) {
+                        throw new Ldm4j.UsageError("--image-scale: " + e.getMessage());
+                    }
+                }
             }
             return new Loaded(folder, graph, seg.name(), image.name(), image.width());
         }

@@ -79,6 +79,9 @@ final class FgdmSampleCommand implements Callable<Integer> {
     @Option(names = "--image-map-guidance", description = "Image-factor guidance toward its maps, InstructPix2Pix's two-scale form "
             + "(1 = plain text guidance, one UNet call fewer per step; default: the manifest's \"map_guidance\").")
     Double imageMapGuidance;
+    @Option(names = "--image-scale", description = "Image-factor conditioning scale: its ControlNet's residuals are multiplied by it "
+            + "(diffusers' controlnet_conditioning_scale; default: the manifest's \"scale\").")
+    Double imageScale;
     @Option(names = "--half-res", description = "Condition maps at half the image's side (the paper: no loss of image quality).")
     boolean halfRes;
     @Option(names = "--full-size", description = "Condition maps at the image's size.")
@@ -150,6 +153,15 @@ final class FgdmSampleCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         FactorGraph graph = fgdm.load(folder, palette);
         for (Map.Entry<String, FactorSettings> e : settings.entrySet()) graph = graph.withSettings(e.getKey(), e.getValue());
+        if (imageScale != null) {
+            Factor image = graph.factors().stream().filter(f -> f.role() == Factor.Role.IMAGE).findFirst()
+                    .orElseThrow(() -> new Ldm4j.UsageError("--image-scale: " + folder.folder + " has no image factor"));
+            try {
+                graph = graph.withConditioningScale(image.name(), imageScale);
+            } catch (IllegalArgumentException e) {
+                throw new Ldm4j.UsageError("--image-scale: " + e.getMessage());
+            }
+        }
         if (minRegionPixels != null || minObjectPixels != null) {
             for (FgdmManifest.Entry e : manifest.factors()) {
                 if (e.map() != FgdmManifest.MapKind.SEGMENTATION) continue;
@@ -261,6 +273,12 @@ final class FgdmSampleCommand implements Callable<Integer> {
     private Map<String, FactorSettings> settings(FgdmManifest manifest) {
         FgdmManifest.Entry image = manifest.factors().stream().filter(e -> e.role() == Factor.Role.IMAGE).findFirst().orElse(null);
         if ((halfRes || fullSize) && image == null) throw new Ldm4j.UsageError("--half-res/--full-size size the maps by the image factor, and this FG-DM has none");
+        if (imageScale != null) {   // checked before the weights load; the graph applies it (Factor#withConditioningScale)
+            if (!(Math.abs(imageScale) < 1e6)) throw new Ldm4j.UsageError("--image-scale must be a finite number, got " + imageScale);
+            if (image == null || image.conditioning() == FgdmManifest.Conditioning.TEXT_ONLY) {
+                throw new Ldm4j.UsageError("--image-scale scales the image factor's ControlNet, and this FG-DM's image factor has none");
+            }
+        }
         Map<String, FactorSettings> out = new java.util.LinkedHashMap<>();
         for (FgdmManifest.Entry e : manifest.factors()) {
             FactorSettings s = e.settings();

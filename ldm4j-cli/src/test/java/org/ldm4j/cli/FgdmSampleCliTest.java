@@ -181,6 +181,7 @@ class FgdmSampleCliTest {
         cases.put("given image factor", sample(out, "--given", "image=" + grey));
         cases.put("both sizes", sample(out, "--half-res", "--full-size"));
         cases.put("negative map guidance", sample(out, "--image-map-guidance", "-1"));
+        cases.put("image scale not a number", sample(out, "--image-scale", "NaN"));
         cases.put("negative min region", sample(out, "--min-region-pixels", "-2"));
         cases.put("negative min object", sample(out, "--min-object-pixels", "-1"));
         cases.put("sbpc without the segmentation", sample(out, "--sbpc", "2", "--factors", "depth,image"));

@@ -71,4 +71,13 @@ public record Factor(String name, Role role, List<String> parents, FactorConditi
     public Factor withSettings(FactorSettings s) { return new Factor(name, role, parents, conditioning, s, readout); }
 
     public Factor withReadout(MapReadout r) { return new Factor(name, role, parents, conditioning, settings, r); }
+
+    /** The same factor with its branch's residuals scaled by {@code scale} ({@link FactorConditioning#scaled}). */
+    public Factor withConditioningScale(double scale) {
+        try {
+            return new Factor(name, role, parents, FactorConditioning.scaled(conditioning, scale), settings, readout);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("factor '" + name + "': " + e.getMessage(), e);
+        }
+    }
 }

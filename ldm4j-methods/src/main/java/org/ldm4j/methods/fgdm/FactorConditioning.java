@@ -11,6 +11,21 @@ import java.util.List;
  * sees of the graph: nothing but the text, its own noisy latent, its parents' latents, or its parents' decoded maps.
  */
 public sealed interface FactorConditioning {
+    /**
+     * The same branch with its residuals multiplied by {@code scale} (diffusers' {@code controlnet_conditioning_scale},
+     * an adapter's {@code adapter_conditioning_scale}).
+     *
+     * @throws IllegalArgumentException for a branch that adds no residuals (text only, a UNet of its own)
+     */
+    static FactorConditioning scaled(FactorConditioning c, double scale) {
+        if (!(Math.abs(scale) < 1e6)) throw new IllegalArgumentException("a conditioning scale must be a finite number, got " + scale);
+        if (c instanceof NoisyLatentAdapter a) return new NoisyLatentAdapter(a.adapter(), scale);
+        if (c instanceof ParentLatentAdapter a) return new ParentLatentAdapter(a.adapter(), scale);
+        if (c instanceof ControlNetOnMaps n) return new ControlNetOnMaps(n.net(), scale, n.renderers(), n.unet());
+        if (c instanceof OwnUnet) throw new IllegalArgumentException("a factor with a UNet of its own adds no residuals to scale");
+        throw new IllegalArgumentException("a text-only factor has no conditioning branch to scale");
+    }
+
     /** Text only: the plain frozen UNet (a factor with no trained branch, e.g. SD itself as an image factor). */
     record TextOnly() implements FactorConditioning {}
 

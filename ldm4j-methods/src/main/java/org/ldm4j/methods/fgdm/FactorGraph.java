@@ -108,6 +108,13 @@ public final class FactorGraph {
         return new FactorGraph(sd, out, mapDecoder);
     }
 
+    /** The same graph with one factor's conditioning scale replaced (the manifest's "scale"; e.g. the image factor's ControlNet). */
+    public FactorGraph withConditioningScale(String name, double scale) {
+        List<Factor> out = new ArrayList<>(factors);
+        out.set(indexOf(name), factor(name).withConditioningScale(scale));
+        return new FactorGraph(sd, out, mapDecoder);
+    }
+
     /** The same graph with one condition factor's map read another way (e.g. without small regions). */
     public FactorGraph withReadout(String name, MapReadout readout) {
         List<Factor> out = new ArrayList<>(factors);

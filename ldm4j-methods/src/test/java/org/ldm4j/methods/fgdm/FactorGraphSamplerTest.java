@@ -170,6 +170,25 @@ class FactorGraphSamplerTest {
         }
     }
 
+    /**
+     * The image factor's conditioning scale: at 0 its ControlNet adds nothing (the image is the text-only UNet's from
+     * the same noise), at the graph's own scale nothing changes, at another scale the image does; the maps never move.
+     */
+    @Test void theImageFactorsConditioningScaleScalesItsControlNetAlone() {
+        FactorGraphRequest req = request(FactorGraphRequest.Mode.SEQUENTIAL, 5);
+        FactorGraphResult asLoaded = run(graph, req, null);
+        assertSame(asLoaded.latents("image"), run(graph.withConditioningScale("image", 1.0), req, null).latents("image"), "the graph's own scale");
+        FactorGraphResult zero = run(graph.withConditioningScale("image", 0.0), req, null);
+        FactorGraph textOnly = new FactorGraph(sd, List.of(graph.factors().get(0), graph.factors().get(1),
+                Factor.image("image", List.of("seg", "depth"), new FactorConditioning.TextOnly(), SETTINGS)));
+        assertSame(run(textOnly, req, null).latents("image"), zero.latents("image"), "scale 0: no residuals");
+        FactorGraphResult doubled = run(graph.withConditioningScale("image", 2.0), req, null);
+        assertFalse(torch.equal(asLoaded.latents("image"), doubled.latents("image")));
+        for (String f : List.of("seg", "depth")) assertSame(asLoaded.latents(f), doubled.latents(f), f + " is not the image factor's");
+        var e = assertThrows(IllegalArgumentException.class, () -> textOnly.withConditioningScale("image", 2.0));
+        assertTrue(e.getMessage().contains("factor 'image'") && e.getMessage().contains("text-only"), e.getMessage());
+    }
+
     @Test void aGivenMapIsUsedInsteadOfSampled() {
         ClassMap edited = MapEdits.add(MapEditsTest.skyAndGrass(), Shapes.rectangle(16, 16, 4, 4, 9, 9), MapEditsTest.HOUSE);
         Tensor map = SegmentationMaps.toImageTensor(edited, MapEditsTest.PALETTE);
