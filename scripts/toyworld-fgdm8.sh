@@ -18,7 +18,9 @@
 # stage, 2500 steps from step 2's export, which it replaces), 6 toyworld-fgdm8-seg-unet-stage3.json (the root factor's
 # third stage, 2500 steps from step 5's export at half the learning rate, which it replaces), 7
 # toyworld-fgdm8-image-stage3.json (the ControlNet's third stage, 2000 steps from step 4's export at half its learning
-# rate, which it replaces). Then:
+# rate, which it replaces), 8 toyworld-fgdm8-image-decoder.json (2000 steps from step 7's ControlNet with the base
+# UNet's decoder unlocked, ControlNet's sd_locked=False: the ControlNet is replaced and the trained UNet is written to
+# image/unet/, which fgdm.json's "unet" names). Then:
 #   ./ldm4j eval fgdm control --model models/toyworld-fgdm8 --n 50 --map-size 64
 #   ./ldm4j eval fgdm fidelity --model models/toyworld-fgdm8 --n 100
 set -euo pipefail
@@ -57,4 +59,5 @@ factor_step 4 image configs/train/toyworld-fgdm8-image-stage2.json runs/toyworld
 factor_step 5 seg configs/train/toyworld-fgdm8-seg-unet-stage2.json runs/toyworld-fgdm8-seg-unet-stage2
 factor_step 6 seg configs/train/toyworld-fgdm8-seg-unet-stage3.json runs/toyworld-fgdm8-seg-unet-stage3
 factor_step 7 image configs/train/toyworld-fgdm8-image-stage3.json runs/toyworld-fgdm8-image-stage3
+factor_step 8 image configs/train/toyworld-fgdm8-image-decoder.json runs/toyworld-fgdm8-image-decoder
 echo "toyworld-fgdm8: graph complete; measure it with $LDM4J eval fgdm fidelity --model $GRAPH --n 100"
