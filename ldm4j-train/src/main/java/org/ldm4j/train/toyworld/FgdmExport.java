@@ -51,13 +51,13 @@ public final class FgdmExport {
             Files.createDirectories(dir);
             AtomicFiles.write(dir.resolve("config.json"), Files.readAllBytes(baseModel.resolve("unet").resolve("config.json")));
             SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half(unlocked.unet), meta);
-            branch = unlocked.controlNet;
         }
-        Map<String, Tensor> half = half(branch);
+        Block weights = branch instanceof ControlNetWithDecoder unlocked ? unlocked.controlNet : branch;
+        Map<String, Tensor> half = half(weights);
         if (kind == FgdmFactorKind.IMAGE) {
             Path dir = folder.resolve(settings.weights());
             Files.createDirectories(dir);
-            AtomicFiles.write(dir.resolve("config.json"), ((ControlNetModel) branch).config.toJson().getBytes(StandardCharsets.UTF_8));
+            AtomicFiles.write(dir.resolve("config.json"), ((ControlNetModel) weights).config.toJson().getBytes(StandardCharsets.UTF_8));
             SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half, meta);
         } else if (settings.ownUnet()) {
             // a diffusers UNet folder; its architecture is the base UNet's, so the base model's config describes it
