@@ -46,11 +46,8 @@ public final class FgdmExport {
         meta.put("format", "pt");
         meta.put("fgdm_factor", kind.id());
         if (branch instanceof ControlNetWithDecoder unlocked) {
-            // the whole UNet copy (its frozen encoder too) as a diffusers UNet folder, then the ControlNet as below
-            Path dir = folder.resolve(settings.unetWeights());
-            Files.createDirectories(dir);
-            AtomicFiles.write(dir.resolve("config.json"), Files.readAllBytes(baseModel.resolve("unet").resolve("config.json")));
-            SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half(unlocked.unet), meta);
+            // the whole UNet copy (its frozen encoder too), then the ControlNet as below
+            writeUnetFolder(folder.resolve(settings.unetWeights()), baseModel, half(unlocked.unet), meta);
         }
         Block weights = branch instanceof ControlNetWithDecoder unlocked ? unlocked.controlNet : branch;
         Map<String, Tensor> half = half(weights);
@@ -60,11 +57,7 @@ public final class FgdmExport {
             AtomicFiles.write(dir.resolve("config.json"), ((ControlNetModel) weights).config.toJson().getBytes(StandardCharsets.UTF_8));
             SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half, meta);
         } else if (settings.ownUnet()) {
-            // a diffusers UNet folder; its architecture is the base UNet's, so the base model's config describes it
-            Path dir = folder.resolve(settings.weights());
-            Files.createDirectories(dir);
-            AtomicFiles.write(dir.resolve("config.json"), Files.readAllBytes(baseModel.resolve("unet").resolve("config.json")));
-            SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half, meta);
+            writeUnetFolder(folder.resolve(settings.weights()), baseModel, half, meta);
         } else {
             Path file = folder.resolve(settings.weights());
             Files.createDirectories(file.getParent());
@@ -72,6 +65,13 @@ public final class FgdmExport {
         }
         FgdmFolder.write(folder, manifest);
         return manifest;
+    }
+
+    /** A diffusers UNet folder of a copy of the base UNet: its architecture is the base's, so the base's config describes it. */
+    private static void writeUnetFolder(Path dir, Path baseModel, Map<String, Tensor> half, Map<String, String> meta) throws IOException {
+        Files.createDirectories(dir);
+        AtomicFiles.write(dir.resolve("config.json"), Files.readAllBytes(baseModel.resolve("unet").resolve("config.json")));
+        SafetensorsWriter.write(dir.resolve("diffusion_pytorch_model.safetensors"), half, meta);
     }
 
     /** Every parameter of {@code block} as fp16, by name. */
