@@ -7,7 +7,7 @@ import org.ldm4j.nn.Dtypes;
 import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.StableDiffusion;
 import org.ldm4j.train.Trainer;
-import org.ldm4j.train.toyworld.ControlNetWithDecoder;
+import org.ldm4j.train.toyworld.ControlNetWithUnetCopy;
 import org.ldm4j.train.toyworld.FgdmFactorKind;
 import org.ldm4j.train.toyworld.FgdmExport;
 import org.ldm4j.train.toyworld.FgdmTrainingSettings;
@@ -68,7 +68,11 @@ final class TrainFgdmCommand implements Callable<Integer> {
         ToyWorldFgdmFactor objective = new ToyWorldFgdmFactor(sd, settings, branch,
                 new SceneBatches(c.path("batch_size").asInt(16), settings.imageSize(), c.path("first_seed").asLong(0)));
         System.out.printf(Locale.ROOT, "factor %s: %.2f M trainable parameters over a frozen %s%s; attention distillation %s%n",
-                kind.id(), branch.parameterCount() / 1e6, base, settings.unlockDecoder() ? " (its UNet's decoder trains, in a copy)" : "",
+                kind.id(), branch.parameterCount() / 1e6, base, switch (settings.unetCopy()) {
+                    case NONE -> "";
+                    case DECODER -> " (its UNet's decoder trains, in a copy)";
+                    case WHOLE -> " (its UNet trains, in a copy)";
+                },
                 settings.distillWeight() > 0 ? String.format(Locale.ROOT, "weight %.3g every %d steps", settings.distillWeight(), settings.distillEvery()) : "off");
         double loss = trainer.run(objective, train.lastStep(c));
         System.out.println(TrainRun.closingLine(trainer.step(), loss));
@@ -86,12 +90,12 @@ final class TrainFgdmCommand implements Callable<Integer> {
         if (!Files.exists(weights)) {
             throw new Ldm4j.UsageError("'init' " + folder + " has no " + kind.id() + " factor (" + weights + " missing)");
         }
-        Block target = branch instanceof ControlNetWithDecoder unlocked ? unlocked.controlNet : branch;
+        Block target = branch instanceof ControlNetWithUnetCopy unlocked ? unlocked.controlNet : branch;
         try (WeightSource source = Files.isDirectory(weights) ? DiffusersFolder.findWeights(weights, null) : WeightSource.open(weights)) {
             WeightLoader.load(target, source, "fgdm " + kind.id() + " factor");
         }
         // an unlocked decoder starts from the folder's own UNet when it has one (a later stage), else from the base's
-        if (branch instanceof ControlNetWithDecoder unlocked && Files.isRegularFile(folder.resolve(settings.unetWeights()).resolve("config.json"))) {
+        if (branch instanceof ControlNetWithUnetCopy unlocked && Files.isRegularFile(folder.resolve(settings.unetWeights()).resolve("config.json"))) {
             try (WeightSource source = DiffusersFolder.findWeights(folder.resolve(settings.unetWeights()), null)) {
                 WeightLoader.load(unlocked.unet, source, "fgdm " + kind.id() + " factor's UNet");
             }

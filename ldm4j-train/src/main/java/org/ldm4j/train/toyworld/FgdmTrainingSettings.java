@@ -5,6 +5,7 @@ import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.FgdmManifest.HintUnlabeled;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
@@ -44,17 +45,29 @@ import java.util.TreeSet;
  *                            {@code sample.hint_unlabeled}, written to fgdm.json; keep when absent)
  * @param sampleSmallRegions  segmentation factor: the regions its map loses when read (keys
  *                            {@code sample.min_region_pixels}, {@code sample.min_object_pixels}, written to fgdm.json)
- * @param unlockDecoder       image factor, key {@code "branch": "controlnet_decoder"}: the base UNet's decoder (up blocks
- *                            and output layers, of a copy) trains beside the ControlNet, ControlNet's
- *                            {@code sd_locked=False} ({@link ControlNetWithDecoder}; exported to {@code image/unet/},
- *                            fgdm.json key "unet"); default {@code "controlnet"}, the frozen base UNet
+ * @param unetCopy            image factor: what of a copy of the base UNet trains beside the ControlNet
+ *                            ({@link ControlNetWithUnetCopy}; exported to {@code image/unet/}, fgdm.json key "unet"):
+ *                            {@code "branch": "controlnet_decoder"} its decoder (up blocks and output layers, ControlNet's
+ *                            {@code sd_locked=False}), {@code "controlnet_unet"} all of it; default {@code "controlnet"},
+ *                            no copy, the frozen base UNet
  */
 public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int factorSize, int hintMapSize, double nullDropout,
                                    List<NullMode> nullModes, double distillWeight, int distillEvery, int distillSamples,
                                    int teacherScale, int adapterBlocks, List<Integer> hintChannels, int sampleSteps,
                                    double sampleGuidance, double sampleScale, double sampleMapGuidance, ObjectWeighting objectWeighting,
                                    boolean ownUnet, HintUnlabeled sampleHintUnlabeled, FgdmManifest.SmallRegions sampleSmallRegions,
-                                   boolean unlockDecoder) {
+                                   UnetCopy unetCopy) {
+
+    /** What of a copy of the base UNet an image factor trains, by its config's "branch". */
+    public enum UnetCopy {
+        NONE("controlnet"), DECODER("controlnet_decoder"), WHOLE("controlnet_unet");
+
+        private final String branch;
+
+        UnetCopy(String branch) { this.branch = branch; }
+
+        public String branch() { return branch; }
+    }
 
     /** What a null-condition example loses. */
     public enum NullMode {
@@ -96,8 +109,9 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         if (ownUnet && !kind.isRoot()) {
             throw new IllegalArgumentException("\"branch\": \"unet\" is for the root factor (seg) only, not " + kind.id());
         }
-        if (unlockDecoder && kind != FgdmFactorKind.IMAGE) {
-            throw new IllegalArgumentException("\"branch\": \"controlnet_decoder\" is for the image factor only, not " + kind.id());
+        if (unetCopy == null) throw new IllegalArgumentException("unetCopy must be given (UnetCopy.NONE: the frozen base UNet)");
+        if (unetCopy != UnetCopy.NONE && kind != FgdmFactorKind.IMAGE) {
+            throw new IllegalArgumentException("\"branch\": \"" + unetCopy.branch() + "\" is for the image factor only, not " + kind.id());
         }
     }
 
@@ -110,7 +124,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
     public String weights() { return ownUnet ? kind.id() + "/unet" : kind.weights(); }
 
     /** The image factor's unlocked UNet folder inside the FG-DM folder (its fgdm.json "unet"), or null: the base UNet. */
-    public String unetWeights() { return unlockDecoder ? kind.id() + "/unet" : null; }
+    public String unetWeights() { return unetCopy != UnetCopy.NONE ? kind.id() + "/unet" : null; }
 
     /** True when step {@code step} adds the distillation loss. */
     public boolean distillAt(long step) { return distillWeight > 0 && step % distillEvery == 0; }
@@ -166,7 +180,8 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     + (hint.isEmpty() ? 0 : 1 << (hint.size() - 1)) + ", the VAE factor is " + vaeFactor + " (give log2(factor) + 1 widths)");
         }
         String branch = c.path("branch").asText(kind == FgdmFactorKind.IMAGE ? "controlnet" : "adapter");
-        List<String> branches = kind == FgdmFactorKind.IMAGE ? List.of("controlnet", "controlnet_decoder") : List.of("adapter", "unet");
+        List<String> branches = kind == FgdmFactorKind.IMAGE ? Arrays.stream(UnetCopy.values()).map(UnetCopy::branch).toList()
+                : List.of("adapter", "unet");
         if (!branches.contains(branch)) {
             throw new IllegalArgumentException(source + ": \"branch\" of factor " + kind.id() + " must be one of " + branches + ", got '" + branch + "'");
         }
@@ -183,7 +198,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)),
                     branch.equals("unet"), hintUnlabeled(s.path("hint_unlabeled").asText("keep")),
                     new FgdmManifest.SmallRegions(s.path("min_region_pixels").asInt(0), s.path("min_object_pixels").asInt(0)),
-                    branch.equals("controlnet_decoder"));
+                    Arrays.stream(UnetCopy.values()).filter(u -> u.branch().equals(branch)).findFirst().orElse(UnetCopy.NONE));
             FgdmExport.entry(settings);   // the fgdm.json entry it will export (e.g. hint_unlabeled, map_guidance) is checked now, not after training
             return settings;
         } catch (IllegalArgumentException e) {

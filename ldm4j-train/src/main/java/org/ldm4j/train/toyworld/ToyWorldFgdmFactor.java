@@ -37,7 +37,8 @@ import java.util.List;
  *       map's latent.</li>
  *   <li>{@code image}: a {@link ControlNetModel} (initialised from the base UNet's encoder) on the segmentation hint
  *       drawn as the sampler draws it; the UNet denoises the image latent with the ControlNet's residuals. With
- *       {@code "branch": "controlnet_decoder"} the decoder of a copy of the UNet trains too ({@link ControlNetWithDecoder}).</li>
+ *       {@code "branch": "controlnet_decoder"} the decoder of a copy of the UNet trains too, with
+ *       {@code "controlnet_unet"} the whole copy ({@link ControlNetWithUnetCopy}).</li>
  * </ul>
  * Every factor minimises ‖ε − ε̂‖² on its own latent (optionally balanced per object, {@link ObjectWeighting}). Maps are 3-channel images through the base VAE (posterior
  * sample, as the released training). Null-condition dropout (paper 3.3, absent from the released code): a fraction of
@@ -59,17 +60,17 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
 
     /**
      * @param branch a {@link TimeAdapter} for condition factors, a {@link ControlNetModel} for the image factor (a
-     *               {@link ControlNetWithDecoder} when its decoder is unlocked) ({@link #newBranch})
+     *               {@link ControlNetWithUnetCopy} when a copy of its UNet trains too) ({@link #newBranch})
      */
     public ToyWorldFgdmFactor(StableDiffusion base, FgdmTrainingSettings settings, Block branch, SceneBatches batches) {
         boolean image = settings.kind() == FgdmFactorKind.IMAGE;
-        Class<?> expected = image ? settings.unlockDecoder() ? ControlNetWithDecoder.class : ControlNetModel.class
+        Class<?> expected = image ? settings.unetCopy() != FgdmTrainingSettings.UnetCopy.NONE ? ControlNetWithUnetCopy.class : ControlNetModel.class
                 : settings.ownUnet() ? UNet2DConditionModel.class : FeatureAdapter.class;
         if (!expected.isInstance(branch)) {
             throw new IllegalArgumentException("factor " + settings.kind().id() + " trains a " + expected.getSimpleName()
                     + ", got a " + branch.getClass().getSimpleName());
         }
-        if (branch == base.unet || branch instanceof ControlNetWithDecoder d && d.unet == base.unet) {
+        if (branch == base.unet || branch instanceof ControlNetWithUnetCopy d && d.unet == base.unet) {
             throw new IllegalArgumentException("a factor's own UNet must be a copy: the base UNet stays frozen");
         }
         this.base = base;
@@ -97,7 +98,7 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
                     unet.config.blockOutChannels(), settings.adapterBlocks(), unet.config.timeEmbedDim(), unet.config.normNumGroups());
             case IMAGE -> {
                 ControlNetModel net = ControlNetModel.fromUnet(unet, settings.hintChannels(), 3 * settings.kind().parents().size());
-                yield settings.unlockDecoder() ? new ControlNetWithDecoder(net, copy(unet)) : net;
+                yield settings.unetCopy() != FgdmTrainingSettings.UnetCopy.NONE ? new ControlNetWithUnetCopy(net, copy(unet), settings.unetCopy()) : net;
             }
         };
         b.to(unet.device(), unet.dtype());
@@ -173,7 +174,7 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
                     : unet().forward(noisy, timesteps, context, new UNetExtras(null, null, adapterFeatures(noisy, timesteps), student));
             case DEPTH, SKETCH, NORMAL -> unet().forward(noisy, timesteps, context, UNetExtras.adapter(adapterFeatures(parent, timesteps)));
             case IMAGE -> {
-                ControlNetWithDecoder unlocked = branch instanceof ControlNetWithDecoder d ? d : null;
+                ControlNetWithUnetCopy unlocked = branch instanceof ControlNetWithUnetCopy d ? d : null;
                 ControlNetModel net = unlocked != null ? unlocked.controlNet : (ControlNetModel) branch;
                 ControlNetModel.Residuals r = net.forward(noisy, timesteps, context, hint, 1.0, false);
                 yield (unlocked != null ? unlocked.unet : unet()).forward(noisy, timesteps, context, r.toExtras());

@@ -211,7 +211,7 @@ class ToyWorldFgdmFactorTest {
     @Test void anUnlockedDecoderTrainsOnlyTheDecoderOfACopyAndTheGraphDenoisesWithIt(@TempDir Path dir) throws Exception {
         FgdmTrainingSettings s = settings(FgdmFactorKind.IMAGE, ", \"branch\": \"controlnet_decoder\"");
         assertEquals("image/unet", s.unetWeights());
-        ControlNetWithDecoder b = (ControlNetWithDecoder) branch(s, 21);
+        ControlNetWithUnetCopy b = (ControlNetWithUnetCopy) branch(s, 21);
         assertNotSame(sd.unet, b.unet);
         java.util.Set<String> names = b.namedParameters().keySet();
         assertTrue(names.stream().allMatch(n -> n.startsWith("controlnet.") || n.startsWith("unet.up_blocks.")
@@ -259,6 +259,34 @@ class ToyWorldFgdmFactorTest {
                 {"base_model": "b", "factors": [{"name": "seg", "role": "condition", "map": "segmentation", "conditioning": "own_unet",
                  "weights": "seg/unet", "unet": "seg/other", "width": 8, "height": 8, "steps": 5, "guidance_scale": 2}]}""", "m.json"));
         assertTrue(e.getMessage().contains("\"unet\" is for a controlnet_on_maps image factor"), e.getMessage());
+    }
+
+    /**
+     * "controlnet_unet": every weight of the UNet copy trains beside the ControlNet, under the UNet's own names (so such
+     * a run can start from a decoder run's folder), and the base UNet stays untouched.
+     */
+    @Test void aWholeUnetCopyTrainsEveryPartOfTheCopyAndNeverTheBase(@TempDir Path dir) throws Exception {
+        FgdmTrainingSettings s = settings(FgdmFactorKind.IMAGE, ", \"branch\": \"controlnet_unet\"");
+        assertEquals(FgdmTrainingSettings.UnetCopy.WHOLE, s.unetCopy());
+        assertEquals("image/unet", s.unetWeights());
+        ControlNetWithUnetCopy b = (ControlNetWithUnetCopy) branch(s, 24);
+        java.util.Set<String> names = b.namedParameters().keySet();
+        for (String n : b.unet.namedParameters().keySet()) assertTrue(names.contains("unet." + n), "the copy's " + n + " trains");
+        assertEquals(b.controlNet.namedParameters().size() + b.unet.namedParameters().size(), names.size(), names.toString());
+        Map<String, Tensor> before = new java.util.LinkedHashMap<>();
+        b.unet.namedParameters().forEach((n, p) -> before.put(n, p.t().detach().clone()));
+        Map<String, Tensor> base = new java.util.LinkedHashMap<>();
+        sd.unet.namedParameters().forEach((n, p) -> base.put(n, p.t().detach().clone()));
+
+        ToyWorldFgdmFactor factor = new ToyWorldFgdmFactor(sd, s, b, new SceneBatches(2, s.imageSize()));
+        new Trainer(b, new Trainer.Options(3, new LrSchedule(1e-3, 0, 3, false, 1), 1.0, 0, 0, 3, 3, 0, dir.resolve("run"))).run(factor, 3);
+        for (String part : new String[]{"conv_in.", "down_blocks.", "mid_block.", "up_blocks.", "conv_out."}) {
+            assertTrue(b.unet.namedParameters().entrySet().stream().anyMatch(e -> e.getKey().startsWith(part)
+                    && !torch.equal(e.getValue().t(), before.get(e.getKey()))), "the copy's " + part + "* trains");
+        }
+        sd.unet.namedParameters().forEach((n, p) -> assertTrue(torch.equal(p.t(), base.get(n)), "the base UNet is untouched: " + n));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> settings(FgdmFactorKind.DEPTH, ", \"branch\": \"controlnet_unet\""));
+        assertTrue(e.getMessage().contains("\"branch\""), e.getMessage());
     }
 
     static FgdmManifest manifest(Path folder) throws java.io.IOException {
@@ -374,7 +402,7 @@ class ToyWorldFgdmFactorTest {
     @org.junit.jupiter.params.provider.CsvSource({"seg, toyworld-fgdm8-seg-unet.json", "image, toyworld-fgdm8-image.json",
             "image, toyworld-fgdm8-image-stage2.json", "seg, toyworld-fgdm8-seg-unet-stage2.json",
             "seg, toyworld-fgdm8-seg-unet-stage3.json", "image, toyworld-fgdm8-image-stage3.json", "image, toyworld-fgdm8-image-decoder.json",
-            "image, toyworld-fgdm8-image-decoder-stage2.json"})
+            "image, toyworld-fgdm8-image-decoder-stage2.json", "image, toyworld-fgdm8-image-whole.json"})
     void eightChannelGraphConfigsStartFromTheirBaseAndSampleAsTheCommittedGraph(String id, String config) throws Exception {
         Path file = Path.of("..", "configs", "train", config);
         var c = new ObjectMapper().readTree(file.toFile());
@@ -389,7 +417,8 @@ class ToyWorldFgdmFactorTest {
         var entry = FgdmExport.entry(s);
         assertEquals(committed.guidanceScale(), entry.guidanceScale());
         assertEquals(committed.conditioning(), entry.conditioning());
-        assertEquals(config.contains("-decoder"), s.unlockDecoder(), "only the decoder configs unlock the UNet's decoder");
+        assertEquals(config.contains("-decoder") ? FgdmTrainingSettings.UnetCopy.DECODER : config.contains("-whole")
+                ? FgdmTrainingSettings.UnetCopy.WHOLE : FgdmTrainingSettings.UnetCopy.NONE, s.unetCopy(), "the config's name says what of the UNet trains");
         if (id.equals("image")) {
             assertEquals(64, s.hintMapSize());
             assertEquals(committed.scale(), entry.scale());
