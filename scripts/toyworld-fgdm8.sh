@@ -21,7 +21,8 @@
 # rate, which it replaces), 8 toyworld-fgdm8-image-decoder.json (2000 steps from step 7's ControlNet with the base
 # UNet's decoder unlocked, ControlNet's sd_locked=False: the ControlNet is replaced and the trained UNet is written to
 # image/unet/, which fgdm.json's "unet" names), 9 toyworld-fgdm8-image-decoder-stage2.json (its second stage, 2500
-# steps from step 8's export, which it replaces). Then:
+# steps from step 8's export, which it replaces), 10 toyworld-fgdm8-image-decoder-stage3.json (its third stage, 2500
+# steps from step 9's export at half the learning rate, which it replaces). Then:
 #   ./ldm4j eval fgdm control --model models/toyworld-fgdm8 --n 50 --map-size 64
 #   ./ldm4j eval fgdm fidelity --model models/toyworld-fgdm8 --n 100
 set -euo pipefail
@@ -62,4 +63,5 @@ factor_step 6 seg configs/train/toyworld-fgdm8-seg-unet-stage3.json runs/toyworl
 factor_step 7 image configs/train/toyworld-fgdm8-image-stage3.json runs/toyworld-fgdm8-image-stage3
 factor_step 8 image configs/train/toyworld-fgdm8-image-decoder.json runs/toyworld-fgdm8-image-decoder
 factor_step 9 image configs/train/toyworld-fgdm8-image-decoder-stage2.json runs/toyworld-fgdm8-image-decoder-stage2
+factor_step 10 image configs/train/toyworld-fgdm8-image-decoder-stage3.json runs/toyworld-fgdm8-image-decoder-stage3
 echo "toyworld-fgdm8: graph complete; measure it with $LDM4J eval fgdm fidelity --model $GRAPH --n 100"

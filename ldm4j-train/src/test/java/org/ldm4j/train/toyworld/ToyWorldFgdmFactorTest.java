@@ -402,7 +402,7 @@ class ToyWorldFgdmFactorTest {
     @org.junit.jupiter.params.provider.CsvSource({"seg, toyworld-fgdm8-seg-unet.json", "image, toyworld-fgdm8-image.json",
             "image, toyworld-fgdm8-image-stage2.json", "seg, toyworld-fgdm8-seg-unet-stage2.json",
             "seg, toyworld-fgdm8-seg-unet-stage3.json", "image, toyworld-fgdm8-image-stage3.json", "image, toyworld-fgdm8-image-decoder.json",
-            "image, toyworld-fgdm8-image-decoder-stage2.json", "image, toyworld-fgdm8-image-whole.json"})
+            "image, toyworld-fgdm8-image-decoder-stage2.json", "image, toyworld-fgdm8-image-whole.json", "image, toyworld-fgdm8-image-decoder-stage3.json"})
     void eightChannelGraphConfigsStartFromTheirBaseAndSampleAsTheCommittedGraph(String id, String config) throws Exception {
         Path file = Path.of("..", "configs", "train", config);
         var c = new ObjectMapper().readTree(file.toFile());
