@@ -94,7 +94,7 @@ final class TrainFgdmCommand implements Callable<Integer> {
         try (WeightSource source = Files.isDirectory(weights) ? DiffusersFolder.findWeights(weights, null) : WeightSource.open(weights)) {
             WeightLoader.load(target, source, "fgdm " + kind.id() + " factor");
         }
-        // an unlocked decoder starts from the folder's own UNet when it has one (a later stage), else from the base's
+        // an unlocked UNet copy starts from the folder's own UNet when it has one (a later stage), else from the base's
         if (branch instanceof ControlNetWithUnetCopy unlocked && Files.isRegularFile(folder.resolve(settings.unetWeights()).resolve("config.json"))) {
             try (WeightSource source = DiffusersFolder.findWeights(folder.resolve(settings.unetWeights()), null)) {
                 WeightLoader.load(unlocked.unet, source, "fgdm " + kind.id() + " factor's UNet");

@@ -11,19 +11,17 @@ import org.ldm4j.nn.Block;
  * as the ControlNet's residuals are added to its skips) or the whole copy ({@code "branch": "controlnet_unet"}).
  * Only the trained parts are this block's parameters, so the trainer updates, checkpoints and averages only them.
  * Parameter names: {@code controlnet.*}, and the UNet's own names under {@code unet.} ({@code unet.up_blocks.*},
- * {@code unet.conv_norm_out.*}, {@code unet.conv_out.*} for the decoder; every {@code unet.*} for the whole copy, so a
- * whole-copy run can resume from a decoder run's weights by name).
+ * {@code unet.conv_norm_out.*}, {@code unet.conv_out.*} for the decoder; every {@code unet.*} for the whole copy). The
+ * export writes the whole copy either way, so a stage of one kind can start ({@code init}) from the other's folder.
  */
 public final class ControlNetWithUnetCopy extends Block {
     public final ControlNetModel controlNet;
     /** The whole UNet copy the residuals feed, trained parts and frozen ones. */
     public final UNet2DConditionModel unet;
-    public final FgdmTrainingSettings.UnetCopy trains;
 
     public ControlNetWithUnetCopy(ControlNetModel controlNet, UNet2DConditionModel unetCopy, FgdmTrainingSettings.UnetCopy trains) {
         this.controlNet = child("controlnet", controlNet);
         this.unet = unetCopy;
-        this.trains = trains;
         switch (trains) {
             case WHOLE -> child("unet", unetCopy);
             case DECODER -> {
