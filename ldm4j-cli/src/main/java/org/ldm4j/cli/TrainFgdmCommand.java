@@ -90,12 +90,13 @@ final class TrainFgdmCommand implements Callable<Integer> {
         if (!Files.exists(weights)) {
             throw new Ldm4j.UsageError("'init' " + folder + " has no " + kind.id() + " factor (" + weights + " missing)");
         }
-        Block target = branch instanceof ControlNetWithUnetCopy unlocked ? unlocked.controlNet : branch;
+        ControlNetWithUnetCopy unlocked = branch instanceof ControlNetWithUnetCopy u ? u : null;
+        Block target = unlocked != null ? unlocked.controlNet : branch;
         try (WeightSource source = Files.isDirectory(weights) ? DiffusersFolder.findWeights(weights, null) : WeightSource.open(weights)) {
             WeightLoader.load(target, source, "fgdm " + kind.id() + " factor");
         }
         // an unlocked UNet copy starts from the folder's own UNet when it has one (a later stage), else from the base's
-        if (branch instanceof ControlNetWithUnetCopy unlocked && Files.isRegularFile(folder.resolve(settings.unetWeights()).resolve("config.json"))) {
+        if (unlocked != null && Files.isRegularFile(folder.resolve(settings.unetWeights()).resolve("config.json"))) {
             try (WeightSource source = DiffusersFolder.findWeights(folder.resolve(settings.unetWeights()), null)) {
                 WeightLoader.load(unlocked.unet, source, "fgdm " + kind.id() + " factor's UNet");
             }

@@ -45,11 +45,12 @@ public final class FgdmExport {
         Map<String, String> meta = new LinkedHashMap<>(metadata);
         meta.put("format", "pt");
         meta.put("fgdm_factor", kind.id());
+        Block weights = branch;
         if (branch instanceof ControlNetWithUnetCopy unlocked) {
             // the whole UNet copy (its frozen parts too), then the ControlNet as below
             writeUnetFolder(folder.resolve(settings.unetWeights()), baseModel, half(unlocked.unet), meta);
+            weights = unlocked.controlNet;
         }
-        Block weights = branch instanceof ControlNetWithUnetCopy unlocked ? unlocked.controlNet : branch;
         Map<String, Tensor> half = half(weights);
         if (kind == FgdmFactorKind.IMAGE) {
             Path dir = folder.resolve(settings.weights());

@@ -67,6 +67,11 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
         UnetCopy(String branch) { this.branch = branch; }
 
         public String branch() { return branch; }
+
+        /** The copy a config's "branch" asks for: NONE for any branch that names no copy. */
+        static UnetCopy ofBranch(String branch) {
+            return Arrays.stream(values()).filter(u -> u.branch.equals(branch)).findFirst().orElse(NONE);
+        }
     }
 
     /** What a null-condition example loses. */
@@ -124,7 +129,10 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
     public String weights() { return ownUnet ? kind.id() + "/unet" : kind.weights(); }
 
     /** The image factor's unlocked UNet folder inside the FG-DM folder (its fgdm.json "unet"), or null: the base UNet. */
-    public String unetWeights() { return unetCopy != UnetCopy.NONE ? kind.id() + "/unet" : null; }
+    public String unetWeights() { return trainsUnetCopy() ? kind.id() + "/unet" : null; }
+
+    /** True when a copy of the base UNet trains beside the image factor's ControlNet ({@link ControlNetWithUnetCopy}). */
+    public boolean trainsUnetCopy() { return unetCopy != UnetCopy.NONE; }
 
     /** True when step {@code step} adds the distillation loss. */
     public boolean distillAt(long step) { return distillWeight > 0 && step % distillEvery == 0; }
@@ -198,7 +206,7 @@ public record FgdmTrainingSettings(FgdmFactorKind kind, int imageSize, int facto
                     new ObjectWeighting(c.path("object_loss_weight").asDouble(0), c.path("object_reference_cells").asDouble(16)),
                     branch.equals("unet"), hintUnlabeled(s.path("hint_unlabeled").asText("keep")),
                     new FgdmManifest.SmallRegions(s.path("min_region_pixels").asInt(0), s.path("min_object_pixels").asInt(0)),
-                    Arrays.stream(UnetCopy.values()).filter(u -> u.branch().equals(branch)).findFirst().orElse(UnetCopy.NONE));
+                    UnetCopy.ofBranch(branch));
             FgdmExport.entry(settings);   // the fgdm.json entry it will export (e.g. hint_unlabeled, map_guidance) is checked now, not after training
             return settings;
         } catch (IllegalArgumentException e) {

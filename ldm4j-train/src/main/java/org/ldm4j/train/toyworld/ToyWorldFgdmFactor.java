@@ -64,7 +64,7 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
      */
     public ToyWorldFgdmFactor(StableDiffusion base, FgdmTrainingSettings settings, Block branch, SceneBatches batches) {
         boolean image = settings.kind() == FgdmFactorKind.IMAGE;
-        Class<?> expected = image ? settings.unetCopy() != FgdmTrainingSettings.UnetCopy.NONE ? ControlNetWithUnetCopy.class : ControlNetModel.class
+        Class<?> expected = image ? settings.trainsUnetCopy() ? ControlNetWithUnetCopy.class : ControlNetModel.class
                 : settings.ownUnet() ? UNet2DConditionModel.class : FeatureAdapter.class;
         if (!expected.isInstance(branch)) {
             throw new IllegalArgumentException("factor " + settings.kind().id() + " trains a " + expected.getSimpleName()
@@ -98,7 +98,7 @@ public final class ToyWorldFgdmFactor implements Trainer.Objective {
                     unet.config.blockOutChannels(), settings.adapterBlocks(), unet.config.timeEmbedDim(), unet.config.normNumGroups());
             case IMAGE -> {
                 ControlNetModel net = ControlNetModel.fromUnet(unet, settings.hintChannels(), 3 * settings.kind().parents().size());
-                yield settings.unetCopy() != FgdmTrainingSettings.UnetCopy.NONE ? new ControlNetWithUnetCopy(net, copy(unet), settings.unetCopy()) : net;
+                yield settings.trainsUnetCopy() ? new ControlNetWithUnetCopy(net, copy(unet), settings.unetCopy()) : net;
             }
         };
         b.to(unet.device(), unet.dtype());
