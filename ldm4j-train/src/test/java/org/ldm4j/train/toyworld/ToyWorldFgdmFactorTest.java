@@ -262,8 +262,8 @@ class ToyWorldFgdmFactorTest {
     }
 
     /**
-     * "controlnet_unet": every weight of the UNet copy trains beside the ControlNet, under the UNet's own names (so such
-     * a run can start from a decoder run's folder), and the base UNet stays untouched.
+     * "controlnet_unet": every weight of the UNet copy trains beside the ControlNet, under the UNet's own names, and the
+     * base UNet stays untouched.
      */
     @Test void aWholeUnetCopyTrainsEveryPartOfTheCopyAndNeverTheBase(@TempDir Path dir) throws Exception {
         FgdmTrainingSettings s = settings(FgdmFactorKind.IMAGE, ", \"branch\": \"controlnet_unet\"");
