@@ -151,7 +151,8 @@ final class EditCommand implements Callable<Integer> {
         return s;
     }
 
-    private static <E extends Enum<E>> E parse(Class<E> type, String option, String value) {
+    /** An enum option's value in any case, '-' for '_'; an unknown one is a usage error naming the choices. */
+    static <E extends Enum<E>> E parse(Class<E> type, String option, String value) {
         try {
             return Enum.valueOf(type, value.toUpperCase(Locale.ROOT).replace('-', '_'));
         } catch (IllegalArgumentException e) {

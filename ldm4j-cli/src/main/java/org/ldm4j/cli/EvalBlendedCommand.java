@@ -12,6 +12,7 @@ import org.ldm4j.methods.blended.BlendSettings;
 import org.ldm4j.methods.blended.BlendedLatentDiffusion;
 import org.ldm4j.methods.blended.EditResult;
 import org.ldm4j.methods.blended.EditScorer;
+import org.ldm4j.methods.blended.Masks;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.ModelLoader;
@@ -90,6 +91,9 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             + "recommended preset (default: the preset's, 0,2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
     @Option(names = "--zoom", description = "Small masks edited in an enlarged box this many times their size, recommended "
             + "preset (default: the preset's, off).") Double zoom;
+    @Option(names = "--mask-downsampling", description = "How the recommended preset takes the mask to latent size: nearest-centre "
+            + "(the preset's), nearest-top-left, area or max (a cell is edited if any of its pixels is).") String maskDownsampling;
+    private Masks.Downsampling downsampling;   // --mask-downsampling, parsed once
     @Option(names = "--kinds", split = ",", defaultValue = "add,replace,thin", description = "Edit kinds to run (default: ${DEFAULT-VALUE}).") List<String> kinds;
     @Option(names = "--official", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also run the official preset (default: on).") boolean official;
@@ -124,6 +128,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (repairWeight != null && !(repairWeight > 0)) throw new Ldm4j.UsageError("--repair-weight must be > 0, got " + repairWeight);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
         averaging = repairAveraging == null ? null : BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
+        downsampling = maskDownsampling == null ? null : EditCommand.parse(Masks.Downsampling.class, "--mask-downsampling", maskDownsampling);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
         StableDiffusion sd = loadModel(model, device, org.bytedeco.pytorch.global.torch.ScalarType.Float);
@@ -243,6 +248,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, null);
         if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
         if (zoom != null && preset.equals("recommended")) s = s.withZoom(zoom);
+        if (downsampling != null && preset.equals("recommended")) s = s.withDownsampling(downsampling);
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
         boolean pastes = s.pixelBlend();
         s = s.withPixelBlend(false);   // measure what the blend and the repair preserve, not the paste
