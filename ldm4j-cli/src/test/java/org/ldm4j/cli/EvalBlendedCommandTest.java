@@ -196,5 +196,8 @@ class EvalBlendedCommandTest {
         CliTest.Result w = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--repair-weight", "0");
         assertEquals(2, w.code());
         assertTrue(w.err().contains("--repair-weight must be > 0"), w.err());
+        CliTest.Result d = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--mask-downsampling", "bicubic");
+        assertEquals(2, d.code());
+        assertTrue(d.err().contains("--mask-downsampling: unknown value 'bicubic'") && d.err().contains("max"), d.err());
     }
 }

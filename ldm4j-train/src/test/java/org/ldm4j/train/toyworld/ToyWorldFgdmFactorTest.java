@@ -426,14 +426,14 @@ class ToyWorldFgdmFactorTest {
         }
     }
 
-    /** The committed 8-channel graph's image entry is what its last step (the unlocked decoder's second stage, session 27) exports. */
+    /** The committed 8-channel graph's image entry is what its last step (the unlocked decoder's third stage, session 28) exports. */
     @Test void theEightChannelGraphsImageFactorIsTheUnlockedDecodersExport() throws Exception {
-        Path file = Path.of("..", "configs", "train", "toyworld-fgdm8-image-decoder-stage2.json");
+        Path file = Path.of("..", "configs", "train", "toyworld-fgdm8-image-decoder-stage3.json");
         FgdmTrainingSettings s = FgdmTrainingSettings.parse(new ObjectMapper().readTree(file.toFile()), file.toString(), FgdmFactorKind.IMAGE, 64, 4);
         FgdmFolder folder = FgdmFolder.read(Path.of("..", "models", "toyworld-fgdm8"));   // checks the files it names, image/unet included
         assertEquals(FgdmExport.entry(s), folder.manifest.factor("image"));
         assertEquals("image/unet", folder.manifest.factor("image").unet());
-        assertEquals("9", java.nio.file.Files.readString(Path.of("..", "models", "toyworld-fgdm8", "training-stage.txt")).strip());
+        assertEquals("10", java.nio.file.Files.readString(Path.of("..", "models", "toyworld-fgdm8", "training-stage.txt")).strip());
     }
 
     static void assertClose(Tensor expected, Tensor actual, String what) {
