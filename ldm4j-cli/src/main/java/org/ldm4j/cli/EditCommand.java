@@ -130,8 +130,8 @@ final class EditCommand implements Callable<Integer> {
     private BlendSettings settings() {
         BlendSettings s = BlendSettings.preset(preset);   // an unknown one is an IllegalArgumentException: exit 2
         if (blendStart != null) s = s.withBlendStart(blendStart);
-        if (start != null) s = s.withStart(parse(BlendSettings.Start.class, "--start", start));
-        if (downsampling != null) s = s.withDownsampling(parse(Masks.Downsampling.class, "--mask-downsampling", downsampling));
+        if (start != null) s = s.withStart(Ldm4j.enumOption(BlendSettings.Start.class, "--start", start));
+        if (downsampling != null) s = s.withDownsampling(Ldm4j.enumOption(Masks.Downsampling.class, "--mask-downsampling", downsampling));
         if (dilate != 0 || shrinkUntil != null) s = s.withShrinking(dilate, shrinkUntil);
         if (noRepair && repairSteps != null) throw new Ldm4j.UsageError("--no-repair and --repair-steps contradict each other");
         if (noRepair && repairWeight != null) throw new Ldm4j.UsageError("--no-repair and --repair-weight contradict each other");
@@ -149,16 +149,6 @@ final class EditCommand implements Callable<Integer> {
         if (maskAttention != null) s = s.withMaskAttention(maskAttention);
         if (zoom != null) s = s.withZoom(zoom);   // a negative one is an IllegalArgumentException: exit 2
         return s;
-    }
-
-    /** An enum option's value in any case, '-' for '_'; an unknown one is a usage error naming the choices. */
-    static <E extends Enum<E>> E parse(Class<E> type, String option, String value) {
-        try {
-            return Enum.valueOf(type, value.toUpperCase(Locale.ROOT).replace('-', '_'));
-        } catch (IllegalArgumentException e) {
-            throw new Ldm4j.UsageError(option + ": unknown value '" + value + "' (expected one of "
-                    + java.util.Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT).replace('_', '-')).toList() + ")");
-        }
     }
 
     /** What the PNG's request JSON holds: the generation request plus the method's settings and this sample's rank. */

@@ -128,7 +128,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (repairWeight != null && !(repairWeight > 0)) throw new Ldm4j.UsageError("--repair-weight must be > 0, got " + repairWeight);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
         averaging = repairAveraging == null ? null : BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
-        downsampling = maskDownsampling == null ? null : EditCommand.parse(Masks.Downsampling.class, "--mask-downsampling", maskDownsampling);
+        downsampling = maskDownsampling == null ? null : Ldm4j.enumOption(Masks.Downsampling.class, "--mask-downsampling", maskDownsampling);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
         StableDiffusion sd = loadModel(model, device, org.bytedeco.pytorch.global.torch.ScalarType.Float);

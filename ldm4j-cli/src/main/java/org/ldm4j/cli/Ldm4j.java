@@ -3,6 +3,9 @@ package org.ldm4j.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.util.Arrays;
+import java.util.Locale;
+
 /** The {@code ldm4j} command: one subcommand per job. Bad arguments exit with code 2 and a one-line message. */
 @Command(name = "ldm4j", mixinStandardHelpOptions = true, version = "ldm4j 0.1.0",
         description = "Guided image synthesis with latent diffusion models, on libtorch.",
@@ -40,6 +43,16 @@ public final class Ldm4j {
             throw ex;
         });
         return cli.execute(args);
+    }
+
+    /** An enum option's value in any case, '-' for '_'; an unknown one is a usage error naming the choices. */
+    static <E extends Enum<E>> E enumOption(Class<E> type, String option, String value) {
+        try {
+            return Enum.valueOf(type, value.toUpperCase(Locale.ROOT).replace('-', '_'));
+        } catch (IllegalArgumentException e) {
+            throw new UsageError(option + ": unknown value '" + value + "' (expected one of "
+                    + Arrays.stream(type.getEnumConstants()).map(c -> c.name().toLowerCase(Locale.ROOT).replace('_', '-')).toList() + ")");
+        }
     }
 
     /** A problem with the user's arguments or input files: reported as one line, exit code 2. */
