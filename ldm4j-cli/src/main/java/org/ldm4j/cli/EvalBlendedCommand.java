@@ -94,6 +94,10 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
     @Option(names = "--mask-downsampling", description = "How the recommended preset takes the mask to latent size: nearest-centre "
             + "(the preset's), nearest-top-left, area or max (a cell is edited if any of its pixels is).") String maskDownsampling;
     private Masks.Downsampling downsampling;   // --mask-downsampling, parsed once
+    @Option(names = "--small-below", description = "Ask for a \"small\" object (ToyWorld's size word) when the add or replace mask "
+            + "covers less than this many pixels at 64x64 (scaled to --size; default: never).") Integer smallBelow;
+    @Option(names = "--colour-words", description = "Name a colour with the requested object as ToyWorld's captions do (\"a red "
+            + "house\"), cycled over the scenes from the class's caption colours (default: off, \"a house\").") boolean colourWords;
     @Option(names = "--kinds", split = ",", defaultValue = "add,replace,thin", description = "Edit kinds to run (default: ${DEFAULT-VALUE}).") List<String> kinds;
     @Option(names = "--official", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also run the official preset (default: on).") boolean official;
@@ -127,6 +131,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (repairSteps != null && repairSteps < 0) throw new Ldm4j.UsageError("--repair-steps must be >= 0, got " + repairSteps);
         if (repairWeight != null && !(repairWeight > 0)) throw new Ldm4j.UsageError("--repair-weight must be > 0, got " + repairWeight);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
+        if (smallBelow != null && smallBelow < 0) throw new Ldm4j.UsageError("--small-below must be >= 0 pixels, got " + smallBelow);
         averaging = repairAveraging == null ? null : BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
         downsampling = maskDownsampling == null ? null : Ldm4j.enumOption(Masks.Downsampling.class, "--mask-downsampling", maskDownsampling);
         PictureGrid.check(grid);
@@ -170,7 +175,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         List<Edit> out = new ArrayList<>();
         ToyClass add = GROUND_OBJECTS.get(i % GROUND_OBJECTS.size());
         Mask spot = emptyGroundBlob(scene);
-        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add), EnumSet.of(add)));
+        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add, small(spot), colour(add, i)), EnumSet.of(add)));
         SceneObject largest = scene.objects().stream().max((a, b) -> Integer.compare(a.pixels(), b.pixels())).orElse(null);
         if (largest == null) {
             out.add(null);
@@ -178,7 +183,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             List<ToyClass> others = new ArrayList<>(largest.toyClass() == ToyClass.BOAT ? List.of(ToyClass.BOAT, ToyClass.ROCK) : GROUND_OBJECTS);
             others.remove(largest.toyClass());
             ToyClass to = others.get(i % others.size());
-            out.add(new Edit("replace", scene.seed(), scene.objectMask(largest), phrase(to), EnumSet.of(to)));
+            out.add(new Edit("replace", scene.seed(), scene.objectMask(largest), phrase(to, small(scene.objectMask(largest)), colour(to, i)), EnumSet.of(to)));
         }
         Mask thin = EditMasks.thin(scene, scene.seed() ^ 0x7417L, thinWidth);
         ToyClass fill = mostlyUnder(scene, thin) == ToyClass.WATER ? ToyClass.SAND : ToyClass.WATER;
@@ -188,7 +193,41 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
 
     /** The diffusion prompt asking for one object, in ToyWorld's caption words. */
     static String phrase(ToyClass c) {
-        return c == ToyClass.FLOWERS ? "a patch of flowers" : "a " + c.label();
+        return phrase(c, false);
+    }
+
+    /** As {@link #phrase(ToyClass)}, with the captions' size word "small" before the noun phrase when asked. */
+    static String phrase(ToyClass c, boolean small) {
+        return phrase(c, small, null);
+    }
+
+    /** As {@link #phrase(ToyClass, boolean)}, with a colour word (null: none) where the captions put it. */
+    static String phrase(ToyClass c, boolean small, String colour) {
+        String size = small ? "small " : "";
+        String col = colour == null ? "" : colour + " ";
+        return c == ToyClass.FLOWERS ? "a " + size + "patch of " + col + "flowers" : "a " + size + col + c.label();
+    }
+
+    /** Caption colours of each object class (ToyWorld's scene tables; trees are green, which captions leave out). */
+    private static final Map<ToyClass, List<String>> CAPTION_COLOURS = Map.of(
+            ToyClass.HOUSE, List.of("white", "red", "yellow", "blue", "brown"),
+            ToyClass.CAR, List.of("red", "blue", "yellow", "white", "black", "green"),
+            ToyClass.BOAT, List.of("red", "white", "blue", "yellow"),
+            ToyClass.FLOWERS, List.of("red", "yellow", "pink", "purple", "white", "blue"),
+            ToyClass.ROCK, List.of("grey", "brown"));
+
+    /** With --colour-words, scene i's colour for class c (cycled, independent of the class cycle); else null. */
+    private String colour(ToyClass c, int i) {
+        List<String> colours = CAPTION_COLOURS.get(c);
+        return colourWords && colours != null ? colours.get((i / 5) % colours.size()) : null;
+    }
+
+    /** True when --small-below is set and the mask covers fewer pixels than it (given at 64x64, scaled to the image). */
+    private boolean small(Mask m) {
+        if (smallBelow == null) return false;
+        int covered = 0;
+        for (boolean b : m.bits()) if (b) covered++;
+        return covered < smallBelow * (double) m.bits().length / (64 * 64);
     }
 
     private static ToyClass mostlyUnder(Scene scene, Mask m) {

@@ -180,6 +180,23 @@ class EvalBlendedCommandTest {
         assertEquals(onSource, Math.floor(delivered.score(source, source, m, "x")));
     }
 
+    /** The prompt words: ToyWorld caption order (size, colour, noun), each only when asked for. */
+    @Test void promptsUseTheCaptionsWordOrder() throws Exception {
+        assertEquals("a house", EvalBlendedCommand.phrase(org.ldm4j.toyworld.ToyClass.HOUSE));
+        assertEquals("a patch of flowers", EvalBlendedCommand.phrase(org.ldm4j.toyworld.ToyClass.FLOWERS));
+        assertEquals("a small red car", EvalBlendedCommand.phrase(org.ldm4j.toyworld.ToyClass.CAR, true, "red"));
+        assertEquals("a small patch of pink flowers", EvalBlendedCommand.phrase(org.ldm4j.toyworld.ToyClass.FLOWERS, true, "pink"));
+        Path json = dir.resolve("words.json");
+        CliTest.Result r = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(),
+                "--size", "16", "--n", "1", "--samples", "1", "--steps", "2", "--kinds", "replace", "--no-official",
+                "--repair-steps", "0", "--small-below", "4096", "--colour-words", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode edit = new ObjectMapper().readTree(Files.readString(json)).get("edits").get(0);
+        String colour = "(white|red|yellow|blue|brown|green|black|grey|pink|purple)";   // every mask is smaller than the image
+        assertTrue(edit.get("prompt").asText().matches("a small (" + colour + " (house|car|boat|rock)|tree|patch of " + colour + " flowers)"),
+                edit.toString());
+    }
+
     @Test void badArgumentsAreOneLineErrors() {
         CliTest.Result r = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--samples", "0");
         assertEquals(2, r.code());
@@ -196,6 +213,9 @@ class EvalBlendedCommandTest {
         CliTest.Result w = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--repair-weight", "0");
         assertEquals(2, w.code());
         assertTrue(w.err().contains("--repair-weight must be > 0"), w.err());
+        CliTest.Result s = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--small-below", "-3");
+        assertEquals(2, s.code());
+        assertTrue(s.err().contains("--small-below must be >= 0"), s.err());
         CliTest.Result d = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--mask-downsampling", "bicubic");
         assertEquals(2, d.code());
         assertTrue(d.err().contains("--mask-downsampling: unknown value 'bicubic'") && d.err().contains("max"), d.err());
