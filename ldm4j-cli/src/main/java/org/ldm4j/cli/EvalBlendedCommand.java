@@ -87,6 +87,9 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
     @Option(names = "--device", defaultValue = "cpu") String device;
     @Option(names = "--dilate", defaultValue = "0", description = "Progressive mask shrinking in the recommended preset: N dilated "
             + "masks before the true one (default: ${DEFAULT-VALUE}).") int dilate;
+    @Option(names = "--shrink-until", description = "With --dilate: the step index from which the true mask is used (default: "
+            + "N + 1 equal parts; the step count keeps the dilated mask to the end, the final latent and pixel pastes still "
+            + "use the true one).") Integer shrinkUntil;
     @Option(names = "--mask-attention", split = ",", description = "Cross-attention bias w' toward the prompt inside the mask, "
             + "recommended preset (default: the preset's, 0,2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
     @Option(names = "--zoom", description = "Small masks edited in an enlarged box this many times their size, recommended "
@@ -131,6 +134,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (repairSteps != null && repairSteps < 0) throw new Ldm4j.UsageError("--repair-steps must be >= 0, got " + repairSteps);
         if (repairWeight != null && !(repairWeight > 0)) throw new Ldm4j.UsageError("--repair-weight must be > 0, got " + repairWeight);
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
+        if (shrinkUntil != null && (dilate == 0 || shrinkUntil < 1)) throw new Ldm4j.UsageError("--shrink-until needs --dilate > 0 and a step index >= 1, got " + shrinkUntil);
         if (smallBelow != null && smallBelow < 0) throw new Ldm4j.UsageError("--small-below must be >= 0 pixels, got " + smallBelow);
         averaging = repairAveraging == null ? null : BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
         downsampling = maskDownsampling == null ? null : Ldm4j.enumOption(Masks.Downsampling.class, "--mask-downsampling", maskDownsampling);
@@ -284,7 +288,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         }
         if (repairWeight != null && s.repair().enabled()) s = s.withRepair(s.repair().withBackgroundWeight(repairWeight));
         if (averaging != null && s.repair().enabled()) s = s.withRepair(s.repair().withAveraging(averaging));
-        if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, null);
+        if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, shrinkUntil);
         if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
         if (zoom != null && preset.equals("recommended")) s = s.withZoom(zoom);
         if (downsampling != null && preset.equals("recommended")) s = s.withDownsampling(downsampling);

@@ -216,6 +216,9 @@ class EvalBlendedCommandTest {
         CliTest.Result s = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--small-below", "-3");
         assertEquals(2, s.code());
         assertTrue(s.err().contains("--small-below must be >= 0"), s.err());
+        CliTest.Result u = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--shrink-until", "10");
+        assertEquals(2, u.code());
+        assertTrue(u.err().contains("--shrink-until needs --dilate > 0"), u.err());
         CliTest.Result d = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--mask-downsampling", "bicubic");
         assertEquals(2, d.code());
         assertTrue(d.err().contains("--mask-downsampling: unknown value 'bicubic'") && d.err().contains("max"), d.err());
