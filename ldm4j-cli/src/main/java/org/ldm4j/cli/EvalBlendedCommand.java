@@ -212,18 +212,13 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         return c == ToyClass.FLOWERS ? "a " + size + "patch of " + col + "flowers" : "a " + size + col + c.label();
     }
 
-    /** Caption colours of each object class (ToyWorld's scene tables; trees are green, which captions leave out). */
-    private static final Map<ToyClass, List<String>> CAPTION_COLOURS = Map.of(
-            ToyClass.HOUSE, List.of("white", "red", "yellow", "blue", "brown"),
-            ToyClass.CAR, List.of("red", "blue", "yellow", "white", "black", "green"),
-            ToyClass.BOAT, List.of("red", "white", "blue", "yellow"),
-            ToyClass.FLOWERS, List.of("red", "yellow", "pink", "purple", "white", "blue"),
-            ToyClass.ROCK, List.of("grey", "brown"));
-
-    /** With --colour-words, scene i's colour for class c (cycled, independent of the class cycle); else null. */
+    /**
+     * With --colour-words, scene i's colour for class c from its caption colours (cycled, independent of the class
+     * cycle); else null. Trees get none: captions call a green tree just "a tree".
+     */
     private String colour(ToyClass c, int i) {
-        List<String> colours = CAPTION_COLOURS.get(c);
-        return colourWords && colours != null ? colours.get((i / 5) % colours.size()) : null;
+        List<String> colours = org.ldm4j.toyworld.Vocabulary.colours(c);
+        return colourWords && c != ToyClass.TREE && !colours.isEmpty() ? colours.get((i / 5) % colours.size()) : null;
     }
 
     /** True when --small-below is set and the mask covers fewer pixels than it (given at 64x64, scaled to the image). */

@@ -44,6 +44,23 @@ public final class Vocabulary {
     /** All caption words, sorted, without duplicates. */
     public static List<String> words() { return WORDS; }
 
+    /**
+     * The colour words captions give an object of class {@code c}: a house's wall colours, a tree's crown colours
+     * (captions leave out green), the hull, petal, body and rock colours; empty for the stuff classes.
+     */
+    public static List<String> colours(ToyClass c) {
+        String[] table = switch (c) {
+            case HOUSE -> SceneLayout.HOUSE_WALLS;
+            case TREE -> SceneLayout.CROWN_COLOURS;
+            case BOAT -> SceneLayout.BOAT_COLOURS;
+            case FLOWERS -> SceneLayout.FLOWER_COLOURS;
+            case CAR -> SceneLayout.CAR_COLOURS;
+            case ROCK -> SceneLayout.ROCK_COLOURS;
+            default -> new String[0];
+        };
+        return List.of(table);
+    }
+
     /** True if the word can occur in a caption. */
     public static boolean contains(String word) { return java.util.Collections.binarySearch(WORDS, word) >= 0; }
 

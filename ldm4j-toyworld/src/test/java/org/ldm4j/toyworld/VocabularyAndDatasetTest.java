@@ -32,6 +32,20 @@ class VocabularyAndDatasetTest {
     }
 
     @Test
+    void everyObjectsColourIsOneOfItsClasssCaptionColours() {
+        java.util.Map<ToyClass, java.util.Set<String>> seen = new java.util.EnumMap<>(ToyClass.class);
+        for (long seed = 0; seed < 1000; seed++) {
+            for (SceneObject o : ToyWorld.sample(seed, SceneOptions.square(64)).objects()) {
+                String colour = o.attribute("colour");
+                assertTrue(Vocabulary.colours(o.toyClass()).contains(colour), o.toyClass() + " in " + colour + ", seed " + seed);
+                seen.computeIfAbsent(o.toyClass(), c -> new java.util.TreeSet<>()).add(colour);
+            }
+        }
+        for (ToyClass c : seen.keySet()) assertEquals(new java.util.TreeSet<>(Vocabulary.colours(c)), seen.get(c), c + ": every listed colour occurs");
+        assertTrue(Vocabulary.colours(ToyClass.SKY).isEmpty());
+    }
+
+    @Test
     void datasetFolderHoldsDecodableMapsAndAnIndex(@TempDir Path root) throws Exception {
         Path dir = DatasetWriter.write(root, DatasetSplit.VALIDATION, 3, SceneOptions.defaults(), PaintingOptions.defaults());
         assertEquals(Vocabulary.words(), Files.readAllLines(root.resolve("vocabulary.txt")));
