@@ -198,29 +198,26 @@ class EvalBlendedCommandTest {
     }
 
     @Test void badArgumentsAreOneLineErrors() {
-        CliTest.Result r = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--samples", "0");
-        assertEquals(2, r.code());
-        assertTrue(r.err().contains("--samples"), r.err());
+        assertUsageError("--samples", "--samples", "0");
         CliTest.Result m = CliTest.run("eval", "blended", "--model", dir.resolve("missing").toString(), "--segmenter", SEGMENTER.toString(), "--size", "16");
         assertEquals(2, m.code());
         assertTrue(m.err().startsWith("ldm4j: ") && m.err().strip().lines().count() == 1, m.err());
-        CliTest.Result g = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--grid", "grid.gif");
-        assertEquals(2, g.code());
-        assertTrue(g.err().contains("--grid must name a .png file") && g.err().strip().lines().count() == 1, g.err());
-        CliTest.Result f = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--first", "-1");
-        assertEquals(2, f.code());
-        assertTrue(f.err().contains("--first must be >= 0"), f.err());
-        CliTest.Result w = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--repair-weight", "0");
-        assertEquals(2, w.code());
-        assertTrue(w.err().contains("--repair-weight must be > 0"), w.err());
-        CliTest.Result s = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--small-below", "-3");
-        assertEquals(2, s.code());
-        assertTrue(s.err().contains("--small-below must be >= 0"), s.err());
-        CliTest.Result u = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--shrink-until", "10");
-        assertEquals(2, u.code());
-        assertTrue(u.err().contains("--shrink-until needs --dilate > 0"), u.err());
-        CliTest.Result d = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(), "--mask-downsampling", "bicubic");
-        assertEquals(2, d.code());
-        assertTrue(d.err().contains("--mask-downsampling: unknown value 'bicubic'") && d.err().contains("max"), d.err());
+        assertUsageError("--grid must name a .png file", "--grid", "grid.gif");
+        assertUsageError("--first must be >= 0", "--first", "-1");
+        assertUsageError("--repair-weight must be > 0", "--repair-weight", "0");
+        assertUsageError("--small-below must be >= 0", "--small-below", "-3");
+        assertUsageError("--shrink-until needs --dilate > 0", "--shrink-until", "10");
+        String d = assertUsageError("--mask-downsampling: unknown value 'bicubic'", "--mask-downsampling", "bicubic");
+        assertTrue(d.contains("max"), "the message lists the known values: " + d);
+    }
+
+    /** Runs eval blended on the tiny model with {@code args}: exit code 2 and one line on stderr containing {@code expected}. */
+    private static String assertUsageError(String expected, String... args) {
+        List<String> argv = new ArrayList<>(List.of("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString()));
+        argv.addAll(List.of(args));
+        CliTest.Result r = CliTest.run(argv.toArray(String[]::new));
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains(expected) && r.err().strip().lines().count() == 1, r.err());
+        return r.err();
     }
 }
