@@ -40,9 +40,29 @@ public final class Ldm4j {
                 cmd.getErr().println("ldm4j: " + ex.getMessage());
                 return 2;
             }
+            String badInput = badInputMessage(ex);
+            if (badInput != null) {
+                cmd.getErr().println("ldm4j: " + badInput);
+                return 2;
+            }
             throw ex;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * The one-line message for a bad input file met while a command ran (weights or a PNG that do not parse, a file
+     * that is not there), or null for anything else (a defect: its stack trace is printed).
+     */
+    static String badInputMessage(Throwable ex) {
+        if (ex instanceof org.ldm4j.weights.WeightFormatException || ex instanceof org.ldm4j.image.MalformedPngException) {
+            return ex.getMessage();
+        }
+        if (ex instanceof java.nio.file.NoSuchFileException e) return "file not found: " + e.getFile();
+        if (ex instanceof java.io.UncheckedIOException e && e.getCause() instanceof java.nio.file.NoSuchFileException n) {
+            return "file not found: " + n.getFile();
+        }
+        return null;
     }
 
     /** An enum option's value in any case, '-' for '_'; an unknown one is a usage error naming the choices. */

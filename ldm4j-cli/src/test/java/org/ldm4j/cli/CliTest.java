@@ -136,6 +136,38 @@ class CliTest {
         assertFalse(Files.exists(dir.resolve("wrong-vae.png")) || Files.exists(dir.resolve("missing-vae.png")));
     }
 
+    /** Weights that do not parse or are missing: one line naming the file (no stack trace), exit code 2, no output. */
+    @Test void badWeightFilesGiveOneLineErrors() throws Exception {
+        Path truncated = copyModel("truncated");
+        Path unet = truncated.resolve("unet/diffusion_pytorch_model.safetensors");
+        java.nio.file.Files.write(unet, java.util.Arrays.copyOf(java.nio.file.Files.readAllBytes(unet), (int) java.nio.file.Files.size(unet) / 2));
+        Path garbled = copyModel("garbled");
+        Path vae = garbled.resolve("vae/diffusion_pytorch_model.safetensors");
+        byte[] bytes = java.nio.file.Files.readAllBytes(vae);
+        java.util.Arrays.fill(bytes, 0, 8, (byte) 0x7f);   // a header length beyond any file
+        java.nio.file.Files.write(vae, bytes);
+        Path missing = copyModel("missing");
+        java.nio.file.Files.delete(missing.resolve("vae/diffusion_pytorch_model.safetensors"));
+        for (Path m : List.of(truncated, garbled, missing)) {
+            Path out = dir.resolve("bad-" + m.getFileName() + ".png");
+            Result r = run("txt2img", "--model", m.toString(), "--prompt", "a house", "--steps", "2", "--out", out.toString());
+            assertEquals(2, r.code(), r.err());
+            List<String> lines = r.err().strip().lines().filter(l -> !l.contains(" INFO ")).toList();   // the loader's log line aside
+            assertTrue(lines.size() == 1 && lines.get(0).startsWith("ldm4j: ") && lines.get(0).contains(m.toString()), r.err());
+            assertFalse(java.nio.file.Files.exists(out), "no output for " + m);
+        }
+    }
+
+    private static Path copyModel(String name) throws Exception {
+        Path target = dir.resolve("copy-" + name);
+        try (var files = java.nio.file.Files.walk(model)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                java.nio.file.Files.copy(p, target.resolve(model.relativize(p).toString()));
+            }
+        }
+        return target;
+    }
+
     @Test void badArgumentsGiveOneLineErrorsAndExitCode2() throws Exception {
         Files.writeString(dir.resolve("not-an-image.png"), "hello");
         String[][] cases = {

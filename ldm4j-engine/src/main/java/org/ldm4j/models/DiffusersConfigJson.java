@@ -8,7 +8,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The reading steps a hand-parsed diffusers {@code config.json} shares (ControlNet, T2I-Adapter): the file's text,
@@ -44,6 +46,38 @@ public final class DiffusersConfigJson {
         String cls = obj.path("_class_name").asText(className);
         if (!cls.equals(className)) throw new IllegalArgumentException(source + ": this is a " + cls + " config, not a " + className);
         return obj;
+    }
+
+    /**
+     * The keys of the JSON object {@code json} that {@code type} does not read through {@code mapper} (its naming
+     * strategy applied), in file order; diffusers' bookkeeping keys ({@code _class_name}, {@code _diffusers_version},
+     * ...) aside. Empty when the text is not a JSON object (the parse reports that).
+     */
+    public static List<String> unreadKeys(ObjectMapper mapper, String json, Class<?> type) {
+        JsonNode node;
+        try {
+            node = mapper.readTree(json);
+        } catch (IOException e) {
+            return List.of();
+        }
+        if (!(node instanceof ObjectNode obj)) return List.of();
+        Set<String> read = new HashSet<>();
+        mapper.getDeserializationConfig().introspect(mapper.constructType(type)).findProperties().forEach(p -> read.add(p.getName()));
+        List<String> unread = new ArrayList<>();
+        obj.fieldNames().forEachRemaining(k -> { if (!k.startsWith("_") && !read.contains(k)) unread.add(k); });
+        return unread;
+    }
+
+    /**
+     * Logs a warning naming the keys {@link #unreadKeys} finds: diffusers, too, loads a config with keys it does not
+     * expect and warns that they are ignored, so a config from a newer diffusers still loads, but the user sees that a
+     * setting (or a typo) had no effect.
+     */
+    public static void warnUnreadKeys(ObjectMapper mapper, String json, Class<?> type, String source) {
+        List<String> unread = unreadKeys(mapper, json, type);
+        if (!unread.isEmpty()) {
+            org.slf4j.LoggerFactory.getLogger(type).warn("{}: config keys {} are not read by ldm4j's {} and are ignored", source, unread, type.getSimpleName());
+        }
     }
 
     /** The integers listed under {@code key}, or {@code fallback} when the key is absent or null. */

@@ -22,6 +22,24 @@ class DiffusersConfigJsonTest {
         assertEquals("unet/config.json: this is a UNet2DConditionModel config, not a ControlNetModel", msg);
     }
 
+    /** Published configs and the committed models' are read key for key; a key no config reads is named. */
+    @Test
+    void unreadKeysAreTheOnesNoConfigFieldTakes() throws Exception {
+        String unet = org.ldm4j.models.unet.UNet2DConditionConfig.SD15_JSON;
+        assertEquals(List.of(), org.ldm4j.models.unet.UNet2DConditionConfig.unreadKeys(unet));
+        assertEquals(List.of("bogus_key"), org.ldm4j.models.unet.UNet2DConditionConfig.unreadKeys(unet.replace("{", "{\"bogus_key\": 3, ")));
+        assertEquals(List.of("layer_per_block"), org.ldm4j.models.unet.UNet2DConditionConfig.unreadKeys(
+                unet.replace("\"layers_per_block\"", "\"layer_per_block\"")), "a typo is named");
+        assertEquals(List.of("latents_mean"), org.ldm4j.models.vae.AutoencoderKLConfig.unreadKeys(
+                "{\"_class_name\": \"AutoencoderKL\", \"scaling_factor\": 0.13, \"force_upcast\": true, \"latents_mean\": null}"));
+        for (String model : List.of("toyworld-ldm8", "toyworld-ldm")) {
+            Path root = Path.of("..", "models", model);
+            assertEquals(List.of(), org.ldm4j.models.unet.UNet2DConditionConfig.unreadKeys(java.nio.file.Files.readString(root.resolve("unet/config.json"))), model);
+            assertEquals(List.of(), org.ldm4j.models.vae.AutoencoderKLConfig.unreadKeys(java.nio.file.Files.readString(root.resolve("vae/config.json"))), model);
+        }
+        assertEquals(List.of(), org.ldm4j.models.unet.UNet2DConditionConfig.unreadKeys("[1]"), "not an object: the parse reports it");
+    }
+
     @Test
     void badJsonAndNonObjectsNameTheSource() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> DiffusersConfigJson.object("{", "x.json", "T2IAdapter"))

@@ -104,7 +104,13 @@ public record UNet2DConditionConfig(
         // Jackson maps the JSON text "null" (or an empty document) to a null object (found by DiffusersConfigFuzzTest)
         if (c == null) throw new IllegalArgumentException(source + ": not a valid UNet2DConditionModel config: not a JSON object");
         c.validate(source);
+        org.ldm4j.models.DiffusersConfigJson.warnUnreadKeys(JSON, json, UNet2DConditionConfig.class, source);
         return c;
+    }
+
+    /** The keys of {@code json} this config does not read (ignored on load, with a warning naming them). */
+    public static List<String> unreadKeys(String json) {
+        return org.ldm4j.models.DiffusersConfigJson.unreadKeys(JSON, json, UNet2DConditionConfig.class);
     }
 
     public static UNet2DConditionConfig sd15() { return parse(SD15_JSON, "SD 1.5 preset"); }

@@ -107,6 +107,11 @@ public record AutoencoderKLConfig(
         }
     }
 
+    /** The keys of {@code json} this config does not read (ignored on load, with a warning naming them). */
+    public static List<String> unreadKeys(String json) {
+        return org.ldm4j.models.DiffusersConfigJson.unreadKeys(JSON, json, AutoencoderKLConfig.class);
+    }
+
     public static AutoencoderKLConfig load(Path file) {
         String json;
         try {
@@ -114,11 +119,14 @@ public record AutoencoderKLConfig(
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot read AutoencoderKL config: " + e.getMessage(), e);
         }
+        AutoencoderKLConfig c;
         try {
-            return parse(json);
+            c = parse(json);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
         }
+        org.ldm4j.models.DiffusersConfigJson.warnUnreadKeys(JSON, json, AutoencoderKLConfig.class, file.toString());
+        return c;
     }
 
     /** One mapper per class: building one and its deserializers costs far more than a parse (thread-safe once set up). */
