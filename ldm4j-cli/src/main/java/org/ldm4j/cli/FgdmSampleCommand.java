@@ -86,8 +86,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
     boolean halfRes;
     @Option(names = "--full-size", description = "Condition maps at the image's size.")
     boolean fullSize;
-    @Option(names = "--sbpc", defaultValue = "1", description = "SBPC: segmentation samples scored by object recall (default ${DEFAULT-VALUE}).")
+    @Option(names = {"--sbpc", "--n"}, defaultValue = "1", description = "SBPC: segmentation samples scored by object recall (default ${DEFAULT-VALUE}).")
     int sbpc;
+    @Option(names = "--select", defaultValue = "recall", description = "How SBPC picks among the --n maps: recall (object recall of "
+            + "the decoded segmentation, the paper's score and the only one; default ${DEFAULT-VALUE}).")
+    String select;
     @Option(names = "--image-check", description = "SBPC with an image check (ldm4j's variant): segment the image of the best map and, short of "
             + "full recall, make images of the next-best maps, at most this many images in all; the best image is kept.")
     Integer imageCheck;
@@ -122,6 +125,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
             default -> throw new Ldm4j.UsageError("--mode must be sequential or joint, got '" + mode + "'");
         };
         if (sbpc < 1) throw new Ldm4j.UsageError("--sbpc must be >= 1, got " + sbpc);
+        if (!select.equals("recall")) throw new Ldm4j.UsageError("--select: unknown score '" + select + "' (expected recall)");
         if (imageCheck != null && (imageCheck < 1 || imageCheck > 256)) throw new Ldm4j.UsageError("--image-check must be in 1..256 images, got " + imageCheck);
         if (imageCheck != null && sbpc < 2) throw new Ldm4j.UsageError("--image-check checks SBPC's image: it needs --sbpc N > 1");
         if (imageCheck != null && !Files.isDirectory(segmenter)) {

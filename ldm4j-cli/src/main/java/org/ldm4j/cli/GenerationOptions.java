@@ -98,8 +98,19 @@ public final class GenerationOptions {
     @Option(names = "--adapter-factor", defaultValue = "1", description = "Fraction of the steps during which the adapters apply.")
     double adapterFactor;
 
-    @Option(names = {"-o", "--out"}, required = true, description = "Output PNG (with several images: name-0.png, ... and name-grid.png).")
+    @Option(names = {"-o", "--out"}, required = true, converter = PngPath.class,
+            description = "Output PNG (with several images: name-0.png, ... and name-grid.png).")
     Path out;
+
+    /** An output path that names a .png file: the images are PNGs with their parameters inside, never another format under a .jpg name. */
+    static final class PngPath implements picocli.CommandLine.ITypeConverter<Path> {
+        @Override public Path convert(String value) {
+            if (!value.toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
+                throw new picocli.CommandLine.TypeConversionException("must name a .png file (images are written as PNG), got '" + value + "'");
+            }
+            return Path.of(value);
+        }
+    }
 
     /** The prompt, or a usage error naming the missing option. */
     String requirePrompt() {

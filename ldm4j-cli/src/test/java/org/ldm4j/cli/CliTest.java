@@ -178,9 +178,10 @@ class CliTest {
                 {"img2img", "--model", model.toString(), "--prompt", "a", "--init", dir.resolve("not-an-image.png").toString(), "--out", dir.resolve("x.png").toString()},
                 {"img2img", "--model", model.toString(), "--prompt", "a", "--init", dir.resolve("not-an-image.png").toString(), "--strength", "1.5", "--out", dir.resolve("x.png").toString()},
                 {"txt2img", "--model", model.toString(), "--out", dir.resolve("x.png").toString()},
+                {"txt2img", "--model", model.toString(), "--prompt", "a", "--out", dir.resolve("x.jpg").toString()},
         };
         String[] expected = {"multiple of 2", "unknown scheduler", "cannot load model", "not found", "not-an-image.png", "strength",
-                "--prompt"};
+                "--prompt", "must name a .png file"};
         for (int i = 0; i < cases.length; i++) {
             Result r = run(cases[i]);
             assertEquals(2, r.code(), "case " + i + ": " + r.err());
@@ -188,6 +189,6 @@ class CliTest {
             assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
             assertEquals(1, r.err().lines().filter(l -> !l.contains(" INFO ")).count(), "one line besides logging: " + r.err());
         }
-        assertFalse(Files.exists(dir.resolve("x.png")), "a failed run leaves no output");
+        assertFalse(Files.exists(dir.resolve("x.png")) || Files.exists(dir.resolve("x.jpg")), "a failed run leaves no output");
     }
 }

@@ -129,7 +129,7 @@ class FgdmSampleCliTest {
         assertEquals("off", JSON.readTree(seg.resolve("sample.json").toFile()).get("factors").get("image").get("state").asText());
 
         Path sbpcSeg = dir.resolve("sbpc-segonly");   // SBPC draws and scores the candidates, the final run leaves depth and image out
-        CliTest.Result s = CliTest.run(sample(sbpcSeg, "--sbpc", "2", "--factors", "seg"));
+        CliTest.Result s = CliTest.run(sample(sbpcSeg, "--n", "2", "--select", "recall", "--factors", "seg"));   // the spelling of --sbpc 2
         assertEquals(0, s.code(), s.err());
         assertTrue(Files.exists(sbpcSeg.resolve("seg.png")));
         assertFalse(Files.exists(sbpcSeg.resolve("depth.png")) || Files.exists(sbpcSeg.resolve("image.png")), "left out");
@@ -188,6 +188,7 @@ class FgdmSampleCliTest {
         cases.put("sbpc given", sample(out, "--sbpc", "2", "--given", "seg=" + grey));
         cases.put("sbpc joint", sample(out, "--sbpc", "2", "--mode", "joint"));
         cases.put("image check without sbpc", sample(out, "--image-check", "2"));
+        cases.put("unknown selection score", sample(out, "--n", "2", "--select", "clip"));
         cases.put("image check without a segmenter", sample(out, "--sbpc", "2", "--image-check", "2", "--segmenter", dir.resolve("none").toString()));
         cases.put("image check of 0 images", sample(out, "--sbpc", "2", "--image-check", "0"));
         cases.put("sbpc nothing to count", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", "a sky", "--sbpc", "2", "--out", out.toString()});
