@@ -40,11 +40,25 @@ public final class Dtypes {
         }
     }
 
-    /** Parses "cpu", "cuda", "cuda:1". */
+    /**
+     * Parses "cpu", "cuda", "cuda:1". A CUDA device this process cannot use (a CPU-only build of the natives, no GPU,
+     * an index past the last GPU) is refused here by name, not later by libtorch from deep inside a model.
+     */
     public static Device device(String name) {
         String n = name.toLowerCase(Locale.ROOT);
-        if (!n.equals("cpu") && !n.startsWith("cuda")) {
+        if (!n.equals("cpu") && !n.equals("cuda") && !n.matches("cuda:\\d+")) {
             throw new IllegalArgumentException("unknown device '" + name + "' (expected cpu, cuda or cuda:N)");
+        }
+        if (n.startsWith("cuda")) {
+            if (!org.bytedeco.pytorch.global.torch.hasCUDA()) {
+                throw new IllegalArgumentException("device '" + name + "': these PyTorch natives have no CUDA support "
+                        + "(a GPU needs the -gpu natives: org.bytedeco:pytorch with the linux-x86_64-gpu classifier, and CUDA)");
+            }
+            int count = org.bytedeco.pytorch.global.torch.cuda_device_count();
+            int index = n.equals("cuda") ? 0 : Integer.parseInt(n.substring(5));
+            if (index >= count) {
+                throw new IllegalArgumentException("device '" + name + "': " + (count == 0 ? "no CUDA GPU is visible" : "only " + count + " CUDA GPU(s) visible"));
+            }
         }
         return new Device(n);
     }
