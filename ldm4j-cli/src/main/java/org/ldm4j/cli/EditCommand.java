@@ -77,8 +77,9 @@ final class EditCommand implements Callable<Integer> {
     int dilate;
 
     @Option(names = "--mask-attention", split = ",", description = "Bias the cross-attention toward the prompt inside the mask with this "
-            + "strength w' (ldm4j's addition; the recommended preset alternates 0 and 2 over the samples; 2 doubled the recall of added objects on the ToyWorld model; 0 = off). "
-            + "Several (0,2) are cycled over the samples, which --samples then ranks.")
+            + "strength w' (ldm4j's addition; 0 = off). Several (0,2) are cycled over the samples, which --samples then ranks. The recommended "
+            + "preset alternates 0 and 2, best when replacing an object; to add an object into an empty area give 2 (on the ToyWorld model "
+            + "0.85 of additions against 0.78, but 0.63 of replacements against 0.71).")
     List<Double> maskAttention;
 
     @Option(names = "--zoom", description = "Small masks: edit a box this many times the mask's size, enlarged to the image size, "
