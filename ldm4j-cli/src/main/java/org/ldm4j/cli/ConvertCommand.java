@@ -32,6 +32,7 @@ final class ConvertCommand implements Callable<Integer> {
             DiffusersToLdm.writeSingleFile(DiffusersFolder.open(in), out);
         } else {
             try (WeightSource source = WeightSource.open(in)) {
+                if (source.names().isEmpty()) throw new Ldm4j.UsageError(in + " holds no tensors: nothing to convert");
                 SafetensorsWriter.write(out, source, Map.of("format", "pt", "converted_from", in.getFileName().toString()));
                 System.out.println(source.names().size() + " tensors");
             }

@@ -45,6 +45,11 @@ public final class Ldm4j {
                 cmd.getErr().println("ldm4j: " + badInput);
                 return 2;
             }
+            String failure = failureMessage(ex);
+            if (failure != null) {
+                cmd.getErr().println("ldm4j: " + failure);
+                return 1;
+            }
             throw ex;
         });
         return cli.execute(args);
@@ -61,6 +66,23 @@ public final class Ldm4j {
         if (ex instanceof java.nio.file.NoSuchFileException e) return "file not found: " + e.getFile();
         if (ex instanceof java.io.UncheckedIOException e && e.getCause() instanceof java.nio.file.NoSuchFileException n) {
             return "file not found: " + n.getFile();
+        }
+        return null;
+    }
+
+    /**
+     * The one-line message for a failure that is not a defect of ldm4j: the file system refused a read or a write (an
+     * output path that is a folder, a file where a folder is needed, an unreadable image), or generation diverged
+     * (NaN/Inf latents, whose message points at the weights); null for anything else.
+     */
+    static String failureMessage(Throwable ex) {
+        if (ex instanceof java.nio.file.FileAlreadyExistsException e) return e.getFile() + " exists and is not a folder";
+        if (ex instanceof java.nio.file.FileSystemException e) {
+            return e.getFile() + (e.getOtherFile() != null ? " -> " + e.getOtherFile() : "") + ": " + e.getReason();
+        }
+        if (ex instanceof java.io.IOException || ex instanceof java.io.UncheckedIOException
+                || ex instanceof org.ldm4j.pipeline.NonFiniteLatentsException) {
+            return ex.getMessage();
         }
         return null;
     }

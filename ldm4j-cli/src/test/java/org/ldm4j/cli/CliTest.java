@@ -158,6 +158,22 @@ class CliTest {
         }
     }
 
+    /** Failures outside ldm4j's control are one line too: an output path that is a folder, an empty checkpoint to convert. */
+    @Test void fileSystemRefusalsAndEmptyCheckpointsAreOneLine() throws Exception {
+        Path folder = dir.resolve("a-folder.png");
+        Files.createDirectories(folder);
+        Result r = run(txt2img("a-folder.png"));
+        assertEquals(1, r.code(), r.err());
+        List<String> lines = r.err().strip().lines().filter(l -> !l.contains(" INFO ")).toList();
+        assertTrue(lines.size() == 1 && lines.get(0).startsWith("ldm4j: ") && lines.get(0).contains("a-folder.png"), r.err());
+        Path empty = dir.resolve("empty.safetensors");
+        Files.write(empty, new byte[]{2, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
+        Result c = run("convert", "--in", empty.toString(), "--out", dir.resolve("empty-out.safetensors").toString());
+        assertEquals(2, c.code(), c.err());
+        assertTrue(c.err().contains("holds no tensors") && c.err().strip().lines().count() == 1, c.err());
+        assertFalse(Files.exists(dir.resolve("empty-out.safetensors")));
+    }
+
     private static Path copyModel(String name) throws Exception {
         Path target = dir.resolve("copy-" + name);
         try (var files = java.nio.file.Files.walk(model)) {

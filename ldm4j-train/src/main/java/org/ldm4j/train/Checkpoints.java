@@ -72,16 +72,26 @@ public final class Checkpoints {
         }
     }
 
-    /** The folder of the newest complete checkpoint, or null. */
+    /**
+     * The folder of the newest complete checkpoint, or null when there is none yet. The pointer is written only after
+     * its folder is complete, so one that names no checkpoint folder is damage: an error, not a reason to start over
+     * (which would overwrite the run's checkpoints).
+     */
     public Path latest() {
         Path pointer = dir.resolve("latest");
         if (!Files.exists(pointer)) return null;
+        String name;
         try {
-            Path p = dir.resolve(Files.readString(pointer, StandardCharsets.UTF_8).trim());
-            return Files.isDirectory(p) ? p : null;
+            name = Files.readString(pointer, StandardCharsets.UTF_8).trim();
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new UncheckedIOException("cannot read " + pointer + ": " + e.getMessage(), e);
         }
+        Path p = name.matches("step-\\d+") ? dir.resolve(name) : null;
+        if (p == null || !Files.isDirectory(p)) {
+            throw new IllegalArgumentException(pointer + " names '" + (name.length() > 40 ? name.substring(0, 40) + "..." : name)
+                    + "', which is not a checkpoint folder here: repair it (the newest step-NNNNNNNN folder) or delete it to start over");
+        }
+        return p;
     }
 
     static Map<String, Tensor> readAll(SafetensorsFile f) {

@@ -123,4 +123,19 @@ class CheckpointCrashTest {
                     s.map(p -> p.getFileName().toString()).filter(n -> !n.equals("latest.tmp")).sorted().toList());
         }
     }
+
+    /** A damaged pointer is an error naming it, never a silent fresh start that would overwrite the checkpoints. */
+    @Test void aLatestPointerThatNamesNoCheckpointIsAnError(@TempDir Path run) throws IOException {
+        TrainerTest.Model m = new TrainerTest.Model();
+        AdamW adam = new AdamW(m.namedParameters(), 0.9, 0.999, 1e-8, 0.0);
+        Checkpoints checkpoints = new Checkpoints(run);
+        assertEquals(null, checkpoints.latest(), "no checkpoint yet");
+        checkpoints.save(1, m, adam, null);
+        assertEquals(run.resolve("checkpoints/step-00000001"), checkpoints.latest());
+        for (String damaged : List.of("garbage", "step-00000009", "../../etc", "")) {
+            Files.writeString(run.resolve("checkpoints/latest"), damaged);
+            String message = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, checkpoints::latest).getMessage();
+            assertTrue(message.contains("latest names '" + damaged + "'") && message.contains("not a checkpoint folder"), message);
+        }
+    }
 }
