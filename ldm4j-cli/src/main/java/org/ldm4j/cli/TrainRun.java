@@ -60,7 +60,22 @@ final class TrainRun {
         if (!c.path("steps").canConvertToLong() || !c.path("lr").isNumber()) {
             throw new Ldm4j.UsageError(config + ": 'steps' and 'lr' are required numbers");
         }
+        checkValues(c, config.toString());
         return c;
+    }
+
+    /** The shared keys' values: steps and sizes whole numbers >= 1 (warm-up >= 0), lr finite and > 0. */
+    static void checkValues(JsonNode c, String source) {
+        if (c.path("steps").asLong() < 1) throw new Ldm4j.UsageError(source + ": steps must be >= 1, got " + c.get("steps"));
+        double lr = c.path("lr").asDouble();
+        if (!(lr > 0) || Double.isInfinite(lr)) throw new Ldm4j.UsageError(source + ": lr must be a finite number > 0, got " + c.get("lr"));
+        for (String key : new String[]{"batch_size", "size", "warmup_steps", "checkpoint_every", "log_every"}) {
+            JsonNode v = c.get(key);
+            boolean zeroOk = key.equals("warmup_steps");
+            if (v != null && (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < (zeroOk ? 0 : 1))) {
+                throw new Ldm4j.UsageError(source + ": " + key + " must be a whole number >= " + (zeroOk ? 0 : 1) + ", got " + v);
+            }
+        }
     }
 
     private void requireObjects(JsonNode c, String... keys) {

@@ -153,6 +153,19 @@ class TrainCommandTest {
         Path noVae = Files.writeString(dir.resolve("novae.json"), "{\"steps\": 3, \"lr\": 0.001}");
         assertEquals(2, Ldm4j.run("train", "vae", "--config", noVae.toString(), "--run", run.toString()));
         assertEquals(2, Ldm4j.run("train", "ldm", "--config", noVae.toString(), "--run", run.toString(), "--vae", dir.toString()));
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String[][] bad = {{"{\"steps\": 3, \"lr\": -1}", "lr must be a finite number > 0"}, {"{\"steps\": 0, \"lr\": 0.1}", "steps must be >= 1"},
+                {"{\"steps\": 3, \"lr\": 0.1, \"batch_size\": \"eight\"}", "batch_size must be a whole number >= 1"},
+                {"{\"steps\": 3, \"lr\": 0.1, \"batch_size\": 0}", "batch_size must be a whole number >= 1"},
+                {"{\"steps\": 3, \"lr\": 0.1, \"warmup_steps\": 2.5}", "warmup_steps must be a whole number >= 0"}};
+        for (String[] b : bad) {
+            String message = assertThrows(Ldm4j.UsageError.class, () -> TrainRun.checkValues(json.readTree(b[0]), "c.json")).getMessage();
+            assertTrue(message.startsWith("c.json: " + b[1]), message);
+        }
+        Path negativeLr = Files.writeString(dir.resolve("neglr.json"), bad[0][0]);
+        CliTest.Result r = CliTest.run("train", "vae", "--config", negativeLr.toString(), "--run", dir.resolve("r-neg").toString());
+        assertEquals(2, r.code(), r.err());
+        assertTrue(r.err().contains("lr must be a finite number > 0"), r.err());
     }
 
     /** A misspelt key is an error naming it and the file, not a silent default; '_' keys are comments. */
@@ -180,6 +193,7 @@ class TrainCommandTest {
                         : name.contains("-ldm") ? TrainLdmCommand.CONFIG_KEYS : TrainCommand.Vae.CONFIG_KEYS;
                 com.fasterxml.jackson.databind.JsonNode c = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
                 assertDoesNotThrow(() -> TrainRun.requireKnownKeys(c, keys, name), name);
+                assertDoesNotThrow(() -> TrainRun.checkValues(c, name), name);
                 checked++;
             }
         }
