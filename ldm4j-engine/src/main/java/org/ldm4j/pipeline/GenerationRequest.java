@@ -38,7 +38,7 @@ public record GenerationRequest(
         require(width % vaeScaleFactor == 0 && height % vaeScaleFactor == 0,
                 "size " + width + "x" + height + " must be a multiple of " + vaeScaleFactor + " (the VAE's scale factor)");
         require(steps >= 1 && steps <= 1000, "steps must be in 1..1000, got " + steps);
-        require(Double.isFinite(guidanceScale) && guidanceScale >= 0, "guidance scale must be >= 0, got " + guidanceScale);
+        require(Double.isFinite(guidanceScale) && guidanceScale >= 0, "guidance scale must be a finite number >= 0, got " + guidanceScale);
         require(count >= 1 && count <= 64, "count must be in 1..64, got " + count);
         require(clipSkip >= 0, "clip skip must be >= 0, got " + clipSkip);
         require(eta >= 0 && eta <= 1, "eta must be in [0, 1], got " + eta);

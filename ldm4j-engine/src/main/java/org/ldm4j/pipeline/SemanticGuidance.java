@@ -44,7 +44,7 @@ public final class SemanticGuidance implements Denoiser {
         public Concept {
             if (prediction == null) throw new IllegalArgumentException("a concept needs its prediction");
             if (!prediction.guided()) throw new IllegalArgumentException("a concept's prediction must compute both halves (withBothHalves)");
-            if (!(scale >= 0) || !Double.isFinite(scale)) throw new IllegalArgumentException("edit guidance scale must be >= 0, got " + scale);
+            if (!(scale >= 0) || !Double.isFinite(scale)) throw new IllegalArgumentException("edit guidance scale must be a finite number >= 0, got " + scale);
             if (!(threshold >= 0 && threshold < 1)) throw new IllegalArgumentException("edit threshold must be in [0, 1), got " + threshold);
         }
     }
