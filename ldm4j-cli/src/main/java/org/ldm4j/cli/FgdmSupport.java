@@ -46,7 +46,9 @@ final class FgdmSupport {
     static FgdmFolder read(Path model) {
         Path weights = model != null ? model : defaultFolder();
         if (!Files.isDirectory(weights)) {
-            throw new Ldm4j.UsageError("no FG-DM weights at " + weights + ": the ToyWorld FG-DM factors are not trained yet"
+            // a path the user gave is simply not there; only the default folder can be missing for want of training
+            throw new Ldm4j.UsageError(model != null ? "FG-DM folder not found: " + weights
+                    : "no FG-DM weights at " + weights + ": the ToyWorld FG-DM factors are not trained yet"
                     + " (use 'ldm4j fgdm edit' on ToyWorld maps meanwhile)");
         }
         try {

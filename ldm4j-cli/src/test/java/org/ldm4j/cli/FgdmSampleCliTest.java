@@ -201,6 +201,8 @@ class FgdmSampleCliTest {
             assertTrue(r.err().startsWith("ldm4j: "), c.getKey() + ": " + r.err());
         }
         assertFalse(Files.exists(out.resolve("sample.json")), "nothing was sampled");
+        CliTest.Result missing = CliTest.run("fgdm", "sample", "--model", dir.resolve("nothing").toString(), "--prompt", "x", "--out", out.toString());
+        assertTrue(missing.err().contains("FG-DM folder not found: " + dir.resolve("nothing")), "a given path is named as missing: " + missing.err());
     }
 
     @Test void datasetWritesNTuplesAndARerunWritesOnlyTheMissingOne() throws Exception {
