@@ -385,11 +385,11 @@ class EvalFgdmCommandTest {
         assertEquals(1, few.err().strip().lines().count(), few.err());
         CliTest.Result missing = CliTest.run("eval", "fgdm", "joint", "--model", dir.resolve("nothing").toString(), "--segmenter", segmenter.toString(), "--n", "2");
         assertEquals(2, missing.code());
-        assertTrue(missing.err().contains("no FG-DM weights at"), missing.err());
+        assertTrue(missing.err().contains("FG-DM folder not found: " + dir.resolve("nothing")), missing.err());
         CliTest.Result ablation = CliTest.run("eval", "fgdm", "ablation", "--with", model.toString(), "--without", dir.resolve("nothing").toString(),
                 "--segmenter", segmenter.toString(), "--n", "2");
         assertEquals(2, ablation.code());
-        assertTrue(ablation.err().contains("no FG-DM weights at"), ablation.err());
+        assertTrue(ablation.err().contains("FG-DM folder not found: " + dir.resolve("nothing")), ablation.err());
         CliTest.Result samples = CliTest.run("eval", "fgdm", "sbpc", "--model", model.toString(), "--segmenter", segmenter.toString(), "--samples", "0");
         assertEquals(2, samples.code());
         assertTrue(samples.err().contains("--samples values must be in 1..256"), samples.err());
