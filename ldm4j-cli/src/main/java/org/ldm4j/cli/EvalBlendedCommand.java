@@ -187,7 +187,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             List<ToyClass> others = new ArrayList<>(largest.toyClass() == ToyClass.BOAT ? List.of(ToyClass.BOAT, ToyClass.ROCK) : GROUND_OBJECTS);
             others.remove(largest.toyClass());
             ToyClass to = others.get(i % others.size());
-            out.add(new Edit("replace", scene.seed(), scene.objectMask(largest), phrase(to, small(scene.objectMask(largest)), colour(to, i)), EnumSet.of(to)));
+            Mask silhouette = scene.objectMask(largest);
+            out.add(new Edit("replace", scene.seed(), silhouette, phrase(to, small(silhouette), colour(to, i)), EnumSet.of(to)));
         }
         Mask thin = EditMasks.thin(scene, scene.seed() ^ 0x7417L, thinWidth);
         ToyClass fill = mostlyUnder(scene, thin) == ToyClass.WATER ? ToyClass.SAND : ToyClass.WATER;
@@ -197,15 +198,13 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
 
     /** The diffusion prompt asking for one object, in ToyWorld's caption words. */
     static String phrase(ToyClass c) {
-        return phrase(c, false);
+        return phrase(c, false, null);
     }
 
-    /** As {@link #phrase(ToyClass)}, with the captions' size word "small" before the noun phrase when asked. */
-    static String phrase(ToyClass c, boolean small) {
-        return phrase(c, small, null);
-    }
-
-    /** As {@link #phrase(ToyClass, boolean)}, with a colour word (null: none) where the captions put it. */
+    /**
+     * As {@link #phrase(ToyClass)}, with the captions' size word "small" when asked and a colour word (null: none),
+     * where the captions put them.
+     */
     static String phrase(ToyClass c, boolean small, String colour) {
         String size = small ? "small " : "";
         String col = colour == null ? "" : colour + " ";
@@ -223,10 +222,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
 
     /** True when --small-below is set and the mask covers fewer pixels than it (given at 64x64, scaled to the image). */
     private boolean small(Mask m) {
-        if (smallBelow == null) return false;
-        int covered = 0;
-        for (boolean b : m.bits()) if (b) covered++;
-        return covered < smallBelow * (double) m.bits().length / (64 * 64);
+        return smallBelow != null && m.area() < smallBelow * (double) m.bits().length / (64 * 64);
     }
 
     private static ToyClass mostlyUnder(Scene scene, Mask m) {

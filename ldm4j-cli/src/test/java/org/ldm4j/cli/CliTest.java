@@ -176,11 +176,7 @@ class CliTest {
 
     private static Path copyModel(String name) throws Exception {
         Path target = dir.resolve("copy-" + name);
-        try (var files = java.nio.file.Files.walk(model)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                java.nio.file.Files.copy(p, target.resolve(model.relativize(p).toString()));
-            }
-        }
+        TinyStableDiffusion.copyTree(model, target);
         return target;
     }
 

@@ -15,7 +15,8 @@ import java.util.Set;
 /**
  * The reading steps a hand-parsed diffusers {@code config.json} shares (ControlNet, T2I-Adapter): the file's text,
  * a JSON object whose {@code _class_name} (if present) is the expected class, and integer lists with diffusers'
- * defaults; and, for the configs Jackson reads into records (UNet, VAE), the keys the record does not read. Each problem is an IllegalArgumentException naming the file or source.
+ * defaults; and, for the configs Jackson reads into records (UNet, VAE), the keys the record does not read. Each
+ * problem is an IllegalArgumentException naming the file or source.
  */
 public final class DiffusersConfigJson {
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -68,6 +68,17 @@ public final class TinyStableDiffusion {
         return ModelLoader.load(write(root, seed).toString(), Dtypes.device("cpu"), ScalarType.Float);
     }
 
+    /** Copies a model folder (files and sub-folders, replacing what is there) to damage or recombine it in a test. */
+    public static void copyTree(Path from, Path to) throws IOException {
+        try (var paths = java.nio.file.Files.walk(from)) {
+            for (Path p : paths.toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (java.nio.file.Files.isDirectory(p)) java.nio.file.Files.createDirectories(target);
+                else java.nio.file.Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+    }
+
     /** Writes the tiny model (16x16 images, 8x8 latents... VAE factor 2) into {@code root}; returns root. */
     public static Path write(Path root, long seed) throws IOException {
         Files.createDirectories(root.resolve("tokenizer"));

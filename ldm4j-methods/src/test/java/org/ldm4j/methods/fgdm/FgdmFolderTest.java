@@ -10,6 +10,7 @@ import org.ldm4j.models.adapter.TimeAdapter;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
 import org.ldm4j.pipeline.TinyControl;
+import org.ldm4j.pipeline.TinyStableDiffusion;
 import org.ldm4j.weights.WeightFormatException;
 
 import java.io.IOException;
@@ -272,16 +273,16 @@ class FgdmFolderTest {
         Path root = dir.resolve("own-unet");
         Path fgdm = TinyFgdm.write(root, 0);
         Path other = org.ldm4j.pipeline.TinyStableDiffusion.write(root.resolve("other"), 7);
-        copyTree(other.resolve("unet"), fgdm.resolve("seg/unet"));
+        TinyStableDiffusion.copyTree(other.resolve("unet"), fgdm.resolve("seg/unet"));
         UnaryOperator<FgdmManifest.Entry> seg = e -> new FgdmManifest.Entry(e.name(), e.role(), e.map(), e.parents(),
                 FgdmManifest.Conditioning.OWN_UNET, "seg/unet", e.scale(), e.width(), e.height(), e.steps(), e.guidanceScale());
         FgdmFolder.write(fgdm, withRoot(TinyFgdm.manifest(), seg));
         // the same base with its UNet swapped, and a text-only root over it
         Path mixed = root.resolve("mixed");
-        copyTree(root.resolve("tiny-ldm"), mixed);
-        copyTree(other.resolve("unet"), mixed.resolve("unet"));
+        TinyStableDiffusion.copyTree(root.resolve("tiny-ldm"), mixed);
+        TinyStableDiffusion.copyTree(other.resolve("unet"), mixed.resolve("unet"));
         Path textOnly = root.resolve("text-only"), shared = root.resolve("shared");
-        for (Path f : List.of(textOnly, shared)) copyTree(fgdm, f);
+        for (Path f : List.of(textOnly, shared)) TinyStableDiffusion.copyTree(fgdm, f);
         UnaryOperator<FgdmManifest.Entry> text = e -> new FgdmManifest.Entry(e.name(), e.role(), e.map(), e.parents(),
                 FgdmManifest.Conditioning.TEXT_ONLY, null, e.scale(), e.width(), e.height(), e.steps(), e.guidanceScale());
         FgdmManifest sharedManifest = withRoot(TinyFgdm.manifest(), text);
@@ -309,16 +310,6 @@ class FgdmFolderTest {
         List<FgdmManifest.Entry> factors = new java.util.ArrayList<>(m.factors());
         factors.set(0, change.apply(factors.get(0)));
         return new FgdmManifest(m.baseModel(), factors);
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (var paths = Files.walk(from)) {
-            for (Path p : paths.toList()) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(target);
-                else Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
     }
 
     /**
