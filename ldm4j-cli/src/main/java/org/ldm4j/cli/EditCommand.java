@@ -12,6 +12,7 @@ import org.ldm4j.methods.blended.BlendedLatentDiffusion;
 import org.ldm4j.methods.blended.EditResult;
 import org.ldm4j.methods.blended.EditScorer;
 import org.ldm4j.methods.blended.Masks;
+import org.ldm4j.methods.blended.Resampling;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.ProgressCounter;
 import org.ldm4j.pipeline.ProgressHook;
@@ -86,6 +87,15 @@ final class EditCommand implements Callable<Integer> {
             + "and shrink the result back (ldm4j's addition; 0 = off, the default; e.g. 3).")
     Double zoom;
 
+    @Option(names = "--resample", defaultValue = "1", description = "RePaint's resampling: run each of the first steps this many "
+            + "times, noising the blended latent back up between runs, so the inside is drawn next to the true background "
+            + "(costs up to that many times the steps; default: 1, off).")
+    int resample;
+
+    @Option(names = "--resample-until", defaultValue = "0.5", description = "Fraction of the steps --resample applies to, from the "
+            + "first (default: ${DEFAULT-VALUE}).")
+    double resampleUntil;
+
     @Option(names = "--shrink-until", description = "Step index from which the true mask is used (default: K + 1 equal parts).")
     Integer shrinkUntil;
 
@@ -149,6 +159,7 @@ final class EditCommand implements Callable<Integer> {
         if (noPixelBlend) s = s.withPixelBlend(false);
         if (maskAttention != null) s = s.withMaskAttention(maskAttention);
         if (zoom != null) s = s.withZoom(zoom);   // a negative one is an IllegalArgumentException: exit 2
+        if (resample != 1 || resampleUntil != 0.5) s = s.withResampling(new Resampling.Settings(resample, resampleUntil));   // out of range: exit 2
         return s;
     }
 

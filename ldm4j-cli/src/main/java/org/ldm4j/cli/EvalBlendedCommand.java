@@ -13,6 +13,7 @@ import org.ldm4j.methods.blended.BlendedLatentDiffusion;
 import org.ldm4j.methods.blended.EditResult;
 import org.ldm4j.methods.blended.EditScorer;
 import org.ldm4j.methods.blended.Masks;
+import org.ldm4j.methods.blended.Resampling;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.ModelLoader;
@@ -94,6 +95,11 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             + "recommended preset (default: the preset's, 0,2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
     @Option(names = "--zoom", description = "Small masks edited in an enlarged box this many times their size, recommended "
             + "preset (default: the preset's, off).") Double zoom;
+    @Option(names = "--resample", defaultValue = "1", description = "RePaint's resampling: model calls per step over the first "
+            + "--resample-until of the steps, recommended preset (default: 1, off).") int resample;
+    @Option(names = "--resample-until", defaultValue = "0.5", description = "Fraction of the steps resampled, from the first "
+            + "(default: ${DEFAULT-VALUE}).") double resampleUntil;
+    private Resampling.Settings resampling;
     @Option(names = "--mask-downsampling", description = "How the recommended preset takes the mask to latent size: nearest-centre "
             + "(the preset's), nearest-top-left, area or max (a cell is edited if any of its pixels is).") String maskDownsampling;
     private Masks.Downsampling downsampling;   // --mask-downsampling, parsed once
@@ -136,6 +142,11 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (size < 8) throw new Ldm4j.UsageError("--size must be >= 8, got " + size);
         if (shrinkUntil != null && (dilate == 0 || shrinkUntil < 1)) throw new Ldm4j.UsageError("--shrink-until needs --dilate > 0 and a step index >= 1, got " + shrinkUntil);
         if (smallBelow != null && smallBelow < 0) throw new Ldm4j.UsageError("--small-below must be >= 0 pixels, got " + smallBelow);
+        try {
+            resampling = new Resampling.Settings(resample, resampleUntil);
+        } catch (IllegalArgumentException e) {
+            throw new Ldm4j.UsageError("--resample / --resample-until: " + e.getMessage());
+        }
         averaging = repairAveraging == null ? null : BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
         downsampling = maskDownsampling == null ? null : Ldm4j.enumOption(Masks.Downsampling.class, "--mask-downsampling", maskDownsampling);
         PictureGrid.check(grid);
@@ -150,7 +161,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         for (String p : PRESETS) for (String k : KINDS) rows.put(p + "/" + k, new Row());
         ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "blended_edits").put("model", model).put("vae", vaeSpec()).put("n", n)
                 .put("first_seed", ToyWorldFid.TEST_SEEDS + first).put("seed", seed).put("size", size).put("samples", samples).put("steps", steps)
-                .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR");
+                .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR")
+                .put("resample", resample).put("resample_until", resampleUntil);
         ArrayNode perEdit = report.putArray("edits");
         List<BufferedImage> tiles = new ArrayList<>();
         try (me.tongfei.progressbar.ProgressBar bar = progress("blended", n, "scenes")) {
@@ -282,6 +294,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (dilate > 0 && preset.equals("recommended")) s = s.withShrinking(dilate, shrinkUntil);
         if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
         if (zoom != null && preset.equals("recommended")) s = s.withZoom(zoom);
+        if (preset.equals("recommended")) s = s.withResampling(resampling);
         if (downsampling != null && preset.equals("recommended")) s = s.withDownsampling(downsampling);
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
         boolean pastes = s.pixelBlend();

@@ -29,6 +29,7 @@ import java.util.Locale;
  *   maskAttention      0, 2 alternating over the samples    0
  *                      (ldm4j's addition)
  *   zoom               0 (ldm4j's addition, off)            0
+ *   resampling         off (RePaint's, an option)           off
  * </pre>
  *
  * @param start where the latents start: pure noise or the noised source latents
@@ -60,11 +61,13 @@ import java.util.Locale;
  * @param zoom ldm4j's addition for small masks, 0 = off: edit a box {@code zoom} times the mask's bounding box,
  *             enlarged to the image size, and shrink the result back ({@link MaskZoom}); masks whose box would cover
  *             3/4 of the image side or more are edited as they are
+ * @param resampling RePaint's resampling of the first steps ({@link Resampling}), {@link Resampling#OFF} = off
  */
 public record BlendSettings(Start start, double blendStart, BlendPoint blendPoint, NoiseMode noise,
                             SourceLatents source, Masks.Downsampling downsampling, Double threshold, int dilate,
                             Integer shrinkUntil, boolean finalLatentPaste, boolean officialScheduler,
-                            BackgroundRepair.Settings repair, boolean pixelBlend, List<Double> maskAttention, double zoom) {
+                            BackgroundRepair.Settings repair, boolean pixelBlend, List<Double> maskAttention, double zoom,
+                            Resampling.Settings resampling) {
 
     public enum Start { NOISE, SOURCE }
 
@@ -82,7 +85,8 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     public enum SourceLatents { MEAN, SAMPLE }
 
     public BlendSettings {
-        if (start == null || blendPoint == null || noise == null || source == null || downsampling == null || repair == null) {
+        if (start == null || blendPoint == null || noise == null || source == null || downsampling == null || repair == null
+                || resampling == null) {
             throw new IllegalArgumentException("blended settings: every option needs a value");
         }
         if (!(blendStart >= 0 && blendStart < 1)) throw new IllegalArgumentException("blend start must be in [0, 1), got " + blendStart);
@@ -107,7 +111,8 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** The paper's Algorithm 1 as the LDM code runs it, plus the add-ons; see the class comment. */
     public static BlendSettings recommended() {
         return new BlendSettings(Start.SOURCE, 0.0, BlendPoint.BEFORE_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, List.of(0.0, 2.0), 0.0);
+                Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, List.of(0.0, 2.0), 0.0,
+                Resampling.OFF);
     }
 
     /**
@@ -116,7 +121,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
      */
     public static BlendSettings official() {
         return new BlendSettings(Start.NOISE, 0.25, BlendPoint.AFTER_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, List.of(0.0), 0.0);
+                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, List.of(0.0), 0.0, Resampling.OFF);
     }
 
     /** A preset by name, {@code recommended} or {@code official} (any case), as the apps' {@code preset} parameter. */
@@ -142,47 +147,47 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
 
     public BlendSettings withBlendStart(double s) {
         return new BlendSettings(start, s, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
     }
 
     public BlendSettings withStart(Start s) {
         return new BlendSettings(s, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
     }
 
     public BlendSettings withBlendPoint(BlendPoint p) {
         return new BlendSettings(start, blendStart, p, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
     }
 
     public BlendSettings withNoise(NoiseMode n) {
         return new BlendSettings(start, blendStart, blendPoint, n, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
     }
 
     public BlendSettings withDownsampling(Masks.Downsampling d) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, d, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
     }
 
     public BlendSettings withShrinking(int n, Integer until) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, n, until,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
     }
 
     public BlendSettings withFinalLatentPaste(boolean on) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                on, officialScheduler, repair, pixelBlend, maskAttention, zoom);
+                on, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
     }
 
     public BlendSettings withRepair(BackgroundRepair.Settings r) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, r, pixelBlend, maskAttention, zoom);
+                finalLatentPaste, officialScheduler, r, pixelBlend, maskAttention, zoom, resampling);
     }
 
     public BlendSettings withPixelBlend(boolean on) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, on, maskAttention, zoom);
+                finalLatentPaste, officialScheduler, repair, on, maskAttention, zoom, resampling);
     }
 
     /** w' for every sample, or one per sample cycled over the samples ({@code withMaskAttention(0, 2)}: 0, 2, 0, 2, ...). */
@@ -193,13 +198,19 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** As {@link #withMaskAttention(double...)}, from a list (the apps' comma-separated option). */
     public BlendSettings withMaskAttention(List<Double> weights) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, weights, zoom);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, weights, zoom, resampling);
     }
 
     /** Small masks edited in an enlarged box {@code context} times their size ({@link MaskZoom}); 0 = off. */
     public BlendSettings withZoom(double context) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, context);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, context, resampling);
+    }
+
+    /** RePaint's resampling of the first steps ({@link Resampling}); {@link Resampling#OFF} in both presets. */
+    public BlendSettings withResampling(Resampling.Settings r) {
+        return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, r);
     }
 
     /** The mask-attention weight of sample {@code k} (0-based) of an edit. */

@@ -42,7 +42,8 @@ import java.util.stream.IntStream;
  * </pre>
  * plus the paper's add-ons: background repair by decoder fine-tuning ({@link BackgroundRepair}), progressive mask
  * shrinking for thin masks ({@link MaskSchedule}) and ranking a batch of samples ({@link EditScorer}); and ldm4j's:
- * mask attention ({@link BlendSettings#maskAttention()}) and editing small masks in an enlarged box ({@link MaskZoom}).
+ * mask attention ({@link BlendSettings#maskAttention()}), editing small masks in an enlarged box ({@link MaskZoom})
+ * and RePaint's resampling ({@link Resampling}).
  *
  * <p>The loop is the engine's {@link DenoisingLoop}; the blend is a {@link LatentBlend} hook. Options and the two
  * presets (the official diffusers script, the recommended variant) are in {@link BlendSettings}. Sample k uses its
@@ -188,10 +189,12 @@ public final class BlendedLatentDiffusion {
                 ? eps.mul(new Scalar(scheduler.initNoiseSigma()))              // the SD2 script: N(0, 1) at step k
                 : scheduler.addNoise(zSrc, eps, first);                        // z_k = noise(z_src, k)
         MaskSchedule masks = MaskSchedule.of(mLat, settings.dilate(), settings.shrinkUntil(), first, steps);
-        List<StepHook> all = new ArrayList<>();
-        all.add(new LatentBlend(zSrc, masks, scheduler, rng, settings, observer));
-        all.addAll(hooks);
+        LatentBlend blend = new LatentBlend(zSrc, masks, scheduler, rng, settings, observer);
         Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), maskAttention(request, settings.maskAttention(k), text, mLat, config));
+        List<StepHook> all = new ArrayList<>();
+        all.add(blend);
+        if (settings.resampling().enabled()) all.add(new Resampling(settings.resampling(), blend, guided, scheduler, rng));
+        all.addAll(hooks);
         return Scopes.keep(DenoisingLoop.run(zK, scheduler, first, guided, all, cancelled));
     }
 

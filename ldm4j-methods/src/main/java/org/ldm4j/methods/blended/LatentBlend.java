@@ -74,6 +74,9 @@ public final class LatentBlend implements StepHook {
         return z;
     }
 
+    /** The blend with the background at step {@code noiseIndex}'s level, whatever the blend point ({@link Resampling}). */
+    Tensor blendAt(Tensor z, Step step, int noiseIndex) { return blend(z, step, noiseIndex); }
+
     /** z·m + noise(z_src, t_noiseIndex)·(1 − m), with the mask of step {@code noiseIndex}. */
     private Tensor blend(Tensor z, Step step, int noiseIndex) {
         Tensor mLat = masks.at(noiseIndex);

@@ -96,6 +96,52 @@ class BlendedLatentDiffusionTest {
         }
     }
 
+    /**
+     * RePaint's resampling: each of the first half of the steps runs 3 times, each extra run blending the background
+     * at the level below (to noise back up from) and at the step's own level (before the model), every blend keeping
+     * the noised source outside; the run stays deterministic per seed and differs from the run without it.
+     */
+    @Test void resamplingRerunsTheEarlyStepsNextToTheTrueBackground() {
+        try (InferenceMode im = new InferenceMode()) {
+            List<int[]> seen = new ArrayList<>();   // {step index, noise index}
+            BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, plain().withResampling(new Resampling.Settings(3, 0.5)))
+                    .observedBy(b -> {
+                        assertTrue(sameOutside(b.result(), b.background(), b.mask()), "outside != background at " + b.step());
+                        seen.add(new int[]{b.step().index(), b.noiseIndex()});
+                    });
+            Tensor once = bld.edit(request(3, 1, 8), image, mask, new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
+            // 8 steps blended once before the model; steps 0..3 (index < 0.5 * 8) twice more, each time at i + 1 and at i
+            assertEquals(8 + 4 * 2 * 2, seen.size());
+            for (int step = 0; step < 8; step++) {
+                int s0 = step;
+                long atOwn = seen.stream().filter(x -> x[0] == s0 && x[1] == s0).count();
+                long below = seen.stream().filter(x -> x[0] == s0 && x[1] == s0 + 1).count();
+                assertEquals(step < 4 ? 3 : 1, atOwn, "blends at the own level of step " + step);
+                assertEquals(step < 4 ? 2 : 0, below, "blends at the level below step " + step);
+            }
+            Tensor again = new BlendedLatentDiffusion(sd, plain().withResampling(new Resampling.Settings(3, 0.5)))
+                    .edit(request(3, 1, 8), image, mask, new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
+            Tensor without = new BlendedLatentDiffusion(sd, plain())
+                    .edit(request(3, 1, 8), image, mask, new BackgroundPsnr(), List.of(), null).samples().get(0).latents();
+            assertTrue(torch.equal(once, again), "resampling draws its noise from the run's generator: same seed, same edit");
+            assertFalse(torch.equal(once, without), "resampling changes the edit");
+        }
+    }
+
+    @Test void resamplingNeedsDdimAndSaneSettings() {
+        assertThrows(IllegalArgumentException.class, () -> new Resampling.Settings(0, 0.5));
+        assertThrows(IllegalArgumentException.class, () -> new Resampling.Settings(2, 1.5));
+        assertFalse(new Resampling.Settings(1, 0.5).enabled());
+        assertFalse(new Resampling.Settings(3, 0.0).enabled());
+        GenerationRequest euler = new GenerationRequest("edit", "tiny", "a red boat", "", 16, 16, 4, 5.0, "euler", 1, 1, 0, 0, null, null);
+        try (InferenceMode im = new InferenceMode()) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
+                    new BlendedLatentDiffusion(sd, plain().withResampling(new Resampling.Settings(2, 0.5)))
+                            .edit(euler, image, mask, new BackgroundPsnr(), List.of(), null));
+            assertTrue(e.getMessage().contains("DDIM"), e.getMessage());
+        }
+    }
+
     @Test void theFinalLatentPasteLeavesTheCleanSourceOutside() {
         try (InferenceMode im = new InferenceMode()) {
             BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, plain().withFinalLatentPaste(true));
