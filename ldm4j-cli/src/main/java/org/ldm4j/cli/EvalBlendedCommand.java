@@ -93,6 +93,10 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             + "use the true one).") Integer shrinkUntil;
     @Option(names = "--mask-attention", split = ",", description = "Cross-attention bias w' toward the prompt inside the mask, "
             + "recommended preset (default: the preset's, 0,2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
+    @Option(names = "--negative-replaced", description = "Replacements: the replaced object's phrase as the negative prompt "
+            + "(\"a rock\" when a rock is replaced; default: no negative prompt).") boolean negativeReplaced;
+    @Option(names = "--start", description = "Where the recommended preset's latents start: source (the input's latents noised to "
+            + "the first step, the preset) or noise (pure noise, as the official script).") String start;
     @Option(names = "--zoom", description = "Small masks edited in an enlarged box this many times their size, recommended "
             + "preset (default: the preset's, off).") Double zoom;
     @Option(names = "--resample", defaultValue = "1", description = "RePaint's resampling: model calls per step over the first "
@@ -100,6 +104,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
     @Option(names = "--resample-until", defaultValue = "0.5", description = "Fraction of the steps resampled, from the first "
             + "(default: ${DEFAULT-VALUE}).") double resampleUntil;
     private Resampling.Settings resampling;
+    private BlendSettings.Start startMode;
     @Option(names = "--mask-downsampling", description = "How the recommended preset takes the mask to latent size: nearest-centre "
             + "(the preset's), nearest-top-left, area or max (a cell is edited if any of its pixels is).") String maskDownsampling;
     private Masks.Downsampling downsampling;   // --mask-downsampling, parsed once
@@ -119,7 +124,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
     static final List<String> GRID_COLUMNS = List.of("input", "mask", "recommended, no repair", "recommended, repaired", "official");
 
     /** One edit of one scene: the mask, the diffusion prompt and the classes it asks for. */
-    record Edit(String kind, long sceneSeed, Mask mask, String prompt, Set<ToyClass> requested) {}
+    record Edit(String kind, long sceneSeed, Mask mask, String prompt, Set<ToyClass> requested, String negativePrompt) {}
 
     /** Running sums of one (preset, kind) row. */
     static final class Row {
@@ -148,10 +153,15 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             throw new Ldm4j.UsageError("--resample / --resample-until: " + e.getMessage());
         }
         averaging = repairAveraging == null ? null : BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
+        startMode = start == null ? null : Ldm4j.enumOption(BlendSettings.Start.class, "--start", start);
         downsampling = maskDownsampling == null ? null : Ldm4j.enumOption(Masks.Downsampling.class, "--mask-downsampling", maskDownsampling);
         PictureGrid.check(grid);
         ToyWorldSegmenter segmenter = loadSegmenter();
         StableDiffusion sd = loadModel(model, device, org.bytedeco.pytorch.global.torch.ScalarType.Float);
+        if (resampling.enabled() && !(sd.scheduler(null, 0) instanceof org.ldm4j.schedulers.DDIMScheduler.Config)) {
+            throw new Ldm4j.UsageError("--resample needs the DDIM scheduler (a step taken twice); " + model + " samples with "
+                    + sd.defaultScheduler().alias());
+        }
         if (size % sd.vaeScaleFactor() != 0) throw new Ldm4j.UsageError("--size " + size + " must be a multiple of the VAE factor " + sd.vaeScaleFactor());
         double guidance = cfg != null ? cfg : (sd.defaultSize() <= 128 ? 5.0 : 7.5);
         ObjectRecall recall = new ObjectRecall(minArea);
@@ -162,7 +172,9 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "blended_edits").put("model", model).put("vae", vaeSpec()).put("n", n)
                 .put("first_seed", ToyWorldFid.TEST_SEEDS + first).put("seed", seed).put("size", size).put("samples", samples).put("steps", steps)
                 .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR")
-                .put("resample", resample).put("resample_until", resampleUntil);
+                .put("resample", resample).put("resample_until", resampleUntil)
+                .put("start", start == null ? "preset" : start)
+                .put("negative_replaced", negativeReplaced);
         ArrayNode perEdit = report.putArray("edits");
         List<BufferedImage> tiles = new ArrayList<>();
         try (me.tongfei.progressbar.ProgressBar bar = progress("blended", n, "scenes")) {
@@ -191,7 +203,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         List<Edit> out = new ArrayList<>();
         ToyClass add = GROUND_OBJECTS.get(i % GROUND_OBJECTS.size());
         Mask spot = emptyGroundBlob(scene);
-        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add, small(spot), colour(add, i)), EnumSet.of(add)));
+        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add, small(spot), colour(add, i)), EnumSet.of(add), ""));
         SceneObject largest = scene.objects().stream().max((a, b) -> Integer.compare(a.pixels(), b.pixels())).orElse(null);
         if (largest == null) {
             out.add(null);
@@ -200,11 +212,12 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             others.remove(largest.toyClass());
             ToyClass to = others.get(i % others.size());
             Mask silhouette = scene.objectMask(largest);
-            out.add(new Edit("replace", scene.seed(), silhouette, phrase(to, small(silhouette), colour(to, i)), EnumSet.of(to)));
+            out.add(new Edit("replace", scene.seed(), silhouette, phrase(to, small(silhouette), colour(to, i)), EnumSet.of(to),
+                    negativeReplaced ? phrase(largest.toyClass()) : ""));
         }
         Mask thin = EditMasks.thin(scene, scene.seed() ^ 0x7417L, thinWidth);
         ToyClass fill = mostlyUnder(scene, thin) == ToyClass.WATER ? ToyClass.SAND : ToyClass.WATER;
-        out.add(new Edit("thin", scene.seed(), thin, fill == ToyClass.WATER ? "a blue lake" : "sand", EnumSet.of(fill)));
+        out.add(new Edit("thin", scene.seed(), thin, fill == ToyClass.WATER ? "a blue lake" : "sand", EnumSet.of(fill), ""));
         return out;
     }
 
@@ -295,11 +308,12 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (maskAttention != null && preset.equals("recommended")) s = s.withMaskAttention(maskAttention);
         if (zoom != null && preset.equals("recommended")) s = s.withZoom(zoom);
         if (preset.equals("recommended")) s = s.withResampling(resampling);
+        if (startMode != null && preset.equals("recommended")) s = s.withStart(startMode);
         if (downsampling != null && preset.equals("recommended")) s = s.withDownsampling(downsampling);
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
         boolean pastes = s.pixelBlend();
         s = s.withPixelBlend(false);   // measure what the blend and the repair preserve, not the paste
-        GenerationRequest request = new GenerationRequest("edit", sd.name, e.prompt(), "", size, size, steps, guidance, null, seed,
+        GenerationRequest request = new GenerationRequest("edit", sd.name, e.prompt(), e.negativePrompt(), size, size, steps, guidance, null, seed,
                 samples, 0, 0.0, null, "toyworld:" + e.sceneSeed());
         Scene scene = ToyWorld.sample(e.sceneSeed(), SceneOptions.square(size));
         int[] input = scene.rgb();
@@ -361,6 +375,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         row.millis += millis;
         row.edits++;
         perEdit.addObject().put("preset", preset).put("kind", e.kind()).put("scene_seed", e.sceneSeed()).put("prompt", e.prompt())
+                .put("negative_prompt", e.negativePrompt())
                 .put("mask_area", e.mask().area()).put("psnr_outside", finite(loc.psnrOutside())).put("ssim_outside", loc.ssimOutside())
                 .put("recall_inside", loc.recallInside()).put("recall_inside_unpasted", recallUnpasted)
                 .put("found_inside", loc.foundInside().toString()).put("ms", millis)

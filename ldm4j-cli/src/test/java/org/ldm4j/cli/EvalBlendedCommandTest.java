@@ -197,6 +197,36 @@ class EvalBlendedCommandTest {
                 edit.toString());
     }
 
+    /**
+     * The measured options of session 30: the replaced object as the negative prompt (named in the report per edit)
+     * and the pure-noise start, recorded in the report; RePaint's resampling needs DDIM (the tiny model samples with
+     * PNDM).
+     */
+    @Test void negativePromptStartAndResamplingReachTheReport() throws Exception {
+        Path json = dir.resolve("negative.json");
+        CliTest.Result r = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(),
+                "--size", "16", "--n", "1", "--samples", "1", "--steps", "2", "--kinds", "add,replace", "--no-official",
+                "--repair-steps", "0", "--negative-replaced", "--start", "noise", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode report = new ObjectMapper().readTree(Files.readString(json));
+        assertEquals("noise", report.get("start").asText());
+        CliTest.Result pndm = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(),
+                "--size", "16", "--resample", "2");   // refused once the model's scheduler is known, before any edit
+        assertEquals(2, pndm.code(), pndm.err());
+        assertTrue(pndm.err().strip().lines().reduce((a, b) -> b).orElse("").startsWith("ldm4j: --resample needs the DDIM scheduler"), pndm.err());
+        org.ldm4j.toyworld.Scene scene = org.ldm4j.toyworld.ToyWorld.sample(report.get("first_seed").asLong(), org.ldm4j.toyworld.SceneOptions.square(16));
+        org.ldm4j.toyworld.ToyClass largest = scene.objects().stream()
+                .max(java.util.Comparator.comparingInt(org.ldm4j.toyworld.SceneObject::pixels)).orElseThrow().toyClass();
+        int checked = 0;
+        for (JsonNode edit : report.get("edits")) {
+            if (edit.has("skipped")) continue;
+            checked++;
+            String expected = edit.get("kind").asText().equals("replace") ? EvalBlendedCommand.phrase(largest) : "";
+            assertEquals(expected, edit.get("negative_prompt").asText(), edit.toString());
+        }
+        assertTrue(checked > 0, "no edit ran: " + report);
+    }
+
     @Test void badArgumentsAreOneLineErrors() {
         assertUsageError("--samples", "--samples", "0");
         CliTest.Result m = CliTest.run("eval", "blended", "--model", dir.resolve("missing").toString(), "--segmenter", SEGMENTER.toString(), "--size", "16");
@@ -207,6 +237,8 @@ class EvalBlendedCommandTest {
         assertUsageError("--repair-weight must be > 0", "--repair-weight", "0");
         assertUsageError("--small-below must be >= 0", "--small-below", "-3");
         assertUsageError("--shrink-until needs --dilate > 0", "--shrink-until", "10");
+        assertUsageError("--start: unknown value 'sideways'", "--start", "sideways");
+        assertUsageError("resample passes must be in 1..20", "--resample", "0");
         String d = assertUsageError("--mask-downsampling: unknown value 'bicubic'", "--mask-downsampling", "bicubic");
         assertTrue(d.contains("max"), "the message lists the known values: " + d);
     }
