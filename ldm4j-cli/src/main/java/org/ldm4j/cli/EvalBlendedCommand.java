@@ -95,6 +95,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             + "recommended preset (default: the preset's, 0,2; 0 = off); several are cycled over the samples.") List<Double> maskAttention;
     @Option(names = "--negative-replaced", description = "Replacements: the replaced object's phrase as the negative prompt "
             + "(\"a rock\" when a rock is replaced; default: no negative prompt).") boolean negativeReplaced;
+    @Option(names = "--mask-attention-pooling", description = "How mask attention's mask reaches the coarser cross-attention layers: "
+            + "area (each cell's coverage, the preset) or max (full weight wherever the mask touches a cell).") String maskAttentionPooling;
     @Option(names = "--start", description = "Where the recommended preset's latents start: source (the input's latents noised to "
             + "the first step, the preset) or noise (pure noise, as the official script).") String start;
     @Option(names = "--zoom", description = "Small masks edited in an enlarged box this many times their size, recommended "
@@ -105,6 +107,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             + "(default: ${DEFAULT-VALUE}).") double resampleUntil;
     private Resampling.Settings resampling;
     private BlendSettings.Start startMode;
+    private org.ldm4j.methods.gradop.RegionSemantics.Pooling pooling;
     @Option(names = "--mask-downsampling", description = "How the recommended preset takes the mask to latent size: nearest-centre "
             + "(the preset's), nearest-top-left, area or max (a cell is edited if any of its pixels is).") String maskDownsampling;
     private Masks.Downsampling downsampling;   // --mask-downsampling, parsed once
@@ -153,6 +156,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             throw new Ldm4j.UsageError("--resample / --resample-until: " + e.getMessage());
         }
         averaging = repairAveraging == null ? null : BackgroundRepair.Averaging.parse(repairAveraging);   // before any model loads: exit 2
+        pooling = maskAttentionPooling == null ? null
+                : Ldm4j.enumOption(org.ldm4j.methods.gradop.RegionSemantics.Pooling.class, "--mask-attention-pooling", maskAttentionPooling);
         startMode = start == null ? null : Ldm4j.enumOption(BlendSettings.Start.class, "--start", start);
         downsampling = maskDownsampling == null ? null : Ldm4j.enumOption(Masks.Downsampling.class, "--mask-downsampling", maskDownsampling);
         PictureGrid.check(grid);
@@ -174,7 +179,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
                 .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR")
                 .put("resample", resample).put("resample_until", resampleUntil)
                 .put("start", start == null ? "preset" : start)
-                .put("negative_replaced", negativeReplaced);
+                .put("negative_replaced", negativeReplaced)
+                .put("mask_attention_pooling", pooling == null ? "preset" : pooling.name().toLowerCase(java.util.Locale.ROOT));
         ArrayNode perEdit = report.putArray("edits");
         List<BufferedImage> tiles = new ArrayList<>();
         try (me.tongfei.progressbar.ProgressBar bar = progress("blended", n, "scenes")) {
@@ -309,6 +315,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         if (zoom != null && preset.equals("recommended")) s = s.withZoom(zoom);
         if (preset.equals("recommended")) s = s.withResampling(resampling);
         if (startMode != null && preset.equals("recommended")) s = s.withStart(startMode);
+        if (pooling != null && preset.equals("recommended")) s = s.withMaskAttentionPooling(pooling);
         if (downsampling != null && preset.equals("recommended")) s = s.withDownsampling(downsampling);
         boolean restoresBackground = !rankRaw && (s.repair().enabled() || s.pixelBlend());
         boolean pastes = s.pixelBlend();

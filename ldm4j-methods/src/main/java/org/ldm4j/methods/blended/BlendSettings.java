@@ -1,5 +1,7 @@
 package org.ldm4j.methods.blended;
 
+import org.ldm4j.methods.gradop.RegionSemantics;
+
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -61,13 +63,15 @@ import java.util.Locale;
  * @param zoom ldm4j's addition for small masks, 0 = off: edit a box {@code zoom} times the mask's bounding box,
  *             enlarged to the image size, and shrink the result back ({@link MaskZoom}); masks whose box would cover
  *             3/4 of the image side or more are edited as they are
+ * @param maskAttentionPooling how the mask reaches mask attention's coarser layers: AREA (each cell's coverage) or
+ *                             MAX (full weight wherever the mask touches a cell)
  * @param resampling RePaint's resampling of the first steps ({@link Resampling}), {@link Resampling#OFF} = off
  */
 public record BlendSettings(Start start, double blendStart, BlendPoint blendPoint, NoiseMode noise,
                             SourceLatents source, Masks.Downsampling downsampling, Double threshold, int dilate,
                             Integer shrinkUntil, boolean finalLatentPaste, boolean officialScheduler,
                             BackgroundRepair.Settings repair, boolean pixelBlend, List<Double> maskAttention, double zoom,
-                            Resampling.Settings resampling) {
+                            Resampling.Settings resampling, RegionSemantics.Pooling maskAttentionPooling) {
 
     public enum Start { NOISE, SOURCE }
 
@@ -86,7 +90,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
 
     public BlendSettings {
         if (start == null || blendPoint == null || noise == null || source == null || downsampling == null || repair == null
-                || resampling == null) {
+                || resampling == null || maskAttentionPooling == null) {
             throw new IllegalArgumentException("blended settings: every option needs a value");
         }
         if (!(blendStart >= 0 && blendStart < 1)) throw new IllegalArgumentException("blend start must be in [0, 1), got " + blendStart);
@@ -112,7 +116,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     public static BlendSettings recommended() {
         return new BlendSettings(Start.SOURCE, 0.0, BlendPoint.BEFORE_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
                 Masks.Downsampling.NEAREST_CENTRE, null, 0, null, true, false, BackgroundRepair.Settings.recommended(), true, List.of(0.0, 2.0), 0.0,
-                Resampling.OFF);
+                Resampling.OFF, RegionSemantics.Pooling.AREA);
     }
 
     /**
@@ -121,7 +125,7 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
      */
     public static BlendSettings official() {
         return new BlendSettings(Start.NOISE, 0.25, BlendPoint.AFTER_STEP, NoiseMode.FRESH, SourceLatents.MEAN,
-                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, List.of(0.0), 0.0, Resampling.OFF);
+                Masks.Downsampling.NEAREST_CENTRE, 0.5, 0, null, false, true, BackgroundRepair.Settings.off(), false, List.of(0.0), 0.0, Resampling.OFF, RegionSemantics.Pooling.AREA);
     }
 
     /** A preset by name, {@code recommended} or {@code official} (any case), as the apps' {@code preset} parameter. */
@@ -147,47 +151,47 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
 
     public BlendSettings withBlendStart(double s) {
         return new BlendSettings(start, s, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     public BlendSettings withStart(Start s) {
         return new BlendSettings(s, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     public BlendSettings withBlendPoint(BlendPoint p) {
         return new BlendSettings(start, blendStart, p, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     public BlendSettings withNoise(NoiseMode n) {
         return new BlendSettings(start, blendStart, blendPoint, n, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     public BlendSettings withDownsampling(Masks.Downsampling d) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, d, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     public BlendSettings withShrinking(int n, Integer until) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, n, until,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     public BlendSettings withFinalLatentPaste(boolean on) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                on, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling);
+                on, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     public BlendSettings withRepair(BackgroundRepair.Settings r) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, r, pixelBlend, maskAttention, zoom, resampling);
+                finalLatentPaste, officialScheduler, r, pixelBlend, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     public BlendSettings withPixelBlend(boolean on) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, on, maskAttention, zoom, resampling);
+                finalLatentPaste, officialScheduler, repair, on, maskAttention, zoom, resampling, maskAttentionPooling);
     }
 
     /** w' for every sample, or one per sample cycled over the samples ({@code withMaskAttention(0, 2)}: 0, 2, 0, 2, ...). */
@@ -198,19 +202,25 @@ public record BlendSettings(Start start, double blendStart, BlendPoint blendPoin
     /** As {@link #withMaskAttention(double...)}, from a list (the apps' comma-separated option). */
     public BlendSettings withMaskAttention(List<Double> weights) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, weights, zoom, resampling);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, weights, zoom, resampling, maskAttentionPooling);
     }
 
     /** Small masks edited in an enlarged box {@code context} times their size ({@link MaskZoom}); 0 = off. */
     public BlendSettings withZoom(double context) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, context, resampling);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, context, resampling, maskAttentionPooling);
     }
 
     /** RePaint's resampling of the first steps ({@link Resampling}); {@link Resampling#OFF} in both presets. */
     public BlendSettings withResampling(Resampling.Settings r) {
         return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
-                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, r);
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, r, maskAttentionPooling);
+    }
+
+    /** How the mask reaches the coarser cross-attention layers for mask attention (AREA in both presets). */
+    public BlendSettings withMaskAttentionPooling(RegionSemantics.Pooling p) {
+        return new BlendSettings(start, blendStart, blendPoint, noise, source, downsampling, threshold, dilate, shrinkUntil,
+                finalLatentPaste, officialScheduler, repair, pixelBlend, maskAttention, zoom, resampling, p);
     }
 
     /** The mask-attention weight of sample {@code k} (0-based) of an edit. */

@@ -205,7 +205,7 @@ public final class BlendedLatentDiffusion {
         if (weight == 0 || kept == 0) return null;
         int[] promptTokens = IntStream.rangeClosed(1, kept).toArray();
         RegionSemantics region = RegionSemantics.ofMasks(mLat, new int[][]{promptTokens}, weight,
-                text.encoding().ids().length);
+                text.encoding().ids().length, settings.maskAttentionPooling());
         return region.extras(config, request.guidanceScale() > 1.0);
     }
 

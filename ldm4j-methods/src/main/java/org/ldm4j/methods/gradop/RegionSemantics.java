@@ -35,14 +35,19 @@ import java.util.function.Function;
  * cross-attention up to 768² px; paint-with-words takes it over the whole batch).
  */
 public final class RegionSemantics {
+    /** How a region mask reaches a coarser feature map: each cell's coverage (eDiff-I's) or any coverage as 1. */
+    public enum Pooling { AREA, MAX }
+
     private final RegionSettings settings;
+    private final Pooling pooling;
     private final Tensor masks;            // (1, K, H, W) float32 in {0, 1}
     private final Tensor tokenWeights;     // (K, M): w_k at the token positions of phrase k
     private final int[][] tokens;
     private final Map<Long, Tensor> perResolution = new HashMap<>();
 
-    private RegionSemantics(RegionSettings settings, Tensor masks, Tensor tokenWeights, int[][] tokens) {
+    private RegionSemantics(RegionSettings settings, Pooling pooling, Tensor masks, Tensor tokenWeights, int[][] tokens) {
         this.settings = settings;
+        this.pooling = pooling;
         this.masks = masks;
         this.tokenWeights = tokenWeights;
         this.tokens = tokens;
@@ -66,7 +71,7 @@ public final class RegionSemantics {
             weights[r] = regions.get(r).weight();
         }
         Tensor masks = Scopes.keep(masksOf(painting, regions, settings.tolerance()));
-        return new RegionSemantics(settings, masks, tokenWeights(tokens, weights, encoding.ids().length), tokens);
+        return new RegionSemantics(settings, Pooling.AREA, masks, tokenWeights(tokens, weights, encoding.ids().length), tokens);
     }
 
     /** (K, M): region r's weight at each of its token positions, 0 elsewhere. */
@@ -89,8 +94,9 @@ public final class RegionSemantics {
      * @param tokens        per region, the positions in the context it weighs (weight 1 each)
      * @param strength      w'
      * @param contextLength M, the text encoder's sequence length
+     * @param pooling       how the masks reach coarser cross-attention layers
      */
-    public static RegionSemantics ofMasks(Tensor masks, int[][] tokens, double strength, int contextLength) {
+    public static RegionSemantics ofMasks(Tensor masks, int[][] tokens, double strength, int contextLength, Pooling pooling) {
         if (masks.dim() != 4 || masks.size(0) != 1 || masks.size(1) != tokens.length) {
             throw new IllegalArgumentException("region masks must be (1, " + tokens.length + ", H, W), got "
                     + java.util.Arrays.toString(masks.sizes().vec().get()));
@@ -99,7 +105,7 @@ public final class RegionSemantics {
         double[] ones = new double[tokens.length];
         java.util.Arrays.fill(ones, 1.0);
         Tensor cpuMasks = Dtypes.to(masks.detach(), new org.bytedeco.pytorch.Device("cpu"), org.bytedeco.pytorch.global.torch.ScalarType.Float);
-        return new RegionSemantics(new RegionSettings(List.of(), strength, 0), Scopes.keep(cpuMasks.clone()),
+        return new RegionSemantics(new RegionSettings(List.of(), strength, 0), pooling, Scopes.keep(cpuMasks.clone()),
                 tokenWeights(tokens, ones, contextLength), tokens);
     }
 
@@ -140,8 +146,13 @@ public final class RegionSemantics {
     /** Token positions of region k's phrase in the prompt. */
     public int[] tokens(int region) { return tokens[region].clone(); }
 
-    /** The masks area-averaged to a feature map: (1, K, h, w); each value is the region's coverage of that cell. */
-    public Tensor masksAt(long h, long w) { return torch.adaptive_avg_pool2d(masks, h, w); }
+    /**
+     * The masks on a feature map: (1, K, h, w); each value is the region's coverage of that cell (AREA), or 1 where
+     * the region touches the cell (MAX: a mask of one latent cell keeps its full weight on coarser layers).
+     */
+    public Tensor masksAt(long h, long w) {
+        return pooling == Pooling.MAX ? torch.adaptive_max_pool2d(masks, h, w).get0() : torch.adaptive_avg_pool2d(masks, h, w);
+    }
 
     /** W_r (h·w, M) for an h x w feature map, cached per size. */
     public synchronized Tensor weightsAt(long h, long w) {

@@ -97,6 +97,28 @@ class BlendedLatentDiffusionTest {
     }
 
     /**
+     * Mask attention's pooling on a coarser layer: one latent cell covers a quarter of a 2x2-pooled cell, so AREA gives
+     * it weight 0.25 there and MAX the full 1; both leave cells the mask does not touch at 0.
+     */
+    @Test void maxPoolingKeepsASmallMasksFullWeightOnCoarserLayers() {
+        try (InferenceMode im = new InferenceMode()) {
+            Tensor one = torch.zeros(1, 1, 8, 8);
+            one.narrow(2, 3, 1).narrow(3, 5, 1).fill_(new Scalar(1.0));   // cell (3, 5) -> (1, 2) on 4x4
+            for (var pooling : org.ldm4j.methods.gradop.RegionSemantics.Pooling.values()) {
+                float[] w = org.ldm4j.nn.Tensors.toFloats(org.ldm4j.methods.gradop.RegionSemantics.ofMasks(one, new int[][]{{1}}, 2.0, 77, pooling)
+                        .weightsAt(4, 4));   // (16, 77)
+                for (int cell = 0; cell < 16; cell++) {
+                    float expected = cell == 1 * 4 + 2 ? (pooling == org.ldm4j.methods.gradop.RegionSemantics.Pooling.MAX ? 1f : 0.25f) : 0f;
+                    assertEquals(expected, w[cell * 77 + 1], 1e-6, pooling + " cell " + cell);
+                }
+                float[] full = org.ldm4j.nn.Tensors.toFloats(org.ldm4j.methods.gradop.RegionSemantics.ofMasks(one, new int[][]{{1}}, 2.0, 77, pooling)
+                        .weightsAt(8, 8));
+                assertEquals(1f, full[(3 * 8 + 5) * 77 + 1], 1e-6, pooling + ": the mask's own resolution is the mask");
+            }
+        }
+    }
+
+    /**
      * RePaint's resampling: each of the first half of the steps runs 3 times, each extra run blending the background
      * at the level below (to noise back up from) and at the step's own level (before the model), every blend keeping
      * the noised source outside; the run stays deterministic per seed and differs from the run without it.
@@ -163,7 +185,7 @@ class BlendedLatentDiffusionTest {
             org.ldm4j.pipeline.PromptConditioning text = sd.encodePrompt("a red boat", "", 0);
             assertEquals(3, text.encoding().tokenCount());
             org.ldm4j.methods.gradop.RegionSemantics region = org.ldm4j.methods.gradop.RegionSemantics.ofMasks(mLat,
-                    new int[][]{{1, 2, 3}}, 4.0, 77);
+                    new int[][]{{1, 2, 3}}, 4.0, 77, org.ldm4j.methods.gradop.RegionSemantics.Pooling.AREA);
             float[] w = org.ldm4j.nn.Tensors.toFloats(region.weightsAt(8, 8));   // (64, 77)
             int[] tokens = region.tokens(0);
             assertArrayEquals(new int[]{1, 2, 3}, tokens);
