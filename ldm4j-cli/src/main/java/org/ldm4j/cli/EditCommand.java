@@ -9,6 +9,7 @@ import org.ldm4j.methods.blended.BackgroundPsnr;
 import org.ldm4j.methods.blended.BackgroundRepair;
 import org.ldm4j.methods.blended.BlendSettings;
 import org.ldm4j.methods.blended.BlendedLatentDiffusion;
+import org.ldm4j.methods.blended.ClipEditScore;
 import org.ldm4j.methods.blended.EditResult;
 import org.ldm4j.methods.blended.EditScorer;
 import org.ldm4j.methods.blended.Masks;
@@ -56,6 +57,15 @@ final class EditCommand implements Callable<Integer> {
 
     @Option(names = "--start", description = "source (noised input latents) or noise (pure noise, as the SD2 script).")
     String start;
+
+    @Option(names = "--rank-with", defaultValue = "background", description = "How the --n samples are ranked: background "
+            + "(PSNR outside the mask, no extra weights; the default) or clip (the official code's ranking: CLIP's cosine between "
+            + "the prompt and the sample with its background blacked out; weights from --clip).")
+    String rankWith;
+
+    @Option(names = "--clip", defaultValue = ClipEditScore.OFFICIAL, description = "CLIP for --rank-with clip: a transformers "
+            + "folder or a Hugging Face id (default: ${DEFAULT-VALUE}, the official code's ViT-B/16).")
+    String clip;
 
     @Option(names = "--repair-steps", description = "Adam steps of the decoder repair of the best sample (default 75).")
     Integer repairSteps;
@@ -106,6 +116,9 @@ final class EditCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (Path p : List.of(image, mask)) if (!Files.isRegularFile(p)) throw new Ldm4j.UsageError("file not found: " + p);
+        if (!List.of("background", "clip").contains(rankWith)) {
+            throw new Ldm4j.UsageError("--rank-with: unknown value '" + rankWith + "' (expected background or clip)");
+        }
         BlendSettings settings = settings();
         BufferedImage img;
         Tensor m;
@@ -126,7 +139,11 @@ final class EditCommand implements Callable<Integer> {
         if (img.getWidth() != request.width() || img.getHeight() != request.height()) {
             throw new Ldm4j.UsageError("image is " + img.getWidth() + "x" + img.getHeight() + "; resize it or leave --width/--height out");
         }
-        EditScorer scorer = new BackgroundPsnr();
+        EditScorer scorer = switch (rankWith) {
+            case "background" -> new BackgroundPsnr();
+            case "clip" -> ClipEditScore.load(clip, sd.device());
+            default -> throw new IllegalStateException(rankWith);   // checked above
+        };
         EditResult result;
         Tensor x = Images.toTensor(img);
         try (InferenceMode inference = new InferenceMode(); ProgressHook progress = new ProgressHook("edit");

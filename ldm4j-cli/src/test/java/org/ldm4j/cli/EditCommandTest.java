@@ -44,6 +44,34 @@ class EditCommandTest {
         assertFalse(Files.exists(dir.resolve("out.png")));
     }
 
+    /**
+     * An edit end to end on the tiny model: two samples ranked by the official CLIP ranking (a tiny CLIP folder), each
+     * written with its rank and score; an unknown ranking is a usage error before any model loads.
+     */
+    @Test void editsRankWithClipFromAFolder() throws Exception {
+        Path model = org.ldm4j.pipeline.TinyStableDiffusion.write(dir.resolve("tiny"), 0);
+        org.ldm4j.models.clip.TinyClip.write(dir.resolve("clip"));
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.image.BufferedImage msk = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) {
+            img.setRGB(x, y, (x * 15) << 16 | (y * 15) << 8 | 90);
+            msk.setRGB(x, y, x >= 4 && x < 12 && y >= 4 && y < 12 ? 0xFFFFFF : 0);
+        }
+        Path image = dir.resolve("in16.png"), mask = dir.resolve("mask16.png"), out = dir.resolve("edited.png");
+        javax.imageio.ImageIO.write(img, "png", image.toFile());
+        javax.imageio.ImageIO.write(msk, "png", mask.toFile());
+        String[] args = {"edit", "--model", model.toString(), "--image", image.toString(), "--mask", mask.toString(), "--prompt", "a red car",
+                "--n", "2", "--steps", "2", "--repair-steps", "1", "--out", out.toString()};
+        CliTest.Result clip = CliTest.run(concat(args, "--rank-with", "clip", "--clip", dir.resolve("clip").toString()));
+        assertEquals(0, clip.code(), clip.err());
+        assertTrue(Files.exists(out) && Files.exists(dir.resolve("edited-0.png")) && Files.exists(dir.resolve("edited-1.png")));
+        assertTrue(clip.out().lines().filter(l -> l.startsWith("rank ") && l.contains(" clip ")).count() == 2, clip.out());
+
+        CliTest.Result unknown = CliTest.run(concat(args, "--rank-with", "sharpness"));
+        assertEquals(2, unknown.code());
+        assertTrue(unknown.err().contains("--rank-with: unknown value 'sharpness' (expected background or clip)"), unknown.err());
+    }
+
     /** An edit of two one-byte "images" with a missing model: every option check runs before either is read. */
     private String[] common() throws Exception {
         Path image = Files.write(dir.resolve("in.png"), new byte[]{1}), mask = Files.write(dir.resolve("mask.png"), new byte[]{1});

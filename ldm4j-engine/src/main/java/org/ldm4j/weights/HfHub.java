@@ -148,6 +148,24 @@ public final class HfHub {
         });
     }
 
+    /** Top-level files of a transformers model repository that a CLIP ranker needs: config, tokenizer, weights. */
+    private static final Pattern TRANSFORMERS_FILES = Pattern.compile(
+            "config\\.json|vocab\\.json|merges\\.txt|tokenizer\\.json|tokenizer_config\\.json|special_tokens_map\\.json");
+    private static final Pattern MODEL_SAFETENSORS = Pattern.compile("model(-\\d{5}-of-\\d{5})?\\.safetensors|model\\.safetensors\\.index\\.json");
+
+    /**
+     * A transformers model repository (e.g. {@code openai/clip-vit-base-patch16}): its top-level config and tokenizer
+     * files and its weights, {@code model.safetensors} where the repository has them, else {@code pytorch_model.bin}
+     * (read weights-only); TensorFlow and Flax weights are never fetched.
+     */
+    public Path transformersModel(String repoId, String revision) throws IOException {
+        return snapshotSelecting(repoId, revision, all -> {
+            boolean safetensors = all.stream().anyMatch(f -> MODEL_SAFETENSORS.matcher(f).matches());
+            return f -> TRANSFORMERS_FILES.matcher(f).matches()
+                    || (safetensors ? MODEL_SAFETENSORS.matcher(f).matches() : PICKLE_WEIGHTS.matcher(f).matches() && f.startsWith("pytorch_model"));
+        });
+    }
+
     private Path snapshotSelecting(String repoId, String revision,
                           java.util.function.Function<List<String>, Predicate<String>> select) throws IOException {
         String rev = revision == null ? "main" : revision;

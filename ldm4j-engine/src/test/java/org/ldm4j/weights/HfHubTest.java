@@ -77,6 +77,29 @@ class HfHubTest {
         assertEquals(before + 1, requests.size(), requests.subList(before, requests.size()).toString());
     }
 
+    /** A transformers repository (a CLIP ranker's): config, tokenizer and safetensors weights; never TF, Flax or a second copy. */
+    @Test void transformersModelsFetchOneCopyOfTheWeights() throws Exception {
+        Path remote = dir.resolve("clip-remote");
+        Files.createDirectories(remote);
+        for (String f : List.of("config.json", "vocab.json", "merges.txt", "tokenizer_config.json")) Files.writeString(remote.resolve(f), "{}");
+        SafetensorsWriter.write(remote.resolve("model.safetensors"), Map.of("x", torch.zeros(1)));
+        for (String f : List.of("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")) Files.write(remote.resolve(f), new byte[64]);
+        try (HubTestServer clip = new HubTestServer("openai/clip-tiny", COMMIT, remote)) {
+            Path snap = new HfHub(dir.resolve("hf/hub"), clip.endpoint(), null, false, false).transformersModel("openai/clip-tiny", "main");
+            for (String f : List.of("config.json", "vocab.json", "merges.txt", "tokenizer_config.json", "model.safetensors")) {
+                assertTrue(Files.exists(snap.resolve(f)), f);
+            }
+            for (String f : List.of("pytorch_model.bin", "tf_model.h5", "flax_model.msgpack")) assertFalse(Files.exists(snap.resolve(f)), f);
+        }
+        // without safetensors, the PyTorch weights (read weights-only)
+        Files.delete(remote.resolve("model.safetensors"));
+        try (HubTestServer clip = new HubTestServer("openai/clip-bin", COMMIT, remote)) {
+            Path snap = new HfHub(dir.resolve("hf/hub"), clip.endpoint(), null, false, false).transformersModel("openai/clip-bin", "main");
+            assertTrue(Files.exists(snap.resolve("pytorch_model.bin")));
+            assertFalse(Files.exists(snap.resolve("tf_model.h5")));
+        }
+    }
+
     @Test void resumesAPartialDownloadWithARangeRequest() throws Exception {
         byte[] content = Files.readAllBytes(repoFiles.resolve("text_encoder/model.safetensors"));
         String etag = etagOf(content, true);

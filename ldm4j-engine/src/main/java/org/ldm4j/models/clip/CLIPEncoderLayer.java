@@ -11,7 +11,7 @@ public final class CLIPEncoderLayer extends Block {
     public final CLIPMLP mlp;
     public final LayerNorm layerNorm2;
 
-    public CLIPEncoderLayer(CLIPTextConfig config) {
+    public CLIPEncoderLayer(CLIPEncoderSpec config) {
         selfAttn = child("self_attn", new CLIPAttention(config));
         layerNorm1 = child("layer_norm1", new LayerNorm(config.hiddenSize(), config.layerNormEps()));
         mlp = child("mlp", new CLIPMLP(config));

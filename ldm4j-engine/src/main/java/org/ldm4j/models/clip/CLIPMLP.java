@@ -11,7 +11,7 @@ public final class CLIPMLP extends Block {
     public final Linear fc1, fc2;
     private final boolean quickGelu;
 
-    public CLIPMLP(CLIPTextConfig config) {
+    public CLIPMLP(CLIPEncoderSpec config) {
         fc1 = child("fc1", new Linear(config.hiddenSize(), config.intermediateSize()));
         fc2 = child("fc2", new Linear(config.intermediateSize(), config.hiddenSize()));
         quickGelu = config.hiddenAct().equals("quick_gelu");

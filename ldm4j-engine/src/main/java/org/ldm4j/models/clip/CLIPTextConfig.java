@@ -33,7 +33,7 @@ public record CLIPTextConfig(
         Double layerNormEps,
         Integer bosTokenId,
         Integer eosTokenId,
-        Integer padTokenId) {
+        Integer padTokenId) implements CLIPEncoderSpec {
 
     /** Fills transformers' defaults and rejects what the engine does not implement, naming the key. */
     public CLIPTextConfig {
@@ -70,7 +70,10 @@ public record CLIPTextConfig(
         return new CLIPTextConfig(49408, 768, 3072, 12, 12, 77, "quick_gelu", 1e-5, 0, 2, 1);
     }
 
-    public int headDim() { return hiddenSize / numAttentionHeads; }
+    @Override public int headDim() { return hiddenSize / numAttentionHeads; }
+
+    /** The text tower is causal: padding after the end token never changes the states before it. */
+    @Override public boolean causal() { return true; }
 
     /** Shared: building a mapper and its deserializers costs far more than a parse (thread-safe once set up). */
     private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
