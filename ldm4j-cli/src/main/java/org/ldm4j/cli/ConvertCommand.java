@@ -28,6 +28,7 @@ final class ConvertCommand implements Callable<Integer> {
         if (!out.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
             throw new Ldm4j.UsageError("--out must be a .safetensors file, got " + out);
         }
+        GenerateSupport.checkOutputs(out, java.util.List.of(out));
         if (Files.isDirectory(in)) {
             DiffusersToLdm.writeSingleFile(DiffusersFolder.open(in), out);
         } else {

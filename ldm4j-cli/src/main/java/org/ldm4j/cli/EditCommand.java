@@ -116,6 +116,7 @@ final class EditCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (Path p : List.of(image, mask)) if (!Files.isRegularFile(p)) throw new Ldm4j.UsageError("file not found: " + p);
+        GenerateSupport.checkOutputs(options.out, GenerateSupport.editOutputFiles(options.out, options.count));
         if (!List.of("background", "clip").contains(rankWith)) {
             throw new Ldm4j.UsageError("--rank-with: unknown value '" + rankWith + "' (expected background or clip)");
         }

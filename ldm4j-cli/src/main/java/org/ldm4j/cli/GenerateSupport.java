@@ -124,6 +124,46 @@ final class GenerateSupport {
                 o.count, o.clipSkip, o.eta, strength, init).validate(sd.vaeScaleFactor());
     }
 
+    /** The files {@link #write} creates for {@code count} images: {@code out}, or out-0.png ... out-(n-1).png and out-grid.png. */
+    static List<Path> outputFiles(Path out, int count) {
+        if (count <= 1) return List.of(out);
+        List<Path> files = new ArrayList<>();
+        for (int k = 0; k < count; k++) files.add(sibling(out, "-" + k));
+        files.add(sibling(out, "-grid"));
+        return files;
+    }
+
+    /** The files {@code edit} creates: each of the {@code count} samples as out-k.png, and the best, repaired, as {@code out}. */
+    static List<Path> editOutputFiles(Path out, int count) {
+        List<Path> files = new ArrayList<>(List.of(out));
+        for (int k = 0; k < count; k++) files.add(sibling(out, "-" + k));
+        return files;
+    }
+
+    /** {@code out} with {@code suffix} before its .png: {@code sibling(a.png, "-0")} is a-0.png beside it. */
+    static Path sibling(Path out, String suffix) {
+        return out.resolveSibling(out.getFileName().toString().replaceFirst("(?i)\\.png$", "") + suffix + ".png");
+    }
+
+    /**
+     * Checks, before any model loads, that each file an image command will write from {@code --out} can be created:
+     * none is a folder and no folder above it is a file. Each problem is a usage error naming the path, so a run
+     * never fails after generating with some of its images already written.
+     */
+    static void checkOutputs(Path out, List<Path> files) {
+        for (Path f : files) {
+            if (Files.isDirectory(f)) {
+                throw new Ldm4j.UsageError(f.equals(out) ? "--out " + out + " is a folder, not a file"
+                        : "--out " + out + ": " + f + " (one of the files it names) is a folder, not a file");
+            }
+            for (Path a = f.toAbsolutePath().getParent(); a != null; a = a.getParent()) {
+                if (!Files.exists(a)) continue;   // created on writing
+                if (!Files.isDirectory(a)) throw new Ldm4j.UsageError("--out " + out + ": " + a + " is a file, not a folder");
+                break;
+            }
+        }
+    }
+
     /** Writes out.png (one image) or out-0.png ... plus out-grid.png (several); returns the paths written. */
     static List<Path> write(List<Tensor> images, GenerationRequest r, StableDiffusion sd, Path out) throws IOException {
         return write(images, r, sd, out, single -> single);

@@ -129,6 +129,9 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         ToyWorldPainting toy = ToyWorldPainting.parse(painting);
         if (toy == null && !Files.isRegularFile(Path.of(painting))) throw new Ldm4j.UsageError("painting not found: " + painting);
         String promptText = options.prompt != null ? options.prompt : toy != null ? toy.caption() : options.requirePrompt();
+        List<Path> outputs = new ArrayList<>(GenerateSupport.outputFiles(options.out, options.count));
+        if (toy != null) outputs.add(GenerateSupport.sibling(options.out, "-painting"));
+        GenerateSupport.checkOutputs(options.out, outputs);
         if (options.eta != 0) throw new Ldm4j.UsageError("--eta is not supported by stroke2img (GradOP runs deterministic DDIM)");
         String m = method.toLowerCase(Locale.ROOT);
         if (!GradOpParameters.METHODS.contains(m)) {
@@ -193,7 +196,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
                 regions.isEmpty() ? null : regions, regionStrength, regionTolerance, painting, background);
         for (Path p : GenerateSupport.write(images, request, sd, options.out, record::forImage)) System.out.println("wrote " + p);
         if (toy != null) {   // the generated painting is input the user has not seen: write it beside the result
-            Path p = options.out.resolveSibling(options.out.getFileName().toString().replaceFirst("(?i)\\.png$", "") + "-painting.png");
+            Path p = GenerateSupport.sibling(options.out, "-painting");
             Images.writePng(toy.image(), p);
             System.out.println("wrote " + p + " (the painting; prompt: " + promptText + ")");
         }

@@ -24,6 +24,7 @@ final class Txt2ImgCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        GenerateSupport.checkOutputs(options.out, GenerateSupport.outputFiles(options.out, options.count));
         StableDiffusion sd = GenerateSupport.load(options);
         GenerationRequest request = GenerateSupport.request(options, sd, "txt2img", null, null, sd.defaultSize(), sd.defaultSize());
         try (InferenceMode inference = new InferenceMode(); ProgressHook progress = new ProgressHook("txt2img")) {

@@ -158,14 +158,46 @@ class CliTest {
         }
     }
 
-    /** Failures outside ldm4j's control are one line too: an output path that is a folder, an empty checkpoint to convert. */
+    /** One line, exit code {@code code}, containing each of {@code fragments}; no stack trace. */
+    static void assertOneLineError(Result r, int code, String... fragments) {
+        assertEquals(code, r.code(), r.err());
+        List<String> lines = r.err().strip().lines().filter(l -> !l.contains(" INFO ")).toList();   // a loader's log line aside
+        assertTrue(lines.size() == 1 && lines.get(0).startsWith("ldm4j: "), "one line: " + r.err());
+        for (String f : fragments) assertTrue(lines.get(0).contains(f), "should mention '" + f + "': " + r.err());
+    }
+
+    /**
+     * The files --out names are checked before any model loads (the model here does not exist): a folder where an
+     * image or the grid goes, or a file where a folder is needed, is a usage error naming it, and nothing is written.
+     */
+    @Test void outputPathsAreCheckedBeforeGenerating() throws Exception {
+        String missingModel = dir.resolve("no-model-here").toString();
+        Path folder = Files.createDirectories(dir.resolve("a-folder.png"));
+        assertOneLineError(run("txt2img", "--model", missingModel, "--prompt", "a house", "--out", folder.toString()),
+                2, "--out " + folder + " is a folder, not a file");
+        Path grid = Files.createDirectories(dir.resolve("several-grid.png"));
+        Path several = dir.resolve("several.png");
+        assertOneLineError(run("txt2img", "--model", missingModel, "--prompt", "a house", "--n", "2", "--out", several.toString()),
+                2, grid + " (one of the files it names) is a folder");
+        assertFalse(Files.exists(dir.resolve("several-0.png")) || Files.exists(dir.resolve("several-1.png")));
+        Path file = Files.writeString(dir.resolve("plain-file"), "x");
+        assertOneLineError(run("txt2img", "--model", missingModel, "--prompt", "a house", "--out", file.resolve("sub/x.png").toString()),
+                2, file + " is a file, not a folder");
+        Files.writeString(dir.resolve("init-for-out.png"), "not read before the check");
+        assertOneLineError(run("img2img", "--model", missingModel, "--prompt", "a house", "--init", dir.resolve("init-for-out.png").toString(),
+                "--n", "2", "--out", several.toString()), 2, grid.toString());
+        // a real run whose grid is a folder: still refused before generating
+        Result r = run(txt2img("several.png", "--n", "2"));
+        assertOneLineError(r, 2, grid.toString());
+        assertFalse(Files.exists(dir.resolve("several-0.png")), "no image was generated");
+    }
+
+    /** Failures outside ldm4j's control are one line too: a refused write (exit 1), an empty checkpoint to convert. */
     @Test void fileSystemRefusalsAndEmptyCheckpointsAreOneLine() throws Exception {
-        Path folder = dir.resolve("a-folder.png");
-        Files.createDirectories(folder);
-        Result r = run(txt2img("a-folder.png"));
-        assertEquals(1, r.code(), r.err());
-        List<String> lines = r.err().strip().lines().filter(l -> !l.contains(" INFO ")).toList();
-        assertTrue(lines.size() == 1 && lines.get(0).startsWith("ldm4j: ") && lines.get(0).contains("a-folder.png"), r.err());
+        assertEquals("/o/.x.tmp -> /o/x.png: Is a directory",
+                Ldm4j.failureMessage(new java.nio.file.FileSystemException("/o/.x.tmp", "/o/x.png", "Is a directory")));
+        Path folder = Files.createDirectories(dir.resolve("folder.safetensors"));
+        assertOneLineError(run("convert", "--in", model.toString(), "--out", folder.toString()), 2, "--out " + folder + " is a folder");
         Path empty = dir.resolve("empty.safetensors");
         Files.write(empty, new byte[]{2, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
         Result c = run("convert", "--in", empty.toString(), "--out", dir.resolve("empty-out.safetensors").toString());

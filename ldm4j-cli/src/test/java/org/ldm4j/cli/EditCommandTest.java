@@ -72,6 +72,14 @@ class EditCommandTest {
         assertTrue(unknown.err().contains("--rank-with: unknown value 'sharpness' (expected background or clip)"), unknown.err());
     }
 
+    /** The files --out names (the best and each sample) are checked before any model loads: a folder among them is named. */
+    @Test void outputFilesAreCheckedFirst() throws Exception {
+        Path sample = Files.createDirectories(dir.resolve("out-1.png"));
+        CliTest.Result r = CliTest.run(concat(common(), "--n", "2"));
+        CliTest.assertOneLineError(r, 2, sample + " (one of the files it names) is a folder");
+        assertFalse(Files.exists(dir.resolve("out.png")) || Files.exists(dir.resolve("out-0.png")));
+    }
+
     /** An edit of two one-byte "images" with a missing model: every option check runs before either is read. */
     private String[] common() throws Exception {
         Path image = Files.write(dir.resolve("in.png"), new byte[]{1}), mask = Files.write(dir.resolve("mask.png"), new byte[]{1});
