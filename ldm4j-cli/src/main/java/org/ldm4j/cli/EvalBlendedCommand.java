@@ -113,6 +113,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
     private Masks.Downsampling downsampling;   // --mask-downsampling, parsed once
     @Option(names = "--small-below", description = "Ask for a \"small\" object (ToyWorld's size word) when the add or replace mask "
             + "covers less than this many pixels at 64x64 (scaled to --size; default: never).") Integer smallBelow;
+    @Option(names = "--scene-words", description = "Follow the requested object with its scene's setting as the scene's first caption "
+            + "words it (\"a car on the grass by a lake under a clear blue sky\"; default: off, the object alone).") boolean sceneWords;
     @Option(names = "--colour-words", description = "Name a colour with the requested object as ToyWorld's captions do (\"a red "
             + "house\"), cycled over the scenes from the class's caption colours (default: off, \"a house\").") boolean colourWords;
     @Option(names = "--kinds", split = ",", defaultValue = "add,replace,thin", description = "Edit kinds to run (default: ${DEFAULT-VALUE}).") List<String> kinds;
@@ -179,7 +181,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
                 .put("cfg", guidance).put("txt2img_ms", txt2imgMillis).put("ranking", "recall inside the mask, then background PSNR")
                 .put("resample", resample).put("resample_until", resampleUntil)
                 .put("start", start == null ? "preset" : start)
-                .put("negative_replaced", negativeReplaced)
+                .put("negative_replaced", negativeReplaced).put("scene_words", sceneWords)
                 .put("mask_attention_pooling", pooling == null ? "preset" : pooling.name().toLowerCase(java.util.Locale.ROOT));
         ArrayNode perEdit = report.putArray("edits");
         List<BufferedImage> tiles = new ArrayList<>();
@@ -209,7 +211,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
         List<Edit> out = new ArrayList<>();
         ToyClass add = GROUND_OBJECTS.get(i % GROUND_OBJECTS.size());
         Mask spot = emptyGroundBlob(scene);
-        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add, small(spot), colour(add, i)), EnumSet.of(add), ""));
+        out.add(spot == null ? null : new Edit("add", scene.seed(), spot, phrase(add, small(spot), colour(add, i)) + setting(scene), EnumSet.of(add), ""));
         SceneObject largest = scene.objects().stream().max((a, b) -> Integer.compare(a.pixels(), b.pixels())).orElse(null);
         if (largest == null) {
             out.add(null);
@@ -218,13 +220,24 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             others.remove(largest.toyClass());
             ToyClass to = others.get(i % others.size());
             Mask silhouette = scene.objectMask(largest);
-            out.add(new Edit("replace", scene.seed(), silhouette, phrase(to, small(silhouette), colour(to, i)), EnumSet.of(to),
+            out.add(new Edit("replace", scene.seed(), silhouette, phrase(to, small(silhouette), colour(to, i)) + setting(scene), EnumSet.of(to),
                     negativeReplaced ? phrase(largest.toyClass()) : ""));
         }
         Mask thin = EditMasks.thin(scene, scene.seed() ^ 0x7417L, thinWidth);
         ToyClass fill = mostlyUnder(scene, thin) == ToyClass.WATER ? ToyClass.SAND : ToyClass.WATER;
         out.add(new Edit("thin", scene.seed(), thin, fill == ToyClass.WATER ? "a blue lake" : "sand", EnumSet.of(fill), ""));
         return out;
+    }
+
+    /** Where a ToyWorld list caption's objects end and its setting begins (the ground, or the water under boats). */
+    private static final java.util.regex.Pattern SETTING = java.util.regex.Pattern.compile(
+            " (on the grass|on a green meadow|on the sand|on a sandy beach|in the snow|on snowy ground|on the sea|on a lake|by a lake|near a lake|by the sea|near the ocean|under |on a sunny day|at sunset|at night)");
+
+    /** With --scene-words, the setting words of the scene's first caption (" on the grass ... sky"), else "". */
+    private String setting(Scene scene) {
+        if (!sceneWords) return "";
+        java.util.regex.Matcher m = SETTING.matcher(scene.caption());
+        return m.find() ? scene.caption().substring(m.start()) : "";
     }
 
     /** The diffusion prompt asking for one object, in ToyWorld's caption words. */

@@ -198,15 +198,15 @@ class EvalBlendedCommandTest {
     }
 
     /**
-     * The measured options of session 30: the replaced object as the negative prompt (named in the report per edit)
-     * and the pure-noise start, recorded in the report; RePaint's resampling needs DDIM (the tiny model samples with
+     * The measured options of session 30: the replaced object as the negative prompt (named in the report per edit),
+     * the scene caption's setting after the object, and the pure-noise start, recorded in the report; RePaint's resampling needs DDIM (the tiny model samples with
      * PNDM).
      */
     @Test void negativePromptStartAndResamplingReachTheReport() throws Exception {
         Path json = dir.resolve("negative.json");
         CliTest.Result r = CliTest.run("eval", "blended", "--model", model.toString(), "--segmenter", SEGMENTER.toString(),
                 "--size", "16", "--n", "1", "--samples", "1", "--steps", "2", "--kinds", "add,replace", "--no-official",
-                "--repair-steps", "0", "--negative-replaced", "--start", "noise", "--json", json.toString());
+                "--repair-steps", "0", "--negative-replaced", "--start", "noise", "--scene-words", "--json", json.toString());
         assertEquals(0, r.code(), r.err());
         JsonNode report = new ObjectMapper().readTree(Files.readString(json));
         assertEquals("noise", report.get("start").asText());
@@ -223,6 +223,9 @@ class EvalBlendedCommandTest {
             checked++;
             String expected = edit.get("kind").asText().equals("replace") ? EvalBlendedCommand.phrase(largest) : "";
             assertEquals(expected, edit.get("negative_prompt").asText(), edit.toString());
+            String prompt = edit.get("prompt").asText(), object = prompt.split(" (on|in|by|near|under|at) ", 2)[0];
+            assertTrue(prompt.length() > object.length() && scene.caption().endsWith(prompt.substring(object.length())),
+                    "the object, then the scene caption's setting: " + prompt + " / " + scene.caption());
         }
         assertTrue(checked > 0, "no edit ran: " + report);
     }
