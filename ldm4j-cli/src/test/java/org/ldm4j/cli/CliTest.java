@@ -206,6 +206,33 @@ class CliTest {
         assertFalse(Files.exists(dir.resolve("empty-out.safetensors")));
     }
 
+    /**
+     * A config value of the wrong type or out of range (unet, vae, text encoder, scheduler) is one line naming the file
+     * and the key, before anything is generated.
+     */
+    @Test void badConfigValuesNameTheFileAndKey() throws Exception {
+        String[][] cases = {
+                {"unet/config.json", "layers_per_block", "\"two\"", "key 'layers_per_block': expected an integer"},
+                {"vae/config.json", "latent_channels", "\"four\"", "key 'latent_channels': expected an integer, got \"four\""},
+                {"text_encoder/config.json", "hidden_size", "[32]", "key 'hidden_size': expected an integer, got a list"},
+                {"scheduler/scheduler_config.json", "beta_schedule", "\"cosine_bogus\"", "key 'beta_schedule': 'cosine_bogus' is not supported"},
+                {"scheduler/scheduler_config.json", "num_train_timesteps", "-5", "key 'num_train_timesteps': must be >= 1, got -5"},
+        };
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (int i = 0; i < cases.length; i++) {
+            Path m = copyModel("config-" + i);
+            Path config = m.resolve(cases[i][0]);
+            com.fasterxml.jackson.databind.node.ObjectNode node = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(config.toFile());
+            node.set(cases[i][1], json.readTree(cases[i][2]));
+            Files.writeString(config, node.toPrettyString());
+            Path out = dir.resolve("config-" + i + ".png");
+            Result r = run("txt2img", "--model", m.toString(), "--prompt", "a house", "--steps", "2", "--out", out.toString());
+            assertOneLineError(r, 2, config + ": ", cases[i][3]);
+            assertFalse(r.err().contains("scheduler config: scheduler config") || r.err().contains("[Source:"), r.err());
+            assertFalse(Files.exists(out));
+        }
+    }
+
     private static Path copyModel(String name) throws Exception {
         Path target = dir.resolve("copy-" + name);
         TinyStableDiffusion.copyTree(model, target);

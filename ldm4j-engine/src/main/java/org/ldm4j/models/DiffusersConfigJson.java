@@ -41,7 +41,7 @@ public final class DiffusersConfigJson {
         try {
             node = JSON.readTree(json);
         } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": invalid JSON: " + e.getMessage(), e);
+            throw new IllegalArgumentException(source + ": invalid JSON: " + describe(e, (JsonNode) null), e);
         }
         if (!(node instanceof ObjectNode obj)) throw new IllegalArgumentException(source + ": not a JSON object");
         String cls = obj.path("_class_name").asText(className);
@@ -79,6 +79,89 @@ public final class DiffusersConfigJson {
         if (!unread.isEmpty()) {
             org.slf4j.LoggerFactory.getLogger(type).warn("{}: config keys {} are not read by ldm4j's {} and are ignored", source, unread, type.getSimpleName());
         }
+    }
+
+    /**
+     * One line saying what Jackson found wrong in a config whose text is {@code json} (null if unknown): for a value
+     * of the wrong type, the key, what it should be and what it is ({@code key 'layers_per_block': expected an
+     * integer, got "two"}); for a check a config's constructor made, that check's message; for a syntax error,
+     * Jackson's own message with the line and column. Never Jackson's multi-line form with {@code at [Source: ...]}.
+     */
+    public static String describe(IOException e, String json) {
+        JsonNode tree = null;
+        if (json != null) {
+            try {
+                tree = JSON.readTree(json);
+            } catch (IOException notJson) {
+                // a syntax error: e is that error
+            }
+        }
+        return describe(e, tree);
+    }
+
+    /** As {@link #describe(IOException, String)}, with the config already parsed to {@code tree} (null if unknown). */
+    public static String describe(IOException e, JsonNode tree) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof IllegalArgumentException check && check.getMessage() != null) return firstLine(check.getMessage());
+        }
+        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
+            StringBuilder key = new StringBuilder();
+            boolean single = false;   // a single value where a list may stand
+            JsonNode node = tree;
+            for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : m.getPath()) {
+                if (r.getFieldName() != null) {
+                    if (!key.isEmpty()) key.append('.');
+                    key.append(r.getFieldName());
+                    node = node == null ? null : node.get(r.getFieldName());
+                } else if (r.getIndex() >= 0 && (node == null || node.isArray())) {
+                    key.append('[').append(r.getIndex()).append(']');
+                    node = node == null ? null : node.get(r.getIndex());
+                } else if (r.getIndex() >= 0) {
+                    single = true;   // a single value read as a one-element list: no index in the file
+                }
+            }
+            String what;
+            if (m instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException mi && mi.getTargetType() != null) {
+                Object value = node != null ? node : mi instanceof com.fasterxml.jackson.databind.exc.InvalidFormatException f ? f.getValue() : null;
+                what = "expected " + typeName(mi.getTargetType()) + (single ? " (or a list of them)" : "")
+                        + (value != null ? ", got " + valueName(value) : "");
+            } else {
+                what = firstLine(m.getOriginalMessage());
+            }
+            return "key '" + key + "': " + what;
+        }
+        if (e instanceof com.fasterxml.jackson.core.JsonProcessingException p) {
+            com.fasterxml.jackson.core.JsonLocation at = p.getLocation();
+            return firstLine(p.getOriginalMessage())
+                    + (at != null && at.getLineNr() > 0 ? " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")" : "");
+        }
+        return firstLine(e.getMessage());
+    }
+
+    private static String typeName(Class<?> type) {
+        if (type == Integer.class || type == int.class || type == Long.class || type == long.class || type == Short.class
+                || type == short.class || type == java.math.BigInteger.class) return "an integer";
+        if (type == Double.class || type == double.class || type == Float.class || type == float.class
+                || type == java.math.BigDecimal.class || type == Number.class) return "a number";
+        if (type == Boolean.class || type == boolean.class) return "true or false";
+        if (type == String.class) return "a string";
+        if (type.isArray() || java.util.Collection.class.isAssignableFrom(type)) return "a list";
+        if (java.util.Map.class.isAssignableFrom(type)) return "an object";
+        if (type.isEnum()) return "one of " + java.util.Arrays.toString(type.getEnumConstants());
+        return "a " + type.getSimpleName();
+    }
+
+    private static String valueName(Object value) {
+        if (value instanceof JsonNode n) {
+            if (n.isArray()) return "a list";
+            if (n.isObject()) return "an object";
+            return n.toString();   // "two" with its quotes, 3.5, true, null
+        }
+        return value instanceof String s ? '"' + s + '"' : String.valueOf(value);
+    }
+
+    private static String firstLine(String message) {
+        return message == null ? "unknown problem" : message.lines().findFirst().orElse("").strip();
     }
 
     /** The integers listed under {@code key}, or {@code fallback} when the key is absent or null. */

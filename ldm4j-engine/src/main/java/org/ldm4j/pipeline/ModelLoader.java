@@ -11,6 +11,7 @@ import org.ldm4j.models.unet.UNet2DConditionModel;
 import org.ldm4j.models.vae.AutoencoderKL;
 import org.ldm4j.models.vae.AutoencoderKLConfig;
 import org.ldm4j.nn.Block;
+import org.ldm4j.schedulers.Schedulers;
 import org.ldm4j.weights.DiffusersFolder;
 import org.ldm4j.weights.HfHub;
 import org.ldm4j.weights.SingleFileCheckpoint;
@@ -95,9 +96,13 @@ public final class ModelLoader {
         DiffusersFolder folder = DiffusersFolder.open(root);
         LOG.info("loading diffusers folder {}", root);
         JsonNode unetJson = folder.config("unet"), vaeJson = folder.config("vae"), textJson = folder.config("text_encoder");
-        UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(unetConfig(unetJson, root)));
-        AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(vaeJson.toString())));
-        CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(textJson.toString())));
+        JsonNode schedulerJson = folder.config("scheduler");
+        String schedulerSource = folder.configFile("scheduler").toString();
+        Schedulers.check(schedulerJson, schedulerSource);   // a bad value is named now, not after the weights load
+        UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(unetConfig(unetJson, folder.configFile("unet"))));
+        AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(vaeJson.toString(), folder.configFile("vae").toString())));
+        CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(textJson.toString(),
+                folder.configFile("text_encoder").toString())));
         try (WeightSource u = folder.weights("unet"); WeightSource v = folder.weights("vae");
              WeightSource t = folder.weights("text_encoder")) {
             loadInto(unet, u, "unet", device, dtype);
@@ -109,7 +114,7 @@ public final class ModelLoader {
             throw new IOException(e);
         }
         CLIPTokenizer tokenizer = CLIPTokenizer.load(folder.componentDir("tokenizer"));
-        return new StableDiffusion(root.getFileName().toString(), tokenizer, text, unet, vae, folder.config("scheduler"));
+        return new StableDiffusion(root.getFileName().toString(), tokenizer, text, unet, vae, schedulerJson, schedulerSource);
     }
 
     public static StableDiffusion loadSingleFile(Path file, Device device, ScalarType dtype) throws IOException {
@@ -121,14 +126,23 @@ public final class ModelLoader {
         try (SingleFileCheckpoint ckpt = configs != null ? SingleFileCheckpoint.open(file, configs) : SingleFileCheckpoint.open(file)) {
             LOG.info("loading single-file checkpoint {} ({}, configs {})", file, ckpt.modelType(), configs != null ? configs : "bundled");
             Path tokenizerDir = ckpt.tokenizerFolder(tokenizerFor(file, options));
-            UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(unetConfig(ckpt.unetConfig(), file)));
-            AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(ckpt.vaeConfig().toString())));
-            CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(ckpt.textEncoderConfig().toString())));
+            // errors name the config files of --config-from, or the checkpoint the bundled configs were chosen for
+            java.util.function.Function<String, String> source = f -> configs != null && Files.isRegularFile(configs.resolve(f))
+                    ? configs.resolve(f).toString() : file + " (bundled " + f + ")";
+            JsonNode schedulerJson = ckpt.schedulerConfig();
+            String schedulerSource = source.apply("scheduler/scheduler_config.json");
+            Schedulers.check(schedulerJson, schedulerSource);
+            UNet2DConditionModel unet = Block.withoutInit(() -> new UNet2DConditionModel(
+                    UNet2DConditionConfig.parse(ckpt.unetConfig().toString(), source.apply("unet/config.json"))));
+            AutoencoderKL vae = Block.withoutInit(() -> new AutoencoderKL(AutoencoderKLConfig.parse(ckpt.vaeConfig().toString(),
+                    source.apply("vae/config.json"))));
+            CLIPTextModel text = Block.withoutInit(() -> new CLIPTextModel(CLIPTextConfig.parse(ckpt.textEncoderConfig().toString(),
+                    source.apply("text_encoder/config.json"))));
             loadInto(unet, ckpt.unet(), "unet", device, dtype);
             loadInto(vae, ckpt.vae(), "vae", device, dtype);
             loadInto(text, ckpt.textEncoder(), "text_encoder", device, dtype);
             String name = file.getFileName().toString().replaceFirst("\\.[^.]+$", "");
-            return new StableDiffusion(name, CLIPTokenizer.load(tokenizerDir), text, unet, vae, ckpt.schedulerConfig());
+            return new StableDiffusion(name, CLIPTokenizer.load(tokenizerDir), text, unet, vae, schedulerJson, schedulerSource);
         }
     }
 
@@ -147,7 +161,7 @@ public final class ModelLoader {
         return candidates.isEmpty() ? null : candidates.get(0);
     }
 
-    private static UNet2DConditionConfig unetConfig(JsonNode json, Path source) {
+    private static UNet2DConditionConfig unetConfig(JsonNode json, Path source) {   // source: the config file
         return UNet2DConditionConfig.parse(json.toString(), source.toString());
     }
 
@@ -164,7 +178,8 @@ public final class ModelLoader {
 
     /** A standalone AutoencoderKL folder (config.json + diffusion_pytorch_model.safetensors), e.g. a fine-tuned decoder. */
     public static AutoencoderKL loadVae(Path folder, Device device, ScalarType dtype) throws IOException {
-        return loadComponent(folder, "VAE", "vae", json -> new AutoencoderKL(AutoencoderKLConfig.parse(json)), device, dtype);
+        return loadComponent(folder, "VAE", "vae", json -> new AutoencoderKL(AutoencoderKLConfig.parse(json, folder.resolve("config.json").toString())),
+                device, dtype);
     }
 
     /** A diffusers {@code UNet2DConditionModel} folder (config.json + weights) on its own, e.g. an FG-DM factor's UNet. */

@@ -29,16 +29,25 @@ public final class StableDiffusion {
     public final AutoencoderKL vae;
     /** {@code scheduler/scheduler_config.json}: the model's default scheduler and its beta schedule. */
     public final JsonNode schedulerConfig;
+    /** Where {@link #schedulerConfig} came from (its file), to name in errors about it. */
+    public final String schedulerSource;
     /** The autoencoder's name when it is not the model's own ({@link #withVae}), else null. */
     public final String vaeName;
 
     public StableDiffusion(String name, CLIPTokenizer tokenizer, CLIPTextModel textEncoder, UNet2DConditionModel unet,
                            AutoencoderKL vae, JsonNode schedulerConfig) {
-        this(name, tokenizer, textEncoder, unet, vae, schedulerConfig, null);
+        this(name, tokenizer, textEncoder, unet, vae, schedulerConfig, "scheduler config");
+    }
+
+    /** As above, {@code schedulerSource} naming the scheduler config (its file) in errors about it. */
+    public StableDiffusion(String name, CLIPTokenizer tokenizer, CLIPTextModel textEncoder, UNet2DConditionModel unet,
+                           AutoencoderKL vae, JsonNode schedulerConfig, String schedulerSource) {
+        this(name, tokenizer, textEncoder, unet, vae, schedulerConfig, schedulerSource, null);
     }
 
     private StableDiffusion(String name, CLIPTokenizer tokenizer, CLIPTextModel textEncoder, UNet2DConditionModel unet,
-                            AutoencoderKL vae, JsonNode schedulerConfig, String vaeName) {
+                            AutoencoderKL vae, JsonNode schedulerConfig, String schedulerSource, String vaeName) {
+        this.schedulerSource = schedulerSource;
         this.vaeName = vaeName;
         this.name = name;
         this.tokenizer = tokenizer;
@@ -58,7 +67,7 @@ public final class StableDiffusion {
             throw new IllegalArgumentException("VAE " + vaeName + " has " + other.config().latentChannels() + " latent channels; the UNet of "
                     + name + " takes " + latentChannels());
         }
-        return new StableDiffusion(name, tokenizer, textEncoder, unet, other, schedulerConfig, vaeName);
+        return new StableDiffusion(name, tokenizer, textEncoder, unet, other, schedulerConfig, schedulerSource, vaeName);
     }
 
     public Device device() { return unet.device(); }
@@ -75,7 +84,11 @@ public final class StableDiffusion {
 
     /** The scheduler class the model ships ({@code _class_name} of its scheduler config). */
     public Schedulers defaultScheduler() {
-        return Schedulers.fromClassName(schedulerConfig.path("_class_name").asText());
+        try {
+            return Schedulers.fromClassName(schedulerConfig.path("_class_name").asText());
+        } catch (IllegalArgumentException e) {   // "scheduler config key '_class_name': ..."
+            throw new IllegalArgumentException(schedulerSource + ": " + e.getMessage().replaceFirst("^scheduler config key", "key"), e);
+        }
     }
 
     /**
@@ -94,7 +107,7 @@ public final class StableDiffusion {
      */
     public SchedulerConfig scheduler(String sampler, double eta) {
         Schedulers kind = sampler == null ? defaultScheduler() : Schedulers.fromAlias(sampler);
-        SchedulerConfig config = kind.read(schedulerConfig.toString());
+        SchedulerConfig config = kind.read(schedulerConfig.toString(), schedulerSource);
         if (eta > 0) {
             if (!(config instanceof DDIMScheduler.Config ddim)) {
                 throw new IllegalArgumentException("eta applies to the DDIM scheduler only, not " + kind.alias());

@@ -84,11 +84,35 @@ public enum Schedulers {
     }
 
     /** Reads a {@code scheduler_config.json} text as this scheduler's config (diffusers {@code from_config}). */
-    public SchedulerConfig read(String json) {
+    public SchedulerConfig read(String json) { return read(json, "scheduler config"); }
+
+    /** As {@link #read(String)}; {@code source} (the file) names the config in the one-line error. */
+    public SchedulerConfig read(String json, String source) {
         try {
             return MAPPER.readValue(json, configClass);
-        } catch (JsonProcessingException e) {
-            throw explain(e, "scheduler config");
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw explain(e, source, json);
+        }
+    }
+
+    /**
+     * Checks a model's scheduler config when it loads, before any work: with a {@code _class_name} implemented here,
+     * its keys are read and its beta schedule built, each problem an IllegalArgumentException naming {@code source}
+     * (the file) and the key. A class not implemented here is left to the sampler that runs it (a model shipping one
+     * can still run with {@code --scheduler}).
+     */
+    public static void check(JsonNode config, String source) {
+        Schedulers kind;
+        try {
+            kind = fromClassName(config.path("_class_name").asText());
+        } catch (IllegalArgumentException notImplemented) {
+            return;
+        }
+        SchedulerConfig c = kind.read(config.toString(), source);
+        try {
+            c.noiseSchedule();
+        } catch (IllegalArgumentException e) {
+            throw explain(e, source, null);
         }
     }
 
@@ -116,7 +140,7 @@ public enum Schedulers {
         try {
             return MAPPER.treeToValue(node, configClass);
         } catch (JsonProcessingException | IllegalArgumentException e) {
-            throw explain(e, file.toString());
+            throw explain(e, file.toString(), node);
         }
     }
 
@@ -130,17 +154,26 @@ public enum Schedulers {
         }
     }
 
-    /** Surfaces our own "scheduler config key ..." message from inside Jackson's wrapping. */
-    private static IllegalArgumentException explain(Exception e, String source) {
-        Throwable t = e;
-        while (t.getCause() != null && !(t instanceof IllegalArgumentException && t.getMessage() != null
-                && t.getMessage().startsWith("scheduler config key"))) {
-            t = t.getCause();
+    /**
+     * One line naming {@code source}: our own "scheduler config key ..." check surfaced from inside Jackson's wrapping
+     * (as "key ...", the source saying which config), else Jackson's problem described on one line.
+     */
+    private static IllegalArgumentException explain(Exception e, String source, Object json) {
+        String msg = null;
+        for (Throwable t = e; t != null && msg == null; t = t.getCause()) {
+            if (t instanceof IllegalArgumentException && t.getMessage() != null && t.getMessage().startsWith(KEY_PREFIX)) msg = t.getMessage();
         }
-        String msg = t.getMessage() != null && t.getMessage().startsWith("scheduler config key")
-                ? t.getMessage() : e.getMessage();
+        if (msg == null) {
+            msg = e instanceof IOException io
+                    ? (json instanceof JsonNode tree ? org.ldm4j.models.DiffusersConfigJson.describe(io, tree)
+                       : org.ldm4j.models.DiffusersConfigJson.describe(io, (String) json))
+                    : String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+        }
+        if (msg.startsWith(KEY_PREFIX)) msg = msg.substring("scheduler config ".length());
         return new IllegalArgumentException(source + ": " + msg, e);
     }
+
+    private static final String KEY_PREFIX = "scheduler config key";
 
     private static Object unwrap(SchedulerConfig config) {
         return config instanceof DDIMScheduler.WithEta w ? w.config() : config;

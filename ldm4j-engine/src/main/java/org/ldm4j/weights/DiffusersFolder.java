@@ -100,11 +100,14 @@ public final class DiffusersFolder {
     }
 
     /** The component's config (config.json, else scheduler_config.json, tokenizer_config.json, preprocessor_config.json). */
-    public JsonNode config(String component) throws IOException {
+    public JsonNode config(String component) throws IOException { return readJson(configFile(component)); }
+
+    /** The file {@link #config} reads, to name in errors about its content. */
+    public Path configFile(String component) {
         Path dir = componentDir(component);
         for (String name : CONFIG_NAMES) {
             Path p = dir.resolve(name);
-            if (Files.isRegularFile(p)) return readJson(p);
+            if (Files.isRegularFile(p)) return p;
         }
         throw new WeightFormatException(dir + ": no config file (looked for " + String.join(", ", CONFIG_NAMES) + ")");
     }

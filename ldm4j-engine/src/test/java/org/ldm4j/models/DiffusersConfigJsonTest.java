@@ -48,6 +48,30 @@ class DiffusersConfigJsonTest {
                 () -> DiffusersConfigJson.object("[1, 2]", "x.json", "T2IAdapter")).getMessage());
     }
 
+    /** A value of the wrong type is one line naming the file and the key, never Jackson's "at [Source: ...]" form. */
+    @Test
+    void wrongValueTypesAreOneLineNamingTheFileAndKey() {
+        String unet = org.ldm4j.models.unet.UNet2DConditionConfig.SD15_JSON;
+        assertEquals("unet/config.json: not a valid UNet2DConditionModel config: key 'layers_per_block': expected an integer "
+                        + "(or a list of them), got \"two\"",
+                assertThrows(IllegalArgumentException.class, () -> org.ldm4j.models.unet.UNet2DConditionConfig.parse(
+                        unet.replaceFirst("\"layers_per_block\":\\s*2", "\"layers_per_block\": \"two\""), "unet/config.json")).getMessage());
+        String listItem = assertThrows(IllegalArgumentException.class, () -> org.ldm4j.models.unet.UNet2DConditionConfig.parse(
+                unet.replaceFirst("\"block_out_channels\":\\s*\\[\\s*320", "\"block_out_channels\": [\"wide\""), "u.json")).getMessage();
+        assertTrue(listItem.endsWith("key 'block_out_channels[0]': expected an integer, got \"wide\""), listItem);
+        assertEquals("vae/config.json: key 'latent_channels': expected an integer, got \"four\"", assertThrows(IllegalArgumentException.class,
+                () -> org.ldm4j.models.vae.AutoencoderKLConfig.parse("{\"latent_channels\": \"four\"}", "vae/config.json")).getMessage());
+        assertEquals("te/config.json: key 'hidden_size': expected an integer, got a list", assertThrows(IllegalArgumentException.class,
+                () -> org.ldm4j.models.clip.CLIPTextConfig.parse("{\"hidden_size\": [1]}", "te/config.json")).getMessage());
+        String syntax = assertThrows(IllegalArgumentException.class,
+                () -> org.ldm4j.models.vae.AutoencoderKLConfig.parse("{\n\"latent_channels\": 4,,\n}", "v.json")).getMessage();
+        assertTrue(syntax.startsWith("v.json: ") && syntax.contains("(line 2, column"), syntax);
+        for (String m : List.of(listItem, syntax)) {
+            assertEquals(1, m.lines().count(), m);
+            assertTrue(!m.contains("[Source:") && !m.contains("reference chain"), m);
+        }
+    }
+
     @Test
     void intListsFallBackWhenAbsentOrNull(@TempDir Path dir) {
         ObjectNode c = DiffusersConfigJson.object("{\"channels\": [8, 16], \"other\": null}", "c", "T2IAdapter");

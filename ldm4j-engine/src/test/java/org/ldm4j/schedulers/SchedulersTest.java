@@ -75,6 +75,29 @@ class SchedulersTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Schedulers.load(file)).getMessage().contains("'_class_name'"));
     }
 
+    /**
+     * A model's scheduler config is checked when it loads ({@link Schedulers#check}): each bad value is one line naming
+     * the file and the key, the "scheduler config" prefix not repeated; a class not implemented here is left alone.
+     */
+    @Test void checkNamesTheFileAndKeyOnOneLine() throws IOException {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String base = "{\"_class_name\": \"DDIMScheduler\", \"beta_schedule\": \"scaled_linear\"";
+        String file = "m/scheduler/scheduler_config.json";
+        java.util.Map<String, String> cases = java.util.Map.of(
+                ", \"beta_schedule\": \"cosine_bogus\"}", file + ": key 'beta_schedule': 'cosine_bogus' is not supported (expected one of "
+                        + "[linear, scaled_linear, squaredcos_cap_v2])",
+                ", \"num_train_timesteps\": -5}", file + ": key 'num_train_timesteps': must be >= 1, got -5",
+                ", \"clip_sample\": \"no\"}", file + ": key 'clip_sample': expected true or false, got \"no\"");
+        for (var c : cases.entrySet()) {
+            com.fasterxml.jackson.databind.JsonNode config = json.readTree(base + c.getKey());
+            assertEquals(c.getValue(), assertThrows(IllegalArgumentException.class, () -> Schedulers.check(config, file)).getMessage());
+        }
+        Schedulers.check(json.readTree("{\"_class_name\": \"HeunDiscreteScheduler\", \"beta_schedule\": \"x\"}"), file);
+        Schedulers.check(json.readTree(base + "}"), file);
+        String unnamed = assertThrows(IllegalArgumentException.class, () -> Schedulers.DDPM.read("{\"variance_type\": \"learned\"}")).getMessage();
+        assertTrue(unnamed.startsWith("scheduler config: key 'variance_type': 'learned' is not supported"), unnamed);
+    }
+
     @Test void timestepsStrictlyDecreaseForEverySpacing() {
         for (Schedulers kind : Schedulers.values()) {
             if (kind == Schedulers.PNDM) continue;          // repeats a timestep by design (checked in its test)

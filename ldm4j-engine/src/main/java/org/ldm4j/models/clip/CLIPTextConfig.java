@@ -78,13 +78,16 @@ public record CLIPTextConfig(
     /** Shared: building a mapper and its deserializers costs far more than a parse (thread-safe once set up). */
     private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
-    public static CLIPTextConfig parse(String json) {
+    public static CLIPTextConfig parse(String json) { return parse(json, "CLIPTextConfig"); }
+
+    /** Parses a config; {@code source} (its file) names it in the one-line error. */
+    public static CLIPTextConfig parse(String json, String source) {
         try {
             CLIPTextConfig c = JSON.readValue(json, CLIPTextConfig.class);
-            if (c == null) throw new IllegalArgumentException("CLIPTextConfig: not a JSON object");   // the text "null"
+            if (c == null) throw new IllegalArgumentException(source + ": not a JSON object");   // the text "null"
             return c;
         } catch (IOException e) {
-            throw new IllegalArgumentException("CLIPTextConfig: " + e.getMessage(), e);
+            throw new IllegalArgumentException(source + ": " + org.ldm4j.models.DiffusersConfigJson.describe(e, json), e);
         }
     }
 
@@ -95,10 +98,6 @@ public record CLIPTextConfig(
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot read CLIP text config: " + e.getMessage(), e);
         }
-        try {
-            return parse(json);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
-        }
+        return parse(json, file.toString());
     }
 }

@@ -68,7 +68,7 @@ public record CLIPVisionConfig(
             if (c == null) throw new IllegalArgumentException("CLIPVisionConfig: not a JSON object");
             return c;
         } catch (IOException e) {
-            throw new IllegalArgumentException("CLIPVisionConfig: " + e.getMessage(), e);
+            throw new IllegalArgumentException("CLIPVisionConfig: " + org.ldm4j.models.DiffusersConfigJson.describe(e, json), e);
         }
     }
 }

@@ -99,7 +99,8 @@ public record UNet2DConditionConfig(
         try {
             c = JSON.readValue(json, UNet2DConditionConfig.class);
         } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": not a valid UNet2DConditionModel config: " + e.getMessage(), e);
+            throw new IllegalArgumentException(source + ": not a valid UNet2DConditionModel config: "
+                    + org.ldm4j.models.DiffusersConfigJson.describe(e, json), e);
         }
         // Jackson maps the JSON text "null" (or an empty document) to a null object (found by DiffusersConfigFuzzTest)
         if (c == null) throw new IllegalArgumentException(source + ": not a valid UNet2DConditionModel config: not a JSON object");

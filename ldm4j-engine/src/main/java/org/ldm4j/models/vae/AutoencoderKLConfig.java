@@ -97,13 +97,16 @@ public record AutoencoderKLConfig(
     /** The shift factor, 0 when absent. */
     public double shift() { return shiftFactor != null ? shiftFactor : 0.0; }
 
-    public static AutoencoderKLConfig parse(String json) {
+    public static AutoencoderKLConfig parse(String json) { return parse(json, "AutoencoderKL config"); }
+
+    /** Parses a config; {@code source} (its file) names it in the one-line error. */
+    public static AutoencoderKLConfig parse(String json, String source) {
         try {
             AutoencoderKLConfig c = JSON.readValue(json, AutoencoderKLConfig.class);
-            if (c == null) throw new IllegalArgumentException("AutoencoderKL config: not a JSON object");   // the text "null"
+            if (c == null) throw new IllegalArgumentException(source + ": not a JSON object");   // the text "null"
             return c;
         } catch (IOException e) {
-            throw new IllegalArgumentException("AutoencoderKL config: " + e.getMessage(), e);
+            throw new IllegalArgumentException(source + ": " + org.ldm4j.models.DiffusersConfigJson.describe(e, json), e);
         }
     }
 
@@ -119,12 +122,7 @@ public record AutoencoderKLConfig(
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": cannot read AutoencoderKL config: " + e.getMessage(), e);
         }
-        AutoencoderKLConfig c;
-        try {
-            c = parse(json);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
-        }
+        AutoencoderKLConfig c = parse(json, file.toString());
         org.ldm4j.models.DiffusersConfigJson.warnUnreadKeys(JSON, json, AutoencoderKLConfig.class, file.toString());
         return c;
     }
