@@ -74,16 +74,20 @@ final class FgdmDatasetCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         if (n < 1) throw new Ldm4j.UsageError("--n must be >= 1, got " + n);
         if (seed < 0) throw new Ldm4j.UsageError("--seed must be >= 0, got " + seed);
+        if (Files.exists(out) && !Files.isDirectory(out)) throw new Ldm4j.UsageError("--out " + out + " is a file, not a folder");
         FgdmFolder folder = fgdm.read();
         if (folder.manifest.factors().stream().noneMatch(e -> e.role() == Factor.Role.IMAGE)) {
             throw new Ldm4j.UsageError(folder.folder + " has no image factor: a dataset needs images");
         }
         Map<String, String> fileKeys = fileKeys(folder.manifest);
-        Files.createDirectories(out);
         Path index = out.resolve("index.jsonl");
         Map<Long, JsonNode> done = complete(index);
         List<Long> todo = new ArrayList<>();
         for (long s = seed; s < seed + n; s++) if (!done.containsKey(s)) todo.add(s);
+        // the model loads before anything is written: one that cannot (a missing base model, bad weights) leaves no folder behind
+        Palette palette = ToyWorldMaps.palette();
+        FactorGraph graph = todo.isEmpty() ? null : fgdm.load(folder, palette);
+        Files.createDirectories(out);
         // rewrite the index with the complete entries only (a crash may have left a torn line or a tuple's files half written)
         StringBuilder kept = new StringBuilder();
         for (JsonNode e : done.values()) kept.append(JSON.writeValueAsString(e)).append('\n');
@@ -94,8 +98,6 @@ final class FgdmDatasetCommand implements Callable<Integer> {
             return 0;
         }
 
-        Palette palette = ToyWorldMaps.palette();
-        FactorGraph graph = fgdm.load(folder, palette);
         Factor image = graph.factor(graph.imageFactors().get(0));
         long start = System.nanoTime();
         try (InferenceMode ignored = new InferenceMode();
@@ -167,6 +169,11 @@ final class FgdmDatasetCommand implements Callable<Integer> {
         return entry;
     }
 
+    private static String firstLine(IOException e) {
+        String m = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m.lines().findFirst().orElse("");
+    }
+
     /** Condition factor -> file key: ToyWorld's names (seg, depth, sketch, normals); a second factor of a kind by its name. */
     static Map<String, String> fileKeys(FgdmManifest manifest) {
         Map<String, String> out = new LinkedHashMap<>();
@@ -184,20 +191,38 @@ final class FgdmDatasetCommand implements Callable<Integer> {
         return out;
     }
 
-    /** Entries of the index whose files all exist, by seed (torn or unreadable lines are dropped). */
-    private static Map<Long, JsonNode> complete(Path index) throws IOException {
+    /**
+     * Entries of the index whose files all exist, by seed. Lines are appended once a tuple's files are in place, so a
+     * crash can only tear the last line: a last line that does not parse is dropped with a warning (its tuple is
+     * generated again). Any other line that is not an index entry is a usage error naming the file and line.
+     */
+    static Map<Long, JsonNode> complete(Path index) throws IOException {
         Map<Long, JsonNode> out = new TreeMap<>();
         if (!Files.isRegularFile(index)) return out;
         Path dir = index.getParent();
-        for (String line : Files.readAllLines(index, StandardCharsets.UTF_8)) {
+        // not readAllLines: a torn multi-byte character must not make the whole index unreadable
+        List<String> lines = new String(Files.readAllBytes(index), StandardCharsets.UTF_8).lines().toList();
+        int last = lines.size();
+        while (last > 0 && lines.get(last - 1).isBlank()) last--;
+        for (int i = 0; i < last; i++) {
+            String line = lines.get(i);
             if (line.isBlank()) continue;
             JsonNode e;
             try {
                 e = JSON.readTree(line);
             } catch (IOException torn) {
-                continue;
+                if (i == last - 1) {
+                    System.err.println("ldm4j: warning: " + index + ": line " + (i + 1) + " is torn (an interrupted run?): "
+                            + "dropped, its tuple is generated again");
+                    continue;
+                }
+                throw new Ldm4j.UsageError(index + ": line " + (i + 1) + " is not valid JSON (" + firstLine(torn)
+                        + "): repair or delete the line, and its tuple is generated again");
             }
-            if (e == null || !e.path("seed").canConvertToLong() || !e.path("files").isObject() || e.path("files").isEmpty()) continue;
+            if (e == null || !e.path("seed").canConvertToLong() || !e.path("files").isObject() || e.path("files").isEmpty()) {
+                throw new Ldm4j.UsageError(index + ": line " + (i + 1) + " is not a dataset entry (it needs a \"seed\" and "
+                        + "\"files\"): repair or delete the line, and its tuple is generated again");
+            }
             boolean all = true;
             for (JsonNode file : e.path("files")) all &= Files.isRegularFile(dir.resolve(file.asText()));
             if (all) out.put(e.path("seed").asLong(), e);

@@ -241,6 +241,48 @@ class FgdmSampleCliTest {
         assertEquals(List.of(10L, 11L, 12L), seeds);
     }
 
+    /** A model that cannot load (its base model is missing) is reported before the dataset folder is created. */
+    @Test void datasetChecksTheModelBeforeCreatingItsFolder() throws Exception {
+        Path noBase = dir.resolve("fgdm-no-base");
+        org.ldm4j.pipeline.TinyStableDiffusion.copyTree(model, noBase);
+        Path manifest = noBase.resolve("fgdm.json");
+        Files.writeString(manifest, Files.readString(manifest).replace("../tiny-ldm", "../no-such-ldm"));
+        Path out = dir.resolve("dataset-no-base");
+        CliTest.Result r = CliTest.run("fgdm", "dataset", "--model", noBase.toString(), "--n", "1", "--out", out.toString());
+        CliTest.assertOneLineError(r, 2, "cannot load FG-DM " + noBase, "no-such-ldm");
+        assertFalse(Files.exists(out), "nothing is created on error");
+        Path file = Files.writeString(dir.resolve("dataset-is-a-file"), "x");
+        CliTest.assertOneLineError(CliTest.run("fgdm", "dataset", "--model", model.toString(), "--n", "1", "--out", file.toString()),
+                2, "--out " + file + " is a file, not a folder");
+    }
+
+    /**
+     * Resuming: a torn last line of index.jsonl (a crash while appending) is dropped with a warning and its tuple
+     * generated again; a bad line before it is an error naming the file and the line, and nothing is written.
+     */
+    @Test void datasetResumeDropsOnlyATornLastLine() throws Exception {
+        Path out = dir.resolve("dataset-resume");
+        String[] args = {"fgdm", "dataset", "--model", model.toString(), "--n", "2", "--seed", "20", "--out", out.toString()};
+        assertEquals(0, CliTest.run(args).code());
+        Path index = out.resolve("index.jsonl");
+        List<String> lines = Files.readAllLines(index);
+        assertEquals(2, lines.size());
+
+        for (String bad : List.of(lines.get(0).substring(0, 30), "{\"note\": \"not an entry\"}")) {
+            Files.writeString(index, bad + "\n" + lines.get(1) + "\n");
+            CliTest.Result r = CliTest.run(args);
+            CliTest.assertOneLineError(r, 2, index + ": line 1 is not ");
+            assertEquals(bad + "\n" + lines.get(1) + "\n", Files.readString(index), "the index is left as it was");
+        }
+
+        Files.writeString(index, lines.get(0) + "\n" + lines.get(1).substring(0, 25));   // torn while appending
+        CliTest.Result torn = CliTest.run(args);
+        assertEquals(0, torn.code(), torn.err());
+        assertTrue(torn.err().contains("warning: " + index + ": line 2 is torn"), torn.err());
+        assertTrue(torn.out().contains("wrote 1 tuples (1 already there)"), torn.out());
+        assertEquals(lines, Files.readAllLines(index), "the torn entry is generated again, the same (seeded)");
+    }
+
     static List<String> names(JsonNode array) {
         List<String> out = new ArrayList<>();
         array.forEach(n -> out.add(n.asText()));
