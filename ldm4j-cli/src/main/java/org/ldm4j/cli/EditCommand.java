@@ -142,7 +142,7 @@ final class EditCommand implements Callable<Integer> {
         }
         EditScorer scorer = switch (rankWith) {
             case "background" -> new BackgroundPsnr();
-            case "clip" -> ClipEditScore.load(clip, sd.device());
+            case "clip" -> clipScore(sd);
             default -> throw new IllegalStateException(rankWith);   // checked above
         };
         EditResult result;
@@ -154,6 +154,16 @@ final class EditCommand implements Callable<Integer> {
         for (String w : result.warnings()) System.err.println("ldm4j: warning: " + w);
         write(result, request, settings, sd);
         return 0;
+    }
+
+    /** The CLIP ranking's model; one that cannot be read or fetched is named, as a --model is. */
+    private EditScorer clipScore(StableDiffusion sd) {
+        try {
+            return ClipEditScore.load(clip, sd.device());
+        } catch (IOException e) {
+            String why = e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+            throw new Ldm4j.UsageError("cannot load CLIP '" + clip + "' for --rank-with clip: " + why);
+        }
     }
 
     private BlendSettings settings() {

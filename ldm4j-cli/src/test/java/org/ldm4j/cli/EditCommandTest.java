@@ -67,6 +67,11 @@ class EditCommandTest {
         assertTrue(Files.exists(out) && Files.exists(dir.resolve("edited-0.png")) && Files.exists(dir.resolve("edited-1.png")));
         assertTrue(clip.out().lines().filter(l -> l.startsWith("rank ") && l.contains(" clip ")).count() == 2, clip.out());
 
+        CliTest.Result noClip = CliTest.run(concat(args, "--rank-with", "clip", "--clip", dir.resolve("no-clip").toString()));
+        assertEquals(2, noClip.code());
+        assertTrue(noClip.err().strip().lines().reduce((x, y) -> y).orElse("").startsWith("ldm4j: cannot load CLIP '" + dir.resolve("no-clip")),
+                noClip.err());
+
         CliTest.Result unknown = CliTest.run(concat(args, "--rank-with", "sharpness"));
         assertEquals(2, unknown.code());
         assertTrue(unknown.err().contains("--rank-with: unknown value 'sharpness' (expected background or clip)"), unknown.err());
