@@ -8,9 +8,6 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
 
 /**
  * Atomic file replacement: content goes to a temporary file in the target's directory (same file system, so the
@@ -34,7 +31,7 @@ public final class AtomicFiles {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         if (dir == null || !Files.isDirectory(dir)) throw new IOException("cannot write " + target + ": directory " + dir + " does not exist");
-        Path temp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+        Path temp = newTempFile(dir, "." + absolute.getFileName() + ".");
         boolean moved = false;
         try {
             try (FileOutputStream out = new FileOutputStream(temp.toFile())) {
@@ -65,18 +62,50 @@ public final class AtomicFiles {
         }
     }
 
-    /** A new file's usual permissions: 0644, what 0666 becomes under the common umask 022. */
-    static final Set<PosixFilePermission> NEW_FILE = PosixFilePermissions.fromString("rw-r--r--");
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     /**
-     * The temporary file is private (0600: createTempFile); the result should not be. It takes the replaced file's
-     * permissions, or those a plainly created file has (rw-r--r--), so a server or another user can read outputs.
-     * For every writer that renames a temporary file over its target.
+     * A new, empty temporary file in {@code dir} ({@code prefix}, a random number, {@code .tmp}) for a writer that
+     * renames it over its target. Unlike {@link Files#createTempFile}, which makes a private file (0600), it is
+     * created as {@link Files#write} creates a file: 0666 less the process's umask (0644 under the usual 022), so
+     * outputs stay readable for a server or another user exactly as plainly written files are.
+     */
+    public static Path newTempFile(Path dir, String prefix) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path temp = dir.resolve(prefix + Long.toUnsignedString(RANDOM.nextLong(), 36) + ".tmp");
+            try {
+                Files.newByteChannel(temp, java.util.EnumSet.of(java.nio.file.StandardOpenOption.CREATE_NEW,
+                        java.nio.file.StandardOpenOption.WRITE)).close();
+                return temp;
+            } catch (java.nio.file.FileAlreadyExistsException taken) {
+                if (attempt >= 100) throw taken;
+            }
+        }
+    }
+
+    /**
+     * A new, empty temporary folder in {@code dir} ({@code prefix} and a random number), with a new folder's usual
+     * permissions (0777 less the umask) where {@link Files#createTempDirectory} makes a private one (0700): for a
+     * writer that fills a folder and then renames it into place.
+     */
+    public static Path newTempDirectory(Path dir, String prefix) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            try {
+                return Files.createDirectory(dir.resolve(prefix + Long.toUnsignedString(RANDOM.nextLong(), 36)));
+            } catch (java.nio.file.FileAlreadyExistsException taken) {
+                if (attempt >= 100) throw taken;
+            }
+        }
+    }
+
+    /**
+     * A replaced file keeps its permissions: the temporary file ({@link #newTempFile}, created with a new file's usual
+     * permissions) takes the target's when the target exists. For every writer that renames a temporary file over
+     * its target.
      */
     public static void keepUsualPermissions(Path temp, Path target) throws IOException {
         try {
-            Set<PosixFilePermission> perms = Files.exists(target) ? Files.getPosixFilePermissions(target) : NEW_FILE;
-            Files.setPosixFilePermissions(temp, perms);
+            if (Files.exists(target)) Files.setPosixFilePermissions(temp, Files.getPosixFilePermissions(target));
         } catch (UnsupportedOperationException notPosix) {
             // other file systems keep their own defaults
         }

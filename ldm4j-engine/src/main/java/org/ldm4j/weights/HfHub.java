@@ -280,7 +280,7 @@ public final class HfHub {
         Path ref = repo.resolve("refs").resolve(revision);
         if (!ref.normalize().startsWith(repo.resolve("refs"))) throw new IOException("unsafe revision " + revision);
         Files.createDirectories(ref.getParent());
-        Path tmp = Files.createTempFile(ref.getParent(), ".ref", ".tmp");
+        Path tmp = AtomicFiles.newTempFile(ref.getParent(), ".ref.");
         Files.writeString(tmp, commit);
         AtomicFiles.keepUsualPermissions(tmp, ref);
         Files.move(tmp, ref, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

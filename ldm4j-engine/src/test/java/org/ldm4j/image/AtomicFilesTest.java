@@ -62,12 +62,19 @@ class AtomicFilesTest {
         assertTrue(e.getMessage().contains("no/such") || e.getMessage().contains("no\\such"), e.getMessage());
     }
 
-    /** The private temporary file must not leave outputs unreadable for a server or another user. */
+    /**
+     * Outputs get the permissions a plainly written file gets (0666 less the umask: rw-r--r-- under the usual 022),
+     * not the temporary file's private 0600 that createTempFile gives; a replaced file keeps its own. POSIX only.
+     */
     @Test void newFilesGetUsualPermissionsAndReplacedFilesKeepTheirs(@TempDir Path dir) throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"));
+        Path plain = Files.write(dir.resolve("plain.png"), new byte[]{1});
         Path fresh = dir.resolve("fresh.png");
         AtomicFiles.write(fresh, new byte[]{1});
-        assertEquals(PosixFilePermissions.fromString("rw-r--r--"),
-                Files.getPosixFilePermissions(fresh));
+        assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(fresh));
+        Path plainDir = Files.createDirectory(dir.resolve("plain-dir"));
+        Path tempDir = AtomicFiles.newTempDirectory(dir, "step.tmp");
+        assertEquals(Files.getPosixFilePermissions(plainDir), Files.getPosixFilePermissions(tempDir), "a folder filled, then renamed");
         Path kept = dir.resolve("kept.png");
         Files.write(kept, new byte[]{0});
         Files.setPosixFilePermissions(kept, PosixFilePermissions.fromString("rw-rw----"));

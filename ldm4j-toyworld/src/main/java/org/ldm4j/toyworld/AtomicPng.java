@@ -14,9 +14,10 @@ public final class AtomicPng {
     public static void write(BufferedImage image, Path file) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        Path tmp = org.ldm4j.image.AtomicFiles.newTempFile(dir, "." + file.getFileName() + ".");   // a new file's usual permissions
         try {
             if (!ImageIO.write(image, "png", tmp.toFile())) throw new IOException("no PNG writer for image type " + image.getType() + " (" + file + ")");
+            org.ldm4j.image.AtomicFiles.keepUsualPermissions(tmp, file);
             try {
                 Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (java.nio.file.AtomicMoveNotSupportedException e) {

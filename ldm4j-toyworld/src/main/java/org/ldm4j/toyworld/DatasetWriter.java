@@ -66,7 +66,7 @@ public final class DatasetWriter {
                                    PaintingOptions painting, java.util.function.Consumer<Scene> sink) throws IOException {
         Files.createDirectories(dir);
         Path index = dir.resolve("index.jsonl");
-        Path tmp = Files.createTempFile(dir, ".index", ".tmp");
+        Path tmp = AtomicFiles.newTempFile(dir, ".index.");
         try (Writer out = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
             for (int i = 0; i < count; i++) {
                 Scene scene = ToyWorld.sample(firstSeed + i, options);
@@ -140,7 +140,7 @@ public final class DatasetWriter {
 
     private static void writeText(Path file, String text) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
+        Path tmp = AtomicFiles.newTempFile(dir, "." + file.getFileName() + ".");
         try {
             Files.writeString(tmp, text, StandardCharsets.UTF_8);
             AtomicFiles.keepUsualPermissions(tmp, file);

@@ -75,9 +75,10 @@ public final class Vocabulary {
     public static void write(Path file) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+        Path tmp = org.ldm4j.image.AtomicFiles.newTempFile(dir, "." + file.getFileName() + ".");   // a new file's usual permissions
         try {
             Files.write(tmp, String.join("\n", WORDS).concat("\n").getBytes(StandardCharsets.UTF_8));
+            org.ldm4j.image.AtomicFiles.keepUsualPermissions(tmp, file);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } finally {
             Files.deleteIfExists(tmp);

@@ -86,4 +86,24 @@ class VocabularyAndDatasetTest {
         assertEquals(2 * (128 + 2) + 2, sheet.getHeight());
         assertEquals(scenes.get(0).rgb()[0], sheet.getRGB(2, 2) & 0xFFFFFF);
     }
+
+    /**
+     * Every file a dataset holds (vocabulary.txt, palette.json, index.jsonl, the PNGs), each written atomically through
+     * a temporary file, has the permissions a plainly written file has, not createTempFile's private 0600. POSIX only.
+     */
+    @Test
+    void datasetFilesGetAPlainFilesPermissions(@TempDir Path root) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(root.getFileSystem().supportedFileAttributeViews().contains("posix"));
+        Path dir = DatasetWriter.write(root, DatasetSplit.TEST, 1, SceneOptions.defaults(), PaintingOptions.defaults());
+        AtomicPng.write(new BufferedImage(2, 2, BufferedImage.TYPE_INT_RGB), root.resolve("sheet.png"));
+        Object plain = Files.getPosixFilePermissions(Files.writeString(root.resolve("plain.txt"), "x"));
+        List<Path> files = new ArrayList<>(List.of(root.resolve("vocabulary.txt"), root.resolve("palette.json"), dir.resolve("index.jsonl"),
+                root.resolve("sheet.png")));
+        try (var listing = Files.list(dir)) {
+            listing.filter(p -> p.toString().endsWith(".png")).forEach(files::add);
+        }
+        for (Path f : files) assertEquals(plain, Files.getPosixFilePermissions(f), f.toString());
+        Vocabulary.write(root.resolve("vocabulary.txt"));   // rewritten: still so
+        assertEquals(plain, Files.getPosixFilePermissions(root.resolve("vocabulary.txt")));
+    }
 }

@@ -35,7 +35,8 @@ public final class Checkpoints {
         try {
             Files.createDirectories(dir);
             String name = String.format("step-%08d", step);
-            Path tmp = Files.createTempDirectory(dir, name + ".tmp");
+            Path tmp = org.ldm4j.image.AtomicFiles.newTempDirectory(dir, name + ".tmp");   // not private (0700): readable as its files
+
             Map<String, String> meta = Map.of("step", Long.toString(step));
             SafetensorsWriter.write(tmp.resolve("model.safetensors"), model.stateDict(), meta);
             SafetensorsWriter.write(tmp.resolve("optimizer.safetensors"), optimizer.state(),
