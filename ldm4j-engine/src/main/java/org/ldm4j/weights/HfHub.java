@@ -177,7 +177,15 @@ public final class HfHub {
             if (!Files.isDirectory(snap)) throw new IOException("offline and " + snap + " is missing");
             return snap;
         }
-        JsonNode info = getJson(endpoint + "/api/models/" + repoId + "/revision/" + encode(rev), repoId + "@" + rev);
+        JsonNode info;
+        try {
+            info = getJson(endpoint + "/api/models/" + repoId + "/revision/" + encode(rev), repoId + "@" + rev);
+        } catch (Unreachable e) {   // say whether the cache could serve instead (huggingface_hub's offline mode)
+            boolean cached = cachedCommit(repoId, rev).map(c -> Files.isDirectory(repo.resolve("snapshots").resolve(c))).orElse(false);
+            throw new IOException(repoId + "@" + rev + ": " + e.getMessage() + (cached
+                    ? "; it is in the cache " + cache + ": set HF_HUB_OFFLINE=1 to use it without the network"
+                    : " and it is not in the cache " + cache), e);
+        }
         String commit = info.path("sha").asText("");
         if (!COMMIT.matcher(commit).matches()) throw new IOException(repoId + "@" + rev + ": server gave no commit sha");
         if (!rev.equals(commit)) writeRef(repo, rev, commit);
@@ -303,6 +311,9 @@ public final class HfHub {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted: " + what, e);
+            } catch (IOException e) {   // no answer at all: say why, naming the host (the JDK's message is often null)
+                throw new Unreachable("cannot reach " + uri.getHost() + (uri.getPort() >= 0 ? ":" + uri.getPort() : "")
+                        + " (" + whyUnreachable(e) + ")", e);
             }
             int code = r.statusCode();
             if (code >= 300 && code < 400 && r.headers().firstValue("Location").isPresent()) {
@@ -317,6 +328,28 @@ public final class HfHub {
             return r;
         }
         throw new IOException(what + ": too many redirects");
+    }
+
+    /** No response from the server: the network, the host name or the connection failed. */
+    static final class Unreachable extends IOException {
+        Unreachable(String message, Throwable cause) { super(message, cause); }
+    }
+
+    /** Why a request got no response, in words: the exception chain's kind of failure, with its deepest message. */
+    static String whyUnreachable(IOException e) {
+        String detail = null;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.nio.channels.UnresolvedAddressException || t instanceof java.net.UnknownHostException) {
+                return "its host name does not resolve: offline, or no DNS?";
+            }
+            if (t instanceof java.net.http.HttpTimeoutException) return "timed out";
+            if (t instanceof javax.net.ssl.SSLException) return "TLS failed: " + t.getMessage();
+            if (t.getMessage() != null) detail = t.getMessage();
+        }
+        if (e instanceof java.net.ConnectException || e.getCause() instanceof java.net.ConnectException) {
+            return detail != null ? detail.toLowerCase(java.util.Locale.ROOT) : "connection failed";
+        }
+        return detail != null ? detail : e.getClass().getSimpleName();
     }
 
     private boolean sameHost(URI uri) {

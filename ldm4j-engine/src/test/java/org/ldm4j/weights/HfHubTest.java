@@ -154,4 +154,27 @@ class HfHubTest {
         assertThrows(IllegalArgumentException.class, () -> env.repoDir("../etc"));
         assertEquals("abc", HfHub.normalizeEtag("W/\"abc\""));
     }
+
+    /**
+     * A hub that cannot be reached (a closed port, a host name that does not resolve) is one message naming the model,
+     * the host and why, and whether the cache could serve instead; never the JDK's bare "null".
+     */
+    @Test void anUnreachableHubIsNamedWithTheReasonAndTheCache() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort();
+        }
+        HfHub refused = new HfHub(dir.resolve("hf/hub"), URI.create("http://127.0.0.1:" + closed), null, false, false);
+        String m = assertThrows(IOException.class, () -> refused.pipeline(REPO, "main", null)).getMessage();
+        assertTrue(m.startsWith(REPO + "@main: cannot reach 127.0.0.1:" + closed + " (") && m.contains("not in the cache " + dir.resolve("hf/hub")), m);
+        assertFalse(m.contains("null"), m);
+
+        HfHub nowhere = new HfHub(dir.resolve("hf/hub"), URI.create("http://no-such-host.invalid"), null, false, false);
+        String host = assertThrows(IOException.class, () -> nowhere.pipeline(REPO, "main", null)).getMessage();
+        assertTrue(host.contains("cannot reach no-such-host.invalid (its host name does not resolve"), host);
+
+        hub(false).pipeline(REPO, "main", null);   // now cached
+        String cached = assertThrows(IOException.class, () -> refused.pipeline(REPO, "main", null)).getMessage();
+        assertTrue(cached.contains("it is in the cache") && cached.contains("HF_HUB_OFFLINE=1"), cached);
+    }
 }
