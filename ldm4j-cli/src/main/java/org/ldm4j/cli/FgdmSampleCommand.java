@@ -119,6 +119,10 @@ final class FgdmSampleCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         long start = System.nanoTime();
+        if (prompt.isBlank()) {
+            throw new Ldm4j.UsageError("--prompt is empty: fgdm sample draws its maps and image from the prompt; say what the scene "
+                    + "holds (e.g. --prompt \"a red house and a tree\")");
+        }
         FactorGraphRequest.Mode m = switch (mode.toLowerCase(Locale.ROOT)) {
             case "sequential" -> FactorGraphRequest.Mode.SEQUENTIAL;
             case "joint" -> FactorGraphRequest.Mode.JOINT;

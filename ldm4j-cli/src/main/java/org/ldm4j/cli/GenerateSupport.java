@@ -116,10 +116,7 @@ final class GenerateSupport {
         int w = o.width != null ? o.width : defaultWidth;
         int h = o.height != null ? o.height : defaultHeight;
         String prompt = o.requirePrompt();
-        if (prompt.isBlank() && cfg > 1) {
-            // an empty prompt is the unconditional prompt: legal, but worth saying
-            System.err.println("ldm4j: note: empty prompt, generating unconditionally");
-        }
+        noteEmptyPrompt(prompt, o.negativePrompt);
         return new GenerationRequest(mode, sd.name, prompt, o.negativePrompt, w, h, steps, cfg, o.scheduler, o.seed,
                 o.count, o.clipSkip, o.eta, strength, init).validate(sd.vaeScaleFactor());
     }
@@ -162,6 +159,17 @@ final class GenerateSupport {
                 break;
             }
         }
+    }
+
+    /**
+     * An empty (or blank) prompt is the unconditional prompt: legal for txt2img, img2img and stroke2img (the init
+     * image or painting, or nothing, drives the result), but worth a note saying what happens.
+     */
+    static void noteEmptyPrompt(String prompt, String negativePrompt) {
+        if (!prompt.isBlank()) return;
+        System.err.println(negativePrompt == null || negativePrompt.isBlank()
+                ? "ldm4j: note: the prompt is empty: sampling unconditionally (no text guidance; --cfg has no effect)"
+                : "ldm4j: note: the prompt is empty: sampling unconditionally, steered away from the negative prompt by --cfg");
     }
 
     /** Writes out.png (one image) or out-0.png ... plus out-grid.png (several); returns the paths written. */

@@ -112,6 +112,13 @@ public final class GenerationOptions {
         }
     }
 
+    /** The prompt of a command its text drives: missing, empty or blank is a usage error saying {@code why} it is needed. */
+    String requireText(String why) {
+        String p = requirePrompt();
+        if (p.isBlank()) throw new Ldm4j.UsageError("--prompt is empty: " + why);
+        return p;
+    }
+
     /** The prompt, or a usage error naming the missing option. */
     String requirePrompt() {
         if (prompt == null) throw new Ldm4j.UsageError("missing required option: '--prompt=<prompt>'");

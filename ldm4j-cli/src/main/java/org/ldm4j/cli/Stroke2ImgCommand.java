@@ -129,6 +129,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
         ToyWorldPainting toy = ToyWorldPainting.parse(painting);
         if (toy == null && !Files.isRegularFile(Path.of(painting))) throw new Ldm4j.UsageError("painting not found: " + painting);
         String promptText = options.prompt != null ? options.prompt : toy != null ? toy.caption() : options.requirePrompt();
+        GenerateSupport.noteEmptyPrompt(promptText, options.negativePrompt);
         List<Path> outputs = new ArrayList<>(GenerateSupport.outputFiles(options.out, options.count));
         if (toy != null) outputs.add(GenerateSupport.sibling(options.out, "-painting"));
         GenerateSupport.checkOutputs(options.out, outputs);

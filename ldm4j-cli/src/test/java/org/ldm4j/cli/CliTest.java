@@ -192,6 +192,20 @@ class CliTest {
         assertFalse(Files.exists(dir.resolve("several-0.png")), "no image was generated");
     }
 
+    /**
+     * An empty or blank prompt is legal for txt2img (unconditional sampling), with a note saying so whatever the
+     * guidance scale, and saying that a negative prompt still steers.
+     */
+    @Test void anEmptyPromptSamplesUnconditionallyWithANote() {
+        Result plain = run("txt2img", "--model", model.toString(), "--prompt", "", "--cfg", "1", "--steps", "2", "--out", dir.resolve("empty-prompt.png").toString());
+        assertEquals(0, plain.code(), plain.err());
+        assertTrue(plain.err().contains("ldm4j: note: the prompt is empty: sampling unconditionally (no text guidance; --cfg has no effect)"), plain.err());
+        Result negative = run("txt2img", "--model", model.toString(), "--prompt", "  ", "--negative-prompt", "a tree", "--steps", "2",
+                "--out", dir.resolve("empty-prompt-negative.png").toString());
+        assertEquals(0, negative.code(), negative.err());
+        assertTrue(negative.err().contains("note: the prompt is empty: sampling unconditionally, steered away from the negative prompt"), negative.err());
+    }
+
     /** Failures outside ldm4j's control are one line too: a refused write (exit 1), an empty checkpoint to convert. */
     @Test void fileSystemRefusalsAndEmptyCheckpointsAreOneLine() throws Exception {
         assertEquals("/o/.x.tmp -> /o/x.png: Is a directory",

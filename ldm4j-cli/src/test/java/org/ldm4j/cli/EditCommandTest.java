@@ -77,6 +77,16 @@ class EditCommandTest {
         assertTrue(unknown.err().contains("--rank-with: unknown value 'sharpness' (expected background or clip)"), unknown.err());
     }
 
+    /** An edit is driven by its text: an empty or blank prompt is a usage error before anything else. */
+    @Test void anEmptyPromptIsAUsageError() throws Exception {
+        for (String empty : new String[]{"", "   "}) {
+            String[] args = common();
+            args[java.util.Arrays.asList(args).indexOf("a red house")] = empty;
+            CliTest.assertOneLineError(CliTest.run(args), 2, "--prompt is empty: an edit draws the masked region from its text");
+        }
+        assertFalse(Files.exists(dir.resolve("out.png")));
+    }
+
     /** The files --out names (the best and each sample) are checked before any model loads: a folder among them is named. */
     @Test void outputFilesAreCheckedFirst() throws Exception {
         Path sample = Files.createDirectories(dir.resolve("out-1.png"));

@@ -194,6 +194,8 @@ class FgdmSampleCliTest {
         cases.put("sbpc nothing to count", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", "a sky", "--sbpc", "2", "--out", out.toString()});
         cases.put("missing model", new String[]{"fgdm", "sample", "--model", dir.resolve("nothing").toString(), "--prompt", "x", "--out", out.toString()});
         cases.put("dataset n 0", new String[]{"fgdm", "dataset", "--model", model.toString(), "--n", "0", "--out", out.toString()});
+        cases.put("empty prompt", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", "", "--out", out.toString()});
+        cases.put("blank prompt", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", " \t", "--out", out.toString()});
         for (Map.Entry<String, String[]> c : cases.entrySet()) {
             CliTest.Result r = CliTest.run(c.getValue());
             assertEquals(2, r.code(), c.getKey() + ": " + r.err());
@@ -203,6 +205,7 @@ class FgdmSampleCliTest {
         assertFalse(Files.exists(out.resolve("sample.json")), "nothing was sampled");
         CliTest.Result missing = CliTest.run("fgdm", "sample", "--model", dir.resolve("nothing").toString(), "--prompt", "x", "--out", out.toString());
         assertTrue(missing.err().contains("FG-DM folder not found: " + dir.resolve("nothing")), "a given path is named as missing: " + missing.err());
+        CliTest.assertOneLineError(CliTest.run(cases.get("empty prompt")), 2, "--prompt is empty: fgdm sample draws its maps and image from the prompt");
     }
 
     @Test void datasetWritesNTuplesAndARerunWritesOnlyTheMissingOne() throws Exception {

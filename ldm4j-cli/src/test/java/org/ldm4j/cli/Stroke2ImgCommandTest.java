@@ -102,6 +102,15 @@ class Stroke2ImgCommandTest {
         assertTrue(noPrompt.err().contains("--prompt"), noPrompt.err());
     }
 
+    /** An empty prompt is legal (the painting drives the result), with the note txt2img gives. */
+    @Test void anEmptyPromptIsNoted() {
+        List<String> a = new ArrayList<>(List.of(args("empty-prompt.png", "--method", "sdedit")));
+        a.set(a.indexOf("a red house a blue tree"), "");
+        CliTest.Result r = CliTest.run(a.toArray(new String[0]));
+        assertEquals(0, r.code(), r.err());
+        assertTrue(r.err().contains("ldm4j: note: the prompt is empty: sampling unconditionally"), r.err());
+    }
+
     @Test void badInputsExitWithOneLineMessages() throws Exception {
         CliTest.Result phrase = CliTest.run(gradop("x.png", "--grad-steps", "1", "--region", "#FF0000=lake"));
         assertEquals(2, phrase.code());
