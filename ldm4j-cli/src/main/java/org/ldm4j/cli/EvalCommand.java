@@ -228,8 +228,13 @@ final class EvalCommand {
 
         @Override
         public Integer call() throws Exception {
+            // a Fréchet distance needs two feature vectors on each side (a covariance)
+            if (referenceCount < 2 || referenceCount > org.ldm4j.toyworld.DatasetSplit.MAX_SCENES) {
+                throw new Ldm4j.UsageError("--reference-count must be in 2.." + org.ldm4j.toyworld.DatasetSplit.MAX_SCENES + " (test scenes), got " + referenceCount);
+            }
             ToyWorldSegmenter model = loadSegmenter();
             ImageSet set = ImageSet.read(images, "images");
+            if (set.rgb().size() < 2) throw new Ldm4j.UsageError("--images: ToyWorld-FID needs at least 2 images, got " + set.rgb().size() + " in " + images);
             if (set.width() != set.height()) throw new Ldm4j.UsageError("ToyWorld-FID needs square images, got " + set.width() + "x" + set.height());
             ToyWorldFid fid = new ToyWorldFid(model);
             double d = fid.fid(set.rgb(), set.width(), set.height(), fid.realStatistics(ToyWorldFid.TEST_SEEDS, referenceCount, set.width()));

@@ -43,7 +43,7 @@ public final class ToyWorldCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             if (n < 1) throw new CommandLine.ParameterException(new CommandLine(this), "--n must be >= 1, got " + n);
-            SceneOptions options = SceneOptions.square(size);
+            SceneOptions options = sceneOptions(size);
             List<Scene> scenes = new ArrayList<>();
             DatasetWriter.writeFolder(out, seed, n, options, PaintingOptions.defaults(), scenes::add);
             Path sheet = out.resolve("contact_sheet.png");
@@ -72,14 +72,28 @@ public final class ToyWorldCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            SceneOptions options = SceneOptions.square(size);
             int[] counts = {train, validation, test};
             DatasetSplit[] splits = DatasetSplit.values();
+            for (int i = 0; i < splits.length; i++) {   // all checked before any split is written
+                if (counts[i] < 0 || counts[i] > DatasetSplit.MAX_SCENES) {
+                    throw new Ldm4j.UsageError("--" + splits[i].folder() + " must be in 0.." + DatasetSplit.MAX_SCENES + " scenes, got " + counts[i]);
+                }
+            }
+            SceneOptions options = sceneOptions(size);
             for (int i = 0; i < splits.length; i++) {
                 Path dir = DatasetWriter.write(out, splits[i], counts[i], options, PaintingOptions.defaults());
                 System.out.println(splits[i].folder() + ": " + counts[i] + " scenes, seeds from " + splits[i].firstSeed() + " -> " + dir.toAbsolutePath());
             }
             return 0;
+        }
+    }
+
+    /** Square scenes of {@code --size}; a size ToyWorld cannot draw is a usage error naming the option. */
+    static SceneOptions sceneOptions(int size) {
+        try {
+            return SceneOptions.square(size);
+        } catch (IllegalArgumentException e) {
+            throw new Ldm4j.UsageError("--size: " + e.getMessage());
         }
     }
 

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The eval commands end to end on a tiny random segmenter and a few ToyWorld scenes written as PNGs. */
@@ -70,6 +71,29 @@ class EvalCommandTest {
         assertEquals(0, s.code(), s.err());
         assertTrue(s.out().contains("no VAE at"), s.out());
         assertTrue(s.out().contains("flat stroke paintings"), s.out());
+    }
+
+    /** Counts out of range name their option, before any work (a missing segmenter is not reached). */
+    @Test void fidCountsNameTheirOption() throws Exception {
+        for (String count : new String[]{"0", "1", "-4"}) {
+            CliTest.assertOneLineError(CliTest.run("eval", "fid", "--segmenter", dir.resolve("missing").toString(), "--images", scenes.toString(),
+                    "--reference-count", count), 2, "--reference-count must be in 2..1000000 (test scenes), got " + count);
+        }
+        Path one = Files.createDirectories(dir.resolve("one-image"));
+        Files.copy(Files.list(scenes).filter(p -> p.toString().endsWith(".png")).findFirst().orElseThrow(), one.resolve("a.png"));
+        CliTest.assertOneLineError(CliTest.run("eval", "fid", "--segmenter", segmenter.toString(), "--images", one.toString(),
+                "--reference-count", "2"), 2, "--images: ToyWorld-FID needs at least 2 images, got 1");
+    }
+
+    /** toyworld dataset: a count or size out of range names its option, and no split is written before the check. */
+    @Test void toyworldDatasetOptionsAreCheckedFirst() {
+        Path out = dir.resolve("toyworld-dataset");
+        CliTest.assertOneLineError(CliTest.run("toyworld", "dataset", "--out", out.toString(), "--train", "-1"), 2,
+                "--train must be in 0..1000000 scenes, got -1");
+        CliTest.assertOneLineError(CliTest.run("toyworld", "dataset", "--out", out.toString(), "--train", "1", "--validation", "1", "--test", "-3"), 2,
+                "--test must be in 0..1000000 scenes, got -3");
+        CliTest.assertOneLineError(CliTest.run("toyworld", "dataset", "--out", out.toString(), "--train", "1", "--size", "7"), 2, "--size: ");
+        assertFalse(Files.exists(out), "nothing written");
     }
 
     @Test void missingSegmenterIsAOneLineError() {
