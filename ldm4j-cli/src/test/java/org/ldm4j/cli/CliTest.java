@@ -212,6 +212,13 @@ class CliTest {
                 Ldm4j.failureMessage(new java.nio.file.FileSystemException("/o/.x.tmp", "/o/x.png", "Is a directory")));
         Path folder = Files.createDirectories(dir.resolve("folder.safetensors"));
         assertOneLineError(run("convert", "--in", model.toString(), "--out", folder.toString()), 2, "--out " + folder + " is a folder");
+        Path picture = dir.resolve("picture.png");
+        ImageIO.write(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB), "png", picture.toFile());
+        assertOneLineError(run("convert", "--in", picture.toString(), "--out", dir.resolve("picture.safetensors").toString()),
+                2, picture + " is a PNG image, not a checkpoint: ldm4j reads safetensors files");
+        assertOneLineError(run("txt2img", "--model", picture.toString(), "--prompt", "a", "--out", dir.resolve("from-picture.png").toString()),
+                2, picture + " is a PNG image, not a checkpoint");
+        assertFalse(Files.exists(dir.resolve("picture.safetensors")) || Files.exists(dir.resolve("from-picture.png")));
         Path empty = dir.resolve("empty.safetensors");
         Files.write(empty, new byte[]{2, 0, 0, 0, 0, 0, 0, 0, '{', '}'});
         Result c = run("convert", "--in", empty.toString(), "--out", dir.resolve("empty-out.safetensors").toString());

@@ -29,12 +29,14 @@ public interface WeightSource extends AutoCloseable {
     @Override void close();
 
     /**
-     * Opens one weight file by its extension: {@code .safetensors} ({@link SafetensorsFile}) or a PyTorch checkpoint
-     * {@code .ckpt/.pt/.pth/.bin} ({@link TorchCheckpoint}, weights only).
+     * Opens one weight file by its first bytes: safetensors ({@link SafetensorsFile}) or a zip-format PyTorch
+     * checkpoint ({@link TorchCheckpoint}, weights only), whatever its extension. A file of another kind (an image, an
+     * archive, text, a Git LFS pointer) is a {@link WeightFormatException} saying what it is and what ldm4j reads; one
+     * whose bytes say nothing known is read by its extension ({@code .safetensors}, or {@code .ckpt/.pt/.pth/.bin}),
+     * for that format's own detailed error.
      */
     static WeightSource open(java.nio.file.Path file) throws java.io.IOException {
-        if (WeightFormatException.isPickleName(file.getFileName().toString())) return TorchCheckpoint.open(file);
-        return SafetensorsFile.open(file);
+        return FileSignatures.open(file);
     }
 
     /** The exception for a name this source does not hold. */
