@@ -35,7 +35,7 @@ final class BatchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(spec)) throw new Ldm4j.UsageError("spec not found: " + spec);
+        Ldm4j.requireFile("spec", spec);
         if (workers < 1) throw new Ldm4j.UsageError("--workers must be >= 1, got " + workers);
         BatchSpec s;
         try {

@@ -116,7 +116,7 @@ final class EditCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         options.requireText("an edit draws the masked region from its text; say what to put there (e.g. --prompt \"a red boat\")");
-        for (Path p : List.of(image, mask)) if (!Files.isRegularFile(p)) throw new Ldm4j.UsageError("file not found: " + p);
+        for (Path p : List.of(image, mask)) Ldm4j.requireFile(p == image ? "--image" : "--mask", p);
         GenerateSupport.checkOutputs(options.out, GenerateSupport.editOutputFiles(options.out, options.count));
         if (!List.of("background", "clip").contains(rankWith)) {
             throw new Ldm4j.UsageError("--rank-with: unknown value '" + rankWith + "' (expected background or clip)");

@@ -146,7 +146,7 @@ public final class FgdmCommand implements Runnable {
             if (!List.of("move", "resize", "flip", "remove", "add", "depth-swap", "text").contains(operation)) {
                 throw new Ldm4j.UsageError("unknown --op '" + op + "': use move, resize, flip, remove, add, depth-swap or text");
             }
-            if (!Files.isRegularFile(map)) throw new Ldm4j.UsageError("file not found: " + map);
+            Ldm4j.requireFile("--map", map);
             if (operation.equals("depth-swap")) return depthSwap();
             if (operation.equals("text")) return textEdit();
             Palette palette = ToyWorldMaps.palette();
@@ -293,7 +293,7 @@ public final class FgdmCommand implements Runnable {
             report.put("map", map.toString());
             report.put("op", "depth-swap");
             if (seg != null) {
-                if (!Files.isRegularFile(seg)) throw new Ldm4j.UsageError("file not found: " + seg);
+                Ldm4j.requireFile("--seg", seg);
                 Palette palette = ToyWorldMaps.palette();
                 ClassMap classes = SegmentationMaps.decode(Images.readImage(seg), palette, tolerance);
                 if (classes.width() != before.width() || classes.height() != before.height()) {

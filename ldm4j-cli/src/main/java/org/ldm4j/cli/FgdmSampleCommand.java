@@ -317,7 +317,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
             FgdmManifest.Entry e = manifest.factor(name);
             if (e.role() == Factor.Role.IMAGE) throw new Ldm4j.UsageError("--given " + name + ": the image factor is sampled, not given; give a condition map");
             Path file = g.getValue();
-            if (!Files.isRegularFile(file)) throw new Ldm4j.UsageError("--given " + name + ": file not found: " + file);
+            Ldm4j.requireFile("--given " + name + ":", file);
             BufferedImage img;
             try {
                 img = Images.readImage(file);

@@ -91,7 +91,7 @@ final class GenerateSupport {
     }
 
     private static Tensor image(Path p, int channels, int width, int height, String what) {
-        if (!Files.isRegularFile(p)) throw new Ldm4j.UsageError(what + " not found: " + p);
+        Ldm4j.requireFile(what, p);
         try {
             Tensor t = ControlImages.read(p, channels);
             ControlImages.requireSize(what + " " + p, t, width, height);

@@ -34,7 +34,7 @@ final class Img2ImgCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!Files.isRegularFile(init)) throw new Ldm4j.UsageError("init image not found: " + init);
+        Ldm4j.requireFile("init image", init);
         if (!(strength >= 0 && strength <= 1)) throw new Ldm4j.UsageError("--strength must be in [0, 1], got " + strength);
         GenerateSupport.checkOutputs(options.out, GenerateSupport.outputFiles(options.out, options.count));
         BufferedImage img;

@@ -87,6 +87,15 @@ public final class Ldm4j {
         return null;
     }
 
+    /**
+     * A file an option names must be a file: a path that is not there, or a folder, is a usage error saying which
+     * ({@code what} names it: "init image not found: x", "init image x is a folder, not a file").
+     */
+    static void requireFile(String what, java.nio.file.Path p) {
+        if (java.nio.file.Files.isDirectory(p)) throw new UsageError(what + " " + p + " is a folder, not a file");
+        if (!java.nio.file.Files.isRegularFile(p)) throw new UsageError(what + " not found: " + p);
+    }
+
     /** An enum option's value in any case, '-' for '_'; an unknown one is a usage error naming the choices. */
     static <E extends Enum<E>> E enumOption(Class<E> type, String option, String value) {
         try {

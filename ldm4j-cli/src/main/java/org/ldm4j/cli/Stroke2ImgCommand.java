@@ -127,7 +127,7 @@ final class Stroke2ImgCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ToyWorldPainting toy = ToyWorldPainting.parse(painting);
-        if (toy == null && !Files.isRegularFile(Path.of(painting))) throw new Ldm4j.UsageError("painting not found: " + painting);
+        if (toy == null) Ldm4j.requireFile("painting", Path.of(painting));
         String promptText = options.prompt != null ? options.prompt : toy != null ? toy.caption() : options.requirePrompt();
         GenerateSupport.noteEmptyPrompt(promptText, options.negativePrompt);
         List<Path> outputs = new ArrayList<>(GenerateSupport.outputFiles(options.out, options.count));

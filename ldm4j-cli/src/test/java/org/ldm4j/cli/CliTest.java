@@ -271,9 +271,12 @@ class CliTest {
                 {"img2img", "--model", model.toString(), "--prompt", "a", "--init", dir.resolve("not-an-image.png").toString(), "--strength", "1.5", "--out", dir.resolve("x.png").toString()},
                 {"txt2img", "--model", model.toString(), "--out", dir.resolve("x.png").toString()},
                 {"txt2img", "--model", model.toString(), "--prompt", "a", "--out", dir.resolve("x.jpg").toString()},
+                {"img2img", "--model", model.toString(), "--prompt", "a", "--init", dir.toString(), "--out", dir.resolve("x.png").toString()},
+                {"edit", "--model", model.toString(), "--prompt", "a", "--image", dir.resolve("not-an-image.png").toString(),
+                        "--mask", dir.toString(), "--out", dir.resolve("x.png").toString()},
         };
-        String[] expected = {"multiple of 2", "unknown scheduler", "cannot load model", "not found", "not-an-image.png", "strength",
-                "--prompt", "must name a .png file"};
+        String[] expected = {"multiple of 2", "unknown scheduler", "cannot load model", "init image not found", "not-an-image.png", "strength",
+                "--prompt", "must name a .png file", "init image " + dir + " is a folder, not a file", "--mask " + dir + " is a folder, not a file"};
         for (int i = 0; i < cases.length; i++) {
             Result r = run(cases[i]);
             assertEquals(2, r.code(), "case " + i + ": " + r.err());
