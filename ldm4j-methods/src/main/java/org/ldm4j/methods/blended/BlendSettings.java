@@ -32,6 +32,7 @@ import java.util.Locale;
  *                      (ldm4j's addition)
  *   zoom               0 (ldm4j's addition, off)            0
  *   resampling         off (RePaint's, an option)           off
+ *   maskAttentionPooling AREA (a cell's coverage)          AREA (mask attention is off)
  * </pre>
  *
  * @param start where the latents start: pure noise or the noised source latents
