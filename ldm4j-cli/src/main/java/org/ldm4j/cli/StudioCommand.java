@@ -29,6 +29,10 @@ final class StudioCommand implements Callable<Integer> {
     @Option(names = "--vae", description = "A VAE folder to use instead of the model's (e.g. a fine-tuned decoder); its latent channels must be the model's.")
     Path vae;
 
+    @Option(names = "--clip", description = "A CLIP (transformers folder or Hugging Face id, e.g. openai/clip-vit-base-patch16) "
+            + "for the edit mode's CLIP ranking, the official code's (default: none, samples ranked by background PSNR).")
+    String clip;
+
     @Option(names = "--fgdm", description = "FG-DM folder (fgdm.json + factor weights, from `ldm4j train fgdm --export`) for the "
             + "Factor graph and map edit modes; its factors run on --model when that is the folder's base_model, else on that "
             + "base loaded beside it. Default: models/toyworld-fgdm beside the default "
@@ -79,7 +83,7 @@ final class StudioCommand implements Callable<Integer> {
         if (fgdm != null && !Files.isDirectory(fgdm)) throw new Ldm4j.UsageError("--fgdm: no FG-DM folder at " + fgdm);
         Path fgdmFolder = fgdm != null ? fgdm : FgdmSupport.defaultFolder();
         StudioConfig config = new StudioConfig(host, port, token, model != null ? model : ModelLoader.defaultModel(),
-                model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue), vae);
+                model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue), vae, clip);
         try {
             return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder, config.modelSpec()) : null);
         } catch (IOException e) {

@@ -9,6 +9,7 @@ import org.ldm4j.methods.blended.BackgroundRepair;
 import org.ldm4j.methods.blended.BlendSettings;
 import org.ldm4j.methods.blended.BlendedLatentDiffusion;
 import org.ldm4j.methods.blended.EditResult;
+import org.ldm4j.methods.blended.EditScorer;
 import org.ldm4j.methods.blended.Masks;
 import org.ldm4j.pipeline.GenerationRequest;
 
@@ -21,7 +22,7 @@ import java.util.Set;
 /**
  * Edit (Blended Latent Diffusion, {@code org.ldm4j.methods.blended}): {@code image} (the canvas) is regenerated from
  * the prompt inside {@code mask} (white = edit, same size) and kept outside. {@code count} samples are ranked by
- * background PSNR; the results are, best first: the best sample after background repair and pixel paste (when the
+ * background PSNR, or with {@code rankWith: "clip"} by the official CLIP ranking (the studio's {@code --clip}); the results are, best first: the best sample after background repair and pixel paste (when the
  * preset or {@code repair}/{@code repairSteps} enable them), then every sample as sampled, each with its rank and
  * score. {@code preset}: recommended (default) or official, as {@code ldm4j edit --preset}. The repair's steps come as
  * progress events of phase {@code "repair"} after the samples' denoising steps.
@@ -42,7 +43,7 @@ final class EditMode implements Mode {
 
     @Override public String title() { return "Edit"; }
 
-    @Override public Set<String> extraFields() { return Set.of(IMAGE, MASK, "preset", "repair", "repairSteps", "maskAttention"); }
+    @Override public Set<String> extraFields() { return Set.of(IMAGE, MASK, "preset", "repair", "repairSteps", "maskAttention", "rankWith"); }
 
     @Override
     public Prepared prepare(RequestFields f) {
@@ -59,16 +60,25 @@ final class EditMode implements Mode {
         if (settings.firstStep(request.steps()) >= request.steps()) {
             throw ApiError.badRequest("blend start " + settings.blendStart() + " of " + request.steps() + " steps leaves no step to run");
         }
-        EditRecord parameters = new EditRecord(request, MASK_FROM_PAGE, settings, new BackgroundPsnr().name(), null, null, null, null);
+        EditScorer scorer = scorer(f);
+        EditRecord parameters = new EditRecord(request, MASK_FROM_PAGE, settings, scorer.name(), null, null, null, null);
         int repairSteps = settings.repair().steps();
         boolean repairs = settings.repair().enabled() && !fullMask;   // a full mask runs plain text2img, no repair
         return new Prepared(request, parameters, 1, repairs ? 1 : 0, null, (sd, hooks, cancelled, phases) -> {
             Tensor x = Images.toTensor(image), m = Images.maskToTensor(mask);
             EditResult r = new BlendedLatentDiffusion(sd, settings)
                     .repairProgress(done -> phases.step(REPAIR_PHASE, done, repairSteps))
-                    .edit(request, x, m, new BackgroundPsnr(), hooks, cancelled);
+                    .edit(request, x, m, scorer, hooks, cancelled);
             return outputs(r, request, settings);
         });
+    }
+
+    /** {@code rankWith}: background (PSNR outside the mask, the default) or clip (the server's --clip, the official ranking). */
+    private static EditScorer scorer(RequestFields f) {
+        String rankWith = f.optionalText("rankWith");
+        if (rankWith == null || rankWith.equals("background")) return new BackgroundPsnr();
+        if (rankWith.equals("clip")) return f.clipRanker();
+        throw ApiError.badRequest("rankWith must be background or clip, got '" + rankWith + "'");
     }
 
     /** Beyond this the bias swamps the scores (w' multiplies their maximum): 2 is what ToyWorld edits measured best. */

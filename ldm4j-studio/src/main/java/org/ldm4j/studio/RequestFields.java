@@ -1,6 +1,8 @@
 package org.ldm4j.studio;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.ldm4j.methods.blended.ClipEditScore;
+import org.ldm4j.methods.blended.EditScorer;
 import org.ldm4j.models.clip.CLIPTokenizer;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.schedulers.Schedulers;
@@ -24,6 +26,7 @@ public final class RequestFields {
     private final Limits limits;
     private final CLIPTokenizer tokenizer;
     private FactorGraphModel factorGraph;
+    private EditScorer clipRanker;
     private String noFactorGraph = FactorGraphSource.NO_FACTORS;
 
     public RequestFields(JsonNode body, ModelInfo model, Limits limits, Set<String> extraFields) {
@@ -60,6 +63,21 @@ public final class RequestFields {
     public FactorGraphModel factorGraph() {
         if (factorGraph == null) throw new ApiError(503, noFactorGraph);
         return factorGraph;
+    }
+
+    /** Gives the edit mode the server's CLIP ranking (null: the studio was started without --clip). */
+    RequestFields withClipRanker(EditScorer ranker) {
+        this.clipRanker = ranker;
+        return this;
+    }
+
+    /** The server's CLIP ranking; 503 saying how to turn it on when the studio has none. */
+    public EditScorer clipRanker() {
+        if (clipRanker == null) {
+            throw new ApiError(503, "CLIP ranking is off: start the studio with --clip (a CLIP folder or Hugging Face id, e.g. "
+                    + ClipEditScore.OFFICIAL + ")");
+        }
+        return clipRanker;
     }
 
     /** The loaded model's tokenizer, or null when the caller has none. */

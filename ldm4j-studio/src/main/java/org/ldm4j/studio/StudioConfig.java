@@ -15,9 +15,17 @@ import java.nio.file.Path;
  *                      starting it without one (the default ToyWorld model may simply not be there yet)
  * @param gallery folder the results are written to and the only folder files are served from
  * @param vae     a VAE folder to use instead of the model's (null: the model's own); failing to load it stops the server
+ * @param clip    a CLIP (transformers folder or Hugging Face id) for the edit mode's {@code rankWith: "clip"} (null: that
+ *                ranking is off); failing to load it stops the server
  */
 public record StudioConfig(String host, int port, String token, String modelSpec, boolean modelRequired,
-                           Path gallery, String device, String dtype, int threads, Limits limits, Path vae) {
+                           Path gallery, String device, String dtype, int threads, Limits limits, Path vae, String clip) {
+
+    /** Without CLIP ranking in the edit mode. */
+    public StudioConfig(String host, int port, String token, String modelSpec, boolean modelRequired,
+                        Path gallery, String device, String dtype, int threads, Limits limits, Path vae) {
+        this(host, port, token, modelSpec, modelRequired, gallery, device, dtype, threads, limits, vae, null);
+    }
 
     /** With the model's own VAE. */
     public StudioConfig(String host, int port, String token, String modelSpec, boolean modelRequired,

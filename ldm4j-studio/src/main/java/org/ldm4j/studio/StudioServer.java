@@ -13,6 +13,8 @@ import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Engine;
 import org.ldm4j.pipeline.ModelLoader;
 import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.methods.blended.ClipEditScore;
+import org.ldm4j.methods.blended.EditScorer;
 import org.ldm4j.schedulers.Schedulers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -56,6 +58,7 @@ public final class StudioServer implements AutoCloseable {
     private final String noModelMessage;
     private final FactorGraphModel factorGraph;
     private final String noFactorGraphMessage;
+    private final EditScorer clipRanker;   // the edit mode's CLIP ranking (--clip), or null
     private final Map<String, Job> jobs = new LinkedHashMap<>(16, 0.75f, false) {
         @Override protected boolean removeEldestEntry(Map.Entry<String, Job> eldest) {
             return size() > MAX_REMEMBERED_JOBS && eldest.getValue().state().finished();
@@ -64,8 +67,9 @@ public final class StudioServer implements AutoCloseable {
     private final Javalin app;
 
     private StudioServer(StudioConfig config, Gallery gallery, ModelWorker worker, String noModelMessage,
-                         FactorGraphModel factorGraph, String noFactorGraphMessage) {
+                         FactorGraphModel factorGraph, String noFactorGraphMessage, EditScorer clipRanker) {
         this.config = config;
+        this.clipRanker = clipRanker;
         this.gallery = gallery;
         this.worker = worker;
         this.noModelMessage = noModelMessage;
@@ -96,7 +100,7 @@ public final class StudioServer implements AutoCloseable {
         config.validate();
         Engine.threads(config.threads());
         Gallery gallery = new Gallery(config.gallery());
-        if (config.modelSpec() == null) return new StudioServer(config, gallery, null, "no model loaded: start the studio with --model DIR", null, null);
+        if (config.modelSpec() == null) return new StudioServer(config, gallery, null, "no model loaded: start the studio with --model DIR", null, null, null);
         StableDiffusion sd;
         try {
             sd = ModelLoader.load(config.modelSpec(), Dtypes.device(config.device()), Dtypes.parse(config.dtype()));
@@ -104,13 +108,21 @@ public final class StudioServer implements AutoCloseable {
             if (config.modelRequired()) throw new IOException("cannot load model '" + config.modelSpec() + "': " + e.getMessage(), e);
             LOG.warn("starting without a model: {}", e.getMessage());
             return new StudioServer(config, gallery, null, "no model loaded: " + config.modelSpec()
-                    + " is not available (" + e.getMessage() + "); start the studio with --model DIR", null, null);
+                    + " is not available (" + e.getMessage() + "); start the studio with --model DIR", null, null, null);
         }
         if (config.vae() != null) {   // asked for by name: a VAE that cannot serve stops the server
             try {
                 sd = ModelLoader.withVaeFolder(sd, config.vae());
             } catch (IOException | IllegalArgumentException e) {
                 throw new IOException("cannot use --vae " + config.vae() + ": " + e.getMessage(), e);
+            }
+        }
+        EditScorer clip = null;
+        if (config.clip() != null) {   // asked for by name, like --vae: a CLIP that cannot load stops the server
+            try {
+                clip = ClipEditScore.load(config.clip(), sd.device());
+            } catch (IOException | RuntimeException e) {
+                throw new IOException("cannot use --clip " + config.clip() + ": " + e.getMessage(), e);
             }
         }
         FactorGraphModel fg = null;
@@ -124,7 +136,7 @@ public final class StudioServer implements AutoCloseable {
             }
         }
         ModelWorker worker = new ModelWorker(sd, ModelInfo.of(sd, config.modelSpec()), gallery, config.limits());
-        return new StudioServer(config, gallery, worker, null, fg, noFactorGraph);
+        return new StudioServer(config, gallery, worker, null, fg, noFactorGraph, clip);
     }
 
     public int port() { return app.port(); }
@@ -242,6 +254,7 @@ public final class StudioServer implements AutoCloseable {
         }
         m.put("modes", modes);
         if (worker != null && factorGraph != null) m.put("factorGraph", FactorGraphInfo.of(factorGraph));
+        m.put("clipRanking", clipRanker != null);
         List<String> schedulers = new ArrayList<>();
         for (Schedulers s : Schedulers.values()) schedulers.add(s.alias());
         m.put("schedulers", schedulers);
@@ -260,7 +273,7 @@ public final class StudioServer implements AutoCloseable {
         if (modeNode != null && !modeNode.isTextual()) throw ApiError.badRequest("mode must be a string");
         Mode mode = Modes.get(modeNode == null ? null : modeNode.textValue());
         Mode.Prepared prepared = mode.prepare(new RequestFields(body, worker.info, config.limits(), mode.extraFields(),
-                worker.sd.tokenizer).withFactorGraph(factorGraph, noFactorGraphMessage));
+                worker.sd.tokenizer).withFactorGraph(factorGraph, noFactorGraphMessage).withClipRanker(clipRanker));
         Job job = new Job(HexFormat.of().formatHex(randomId()), mode, prepared);
         synchronized (jobs) {
             jobs.put(job.id, job);

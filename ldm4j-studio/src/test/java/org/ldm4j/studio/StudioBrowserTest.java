@@ -36,6 +36,7 @@ import java.util.TreeSet;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -291,6 +292,8 @@ class StudioBrowserTest {
         browser.findElement(By.cssSelector("#modes [data-mode=edit]")).click();
         assertEquals("Samples", browser.findElement(By.id("count-label")).getText());
         assertTrue(browser.findElement(By.id("repair")).isSelected(), "the recommended preset repairs the background");
+        assertEquals("background", browser.findElement(By.id("rankWith")).getAttribute("value"), "ranked by background PSNR");
+        assertFalse(browser.findElement(By.cssSelector("#rankWith option[value=clip]")).isEnabled(), "no --clip: CLIP ranking offered disabled");
         // the mask: a wide upright stroke over the empty grass left of the house and the sky above it, where a tree grows
         WebElement canvas = browser.findElement(By.id("canvas"));
         js("document.getElementById('size').value = 12");

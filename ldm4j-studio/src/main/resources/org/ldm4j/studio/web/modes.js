@@ -37,9 +37,9 @@ const MODES = {
   },
   edit: {
     help: 'The canvas is the image to edit; the tools now paint the mask over it (white = regenerate from the prompt). '
-        + 'Samples are ranked by how well they keep the rest, best first.',
-    fields: () => [...COMMON_FIELDS, 'editPreset', 'repair', ...($('repair').checked ? ['repairSteps'] : []), 'maskAttention', 'maskTools'],
-    inputs: () => ({ image: painting.toDataUrl(), mask: mask.toDataUrl(), preset: $('editPreset').value,
+        + 'Samples are ranked by how well they keep the rest (or by CLIP, when the studio has one), best first.',
+    fields: () => [...COMMON_FIELDS, 'editPreset', 'repair', ...($('repair').checked ? ['repairSteps'] : []), 'maskAttention', 'rankWith', 'maskTools'],
+    inputs: () => ({ image: painting.toDataUrl(), mask: mask.toDataUrl(), preset: $('editPreset').value, rankWith: $('rankWith').value,
                      repair: $('repair').checked, ...($('repair').checked ? { repairSteps: number('repairSteps') } : {}),
                      ...($('maskAttention').value.trim() !== '' ? { maskAttention: number('maskAttention') } : {}) }),
     layer: 'mask',

@@ -404,6 +404,9 @@ async function start() {
   try {
     const info = await api('/api/models');
     info.schedulers.forEach(s => $('scheduler').append(new Option(s, s)));
+    const clipOption = $('rankWith').querySelector('option[value="clip"]');
+    clipOption.disabled = !info.clipRanking;
+    if (!info.clipRanking) clipOption.textContent = 'CLIP (start with --clip)';
     FactorGraph.init(info.factorGraph);
     showModes(info.modes);
     model = info.models[0] || null;
