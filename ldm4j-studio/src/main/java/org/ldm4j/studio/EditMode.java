@@ -22,9 +22,9 @@ import java.util.Set;
 /**
  * Edit (Blended Latent Diffusion, {@code org.ldm4j.methods.blended}): {@code image} (the canvas) is regenerated from
  * the prompt inside {@code mask} (white = edit, same size) and kept outside. {@code count} samples are ranked by
- * background PSNR, or with {@code rankWith: "clip"} by the official CLIP ranking (the studio's {@code --clip}); the results are, best first: the best sample after background repair and pixel paste (when the
- * preset or {@code repair}/{@code repairSteps} enable them), then every sample as sampled, each with its rank and
- * score. {@code preset}: recommended (default) or official, as {@code ldm4j edit --preset}. The repair's steps come as
+ * background PSNR, or with {@code rankWith: "clip"} by the official CLIP ranking (the studio's {@code --clip}); the
+ * results are, best first: the best sample after background repair and pixel paste (when the preset or
+ * {@code repair}/{@code repairSteps} enable them), then every sample as sampled, each with its rank and score. {@code preset}: recommended (default) or official, as {@code ldm4j edit --preset}. The repair's steps come as
  * progress events of phase {@code "repair"} after the samples' denoising steps.
  */
 final class EditMode implements Mode {
