@@ -41,6 +41,8 @@ import java.util.regex.Pattern;
  * blobs are moved into place atomically, and LFS blobs (64-hex etag = sha256) are verified.
  */
 public final class HfHub {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(HfHub.class);
+
     private static final JsonMapper JSON = new JsonMapper();
     private static final Pattern COMMIT = Pattern.compile("[0-9a-f]{40}");
     private static final Pattern SHA256 = Pattern.compile("[0-9a-f]{64}");
@@ -180,11 +182,13 @@ public final class HfHub {
         JsonNode info;
         try {
             info = getJson(endpoint + "/api/models/" + repoId + "/revision/" + encode(rev), repoId + "@" + rev);
-        } catch (Unreachable e) {   // say whether the cache could serve instead (huggingface_hub's offline mode)
-            boolean cached = cachedCommit(repoId, rev).map(c -> Files.isDirectory(repo.resolve("snapshots").resolve(c))).orElse(false);
-            throw new IOException(repoId + "@" + rev + ": " + e.getMessage() + (cached
-                    ? "; it is in the cache " + cache + ": set HF_HUB_OFFLINE=1 to use it without the network"
-                    : " and it is not in the cache " + cache), e);
+        } catch (Unreachable e) {   // as huggingface_hub does: a revision already in the cache is served from it
+            Optional<Path> snap = cachedCommit(repoId, rev).map(c -> repo.resolve("snapshots").resolve(c)).filter(Files::isDirectory);
+            if (snap.isPresent()) {
+                LOG.warn("{}@{}: {}; using the cached snapshot {} (HF_HUB_OFFLINE=1 skips the network)", repoId, rev, e.getMessage(), snap.get());
+                return snap.get();
+            }
+            throw new IOException(repoId + "@" + rev + ": " + e.getMessage() + " and it is not in the cache " + cache, e);
         }
         String commit = info.path("sha").asText("");
         if (!COMMIT.matcher(commit).matches()) throw new IOException(repoId + "@" + rev + ": server gave no commit sha");
