@@ -63,10 +63,15 @@ class DiffusersConfigJsonTest {
                 () -> org.ldm4j.models.vae.AutoencoderKLConfig.parse("{\"latent_channels\": \"four\"}", "vae/config.json")).getMessage());
         assertEquals("te/config.json: key 'hidden_size': expected an integer, got a list", assertThrows(IllegalArgumentException.class,
                 () -> org.ldm4j.models.clip.CLIPTextConfig.parse("{\"hidden_size\": [1]}", "te/config.json")).getMessage());
+        String fraction = assertThrows(IllegalArgumentException.class, () -> org.ldm4j.models.unet.UNet2DConditionConfig.parse(
+                unet.replaceFirst("\"layers_per_block\":\\s*2", "\"layers_per_block\": 2.5"), "unet/config.json")).getMessage();
+        assertTrue(fraction.contains("key 'layers_per_block'") && fraction.contains("2.5"), "a fraction is not rounded to an integer: " + fraction);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> org.ldm4j.models.vae.AutoencoderKLConfig.parse(
+                "{\"latent_channels\": 4.5}", "vae/config.json")).getMessage().contains("key 'latent_channels'"));
         String syntax = assertThrows(IllegalArgumentException.class,
                 () -> org.ldm4j.models.vae.AutoencoderKLConfig.parse("{\n\"latent_channels\": 4,,\n}", "v.json")).getMessage();
         assertTrue(syntax.startsWith("v.json: ") && syntax.contains("(line 2, column"), syntax);
-        for (String m : List.of(listItem, syntax)) {
+        for (String m : List.of(listItem, syntax, fraction)) {
             assertEquals(1, m.lines().count(), m);
             assertTrue(!m.contains("[Source:") && !m.contains("reference chain"), m);
         }

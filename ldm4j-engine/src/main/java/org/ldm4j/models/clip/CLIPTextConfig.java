@@ -76,7 +76,8 @@ public record CLIPTextConfig(
     @Override public boolean causal() { return true; }
 
     /** Shared: building a mapper and its deserializers costs far more than a parse (thread-safe once set up). */
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // "latent_channels": 4.5 is an error, not 4
 
     public static CLIPTextConfig parse(String json) { return parse(json, "CLIPTextConfig"); }
 

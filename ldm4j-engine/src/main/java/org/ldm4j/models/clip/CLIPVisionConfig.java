@@ -60,7 +60,8 @@ public record CLIPVisionConfig(
     /** Patches per side: image_size / patch_size. */
     public int gridSize() { return imageSize / patchSize; }
 
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // "latent_channels": 4.5 is an error, not 4
 
     public static CLIPVisionConfig parse(String json) {
         try {

@@ -32,6 +32,7 @@ public record ControlNetConfig(UNet2DConditionConfig encoder, int conditioningCh
     static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false)   // "layers_per_block": 2.5 is an error, not 2
             .configure(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY, true);
 
     public ControlNetConfig {

@@ -38,6 +38,7 @@ public record UNet2DConditionConfig(
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false)   // "layers_per_block": 2.5 is an error, not 2
             .configure(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY, true);
 
     /** SD 1.5's published {@code unet/config.json} (runwayml / stable-diffusion-v1-5). */

@@ -128,5 +128,6 @@ public record AutoencoderKLConfig(
     }
 
     /** One mapper per class: building one and its deserializers costs far more than a parse (thread-safe once set up). */
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // "latent_channels": 4.5 is an error, not 4
 }
