@@ -69,6 +69,19 @@ class StudioCommandTest {
         assertTrue(e.getMessage().contains("cannot use --vae") && e.getMessage().contains("no config.json"), e.getMessage());
     }
 
+    @Test void clipTurnsOnTheEditModesClipRankingAndOneThatCannotLoadStopsTheStart() throws Exception {
+        Path clip = dir.resolve("clip");
+        org.ldm4j.models.clip.TinyClip.write(clip);
+        assertTrue(models("--clip", clip.toString(), "--fgdm", fgdm.toString()).get("clipRanking").asBoolean());
+        assertFalse(models("--fgdm", fgdm.toString()).get("clipRanking").asBoolean());
+
+        StudioCommand cmd = new StudioCommand();
+        new CommandLine(cmd).parseArgs("--model", base.toString(), "--port", "0", "--gallery", dir.resolve("gallery").toString(),
+                "--clip", dir.resolve("no-clip").toString(), "--fgdm", fgdm.toString());
+        Ldm4j.UsageError e = assertThrows(Ldm4j.UsageError.class, cmd::start);
+        assertTrue(e.getMessage().startsWith("cannot use --clip " + dir.resolve("no-clip")), e.getMessage());
+    }
+
     @Test void theFgdmFolderEnablesTheFactorGraphModeWithItsSegmentationFactor() throws Exception {
         JsonNode info = models("--fgdm", fgdm.toString());
         assertTrue(mode(info, "factorgraph").get("enabled").asBoolean(), info.get("modes").toString());
