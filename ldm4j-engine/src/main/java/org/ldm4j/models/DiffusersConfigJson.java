@@ -1,5 +1,6 @@
 package org.ldm4j.models;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -22,6 +23,32 @@ public final class DiffusersConfigJson {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private DiffusersConfigJson() {}
+
+    /**
+     * A mapper for the configs Jackson reads into records: keys the record lacks are left to {@link #unreadKeys}
+     * (diffusers and transformers add keys over time), and a fraction given for an integer key ("layers_per_block":
+     * 2.5) is an error rather than Jackson's silent rounding down.
+     */
+    public static ObjectMapper configMapper() {
+        return new ObjectMapper()
+                .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+                .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);
+    }
+
+    /**
+     * {@code json} read into a {@code type} record by {@code mapper}; a problem (bad syntax, a value of the wrong type,
+     * the JSON text "null", which Jackson maps to no object) is one line starting with {@code prefix} (the file).
+     */
+    public static <T> T readRecord(ObjectMapper mapper, String json, Class<T> type, String prefix) {
+        T c;
+        try {
+            c = mapper.readValue(json, type);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(prefix + ": " + describe(e, json), e);
+        }
+        if (c == null) throw new IllegalArgumentException(prefix + ": not a JSON object");
+        return c;
+    }
 
     /** The text of {@code file}; {@code what} names the config in the error ("ControlNet config"). */
     public static String read(Path file, String what) {

@@ -1,7 +1,6 @@
 package org.ldm4j.models.clip;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
@@ -76,20 +75,13 @@ public record CLIPTextConfig(
     @Override public boolean causal() { return true; }
 
     /** Shared: building a mapper and its deserializers costs far more than a parse (thread-safe once set up). */
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // "latent_channels": 4.5 is an error, not 4
+    private static final ObjectMapper JSON = org.ldm4j.models.DiffusersConfigJson.configMapper();
 
     public static CLIPTextConfig parse(String json) { return parse(json, "CLIPTextConfig"); }
 
     /** Parses a config; {@code source} (its file) names it in the one-line error. */
     public static CLIPTextConfig parse(String json, String source) {
-        try {
-            CLIPTextConfig c = JSON.readValue(json, CLIPTextConfig.class);
-            if (c == null) throw new IllegalArgumentException(source + ": not a JSON object");   // the text "null"
-            return c;
-        } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": " + org.ldm4j.models.DiffusersConfigJson.describe(e, json), e);
-        }
+        return org.ldm4j.models.DiffusersConfigJson.readRecord(JSON, json, CLIPTextConfig.class, source);
     }
 
     public static CLIPTextConfig load(Path file) {

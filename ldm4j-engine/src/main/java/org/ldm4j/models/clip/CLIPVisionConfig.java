@@ -1,12 +1,10 @@
 package org.ldm4j.models.clip;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 
-import java.io.IOException;
 
 /**
  * transformers {@code CLIPVisionConfig}, the {@code vision_config} of a CLIP {@code config.json}. Missing keys take
@@ -60,16 +58,9 @@ public record CLIPVisionConfig(
     /** Patches per side: image_size / patch_size. */
     public int gridSize() { return imageSize / patchSize; }
 
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // "latent_channels": 4.5 is an error, not 4
+    private static final ObjectMapper JSON = org.ldm4j.models.DiffusersConfigJson.configMapper();
 
     public static CLIPVisionConfig parse(String json) {
-        try {
-            CLIPVisionConfig c = JSON.readValue(json, CLIPVisionConfig.class);
-            if (c == null) throw new IllegalArgumentException("CLIPVisionConfig: not a JSON object");
-            return c;
-        } catch (IOException e) {
-            throw new IllegalArgumentException("CLIPVisionConfig: " + org.ldm4j.models.DiffusersConfigJson.describe(e, json), e);
-        }
+        return org.ldm4j.models.DiffusersConfigJson.readRecord(JSON, json, CLIPVisionConfig.class, "CLIPVisionConfig");
     }
 }

@@ -29,10 +29,8 @@ import java.util.List;
 public record ControlNetConfig(UNet2DConditionConfig encoder, int conditioningChannels, String channelOrder,
                                List<Integer> conditioningEmbeddingOutChannels, boolean globalPoolConditions) {
     public static final String CLASS_NAME = "ControlNetModel";
-    static final ObjectMapper JSON = new ObjectMapper()
+    static final ObjectMapper JSON = org.ldm4j.models.DiffusersConfigJson.configMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false)   // "layers_per_block": 2.5 is an error, not 2
             .configure(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY, true);
 
     public ControlNetConfig {

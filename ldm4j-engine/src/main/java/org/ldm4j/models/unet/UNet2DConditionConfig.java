@@ -35,10 +35,8 @@ public record UNet2DConditionConfig(
         String attentionType, Boolean classEmbeddingsConcat, Boolean midBlockOnlyCrossAttention,
         String crossAttentionNorm) {
 
-    private static final ObjectMapper JSON = new ObjectMapper()
+    private static final ObjectMapper JSON = org.ldm4j.models.DiffusersConfigJson.configMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false)   // "layers_per_block": 2.5 is an error, not 2
             .configure(DeserializationFeature.ACCEPT_SINGLE_VALUE_AS_ARRAY, true);
 
     /** SD 1.5's published {@code unet/config.json} (runwayml / stable-diffusion-v1-5). */
@@ -96,15 +94,9 @@ public record UNet2DConditionConfig(
 
     /** Parses and validates a config; {@code source} names it in error messages. */
     public static UNet2DConditionConfig parse(String json, String source) {
-        UNet2DConditionConfig c;
-        try {
-            c = JSON.readValue(json, UNet2DConditionConfig.class);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": not a valid UNet2DConditionModel config: "
-                    + org.ldm4j.models.DiffusersConfigJson.describe(e, json), e);
-        }
-        // Jackson maps the JSON text "null" (or an empty document) to a null object (found by DiffusersConfigFuzzTest)
-        if (c == null) throw new IllegalArgumentException(source + ": not a valid UNet2DConditionModel config: not a JSON object");
+        // the JSON text "null" (or an empty document) is no object, found by DiffusersConfigFuzzTest
+        UNet2DConditionConfig c = org.ldm4j.models.DiffusersConfigJson.readRecord(JSON, json, UNet2DConditionConfig.class,
+                source + ": not a valid UNet2DConditionModel config");
         c.validate(source);
         org.ldm4j.models.DiffusersConfigJson.warnUnreadKeys(JSON, json, UNet2DConditionConfig.class, source);
         return c;

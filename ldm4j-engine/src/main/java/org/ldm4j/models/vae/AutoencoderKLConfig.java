@@ -1,7 +1,6 @@
 package org.ldm4j.models.vae;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
@@ -101,13 +100,7 @@ public record AutoencoderKLConfig(
 
     /** Parses a config; {@code source} (its file) names it in the one-line error. */
     public static AutoencoderKLConfig parse(String json, String source) {
-        try {
-            AutoencoderKLConfig c = JSON.readValue(json, AutoencoderKLConfig.class);
-            if (c == null) throw new IllegalArgumentException(source + ": not a JSON object");   // the text "null"
-            return c;
-        } catch (IOException e) {
-            throw new IllegalArgumentException(source + ": " + org.ldm4j.models.DiffusersConfigJson.describe(e, json), e);
-        }
+        return org.ldm4j.models.DiffusersConfigJson.readRecord(JSON, json, AutoencoderKLConfig.class, source);
     }
 
     /** The keys of {@code json} this config does not read (ignored on load, with a warning naming them). */
@@ -128,6 +121,5 @@ public record AutoencoderKLConfig(
     }
 
     /** One mapper per class: building one and its deserializers costs far more than a parse (thread-safe once set up). */
-    private static final ObjectMapper JSON = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
-            .configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);   // "latent_channels": 4.5 is an error, not 4
+    private static final ObjectMapper JSON = org.ldm4j.models.DiffusersConfigJson.configMapper();
 }
