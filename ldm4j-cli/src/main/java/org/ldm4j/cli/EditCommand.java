@@ -118,9 +118,7 @@ final class EditCommand implements Callable<Integer> {
         options.requireText("an edit draws the masked region from its text; say what to put there (e.g. --prompt \"a red boat\")");
         for (Path p : List.of(image, mask)) Ldm4j.requireFile(p == image ? "--image" : "--mask", p);
         GenerateSupport.checkOutputs(options.out, GenerateSupport.editOutputFiles(options.out, options.count));
-        if (!List.of("background", "clip").contains(rankWith)) {
-            throw new Ldm4j.UsageError("--rank-with: unknown value '" + rankWith + "' (expected background or clip)");
-        }
+        Ranking ranking = Ldm4j.enumOption(Ranking.class, "--rank-with", rankWith);
         BlendSettings settings = settings();
         BufferedImage img;
         Tensor m;
@@ -141,10 +139,9 @@ final class EditCommand implements Callable<Integer> {
         if (img.getWidth() != request.width() || img.getHeight() != request.height()) {
             throw new Ldm4j.UsageError("image is " + img.getWidth() + "x" + img.getHeight() + "; resize it or leave --width/--height out");
         }
-        EditScorer scorer = switch (rankWith) {
-            case "background" -> new BackgroundPsnr();
-            case "clip" -> clipScore(sd);
-            default -> throw new IllegalStateException(rankWith);   // checked above
+        EditScorer scorer = switch (ranking) {
+            case BACKGROUND -> new BackgroundPsnr();
+            case CLIP -> clipScore(sd);
         };
         EditResult result;
         Tensor x = Images.toTensor(img);
@@ -156,6 +153,9 @@ final class EditCommand implements Callable<Integer> {
         write(result, request, settings, sd);
         return 0;
     }
+
+    /** --rank-with's values. */
+    enum Ranking { BACKGROUND, CLIP }
 
     /** The CLIP ranking's model; one that cannot be read or fetched is named, as a --model is. */
     private EditScorer clipScore(StableDiffusion sd) {
@@ -188,7 +188,8 @@ final class EditCommand implements Callable<Integer> {
         if (noPixelBlend) s = s.withPixelBlend(false);
         if (maskAttention != null) s = s.withMaskAttention(maskAttention);
         if (zoom != null) s = s.withZoom(zoom);   // a negative one is an IllegalArgumentException: exit 2
-        if (resample != 1 || resampleUntil != 0.5) s = s.withResampling(new Resampling.Settings(resample, resampleUntil));   // out of range: exit 2
+        Resampling.Settings resampling = new Resampling.Settings(resample, resampleUntil);   // out of range: exit 2
+        if (resampling.enabled()) s = s.withResampling(resampling);
         return s;
     }
 

@@ -74,7 +74,7 @@ class EditCommandTest {
 
         CliTest.Result unknown = CliTest.run(concat(args, "--rank-with", "sharpness"));
         assertEquals(2, unknown.code());
-        assertTrue(unknown.err().contains("--rank-with: unknown value 'sharpness' (expected background or clip)"), unknown.err());
+        assertTrue(unknown.err().contains("--rank-with: unknown value 'sharpness' (expected one of [background, clip])"), unknown.err());
     }
 
     /** An edit is driven by its text: an empty or blank prompt is a usage error before anything else. */

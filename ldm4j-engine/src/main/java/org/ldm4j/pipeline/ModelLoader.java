@@ -83,13 +83,18 @@ public final class ModelLoader {
             throw new IllegalArgumentException("a config folder (--config-from) applies to single-file checkpoints, not to " + spec);
         }
         if (Files.isDirectory(path)) return loadFolder(path, device, dtype);
-        if (HF_ID.matcher(spec).matches() && !spec.startsWith(".") && !spec.startsWith("/")) {
+        if (isHubId(spec)) {
             String[] parts = spec.split("@", 2);
             HfHub hub = options.hub() != null ? options.hub() : HfHub.fromEnvironment();
             Path snapshot = hub.pipeline(parts[0], parts.length > 1 ? parts[1] : "main", null);
             return loadFolder(snapshot, device, dtype);
         }
         throw new IOException("no such model folder or file, and not a Hugging Face id (org/name): " + spec);
+    }
+
+    /** Whether {@code spec} (not an existing path) reads as a Hugging Face id, {@code org/name[@revision]}. */
+    public static boolean isHubId(String spec) {
+        return HF_ID.matcher(spec).matches() && !spec.startsWith(".") && !spec.startsWith("/");
     }
 
     public static StableDiffusion loadFolder(Path root, Device device, ScalarType dtype) throws IOException {

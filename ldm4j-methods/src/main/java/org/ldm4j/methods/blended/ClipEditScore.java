@@ -18,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.regex.Pattern;
 
 /**
  * The official ranking of Blended Latent Diffusion ({@code ldm/image_editor.py}, {@code _get_sorted_results_by_CLIP},
@@ -35,7 +34,6 @@ public final class ClipEditScore implements EditScorer {
 
     private static final float[] MEAN = {0.48145466f, 0.4578275f, 0.40821073f};
     private static final float[] STD = {0.26862954f, 0.26130258f, 0.27577711f};
-    private static final Pattern HF_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*(@[^/\\s]+)?");
 
     private final CLIPModel clip;
     private final CLIPTokenizer tokenizer;
@@ -54,7 +52,7 @@ public final class ClipEditScore implements EditScorer {
     public static ClipEditScore load(String spec, Device device) throws IOException {
         Path folder = Path.of(spec);
         if (!Files.isDirectory(folder)) {
-            if (!HF_ID.matcher(spec).matches() || spec.startsWith(".") || spec.startsWith("/")) {
+            if (!org.ldm4j.pipeline.ModelLoader.isHubId(spec)) {
                 throw new java.nio.file.NoSuchFileException(spec, null, "no such CLIP folder, and not a Hugging Face id (org/name)");
             }
             String[] parts = spec.split("@", 2);

@@ -74,11 +74,11 @@ public final class LatentBlend implements StepHook {
         return z;
     }
 
-    /** The blend with the background at step {@code noiseIndex}'s level, whatever the blend point ({@link Resampling}). */
-    Tensor blendAt(Tensor z, Step step, int noiseIndex) { return blend(z, step, noiseIndex); }
-
-    /** z·m + noise(z_src, t_noiseIndex)·(1 − m), with the mask of step {@code noiseIndex}. */
-    private Tensor blend(Tensor z, Step step, int noiseIndex) {
+    /**
+     * z·m + noise(z_src, t_noiseIndex)·(1 − m), with the mask of step {@code noiseIndex}; also called by
+     * {@link Resampling} at the level below a step, whatever the blend point.
+     */
+    Tensor blend(Tensor z, Step step, int noiseIndex) {
         Tensor mLat = masks.at(noiseIndex);
         Tensor eps = freshNoise ? rng.randnLike(z) : fixedNoise;              // (1, 4, h, w)
         Tensor zBg = scheduler.addNoise(zSrc, eps, noiseIndex);               // z_bg = noise(z_src, t)

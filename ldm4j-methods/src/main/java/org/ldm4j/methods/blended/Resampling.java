@@ -68,7 +68,7 @@ public final class Resampling implements StepHook {
         int i = step.index();
         double ratio = scheduler.alphaBar(i) / (double) scheduler.alphaBarPrev(i);   // ᾱ_i / ᾱ_below, < 1
         for (int pass = 1; pass < settings.passes(); pass++) {
-            Tensor known = blend.blendAt(z, step, i + 1);                      // the true background at the level below
+            Tensor known = blend.blend(z, step, i + 1);                      // the true background at the level below
             Tensor up = known.mul(new Scalar(Math.sqrt(ratio))).add(rng.randnLike(known).mul(new Scalar(Math.sqrt(1 - ratio))));
             Tensor x = blend.beforeModel(up, step);
             Tensor modelOutput = denoiser.predict(scheduler.scaleModelInput(x, i), step);
