@@ -84,11 +84,7 @@ public final class StableDiffusion {
 
     /** The scheduler class the model ships ({@code _class_name} of its scheduler config). */
     public Schedulers defaultScheduler() {
-        try {
-            return Schedulers.fromClassName(schedulerConfig.path("_class_name").asText());
-        } catch (IllegalArgumentException e) {   // "scheduler config key '_class_name': ..."
-            throw new IllegalArgumentException(schedulerSource + ": " + e.getMessage().replaceFirst("^scheduler config key", "key"), e);
-        }
+        return Schedulers.fromClassName(schedulerConfig.path("_class_name").asText(), schedulerSource);
     }
 
     /**

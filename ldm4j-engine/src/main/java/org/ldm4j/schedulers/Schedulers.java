@@ -78,9 +78,18 @@ public enum Schedulers {
     /** The scheduler of a diffusers {@code _class_name}. */
     public static Schedulers fromClassName(String className) {
         for (Schedulers s : values()) if (s.className.equals(className)) return s;
-        throw new IllegalArgumentException("scheduler config key '_class_name': '" + className
-                + "' is not implemented (expected one of "
-                + Arrays.stream(values()).map(s -> s.className).collect(Collectors.joining(", ")) + ")");
+        throw new IllegalArgumentException("scheduler config " + notImplemented(className));
+    }
+
+    /** As {@link #fromClassName(String)}, the error naming {@code source} (the config's file). */
+    public static Schedulers fromClassName(String className, String source) {
+        for (Schedulers s : values()) if (s.className.equals(className)) return s;
+        throw new IllegalArgumentException(source + ": " + notImplemented(className));
+    }
+
+    private static String notImplemented(String className) {
+        return "key '_class_name': '" + className + "' is not implemented (expected one of "
+                + Arrays.stream(values()).map(s -> s.className).collect(Collectors.joining(", ")) + ")";
     }
 
     /** Reads a {@code scheduler_config.json} text as this scheduler's config (diffusers {@code from_config}). */
