@@ -1,7 +1,6 @@
 package org.ldm4j.models.clip;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -32,13 +31,7 @@ public final class CLIPModel extends Block {
 
         /** transformers' {@code CLIPConfig} JSON: {@code text_config}, {@code vision_config}, {@code projection_dim} (default 512). */
         public static Config parse(String json) {
-            JsonNode root;
-            try {
-                root = new ObjectMapper().readTree(json);
-            } catch (IOException e) {
-                throw new IllegalArgumentException("CLIPConfig: not JSON: " + e.getMessage(), e);
-            }
-            if (root == null || !root.isObject()) throw new IllegalArgumentException("CLIPConfig: not a JSON object");
+            JsonNode root = org.ldm4j.models.DiffusersConfigJson.object(json, "CLIPConfig", "CLIPModel");
             if (!root.has("vision_config")) {
                 throw new IllegalArgumentException("CLIPConfig: no vision_config (a CLIP model with both towers is needed, e.g. openai/clip-vit-base-patch16)");
             }
