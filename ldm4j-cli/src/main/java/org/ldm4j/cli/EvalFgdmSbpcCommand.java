@@ -54,6 +54,10 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
     @Option(names = "--samples", split = ",", defaultValue = "1,5,10", description = "N values (default: ${DEFAULT-VALUE}).") List<Integer> samples;
     @Option(names = "--condition-steps", split = ",", defaultValue = "10,20", description = "Condition steps t of the candidates (default: ${DEFAULT-VALUE}).") List<Integer> conditionSteps;
+    @Option(names = "--condition-guidance", description = "Classifier-free guidance of the candidates (default: each condition factor's own; "
+            + "1 = no guidance, one UNet pass per step instead of two).") Double conditionGuidance;
+    @Option(names = "--condition-scheduler", description = "Sampler of the candidates, e.g. dpm++2m (default: each condition factor's own).")
+    String conditionScheduler;
     @Option(names = "--all-maps", description = "The final run also draws the maps the image factor does not read (depth, sketch, normals), "
             + "as 'fgdm sample' does; by default SBPC draws only what the image needs (the paper's seg -> image), and times that.") boolean allMaps;
     @Option(names = "--batch", defaultValue = "0", description = "Candidate maps, and the image-level baseline's images, per UNet call "
@@ -122,6 +126,10 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         if (mapMinArea != null && !(mapMinArea >= 0 && mapMinArea < 1)) throw new Ldm4j.UsageError("--map-min-area must be in [0, 1), got " + mapMinArea);
         if (batch < 0 || batch > 256) throw new Ldm4j.UsageError("--batch must be in 0..256, got " + batch);
         if (minObjects < 1) throw new Ldm4j.UsageError("--min-objects must be >= 1, got " + minObjects);
+        if (conditionGuidance != null && !(conditionGuidance >= 1 && conditionGuidance <= 100)) {
+            throw new Ldm4j.UsageError("--condition-guidance must be in 1..100, got " + conditionGuidance);
+        }
+        if (conditionScheduler != null) Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler);
         List<Integer> ns = new ArrayList<>(new TreeSet<>(samples));
         List<Integer> ts = new ArrayList<>(new TreeSet<>(conditionSteps));
         if (ns.isEmpty() || ts.isEmpty()) throw new Ldm4j.UsageError("--samples and --condition-steps need at least one value");
@@ -198,6 +206,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
             }
         }
         ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("map_min_area", mapMinArea != null ? mapMinArea : minArea).put("image_check", imageCheck).put("size", size)
+                .put("condition_guidance", conditionGuidance != null ? conditionGuidance : m.graph().factor(m.seg()).settings().guidanceScale())
+                .put("condition_scheduler", conditionScheduler != null ? conditionScheduler : m.graph().factor(m.seg()).settings().scheduler())
                 .put("map_size", m.graph().factor(m.seg()).settings().width()).put("image_steps", imageSettings.steps())
                 .put("final_maps", allMaps ? "all" : "read by the image factor");
         double objectsPerCaption = scenes.stream().mapToInt(s -> ObjectRecall.namedIn(s.caption(), palette, true).size()).average().orElse(0);
@@ -301,9 +311,9 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
 
     private String checkedKey(int k, int t, int n) { return checkedMethod(k) + "/" + t + "/" + n; }
 
-    /** N candidates at t steps, full size, batched as --batch says (0: all N in one batch). */
+    /** N candidates at t steps, full size, batched as --batch says (0: all N in one batch), at --condition-guidance and -scheduler. */
     private SbpcSettings settings(int n, int t, int tolerance) {
-        SbpcSettings s = new SbpcSettings(n, t, false, null, tolerance);
+        SbpcSettings s = new SbpcSettings(n, t, false, null, tolerance).withConditionGuidance(conditionGuidance).withConditionScheduler(conditionScheduler);
         return batch > 0 ? s.withBatch(Math.min(batch, n)) : s;
     }
 
@@ -317,7 +327,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
      * redrawn untimed, then {@link Sbpc#finish} on it, timed as {@link Sbpc} times its final run. Returns {image recall, millis, segmentation millis}.
      */
     private double[] finalRun(EvalFgdmCommand.Loaded m, String caption, long seedK, int t, int tolerance, ObjectRecall scorer, ImageSegmenter evaluator) {
-        FactorGraph candidates = Sbpc.candidateGraph(m.graph(), m.seg(), new SbpcSettings(1, t, false, null, tolerance));
+        FactorGraph candidates = Sbpc.candidateGraph(m.graph(), m.seg(), settings(1, t, tolerance));
         FactorGraphResult cand = FactorGraphSampler.run(candidates, Sbpc.candidateRequest(m.graph(), m.seg(), caption, seedK), null, null);
         long start = System.nanoTime();
         FactorGraphResult r = Sbpc.finish(candidates, m.seg(), caption, seedK, cand, leftOut(m), null, null);

@@ -100,6 +100,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
     Integer sbpcBatch;
     @Option(names = "--condition-steps", description = "SBPC: steps of the candidate maps (default: --steps).")
     Integer conditionSteps;
+    @Option(names = "--condition-guidance", description = "SBPC: classifier-free guidance of the candidate maps (default: each condition "
+            + "factor's own; 1 = one UNet pass per step).")
+    Double conditionGuidance;
+    @Option(names = "--condition-scheduler", description = "SBPC: sampler of the candidate maps, e.g. dpm++2m (default: each condition factor's own).")
+    String conditionScheduler;
     @Option(names = "--objects", split = ",", description = "Objects the recall counts, e.g. house,tree (default: the ToyWorld objects the prompt names).")
     List<String> objects;
     @Option(names = "--min-area", defaultValue = "0.005", description = "An object counts when it covers this fraction of the map (default ${DEFAULT-VALUE}).")
@@ -140,6 +145,13 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (sbpc > 1 && m == FactorGraphRequest.Mode.JOINT) throw new Ldm4j.UsageError("--sbpc needs --mode sequential (the image factor runs only on the chosen map)");
         if (sbpc > 1 && given != null) throw new Ldm4j.UsageError("--sbpc samples the maps it scores: it cannot be combined with --given");
         if (conditionSteps != null && sbpc == 1) throw new Ldm4j.UsageError("--condition-steps sets the SBPC candidates' steps (needs --sbpc N > 1); use --steps");
+        if ((conditionGuidance != null || conditionScheduler != null) && sbpc == 1) {
+            throw new Ldm4j.UsageError("--condition-guidance and --condition-scheduler set the SBPC candidates' sampling (need --sbpc N > 1)");
+        }
+        if (conditionGuidance != null && !(conditionGuidance >= 1 && conditionGuidance <= 100)) {
+            throw new Ldm4j.UsageError("--condition-guidance must be in 1..100, got " + conditionGuidance);
+        }
+        if (conditionScheduler != null) Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler);
         if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
         if (minRegionPixels != null && minRegionPixels < 0) throw new Ldm4j.UsageError("--min-region-pixels must be >= 0, got " + minRegionPixels);
         if (minObjectPixels != null && minObjectPixels < 0) throw new Ldm4j.UsageError("--min-object-pixels must be >= 0, got " + minObjectPixels);
@@ -188,12 +200,15 @@ final class FgdmSampleCommand implements Callable<Integer> {
         report.put("model", folder.folder.toString());
         ArrayNode objectNames = report.putArray("objects");
         wanted.forEach(c -> objectNames.add(palette.name(c)));
-        SbpcSettings sbpcSettings = new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette));
+        SbpcSettings sbpcSettings = new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette))
+                .withConditionGuidance(conditionGuidance).withConditionScheduler(conditionScheduler);
         if (sbpcBatch != null) sbpcSettings = sbpcSettings.withBatch(Math.min(sbpcBatch, sbpc));
         if (sbpc > 1) {
             report.putObject("sbpc").put("samples", sbpc).put("candidate_steps", conditionSteps != null ? conditionSteps
                     : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings.batch());
             if (imageCheck != null) report.with("sbpc").put("image_check_max_images", imageCheck);
+            if (conditionGuidance != null) report.with("sbpc").put("candidate_guidance", conditionGuidance);
+            if (conditionScheduler != null) report.with("sbpc").put("candidate_scheduler", conditionScheduler);
         }
         FactorGraphResult result;
         SbpcResult chosen = null;

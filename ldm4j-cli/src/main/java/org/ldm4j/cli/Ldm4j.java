@@ -106,6 +106,15 @@ public final class Ldm4j {
         }
     }
 
+    /** A sampler option's value (alias, diffusers class name or A1111 label); an unknown one is a usage error naming the option. */
+    static org.ldm4j.schedulers.Schedulers schedulerOption(String option, String value) {
+        try {
+            return org.ldm4j.schedulers.Schedulers.fromAlias(value);
+        } catch (IllegalArgumentException e) {
+            throw new UsageError(option + ": " + e.getMessage());
+        }
+    }
+
     /** A problem with the user's arguments or input files: reported as one line, exit code 2. */
     public static final class UsageError extends RuntimeException {
         public UsageError(String message) { super(message); }

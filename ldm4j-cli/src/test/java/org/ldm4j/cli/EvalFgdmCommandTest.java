@@ -200,6 +200,26 @@ class EvalFgdmCommandTest {
         }
     }
 
+    @Test void sbpcCandidatesTakeTheirOwnGuidanceAndSampler() throws Exception {
+        JsonNode own = run("sbpc", "--samples", "3", "--condition-steps", "2", "--min-objects", "3");
+        assertEquals("ddim", own.get("condition_scheduler").asText(), "the tiny factor's own sampler");
+        JsonNode cheap = run("sbpc", "--samples", "3", "--condition-steps", "2", "--min-objects", "3", "--condition-guidance", "1",
+                "--condition-scheduler", "dpm++2m");
+        assertEquals(1.0, cheap.get("condition_guidance").asDouble());
+        assertEquals("dpm++2m", cheap.get("condition_scheduler").asText());
+        // the baselines do not sample maps: their images and recall are the same run's
+        for (int i = 0; i < own.get("configs").size(); i++) {
+            JsonNode a = own.get("configs").get(i), b = cheap.get("configs").get(i);
+            if (a.get("method").asText().equals("image-sbpc")) assertEquals(a.get("image_recall").asDouble(), b.get("image_recall").asDouble(), 1e-12);
+        }
+        for (String[] bad : new String[][]{{"--condition-guidance", "0.5", "--condition-guidance must be in 1..100"},
+                {"--condition-scheduler", "nope", "--condition-scheduler: unknown scheduler 'nope'"}}) {
+            CliTest.Result r = CliTest.run("eval", "fgdm", "sbpc", "--model", model.toString(), "--segmenter", segmenter.toString(), bad[0], bad[1]);
+            assertEquals(2, r.code(), r.err());
+            assertTrue(r.err().contains(bad[2]), r.err());
+        }
+    }
+
     @Test void sbpcShardsMergeToTheWholeTable() throws Exception {
         String[] common = {"--samples", "1,2", "--condition-steps", "1", "--min-objects", "3"};
         JsonNode whole = run("sbpc", common);

@@ -79,6 +79,15 @@ class FgdmSampleCliTest {
         assertTrue(report.get("timings_ms").has("candidates") && report.get("timings_ms").has("total"));
         assertEquals(TinyFgdm.STEPS, report.get("factors").get("image").get("steps").asInt());
         assertEquals(List.of("seg.png", "depth.png", "image.png"), names(report.get("files")));
+
+        Path cheap = dir.resolve("sbpc-cheap");   // candidates without guidance, with another sampler: recorded, and other maps
+        CliTest.Result c = CliTest.run(sample(cheap, "--sbpc", "3", "--seed", "7", "--condition-guidance", "1", "--condition-scheduler", "dpm++2m"));
+        assertEquals(0, c.code(), c.err());
+        JsonNode cheapReport = JSON.readTree(cheap.resolve("sample.json").toFile()).get("sbpc");
+        assertEquals(1.0, cheapReport.get("candidate_guidance").asDouble());
+        assertEquals("dpm++2m", cheapReport.get("candidate_scheduler").asText());
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(out.resolve(candidates.get(0).get("file").asText())),
+                Files.readAllBytes(cheap.resolve(candidates.get(0).get("file").asText()))), "candidate 0 drawn another way");
     }
 
     @Test void anImageCheckReportsEachImagedCandidateAndKeepsTheBestImage() throws Exception {
@@ -191,6 +200,9 @@ class FgdmSampleCliTest {
         cases.put("unknown selection score", sample(out, "--n", "2", "--select", "clip"));
         cases.put("image check without a segmenter", sample(out, "--sbpc", "2", "--image-check", "2", "--segmenter", dir.resolve("none").toString()));
         cases.put("image check of 0 images", sample(out, "--sbpc", "2", "--image-check", "0"));
+        cases.put("candidate guidance without sbpc", sample(out, "--condition-guidance", "1"));
+        cases.put("candidate guidance below 1", sample(out, "--sbpc", "2", "--condition-guidance", "0.5"));
+        cases.put("unknown candidate sampler", sample(out, "--sbpc", "2", "--condition-scheduler", "nope"));
         cases.put("sbpc nothing to count", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", "a sky", "--sbpc", "2", "--out", out.toString()});
         cases.put("missing model", new String[]{"fgdm", "sample", "--model", dir.resolve("nothing").toString(), "--prompt", "x", "--out", out.toString()});
         cases.put("dataset n 0", new String[]{"fgdm", "dataset", "--model", model.toString(), "--n", "0", "--out", out.toString()});

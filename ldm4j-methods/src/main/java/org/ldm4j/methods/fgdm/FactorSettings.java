@@ -54,5 +54,7 @@ public record FactorSettings(int width, int height, int steps, double guidanceSc
 
     public FactorSettings withGuidance(double g) { return new FactorSettings(width, height, steps, g, scheduler, eta, negativePrompt, promptSuffix, mapGuidance); }
 
+    public FactorSettings withScheduler(String alias) { return new FactorSettings(width, height, steps, guidanceScale, alias, eta, negativePrompt, promptSuffix, mapGuidance); }
+
     public FactorSettings withMapGuidance(double m) { return new FactorSettings(width, height, steps, guidanceScale, scheduler, eta, negativePrompt, promptSuffix, m); }
 }

@@ -159,7 +159,7 @@ public final class Sbpc {
         return new Candidates(scores, maps, millis, chosen, all);
     }
 
-    /** The graph candidates are drawn from: every condition factor at the settings' steps and resolution. */
+    /** The graph candidates are drawn from: every condition factor at the settings' steps, resolution, guidance and sampler. */
     public static FactorGraph candidateGraph(FactorGraph graph, String mapFactor, SbpcSettings settings) {
         Factor scored = graph.factor(mapFactor);
         if (scored.role() != Factor.Role.CONDITION) throw new IllegalArgumentException("SBPC scores a condition map; '" + mapFactor + "' is the image factor");
@@ -169,6 +169,8 @@ public final class Sbpc {
             FactorSettings s = f.settings();
             if (settings.conditionSteps() > 0) s = s.withSteps(settings.conditionSteps());
             if (settings.halfResolution()) s = s.withSize(half(graph, f, s.width()), half(graph, f, s.height()));
+            if (settings.conditionGuidance() != null) s = s.withGuidance(settings.conditionGuidance());
+            if (settings.conditionScheduler() != null) s = s.withScheduler(settings.conditionScheduler());
             candidates = candidates.withSettings(f.name(), s);
         }
         return candidates;

@@ -233,6 +233,33 @@ class SbpcTest {
         assertTrue(e.getMessage().contains("batch must be at least 1"), e.getMessage());
     }
 
+    @Test void candidatesSampleAtTheSettingsGuidanceAndSchedulerAndTheImageFactorKeepsItsOwn() {
+        try (InferenceMode im = new InferenceMode()) {
+            java.util.Map<String, AtomicInteger> steps = new java.util.HashMap<>();
+            SbpcSettings cheap = new SbpcSettings(2, 2, false, null, 63).withBatch(1).withConditionGuidance(1.0).withConditionScheduler("dpm++2m");
+            SbpcResult r = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 40, new Scripted(0.3, 0.6), cheap, stepCounter(steps), null);
+            assertEquals(1, r.chosen());
+
+            FactorGraph candidates = Sbpc.candidateGraph(graph, "seg", cheap);
+            assertEquals(1.0, candidates.factor("seg").settings().guidanceScale());
+            assertEquals("dpm++2m", candidates.factor("seg").settings().scheduler());
+            assertEquals(graph.factor("image").settings(), candidates.factor("image").settings(), "the image factor is not a candidate");
+
+            // candidate 1 is what the segmentation factor draws on its own at guidance 1 with DPM++ 2M, 2 steps, seed 41
+            FactorGraph plain = graph.withSettings("seg", graph.factor("seg").settings().withSteps(2).withGuidance(1.0).withScheduler("dpm++2m"));
+            FactorGraphResult alone = FactorGraphSampler.run(plain, FactorGraphRequest.of("a red house", 41, FactorGraphRequest.Mode.SEQUENTIAL)
+                    .withSwitchedOff(Set.of("image")), null, null);
+            assertTrue(torch.equal(alone.latents("seg"), r.result().latents("seg")));
+            FactorGraph ownSampling = graph.withSettings("seg", graph.factor("seg").settings().withSteps(2));
+            FactorGraphResult own = FactorGraphSampler.run(ownSampling, FactorGraphRequest.of("a red house", 41, FactorGraphRequest.Mode.SEQUENTIAL)
+                    .withSwitchedOff(Set.of("image")), null, null);
+            assertFalse(torch.equal(own.latents("seg"), r.result().latents("seg")), "the factor's own guidance and sampler draw another map");
+            assertEquals(FactorGraphSamplerTest.SETTINGS.steps(), steps.get("image").get());
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> new SbpcSettings(2, 2, false, null, 63).withConditionGuidance(0.5));
+        assertTrue(e.getMessage().contains("condition guidance must be in 1..100"), e.getMessage());
+    }
+
     @Test void badSettingsAreClearErrors() {
         var e = assertThrows(IllegalArgumentException.class, () -> new SbpcSettings(0, 10, true, null, 63));
         assertTrue(e.getMessage().contains("samples must be in 1..256"), e.getMessage());
