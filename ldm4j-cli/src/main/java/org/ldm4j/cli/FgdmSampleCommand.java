@@ -109,6 +109,9 @@ final class FgdmSampleCommand implements Callable<Integer> {
     List<String> objects;
     @Option(names = "--min-area", defaultValue = "0.005", description = "An object counts when it covers this fraction of the map (default ${DEFAULT-VALUE}).")
     double minArea;
+    @Option(names = "--image-min-area", description = "--image-check: an object counts in the image when it covers this fraction of it "
+            + "(default: --min-area; e.g. score candidate maps strictly with --min-area 0.01 and images at the evaluator's 0.002).")
+    Double imageMinArea;
     @Option(names = "--factors", split = ",", description = "Factors to run, e.g. seg,depth (default: all); the others are switched off.")
     List<String> factors;
     @Option(names = "--given", description = "FACTOR=PNG: use this (edited) map instead of sampling the factor.")
@@ -153,6 +156,8 @@ final class FgdmSampleCommand implements Callable<Integer> {
         }
         if (conditionScheduler != null) Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler);
         if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
+        if (imageMinArea != null && imageCheck == null) throw new Ldm4j.UsageError("--image-min-area scores the image check's images: it needs --image-check");
+        if (imageMinArea != null && !(imageMinArea >= 0 && imageMinArea < 1)) throw new Ldm4j.UsageError("--image-min-area must be in [0, 1), got " + imageMinArea);
         if (minRegionPixels != null && minRegionPixels < 0) throw new Ldm4j.UsageError("--min-region-pixels must be >= 0, got " + minRegionPixels);
         if (minObjectPixels != null && minObjectPixels < 0) throw new Ldm4j.UsageError("--min-object-pixels must be >= 0, got " + minObjectPixels);
 
@@ -207,6 +212,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
             report.putObject("sbpc").put("samples", sbpc).put("candidate_steps", conditionSteps != null ? conditionSteps
                     : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings.batch());
             if (imageCheck != null) report.with("sbpc").put("image_check_max_images", imageCheck);
+            if (imageMinArea != null) report.with("sbpc").put("image_min_area", imageMinArea);
             if (conditionGuidance != null) report.with("sbpc").put("candidate_guidance", conditionGuidance);
             if (conditionScheduler != null) report.with("sbpc").put("candidate_scheduler", conditionScheduler);
         }
@@ -215,7 +221,8 @@ final class FgdmSampleCommand implements Callable<Integer> {
         try (InferenceMode ignored = new InferenceMode()) {
             if (sbpc > 1) {
                 Sbpc.ImageCheck check = imageCheck == null ? null
-                        : new Sbpc.ImageCheck(FgdmSupport.imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck);
+                        : new Sbpc.ImageCheck(FgdmSupport.imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck,
+                                imageMinArea != null ? new ObjectRecall(wanted, imageMinArea) : null);
                 chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, new ObjectRecall(wanted, minArea),
                         sbpcSettings, off, check, FgdmSupport.progress(), null);
                 result = chosen.result();

@@ -115,6 +115,17 @@ class FgdmSampleCliTest {
         assertEquals(keptCandidate, report.get("chosen").asInt(), "the image kept is the best-scoring one");
         assertEquals(7 + keptCandidate, report.get("chosen_seed").asLong());
         assertTrue(Files.exists(out.resolve("image.png")));
+
+        // images scored at an area no object covers never reach full recall: the check always makes its two images
+        Path strict = dir.resolve("checked-strict");
+        CliTest.Result s = CliTest.run(sample(strict, "--sbpc", "3", "--seed", "7", "--image-check", "2", "--segmenter", seg.toString(),
+                "--image-min-area", "0.999"));
+        assertEquals(0, s.code(), s.err());
+        JsonNode strictReport = JSON.readTree(strict.resolve("sample.json").toFile());
+        assertEquals(0.999, strictReport.get("sbpc").get("image_min_area").asDouble());
+        assertEquals(2, strictReport.get("image_check").size());
+        for (JsonNode c : strictReport.get("image_check")) assertEquals(0.0, c.get("recall").asDouble(), c.toString());
+        assertEquals(report.get("candidates"), strictReport.get("candidates"), "the maps are scored as before");
     }
 
     @Test void sampleIsDeterministicAndFactorsAndSizesFollowTheOptions() throws Exception {
@@ -203,6 +214,8 @@ class FgdmSampleCliTest {
         cases.put("candidate guidance without sbpc", sample(out, "--condition-guidance", "1"));
         cases.put("candidate guidance below 1", sample(out, "--sbpc", "2", "--condition-guidance", "0.5"));
         cases.put("unknown candidate sampler", sample(out, "--sbpc", "2", "--condition-scheduler", "nope"));
+        cases.put("image min area without a check", sample(out, "--sbpc", "2", "--image-min-area", "0.002"));
+        cases.put("image min area of 1", sample(out, "--sbpc", "2", "--image-check", "2", "--image-min-area", "1"));
         cases.put("sbpc nothing to count", new String[]{"fgdm", "sample", "--model", model.toString(), "--prompt", "a sky", "--sbpc", "2", "--out", out.toString()});
         cases.put("missing model", new String[]{"fgdm", "sample", "--model", dir.resolve("nothing").toString(), "--prompt", "x", "--out", out.toString()});
         cases.put("dataset n 0", new String[]{"fgdm", "dataset", "--model", model.toString(), "--n", "0", "--out", out.toString()});

@@ -45,11 +45,21 @@ public final class Sbpc {
      * An image check after the final run (ldm4j's variant, not the paper's): the image is segmented and scored like
      * the maps; short of a full score (1.0), the next-best map gets an image too, up to {@code maxImages}; the
      * best-scoring image is kept (the earlier on ties). Costs one segmentation per image and an image run per retry.
+     *
+     * @param imageScorer scores the segmented images; null = the maps' scorer. A separate one lets the maps be scored
+     *                    more strictly than the images (e.g. objects must cover 1% of a candidate map to count, so the
+     *                    chosen map's objects are large enough for the image factor to draw, while the image counts an
+     *                    object at the evaluator's area)
      */
-    public record ImageCheck(ImageSegmenter segmenter, int maxImages) {
+    public record ImageCheck(ImageSegmenter segmenter, int maxImages, MapScorer imageScorer) {
         public ImageCheck {
             if (segmenter == null) throw new IllegalArgumentException("an image check needs a segmenter");
             if (maxImages < 1 || maxImages > 256) throw new IllegalArgumentException("image check: maxImages must be in 1..256, got " + maxImages);
+        }
+
+        /** Images scored as the maps are. */
+        public ImageCheck(ImageSegmenter segmenter, int maxImages) {
+            this(segmenter, maxImages, null);
         }
 
         /** The candidates that got an image and their images' scores, in the order they got them. */
@@ -100,7 +110,7 @@ public final class Sbpc {
         ImageCheck.Imaged imaged = check.inRankingOrder(drawn.ranking(), k -> {
             FactorGraphResult r = finish(candidates, mapFactor, prompt, seed + k, drawn.runs().get(k), leftOut, listener, cancelled);
             runs.put(k, r);
-            return scorer.score(check.segmenter().segment(r.decoded(image)));
+            return (check.imageScorer() != null ? check.imageScorer() : scorer).score(check.segmenter().segment(r.decoded(image)));
         });
         int kept = imaged.candidates().get(imaged.best(imaged.scores().size()));   // the earlier image on ties
         return new SbpcResult(drawn.scores(), drawn.maps(), kept, seed + kept, drawn.millis(), (System.nanoTime() - start) / 1_000_000,

@@ -191,6 +191,16 @@ class SbpcTest {
             assertEquals(List.of(1), once.imaged());
             assertEquals(1, once.chosen());
             assertEquals(FactorGraphSamplerTest.SETTINGS.steps(), steps.get("image").get());
+
+            // images scored by a scorer of their own: the maps' scorer sees the two maps only, the images' the two images
+            Scripted maps = new Scripted(0.2, 0.9), images = new Scripted(0.5, 1.0);
+            SbpcResult own = Sbpc.run(graph, "seg", MapEditsTest.PALETTE, "a red house", 40, maps,
+                    new SbpcSettings(2, 2, false, null, 63), Set.of(), new Sbpc.ImageCheck(segmenter, 3, images), null, null);
+            assertEquals(2, maps.seen.size());
+            assertEquals(2, images.seen.size());
+            assertEquals(List.of(1, 0), own.imaged());
+            assertEquals(List.of(0.5, 1.0), own.imageScores());
+            assertEquals(0, own.chosen(), "the lower-scored map's image reached full recall");
         }
         assertThrows(IllegalArgumentException.class, () -> new Sbpc.ImageCheck(null, 2));
         var e = assertThrows(IllegalArgumentException.class, () -> new Sbpc.ImageCheck(image -> null, 0));
