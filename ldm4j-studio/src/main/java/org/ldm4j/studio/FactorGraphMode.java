@@ -14,6 +14,7 @@ import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.Sbpc;
+import org.ldm4j.schedulers.Schedulers;
 import org.ldm4j.methods.fgdm.SbpcResult;
 import org.ldm4j.methods.fgdm.SbpcSettings;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
@@ -53,10 +54,17 @@ final class FactorGraphMode implements Mode {
     /** The PNG's {@code ldm4j} chunk and the job's parameters. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record FactorGraphRecord(GenerationRequest request, String sampling, Integer n, Integer conditionSteps, Boolean halfResolution,
+                             Double conditionGuidance, String conditionScheduler, Double mapMinArea,
                              List<String> wanted, List<Double> recalls, Integer chosen, Long chosenSeed, String givenMap,
                              JsonNode edits) {
+        /** A record of a regeneration from a given map: no SBPC. */
+        static FactorGraphRecord given(GenerationRequest request, List<String> wanted, String givenMap, JsonNode edits) {
+            return new FactorGraphRecord(request, "sequential", null, null, null, null, null, null, wanted, null, null, null, givenMap, edits);
+        }
+
         FactorGraphRecord ran(GenerationRequest r, List<Double> recallList, Integer chosenIndex, Long seed) {
-            return new FactorGraphRecord(r, sampling, n, conditionSteps, halfResolution, wanted, recallList, chosenIndex, seed, givenMap, edits);
+            return new FactorGraphRecord(r, sampling, n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea,
+                    wanted, recallList, chosenIndex, seed, givenMap, edits);
         }
     }
 
@@ -66,7 +74,9 @@ final class FactorGraphMode implements Mode {
 
     @Override public boolean needsFactorGraph() { return true; }
 
-    @Override public Set<String> extraFields() { return Set.of("n", "sampling", "conditionSteps", "halfResolution"); }
+    @Override public Set<String> extraFields() {
+        return Set.of("n", "sampling", "conditionSteps", "halfResolution", "conditionGuidance", "conditionScheduler", "mapMinArea");
+    }
 
     @Override
     public Prepared prepare(RequestFields f) {
@@ -80,15 +90,32 @@ final class FactorGraphMode implements Mode {
         }
         Integer conditionSteps = f.optionalInt("conditionSteps");
         boolean half = Boolean.TRUE.equals(f.optionalBoolean("halfResolution"));
+        Double conditionGuidance = f.optionalDouble("conditionGuidance");
+        String conditionScheduler = f.optionalText("conditionScheduler");
+        Double mapMinArea = f.optionalDouble("mapMinArea");
         boolean sbpc = sampling.equals("sequential") && fg.segmentationFactor() != null;
-        if (!sbpc && (n > 1 || conditionSteps != null || half)) {
+        boolean candidateFields = conditionSteps != null || half || conditionGuidance != null || conditionScheduler != null || mapMinArea != null;
+        if (!sbpc && (n > 1 || candidateFields)) {
             throw ApiError.badRequest(fg.segmentationFactor() == null
-                    ? "SBPC (n, conditionSteps, halfResolution) scores a segmentation map, and this FG-DM has none"
-                    : "SBPC (n, conditionSteps, halfResolution) needs sampling sequential: the image factor runs on the chosen map only");
+                    ? "SBPC (n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea) scores a segmentation map, and this FG-DM has none"
+                    : "SBPC (n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea) needs sampling sequential: "
+                    + "the image factor runs on the chosen map only");
         }
         if (conditionSteps != null && (conditionSteps < 1 || conditionSteps > f.limits().maxSteps())) {
             throw ApiError.badRequest("conditionSteps must be in 1.." + f.limits().maxSteps() + ", got " + conditionSteps);
         }
+        if (conditionGuidance != null && !(conditionGuidance >= 1 && conditionGuidance <= 100)) {
+            throw ApiError.badRequest("conditionGuidance must be in 1..100, got " + conditionGuidance);
+        }
+        if (conditionScheduler != null) {
+            try {
+                conditionScheduler = Schedulers.fromAlias(conditionScheduler).alias();
+            } catch (IllegalArgumentException e) {
+                throw ApiError.badRequest("conditionScheduler: " + e.getMessage());
+            }
+        }
+        if (mapMinArea != null && !(mapMinArea >= 0 && mapMinArea < 1)) throw ApiError.badRequest("mapMinArea must be in [0, 1), got " + mapMinArea);
+        double scoredArea = mapMinArea != null ? mapMinArea : FactorGraphModel.MIN_AREA;
         FactorGraph graph = tuned(fg.graph(), f);
         if (half) checkHalves(graph);
         if (sampling.equals("joint")) checkJointSteps(graph);
@@ -96,18 +123,19 @@ final class FactorGraphMode implements Mode {
         List<String> wanted = new ArrayList<>();
         for (int c : ObjectRecall.namedIn(request.prompt(), palette, true)) wanted.add(palette.name(c));
         FactorGraphRecord record = new FactorGraphRecord(request, sampling, sbpc ? n : null, conditionSteps, sbpc ? half : null,
-                fg.segmentationFactor() != null ? wanted : null, null, null, null, null, null);
+                conditionGuidance, conditionScheduler, mapMinArea, fg.segmentationFactor() != null ? wanted : null, null, null, null, null, null);
         int conditions = graph.factors().size() - graph.imageFactors().size();
         // SBPC's candidates draw only the scored map and its ancestors; the other condition factors run once, with the images
         int scored = fg.segmentationFactor() == null ? conditions : Sbpc.scoredFactors(graph, fg.segmentationFactor()).size();
-        SbpcSettings sbpcSettings = new SbpcSettings(n, conditionSteps == null ? 0 : conditionSteps, half, null, FactorGraphModel.TOLERANCE);
+        SbpcSettings sbpcSettings = new SbpcSettings(n, conditionSteps == null ? 0 : conditionSteps, half, null, FactorGraphModel.TOLERANCE)
+                .withConditionGuidance(conditionGuidance).withConditionScheduler(conditionScheduler);
         int candidateLoops = (n + sbpcSettings.batch() - 1) / sbpcSettings.batch();   // one loop per batch of candidates
         int loops = sampling.equals("joint") ? 1 : candidateLoops * scored + (conditions - scored) + graph.imageFactors().size();
         return new Prepared(request, record, loops, graph.sd, (sd, hooks, cancelled, phases) -> {
             FactorListener listener = progress(hooks);
             String seg = fg.segmentationFactor();
             if (sbpc) {
-                ObjectRecall recall = new ObjectRecall(Set.copyOf(ObjectRecall.namedIn(request.prompt(), palette, true)), FactorGraphModel.MIN_AREA);
+                ObjectRecall recall = new ObjectRecall(Set.copyOf(ObjectRecall.namedIn(request.prompt(), palette, true)), scoredArea);
                 SbpcResult r = Sbpc.run(graph, seg, palette, request.prompt(), request.seed(), recall,
                         sbpcSettings, listener, cancelled);
                 List<Map<String, Object>> candidates = new ArrayList<>();

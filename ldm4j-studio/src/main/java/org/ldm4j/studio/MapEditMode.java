@@ -54,8 +54,7 @@ final class MapEditMode implements Mode {
         FactorGraph graph = FactorGraphMode.tuned(fg.graph(), f);
         List<String> wanted = new ArrayList<>();
         for (int c : ObjectRecall.namedIn(request.prompt(), fg.palette(), true)) wanted.add(fg.palette().name(c));
-        FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
-                wanted, null, null, null, FROM_PAGE, edits);
+        FactorGraphMode.FactorGraphRecord record = FactorGraphMode.FactorGraphRecord.given(request, wanted, FROM_PAGE, edits);
         return new Prepared(request, record, graph.factors().size() - 1, graph.sd,
                 (sd, hooks, cancelled, phases) -> regenerate(fg, graph, edited, request, record, Map.of(), hooks, cancelled));
     }

@@ -77,8 +77,8 @@ final class MapTextEditMode implements Mode {
         ObjectNode described = JsonNodeFactory.instance.objectNode().put("op", "text").put("prompt", source.prompt()).put(TO_PROMPT, to)
                 .put(INVERSION, inversion.id()).put("steps", edit.steps()).put("guidance", edit.guidance());
         if (semanticScale != null) described.put(SEMANTIC, semanticScale);
-        FactorGraphMode.FactorGraphRecord record = new FactorGraphMode.FactorGraphRecord(request, "sequential", null, null, null,
-                wanted, null, null, null, FROM_PAGE, JsonNodeFactory.instance.arrayNode().add(described));
+        FactorGraphMode.FactorGraphRecord record = FactorGraphMode.FactorGraphRecord.given(request, wanted, FROM_PAGE,
+                JsonNodeFactory.instance.arrayNode().add(described));
         return new Prepared(request, record, graph.factors().size() - 1, graph.sd, (sd, hooks, cancelled, phases) -> {
             ClassMap edited = edit.edit(graph, seg, map, fg.palette(), FactorGraphModel.TOLERANCE, source.prompt(), to, cancelled).map();
             // the image is drawn under the edited caption: the request's prompt

@@ -178,6 +178,32 @@ class StudioFactorGraphApiTest {
     }
 
     @Test
+    void sbpcCandidatesTakeTheirOwnGuidanceSamplerAndMapArea() throws Exception {
+        String prompt = "a rock, a boat, a car and a house";
+        JsonNode done = studio.await(studio.submit(fg().put("prompt", prompt).put("seed", 39).put("n", 3).put("conditionSteps", 2)
+                .put("conditionGuidance", 1).put("conditionScheduler", "DPM++ 2M").put("mapMinArea", 0.05).toString()));
+        assertEquals("done", done.get("state").asText(), done.toString());
+        JsonNode candidates = done.at("/outputs/0/details/candidates");
+        java.util.Set<Integer> ids = new java.util.HashSet<>();
+        done.at("/outputs/0/details/wanted").forEach(w -> ids.add(PALETTE.classOf(w.asText())));
+        for (JsonNode c : candidates) {
+            assertEquals(new ObjectRecall(ids, 0.05).score(read(c.get("map").asText())), c.get("recall").asDouble(), 1e-12,
+                    "candidates are scored at the request's map area");
+        }
+        JsonNode record = PngParameters.read(studio.getBytes(done.at("/results/0").asText()).body(), "result").request();
+        assertEquals(1.0, record.get("conditionGuidance").asDouble());
+        assertEquals("dpm++2m", record.get("conditionScheduler").asText(), "the sampler recorded by its alias");
+        assertEquals(0.05, record.get("mapMinArea").asDouble());
+        // the same request with the factor's own guidance and sampler draws other candidate maps
+        JsonNode own = studio.await(studio.submit(fg().put("prompt", prompt).put("seed", 39).put("n", 3).put("conditionSteps", 2).put("mapMinArea", 0.05).toString()));
+        org.junit.jupiter.api.Assertions.assertNotEquals(candidates.get(0).get("map").asText(), own.at("/outputs/0/details/candidates/0/map").asText());
+        assertError(studio.postJson("/api/jobs", fg().put("n", 2).put("conditionGuidance", 0.5).toString()), 400, "conditionGuidance must be in 1..100");
+        assertError(studio.postJson("/api/jobs", fg().put("n", 2).put("conditionScheduler", "nope").toString()), 400, "conditionScheduler: unknown scheduler 'nope'");
+        assertError(studio.postJson("/api/jobs", fg().put("n", 2).put("mapMinArea", 1).toString()), 400, "mapMinArea must be in [0, 1)");
+        assertError(studio.postJson("/api/jobs", fg().put("sampling", "joint").put("conditionGuidance", 1).toString()), 400, "needs sampling sequential");
+    }
+
+    @Test
     void jointSamplingRunsWithoutSbpcAndReportsTheMapsRecall() throws Exception {
         JsonNode done = studio.await(studio.submit(fg().put("sampling", "joint").toString()));
         assertEquals("done", done.get("state").asText(), done.toString());
