@@ -129,7 +129,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         if (conditionGuidance != null && !(conditionGuidance >= 1 && conditionGuidance <= 100)) {
             throw new Ldm4j.UsageError("--condition-guidance must be in 1..100, got " + conditionGuidance);
         }
-        if (conditionScheduler != null) Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler);
+        if (conditionScheduler != null) conditionScheduler = Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler).alias();   // recorded by its alias
         List<Integer> ns = new ArrayList<>(new TreeSet<>(samples));
         List<Integer> ts = new ArrayList<>(new TreeSet<>(conditionSteps));
         if (ns.isEmpty() || ts.isEmpty()) throw new Ldm4j.UsageError("--samples and --condition-steps need at least one value");

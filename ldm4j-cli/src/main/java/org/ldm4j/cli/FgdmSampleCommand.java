@@ -154,7 +154,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (conditionGuidance != null && !(conditionGuidance >= 1 && conditionGuidance <= 100)) {
             throw new Ldm4j.UsageError("--condition-guidance must be in 1..100, got " + conditionGuidance);
         }
-        if (conditionScheduler != null) Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler);
+        if (conditionScheduler != null) conditionScheduler = Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler).alias();   // recorded by its alias
         if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
         if (imageMinArea != null && imageCheck == null) throw new Ldm4j.UsageError("--image-min-area scores the image check's images: it needs --image-check");
         if (imageMinArea != null && !(imageMinArea >= 0 && imageMinArea < 1)) throw new Ldm4j.UsageError("--image-min-area must be in [0, 1), got " + imageMinArea);
