@@ -11,6 +11,7 @@ import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.ImageSbpc;
 import org.ldm4j.methods.fgdm.ImageSegmenter;
+import org.ldm4j.methods.fgdm.MapScorer;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.Sbpc;
 import org.ldm4j.methods.fgdm.SbpcSettings;
@@ -70,6 +71,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     @Option(names = "--map-min-area", description = "Fraction of a candidate map an object must cover to count when SBPC scores the maps "
             + "(default: --min-area, which the images are scored with): a stricter map score prefers maps with objects the image factor can draw.")
     Double mapMinArea;
+    @Option(names = "--prefer-larger-objects", description = "Of candidate maps with equal recall, rank first the one whose smallest "
+            + "named object is largest (ObjectRecall.preferringLargerObjects; default: the earlier seed).") boolean preferLargerObjects;
     @Option(names = "--min-objects", defaultValue = "3", description = "Captions must name at least this many object classes (default: ${DEFAULT-VALUE}).") int minObjects;
     @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions: one shard of a long table runs captions "
             + "[first, first + n), with seeds seed + first + i (default: ${DEFAULT-VALUE}).") int first;
@@ -160,7 +163,8 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                 String caption = scenes.get(i).caption();
                 long promptSeed = seed + first + i;
                 ObjectRecall scorer = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), minArea);
-                ObjectRecall mapScorer = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), mapMinArea != null ? mapMinArea : minArea);
+                ObjectRecall mapRecall = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), mapMinArea != null ? mapMinArea : minArea);
+                MapScorer mapScorer = preferLargerObjects ? mapRecall.preferringLargerObjects() : mapRecall;
                 for (int t : ts) {
                     try (PointerScope scope = new PointerScope()) {
                         // Each N draws its own candidates (batched as SBPC batches them, so a batch of 5 is timed as one),
@@ -205,7 +209,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                 bar.step();
             }
         }
-        ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("map_min_area", mapMinArea != null ? mapMinArea : minArea).put("image_check", imageCheck).put("size", size)
+        ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("map_min_area", mapMinArea != null ? mapMinArea : minArea).put("prefer_larger_objects", preferLargerObjects).put("image_check", imageCheck).put("size", size)
                 .put("condition_guidance", conditionGuidance != null ? conditionGuidance : m.graph().factor(m.seg()).settings().guidanceScale())
                 .put("condition_scheduler", conditionScheduler != null ? conditionScheduler : m.graph().factor(m.seg()).settings().scheduler())
                 .put("map_size", m.graph().factor(m.seg()).settings().width()).put("image_steps", imageSettings.steps())

@@ -207,6 +207,13 @@ class EvalFgdmCommandTest {
                 "--condition-scheduler", "DPMSolverMultistepScheduler");
         assertEquals(1.0, cheap.get("condition_guidance").asDouble());
         assertEquals("dpm++2m", cheap.get("condition_scheduler").asText(), "recorded by its alias");
+        assertFalse(own.get("prefer_larger_objects").asBoolean());
+        JsonNode larger = run("sbpc", "--samples", "3", "--condition-steps", "2", "--min-objects", "3", "--prefer-larger-objects");
+        assertTrue(larger.get("prefer_larger_objects").asBoolean());
+        for (int i = 0; i < own.get("configs").size(); i++) {   // the same candidates: their recall statistics do not change, only the pick among ties
+            JsonNode a = own.get("configs").get(i), b = larger.get("configs").get(i);
+            for (String k : List.of("avg_min_recall", "avg_max_recall", "avg_median_recall")) assertEquals(a.get(k).asDouble(), b.get(k).asDouble(), 1e-12, k);
+        }
         // the baselines do not sample maps: their images and recall are the same run's
         for (int i = 0; i < own.get("configs").size(); i++) {
             JsonNode a = own.get("configs").get(i), b = cheap.get("configs").get(i);

@@ -4,4 +4,7 @@ package org.ldm4j.methods.fgdm;
 @FunctionalInterface
 public interface MapScorer {
     double score(ClassMap map);
+
+    /** Orders maps of equal score (higher first; SBPC then keeps the earlier sample). 0 = no preference. */
+    default double tieBreak(ClassMap map) { return 0; }
 }

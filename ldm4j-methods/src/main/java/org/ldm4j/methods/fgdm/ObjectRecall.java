@@ -27,6 +27,27 @@ public record ObjectRecall(Set<Integer> wanted, double minAreaFraction) implemen
         return (double) hit / wanted.size();
     }
 
+    /**
+     * This recall, with maps of equal recall ordered by the area of their smallest wanted object (present ones; a map
+     * with none present ties at 0): of two maps that name the same objects, SBPC keeps the one whose objects are all
+     * larger, which the image factor is likelier to draw.
+     */
+    public MapScorer preferringLargerObjects() {
+        ObjectRecall recall = this;
+        return new MapScorer() {
+            @Override public double score(ClassMap map) { return recall.score(map); }
+
+            @Override public double tieBreak(ClassMap map) {
+                int[] counts = new int[256];
+                for (int label : map.labels()) if (label >= 0 && label < counts.length) counts[label]++;
+                Set<Integer> present = present(map, minAreaFraction);
+                int smallest = Integer.MAX_VALUE;
+                for (int c : wanted) if (present.contains(c) && c < counts.length) smallest = Math.min(smallest, counts[c]);
+                return smallest == Integer.MAX_VALUE ? 0 : (double) smallest / map.labels().length;
+            }
+        };
+    }
+
     /** Classes covering at least {@code minAreaFraction} of the map (unlabeled never counts). */
     public static Set<Integer> present(ClassMap map, double minAreaFraction) {
         double need = Math.max(1, minAreaFraction * map.labels().length);

@@ -25,7 +25,7 @@ public final class Sbpc {
 
     /**
      * @param mapFactor the segmentation factor whose decoded map is scored
-     * @param scorer    e.g. {@link ObjectRecall}; ties go to the earlier sample
+     * @param scorer    e.g. {@link ObjectRecall}; ties go to its {@link MapScorer#tieBreak}, then to the earlier sample
      */
     public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
                                  SbpcSettings settings, FactorListener listener, BooleanSupplier cancelled) {
@@ -121,17 +121,24 @@ public final class Sbpc {
      * The candidate phase: each candidate's score and decoded map, its share of the time (a batch's time split evenly
      * over its candidates: decoding and scoring included), the first best index and its run.
      */
-    public record Candidates(List<Double> scores, List<ClassMap> maps, List<Long> millis, int chosen, List<FactorGraphResult> runs) {
+    public record Candidates(List<Double> scores, List<Double> tieBreaks, List<ClassMap> maps, List<Long> millis, int chosen,
+                             List<FactorGraphResult> runs) {
         public double totalMillis() { return millis.stream().mapToLong(Long::longValue).sum(); }
 
         public FactorGraphResult best() { return runs.get(chosen); }
 
-        /** Candidate indices from the best score down (the earlier first on ties). */
+        /** Candidate indices from the best score down, equal scores by the scorer's tie-break (then the earlier first). */
         public List<Integer> ranking() {
             List<Integer> order = new ArrayList<>();
             for (int k = 0; k < scores.size(); k++) order.add(k);
-            order.sort((a, b) -> Double.compare(scores.get(b), scores.get(a)));   // a stable sort keeps ties in seed order
+            order.sort(this::better);   // a stable sort keeps full ties in seed order
             return order;
+        }
+
+        /** Negative when candidate a ranks before b. */
+        private int better(int a, int b) {
+            int byScore = Double.compare(scores.get(b), scores.get(a));
+            return byScore != 0 ? byScore : Double.compare(tieBreaks.get(b), tieBreaks.get(a));
         }
     }
 
@@ -143,7 +150,7 @@ public final class Sbpc {
                                         SbpcSettings settings, FactorListener listener, BooleanSupplier cancelled) {
         FactorGraph candidates = candidateGraph(graph, mapFactor, settings);
         FactorGraphRequest base = candidateRequest(graph, mapFactor, prompt, seed);
-        List<Double> scores = new ArrayList<>();
+        List<Double> scores = new ArrayList<>(), tieBreaks = new ArrayList<>();
         List<ClassMap> maps = new ArrayList<>();
         List<Long> millis = new ArrayList<>();
         List<FactorGraphResult> all = new ArrayList<>();
@@ -156,17 +163,18 @@ public final class Sbpc {
             for (int j = 0; j < count; j++) {
                 FactorGraphResult r = runs.get(j);
                 ClassMap map = SegmentationMaps.decode(r.decoded(mapFactor), palette, settings.tolerance());
-                double score = scorer.score(map);
+                double score = scorer.score(map), tie = scorer.tieBreak(map);
                 scores.add(score);
+                tieBreaks.add(tie);
                 maps.add(map);
                 all.add(r);
-                if (chosen < 0 || score > scores.get(chosen)) chosen = k + j;
+                if (chosen < 0 || score > scores.get(chosen) || (score == scores.get(chosen) && tie > tieBreaks.get(chosen))) chosen = k + j;
                 if (settings.stopAtScore() != null && score >= settings.stopAtScore()) reached = true;
             }
             long each = (System.nanoTime() - start) / 1_000_000 / count;
             for (int j = 0; j < count; j++) millis.add(each);
         }
-        return new Candidates(scores, maps, millis, chosen, all);
+        return new Candidates(scores, tieBreaks, maps, millis, chosen, all);
     }
 
     /** The graph candidates are drawn from: every condition factor at the settings' steps, resolution, guidance and sampler. */

@@ -270,6 +270,44 @@ class SbpcTest {
         assertTrue(e.getMessage().contains("condition guidance must be in 1..100"), e.getMessage());
     }
 
+    @Test void largerObjectsBreakTiesInRecall() {
+        // 10x10 maps of background 0 with objects 1 and 2: recall counts both at >= 2 % (2 pixels)
+        ObjectRecall recall = new ObjectRecall(Set.of(1, 2), 0.02);
+        MapScorer larger = recall.preferringLargerObjects();
+        ClassMap small = withObjects(3, 20), big = withObjects(8, 10), missing = withObjects(0, 30);
+        assertEquals(1.0, larger.score(small));
+        assertEquals(1.0, larger.score(big));
+        assertEquals(0.03, larger.tieBreak(small), 1e-12, "the smallest wanted object covers 3 of 100 pixels");
+        assertEquals(0.08, larger.tieBreak(big), 1e-12);
+        assertEquals(0.5, larger.score(missing));
+        assertEquals(0.30, larger.tieBreak(missing), 1e-12, "only present objects count");
+        assertEquals(0.0, recall.tieBreak(big), "plain recall has no preference");
+        assertEquals(0.0, new ObjectRecall(Set.of(3), 0.02).preferringLargerObjects().tieBreak(big), "none present");
+
+        // SBPC: full recall at seeds 0 and 1, the second with larger objects, is chosen and ranked first
+        try (InferenceMode im = new InferenceMode()) {
+            double[] scores = {1.0, 1.0, 0.5}, ties = {0.03, 0.08, 0.30};
+            MapScorer scripted = new MapScorer() {
+                int calls, tieCalls;
+                @Override public double score(ClassMap map) { return scores[calls++]; }
+                @Override public double tieBreak(ClassMap map) { return ties[tieCalls++]; }
+            };
+            Sbpc.Candidates c = Sbpc.candidates(graph, "seg", MapEditsTest.PALETTE, "a red house", 40, scripted,
+                    new SbpcSettings(3, 1, false, null, 63), null, null);
+            assertEquals(1, c.chosen());
+            assertEquals(List.of(1, 0, 2), c.ranking());
+            assertEquals(List.of(0.03, 0.08, 0.30), c.tieBreaks());
+        }
+    }
+
+    /** A 10x10 map of class 0 with {@code a} pixels of class 1 and {@code b} of class 2. */
+    private static ClassMap withObjects(int a, int b) {
+        int[] labels = new int[100];
+        for (int i = 0; i < a; i++) labels[i] = 1;
+        for (int i = 0; i < b; i++) labels[50 + i] = 2;
+        return new ClassMap(10, 10, labels);
+    }
+
     @Test void badSettingsAreClearErrors() {
         var e = assertThrows(IllegalArgumentException.class, () -> new SbpcSettings(0, 10, true, null, 63));
         assertTrue(e.getMessage().contains("samples must be in 1..256"), e.getMessage());
