@@ -109,6 +109,9 @@ final class FgdmSampleCommand implements Callable<Integer> {
     List<String> objects;
     @Option(names = "--min-area", defaultValue = "0.005", description = "An object counts when it covers this fraction of the map (default ${DEFAULT-VALUE}).")
     double minArea;
+    @Option(names = "--prefer-larger-objects", description = "SBPC: of candidate maps with equal recall, keep (and image-check first) "
+            + "the one whose smallest named object is largest (default: the earlier seed).")
+    boolean preferLargerObjects;
     @Option(names = "--image-min-area", description = "--image-check: an object counts in the image when it covers this fraction of it "
             + "(default: --min-area; e.g. score candidate maps strictly with --min-area 0.01 and images at the evaluator's 0.002).")
     Double imageMinArea;
@@ -156,6 +159,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         }
         if (conditionScheduler != null) conditionScheduler = Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler).alias();   // recorded by its alias
         if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
+        if (preferLargerObjects && sbpc < 2) throw new Ldm4j.UsageError("--prefer-larger-objects ranks SBPC's candidates: it needs --sbpc N > 1");
         if (imageMinArea != null && imageCheck == null) throw new Ldm4j.UsageError("--image-min-area scores the image check's images: it needs --image-check");
         if (imageMinArea != null && !(imageMinArea >= 0 && imageMinArea < 1)) throw new Ldm4j.UsageError("--image-min-area must be in [0, 1), got " + imageMinArea);
         if (minRegionPixels != null && minRegionPixels < 0) throw new Ldm4j.UsageError("--min-region-pixels must be >= 0, got " + minRegionPixels);
@@ -213,6 +217,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
                     : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings.batch());
             if (imageCheck != null) report.with("sbpc").put("image_check_max_images", imageCheck);
             if (imageMinArea != null) report.with("sbpc").put("image_min_area", imageMinArea);
+            if (preferLargerObjects) report.with("sbpc").put("prefer_larger_objects", true);
             if (conditionGuidance != null) report.with("sbpc").put("candidate_guidance", conditionGuidance);
             if (conditionScheduler != null) report.with("sbpc").put("candidate_scheduler", conditionScheduler);
         }
@@ -223,7 +228,8 @@ final class FgdmSampleCommand implements Callable<Integer> {
                 Sbpc.ImageCheck check = imageCheck == null ? null
                         : new Sbpc.ImageCheck(FgdmSupport.imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck,
                                 imageMinArea != null ? new ObjectRecall(wanted, imageMinArea) : null);
-                chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, new ObjectRecall(wanted, minArea),
+                ObjectRecall mapRecall = new ObjectRecall(wanted, minArea);
+                chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, preferLargerObjects ? mapRecall.preferringLargerObjects() : mapRecall,
                         sbpcSettings, off, check, FgdmSupport.progress(), null);
                 result = chosen.result();
             } else {
