@@ -38,12 +38,12 @@ public record ObjectRecall(Set<Integer> wanted, double minAreaFraction) implemen
             @Override public double score(ClassMap map) { return recall.score(map); }
 
             @Override public double tieBreak(ClassMap map) {
-                int[] counts = new int[256];
-                for (int label : map.labels()) if (label >= 0 && label < counts.length) counts[label]++;
                 Set<Integer> present = present(map, minAreaFraction);
-                int smallest = Integer.MAX_VALUE;
-                for (int c : wanted) if (present.contains(c) && c < counts.length) smallest = Math.min(smallest, counts[c]);
-                return smallest == Integer.MAX_VALUE ? 0 : (double) smallest / map.labels().length;
+                long smallest = Long.MAX_VALUE;
+                for (int c : wanted) {
+                    if (present.contains(c)) smallest = Math.min(smallest, java.util.Arrays.stream(map.labels()).filter(l -> l == c).count());
+                }
+                return smallest == Long.MAX_VALUE ? 0 : (double) smallest / map.labels().length;
             }
         };
     }

@@ -119,7 +119,7 @@ public final class Sbpc {
 
     /**
      * The candidate phase: each candidate's score and decoded map, its share of the time (a batch's time split evenly
-     * over its candidates: decoding and scoring included), the first best index and its run.
+     * over its candidates: decoding and scoring included), the tie-breaks, the first of the ranking and its run.
      */
     public record Candidates(List<Double> scores, List<Double> tieBreaks, List<ClassMap> maps, List<Long> millis, int chosen,
                              List<FactorGraphResult> runs) {
@@ -128,17 +128,17 @@ public final class Sbpc {
         public FactorGraphResult best() { return runs.get(chosen); }
 
         /** Candidate indices from the best score down, equal scores by the scorer's tie-break (then the earlier first). */
-        public List<Integer> ranking() {
+        public List<Integer> ranking() { return ranking(scores, tieBreaks); }
+
+        static List<Integer> ranking(List<Double> scores, List<Double> tieBreaks) {
             List<Integer> order = new ArrayList<>();
             for (int k = 0; k < scores.size(); k++) order.add(k);
-            order.sort(this::better);   // a stable sort keeps full ties in seed order
+            // a stable sort keeps full ties in seed order
+            order.sort((a, b) -> {
+                int byScore = Double.compare(scores.get(b), scores.get(a));
+                return byScore != 0 ? byScore : Double.compare(tieBreaks.get(b), tieBreaks.get(a));
+            });
             return order;
-        }
-
-        /** Negative when candidate a ranks before b. */
-        private int better(int a, int b) {
-            int byScore = Double.compare(scores.get(b), scores.get(a));
-            return byScore != 0 ? byScore : Double.compare(tieBreaks.get(b), tieBreaks.get(a));
         }
     }
 
@@ -154,7 +154,6 @@ public final class Sbpc {
         List<ClassMap> maps = new ArrayList<>();
         List<Long> millis = new ArrayList<>();
         List<FactorGraphResult> all = new ArrayList<>();
-        int chosen = -1;
         boolean reached = false;
         for (int k = 0; k < settings.samples() && !reached; k += settings.batch()) {
             int count = Math.min(settings.batch(), settings.samples() - k);
@@ -168,13 +167,12 @@ public final class Sbpc {
                 tieBreaks.add(tie);
                 maps.add(map);
                 all.add(r);
-                if (chosen < 0 || score > scores.get(chosen) || (score == scores.get(chosen) && tie > tieBreaks.get(chosen))) chosen = k + j;
                 if (settings.stopAtScore() != null && score >= settings.stopAtScore()) reached = true;
             }
             long each = (System.nanoTime() - start) / 1_000_000 / count;
             for (int j = 0; j < count; j++) millis.add(each);
         }
-        return new Candidates(scores, tieBreaks, maps, millis, chosen, all);
+        return new Candidates(scores, tieBreaks, maps, millis, Candidates.ranking(scores, tieBreaks).get(0), all);
     }
 
     /** The graph candidates are drawn from: every condition factor at the settings' steps, resolution, guidance and sampler. */
