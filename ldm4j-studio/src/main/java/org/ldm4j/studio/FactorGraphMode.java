@@ -54,17 +54,17 @@ final class FactorGraphMode implements Mode {
     /** The PNG's {@code ldm4j} chunk and the job's parameters. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record FactorGraphRecord(GenerationRequest request, String sampling, Integer n, Integer conditionSteps, Boolean halfResolution,
-                             Double conditionGuidance, String conditionScheduler, Double mapMinArea,
+                             Double conditionGuidance, String conditionScheduler, Double mapMinArea, Boolean preferLargerObjects,
                              List<String> wanted, List<Double> recalls, Integer chosen, Long chosenSeed, String givenMap,
                              JsonNode edits) {
         /** A record of a regeneration from a given map: no SBPC. */
         static FactorGraphRecord given(GenerationRequest request, List<String> wanted, String givenMap, JsonNode edits) {
-            return new FactorGraphRecord(request, "sequential", null, null, null, null, null, null, wanted, null, null, null, givenMap, edits);
+            return new FactorGraphRecord(request, "sequential", null, null, null, null, null, null, null, wanted, null, null, null, givenMap, edits);
         }
 
         FactorGraphRecord ran(GenerationRequest r, List<Double> recallList, Integer chosenIndex, Long seed) {
             return new FactorGraphRecord(r, sampling, n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea,
-                    wanted, recallList, chosenIndex, seed, givenMap, edits);
+                    preferLargerObjects, wanted, recallList, chosenIndex, seed, givenMap, edits);
         }
     }
 
@@ -75,7 +75,8 @@ final class FactorGraphMode implements Mode {
     @Override public boolean needsFactorGraph() { return true; }
 
     @Override public Set<String> extraFields() {
-        return Set.of("n", "sampling", "conditionSteps", "halfResolution", "conditionGuidance", "conditionScheduler", "mapMinArea");
+        return Set.of("n", "sampling", "conditionSteps", "halfResolution", "conditionGuidance", "conditionScheduler", "mapMinArea",
+                "preferLargerObjects");
     }
 
     @Override
@@ -93,8 +94,10 @@ final class FactorGraphMode implements Mode {
         Double conditionGuidance = f.optionalDouble("conditionGuidance");
         String conditionScheduler = f.optionalText("conditionScheduler");
         Double mapMinArea = f.optionalDouble("mapMinArea");
+        Boolean preferLargerObjects = f.optionalBoolean("preferLargerObjects");
         boolean sbpc = sampling.equals("sequential") && fg.segmentationFactor() != null;
-        boolean candidateFields = conditionSteps != null || half || conditionGuidance != null || conditionScheduler != null || mapMinArea != null;
+        boolean candidateFields = conditionSteps != null || half || conditionGuidance != null || conditionScheduler != null || mapMinArea != null
+                || preferLargerObjects != null;
         if (!sbpc && (n > 1 || candidateFields)) {
             throw ApiError.badRequest(fg.segmentationFactor() == null
                     ? "SBPC (n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea) scores a segmentation map, and this FG-DM has none"
@@ -123,7 +126,8 @@ final class FactorGraphMode implements Mode {
         List<String> wanted = new ArrayList<>();
         for (int c : ObjectRecall.namedIn(request.prompt(), palette, true)) wanted.add(palette.name(c));
         FactorGraphRecord record = new FactorGraphRecord(request, sampling, sbpc ? n : null, conditionSteps, sbpc ? half : null,
-                conditionGuidance, conditionScheduler, mapMinArea, fg.segmentationFactor() != null ? wanted : null, null, null, null, null, null);
+                conditionGuidance, conditionScheduler, mapMinArea, preferLargerObjects, fg.segmentationFactor() != null ? wanted : null,
+                null, null, null, null, null);
         int conditions = graph.factors().size() - graph.imageFactors().size();
         // SBPC's candidates draw only the scored map and its ancestors; the other condition factors run once, with the images
         int scored = fg.segmentationFactor() == null ? conditions : Sbpc.scoredFactors(graph, fg.segmentationFactor()).size();
@@ -136,7 +140,8 @@ final class FactorGraphMode implements Mode {
             String seg = fg.segmentationFactor();
             if (sbpc) {
                 ObjectRecall recall = new ObjectRecall(Set.copyOf(ObjectRecall.namedIn(request.prompt(), palette, true)), scoredArea);
-                SbpcResult r = Sbpc.run(graph, seg, palette, request.prompt(), request.seed(), recall,
+                SbpcResult r = Sbpc.run(graph, seg, palette, request.prompt(), request.seed(),
+                        Boolean.TRUE.equals(preferLargerObjects) ? recall.preferringLargerObjects() : recall,
                         sbpcSettings, listener, cancelled);
                 List<Map<String, Object>> candidates = new ArrayList<>();
                 for (int k = 0; k < r.scores().size(); k++) {

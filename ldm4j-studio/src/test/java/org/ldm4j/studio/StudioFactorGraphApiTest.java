@@ -194,6 +194,14 @@ class StudioFactorGraphApiTest {
         assertEquals(1.0, record.get("conditionGuidance").asDouble());
         assertEquals("dpm++2m", record.get("conditionScheduler").asText(), "the sampler recorded by its alias");
         assertEquals(0.05, record.get("mapMinArea").asDouble());
+        JsonNode larger = studio.await(studio.submit(fg().put("prompt", prompt).put("seed", 39).put("n", 3).put("conditionSteps", 2)
+                .put("conditionGuidance", 1).put("conditionScheduler", "dpm++2m").put("mapMinArea", 0.05).put("preferLargerObjects", true).toString()));
+        double best = -1;
+        for (JsonNode c : larger.at("/outputs/0/details/candidates")) best = Math.max(best, c.get("recall").asDouble());
+        for (JsonNode c : larger.at("/outputs/0/details/candidates")) {
+            if (c.get("chosen").asBoolean()) assertEquals(best, c.get("recall").asDouble(), "a tie-break never gives up recall");
+        }
+        assertTrue(PngParameters.read(studio.getBytes(larger.at("/results/0").asText()).body(), "result").request().get("preferLargerObjects").asBoolean());
         // the same request with the factor's own guidance and sampler draws other candidate maps
         JsonNode own = studio.await(studio.submit(fg().put("prompt", prompt).put("seed", 39).put("n", 3).put("conditionSteps", 2).put("mapMinArea", 0.05).toString()));
         org.junit.jupiter.api.Assertions.assertNotEquals(candidates.get(0).get("map").asText(), own.at("/outputs/0/details/candidates/0/map").asText());
