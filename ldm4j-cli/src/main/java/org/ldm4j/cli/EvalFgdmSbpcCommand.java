@@ -55,10 +55,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
     @Option(names = "--samples", split = ",", defaultValue = "1,5,10", description = "N values (default: ${DEFAULT-VALUE}).") List<Integer> samples;
     @Option(names = "--condition-steps", split = ",", defaultValue = "10,20", description = "Condition steps t of the candidates (default: ${DEFAULT-VALUE}).") List<Integer> conditionSteps;
-    @Option(names = "--condition-guidance", description = "Classifier-free guidance of the candidates (default: each condition factor's own; "
-            + "1 = no guidance, one UNet pass per step instead of two).") Double conditionGuidance;
-    @Option(names = "--condition-scheduler", description = "Sampler of the candidates, e.g. dpm++2m (default: each condition factor's own).")
-    String conditionScheduler;
+    @picocli.CommandLine.Mixin SbpcCandidateOptions candidates;
     @Option(names = "--all-maps", description = "The final run also draws the maps the image factor does not read (depth, sketch, normals), "
             + "as 'fgdm sample' does; by default SBPC draws only what the image needs (the paper's seg -> image), and times that.") boolean allMaps;
     @Option(names = "--batch", defaultValue = "0", description = "Candidate maps, and the image-level baseline's images, per UNet call "
@@ -71,8 +68,6 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
     @Option(names = "--map-min-area", description = "Fraction of a candidate map an object must cover to count when SBPC scores the maps "
             + "(default: --min-area, which the images are scored with): a stricter map score prefers maps with objects the image factor can draw.")
     Double mapMinArea;
-    @Option(names = "--prefer-larger-objects", description = "Of candidate maps with equal recall, rank first the one whose smallest "
-            + "named object is largest (ObjectRecall.preferringLargerObjects; default: the earlier seed).") boolean preferLargerObjects;
     @Option(names = "--min-objects", defaultValue = "3", description = "Captions must name at least this many object classes (default: ${DEFAULT-VALUE}).") int minObjects;
     @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions: one shard of a long table runs captions "
             + "[first, first + n), with seeds seed + first + i (default: ${DEFAULT-VALUE}).") int first;
@@ -129,10 +124,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         if (mapMinArea != null && !(mapMinArea >= 0 && mapMinArea < 1)) throw new Ldm4j.UsageError("--map-min-area must be in [0, 1), got " + mapMinArea);
         if (batch < 0 || batch > 256) throw new Ldm4j.UsageError("--batch must be in 0..256, got " + batch);
         if (minObjects < 1) throw new Ldm4j.UsageError("--min-objects must be >= 1, got " + minObjects);
-        if (conditionGuidance != null && !(conditionGuidance >= 1 && conditionGuidance <= 100)) {
-            throw new Ldm4j.UsageError("--condition-guidance must be in 1..100, got " + conditionGuidance);
-        }
-        if (conditionScheduler != null) conditionScheduler = Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler).alias();   // recorded by its alias
+        candidates.check();
         List<Integer> ns = new ArrayList<>(new TreeSet<>(samples));
         List<Integer> ts = new ArrayList<>(new TreeSet<>(conditionSteps));
         if (ns.isEmpty() || ts.isEmpty()) throw new Ldm4j.UsageError("--samples and --condition-steps need at least one value");
@@ -164,7 +156,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                 long promptSeed = seed + first + i;
                 ObjectRecall scorer = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), minArea);
                 ObjectRecall mapRecall = new ObjectRecall(ObjectRecall.namedIn(caption, palette, true), mapMinArea != null ? mapMinArea : minArea);
-                MapScorer mapScorer = preferLargerObjects ? mapRecall.preferringLargerObjects() : mapRecall;
+                MapScorer mapScorer = candidates.mapScorer(mapRecall);
                 for (int t : ts) {
                     try (PointerScope scope = new PointerScope()) {
                         // Each N draws its own candidates (batched as SBPC batches them, so a batch of 5 is timed as one),
@@ -209,9 +201,9 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
                 bar.step();
             }
         }
-        ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("map_min_area", mapMinArea != null ? mapMinArea : minArea).put("prefer_larger_objects", preferLargerObjects).put("image_check", imageCheck).put("size", size)
-                .put("condition_guidance", conditionGuidance != null ? conditionGuidance : m.graph().factor(m.seg()).settings().guidanceScale())
-                .put("condition_scheduler", conditionScheduler != null ? conditionScheduler : m.graph().factor(m.seg()).settings().scheduler())
+        ObjectNode report = report("sbpc", count).put("first", first).put("model", m.folder().folder.toString()).put("min_objects", minObjects).put("map_min_area", mapMinArea != null ? mapMinArea : minArea).put("prefer_larger_objects", candidates.preferLargerObjects).put("image_check", imageCheck).put("size", size)
+                .put("condition_guidance", candidates.conditionGuidance != null ? candidates.conditionGuidance : m.graph().factor(m.seg()).settings().guidanceScale())
+                .put("condition_scheduler", candidates.conditionScheduler != null ? candidates.conditionScheduler : m.graph().factor(m.seg()).settings().scheduler())
                 .put("map_size", m.graph().factor(m.seg()).settings().width()).put("image_steps", imageSettings.steps())
                 .put("final_maps", allMaps ? "all" : "read by the image factor");
         double objectsPerCaption = scenes.stream().mapToInt(s -> ObjectRecall.namedIn(s.caption(), palette, true).size()).average().orElse(0);
@@ -317,7 +309,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
 
     /** N candidates at t steps, full size, batched as --batch says (0: all N in one batch), at --condition-guidance and -scheduler. */
     private SbpcSettings settings(int n, int t, int tolerance) {
-        SbpcSettings s = new SbpcSettings(n, t, false, null, tolerance).withConditionGuidance(conditionGuidance).withConditionScheduler(conditionScheduler);
+        SbpcSettings s = candidates.applyTo(new SbpcSettings(n, t, false, null, tolerance));
         return batch > 0 ? s.withBatch(Math.min(batch, n)) : s;
     }
 

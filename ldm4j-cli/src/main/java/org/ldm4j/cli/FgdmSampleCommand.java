@@ -100,18 +100,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
     Integer sbpcBatch;
     @Option(names = "--condition-steps", description = "SBPC: steps of the candidate maps (default: --steps).")
     Integer conditionSteps;
-    @Option(names = "--condition-guidance", description = "SBPC: classifier-free guidance of the candidate maps (default: each condition "
-            + "factor's own; 1 = one UNet pass per step).")
-    Double conditionGuidance;
-    @Option(names = "--condition-scheduler", description = "SBPC: sampler of the candidate maps, e.g. dpm++2m (default: each condition factor's own).")
-    String conditionScheduler;
+    @picocli.CommandLine.Mixin SbpcCandidateOptions candidates;
     @Option(names = "--objects", split = ",", description = "Objects the recall counts, e.g. house,tree (default: the ToyWorld objects the prompt names).")
     List<String> objects;
     @Option(names = "--min-area", defaultValue = "0.005", description = "An object counts when it covers this fraction of the map (default ${DEFAULT-VALUE}).")
     double minArea;
-    @Option(names = "--prefer-larger-objects", description = "SBPC: of candidate maps with equal recall, keep (and image-check first) "
-            + "the one whose smallest named object is largest (default: the earlier seed).")
-    boolean preferLargerObjects;
     @Option(names = "--image-min-area", description = "--image-check: an object counts in the image when it covers this fraction of it "
             + "(default: --min-area; e.g. score candidate maps strictly with --min-area 0.01 and images at the evaluator's 0.002).")
     Double imageMinArea;
@@ -151,15 +144,12 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (sbpc > 1 && m == FactorGraphRequest.Mode.JOINT) throw new Ldm4j.UsageError("--sbpc needs --mode sequential (the image factor runs only on the chosen map)");
         if (sbpc > 1 && given != null) throw new Ldm4j.UsageError("--sbpc samples the maps it scores: it cannot be combined with --given");
         if (conditionSteps != null && sbpc == 1) throw new Ldm4j.UsageError("--condition-steps sets the SBPC candidates' steps (needs --sbpc N > 1); use --steps");
-        if ((conditionGuidance != null || conditionScheduler != null) && sbpc == 1) {
+        if ((candidates.conditionGuidance != null || candidates.conditionScheduler != null) && sbpc == 1) {
             throw new Ldm4j.UsageError("--condition-guidance and --condition-scheduler set the SBPC candidates' sampling (need --sbpc N > 1)");
         }
-        if (conditionGuidance != null && !(conditionGuidance >= 1 && conditionGuidance <= 100)) {
-            throw new Ldm4j.UsageError("--condition-guidance must be in 1..100, got " + conditionGuidance);
-        }
-        if (conditionScheduler != null) conditionScheduler = Ldm4j.schedulerOption("--condition-scheduler", conditionScheduler).alias();   // recorded by its alias
+        candidates.check();
         if (!(minArea >= 0 && minArea < 1)) throw new Ldm4j.UsageError("--min-area must be in [0, 1), got " + minArea);
-        if (preferLargerObjects && sbpc < 2) throw new Ldm4j.UsageError("--prefer-larger-objects ranks SBPC's candidates: it needs --sbpc N > 1");
+        if (candidates.preferLargerObjects && sbpc < 2) throw new Ldm4j.UsageError("--prefer-larger-objects ranks SBPC's candidates: it needs --sbpc N > 1");
         if (imageMinArea != null && imageCheck == null) throw new Ldm4j.UsageError("--image-min-area scores the image check's images: it needs --image-check");
         if (imageMinArea != null && !(imageMinArea >= 0 && imageMinArea < 1)) throw new Ldm4j.UsageError("--image-min-area must be in [0, 1), got " + imageMinArea);
         if (minRegionPixels != null && minRegionPixels < 0) throw new Ldm4j.UsageError("--min-region-pixels must be >= 0, got " + minRegionPixels);
@@ -209,17 +199,17 @@ final class FgdmSampleCommand implements Callable<Integer> {
         report.put("model", folder.folder.toString());
         ArrayNode objectNames = report.putArray("objects");
         wanted.forEach(c -> objectNames.add(palette.name(c)));
-        SbpcSettings sbpcSettings = new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette))
-                .withConditionGuidance(conditionGuidance).withConditionScheduler(conditionScheduler);
+        SbpcSettings sbpcSettings = new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette));
+        sbpcSettings = candidates.applyTo(sbpcSettings);
         if (sbpcBatch != null) sbpcSettings = sbpcSettings.withBatch(Math.min(sbpcBatch, sbpc));
         if (sbpc > 1) {
             report.putObject("sbpc").put("samples", sbpc).put("candidate_steps", conditionSteps != null ? conditionSteps
                     : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings.batch());
             if (imageCheck != null) report.with("sbpc").put("image_check_max_images", imageCheck);
             if (imageMinArea != null) report.with("sbpc").put("image_min_area", imageMinArea);
-            if (preferLargerObjects) report.with("sbpc").put("prefer_larger_objects", true);
-            if (conditionGuidance != null) report.with("sbpc").put("candidate_guidance", conditionGuidance);
-            if (conditionScheduler != null) report.with("sbpc").put("candidate_scheduler", conditionScheduler);
+            if (candidates.preferLargerObjects) report.with("sbpc").put("prefer_larger_objects", true);
+            if (candidates.conditionGuidance != null) report.with("sbpc").put("candidate_guidance", candidates.conditionGuidance);
+            if (candidates.conditionScheduler != null) report.with("sbpc").put("candidate_scheduler", candidates.conditionScheduler);
         }
         FactorGraphResult result;
         SbpcResult chosen = null;
@@ -229,7 +219,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
                         : new Sbpc.ImageCheck(FgdmSupport.imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck,
                                 imageMinArea != null ? new ObjectRecall(wanted, imageMinArea) : null);
                 ObjectRecall mapRecall = new ObjectRecall(wanted, minArea);
-                chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, preferLargerObjects ? mapRecall.preferringLargerObjects() : mapRecall,
+                chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, candidates.mapScorer(mapRecall),
                         sbpcSettings, off, check, FgdmSupport.progress(), null);
                 result = chosen.result();
             } else {
