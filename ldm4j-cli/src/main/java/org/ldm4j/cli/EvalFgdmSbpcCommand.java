@@ -136,7 +136,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         int size = m.size();
         List<Scene> scenes = FgdmEvaluation.heldOut(first + count, minObjects, size, palette).subList(first, first + count);
         FactorSettings imageSettings = m.graph().factor(m.image()).settings();
-        ImageSegmenter evaluator = FgdmSupport.imageSegmenter(segmenter);
+        ImageSegmenter evaluator = org.ldm4j.studio.FactorGraphModel.toyWorldSegmenter(segmenter);
         Sbpc.ImageCheck check = imageCheck > 0 ? new Sbpc.ImageCheck(evaluator, imageCheck) : null;
         int tolerance = FgdmFolder.tolerance(palette);
 

@@ -216,7 +216,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         try (InferenceMode ignored = new InferenceMode()) {
             if (sbpc > 1) {
                 Sbpc.ImageCheck check = imageCheck == null ? null
-                        : new Sbpc.ImageCheck(FgdmSupport.imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck,
+                        : new Sbpc.ImageCheck(org.ldm4j.studio.FactorGraphModel.toyWorldSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck,
                                 imageMinArea != null ? new ObjectRecall(wanted, imageMinArea) : null);
                 ObjectRecall mapRecall = new ObjectRecall(wanted, minArea);
                 chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, candidates.mapScorer(mapRecall),

@@ -31,14 +31,6 @@ import java.util.Map;
 final class FgdmSupport {
     private FgdmSupport() {}
 
-    /** The ToyWorld evaluator's segmenter as SBPC's image segmenter, at the image's own size (classes in ToyWorld's palette order). */
-    static org.ldm4j.methods.fgdm.ImageSegmenter imageSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter segmenter) {
-        return image -> {
-            int w = (int) image.size(3), h = (int) image.size(2);
-            return new ClassMap(w, h, segmenter.classMaps(java.util.List.of(org.ldm4j.toyworld.eval.EvalImages.rgb(Images.toImage(image))), w, h)[0]);
-        };
-    }
-
     /** models/toyworld-fgdm beside the default base model (under {@code ldm4j.home}, see ModelLoader.defaultModel()). */
     static Path defaultFolder() { return Path.of(ModelLoader.defaultModel()).resolveSibling("toyworld-fgdm"); }
 

@@ -20,6 +20,7 @@ import java.util.concurrent.CountDownLatch;
                 "give a token that every client must send (the printed URL carries it for the page):",
                 "", "Examples:", "  ldm4j studio", "  ldm4j studio --model models/toyworld-ldm --port 8080",
                 "  ldm4j studio --model models/toyworld-ldm --fgdm models/toyworld-fgdm",
+                "  ldm4j studio --model models/toyworld-ldm8 --fgdm models/toyworld-fgdm8 --segmenter models/toyworld-segmenter",
                 "  ldm4j studio --host 0.0.0.0 --token \"$(openssl rand -hex 16)\""})
 final class StudioCommand implements Callable<Integer> {
     @Option(names = "--model", description = "Model to load (diffusers folder, .safetensors or Hugging Face id). "
@@ -38,6 +39,10 @@ final class StudioCommand implements Callable<Integer> {
             + "base loaded beside it. Default: models/toyworld-fgdm beside the default "
             + "model; those modes show disabled if it is missing.")
     Path fgdm;
+
+    @Option(names = "--segmenter", description = "ToyWorld segmenter folder for SBPC's image check in the Factor graph mode "
+            + "(field imageCheck). Default: models/toyworld-segmenter beside the default model; the check is off if it is missing.")
+    Path segmenter;
 
     @Option(names = "--port", defaultValue = "7860", description = "TCP port (default: ${DEFAULT-VALUE}).")
     int port;
@@ -81,11 +86,14 @@ final class StudioCommand implements Callable<Integer> {
     StudioServer start() {
         if (queue < 1) throw new Ldm4j.UsageError("--queue must be >= 1, got " + queue);
         if (fgdm != null && !Files.isDirectory(fgdm)) throw new Ldm4j.UsageError("--fgdm: no FG-DM folder at " + fgdm);
+        if (segmenter != null && !Files.isDirectory(segmenter)) throw new Ldm4j.UsageError("--segmenter: no segmenter folder at " + segmenter);
         Path fgdmFolder = fgdm != null ? fgdm : FgdmSupport.defaultFolder();
+        Path defaultSegmenter = Path.of(ModelLoader.defaultModel()).resolveSibling("toyworld-segmenter");
+        Path segmenterFolder = segmenter != null ? segmenter : Files.isDirectory(defaultSegmenter) ? defaultSegmenter : null;
         StudioConfig config = new StudioConfig(host, port, token, model != null ? model : ModelLoader.defaultModel(),
                 model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue), vae, clip);
         try {
-            return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder, config.modelSpec()) : null);
+            return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder, config.modelSpec(), segmenterFolder) : null);
         } catch (IOException e) {
             throw new Ldm4j.UsageError(e.getMessage());
         }

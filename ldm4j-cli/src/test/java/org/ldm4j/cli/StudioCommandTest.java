@@ -82,6 +82,26 @@ class StudioCommandTest {
         assertTrue(e.getMessage().startsWith("cannot use --clip " + dir.resolve("no-clip")), e.getMessage());
     }
 
+    @Test void segmenterTurnsOnSbpcsImageCheckAndAMissingOneStopsTheStart() throws Exception {
+        Path segmenter = TinySegmenter.write(dir.resolve("segmenter"));
+        assertTrue(models("--fgdm", fgdm.toString(), "--segmenter", segmenter.toString()).at("/factorGraph/imageCheck").asBoolean());
+        String had = System.getProperty("ldm4j.home");
+        try {
+            System.setProperty("ldm4j.home", dir.toString());   // no models/toyworld-segmenter there: the check is off
+            assertFalse(models("--fgdm", fgdm.toString()).at("/factorGraph/imageCheck").asBoolean());
+        } finally {
+            if (had == null) System.clearProperty("ldm4j.home");
+            else System.setProperty("ldm4j.home", had);
+        }
+        Ldm4j.UsageError e = assertThrows(Ldm4j.UsageError.class, () -> models("--fgdm", fgdm.toString(), "--segmenter", dir.resolve("none").toString()));
+        assertEquals("--segmenter: no segmenter folder at " + dir.resolve("none"), e.getMessage());
+        // a folder that is not a segmenter leaves the Factor graph mode off, naming it, as a bad FG-DM folder does
+        JsonNode off = mode(models("--fgdm", fgdm.toString(), "--segmenter", dir.toString()), "factorgraph");
+        assertFalse(off.get("enabled").asBoolean());
+        assertTrue(off.get("message").asText().contains("the image check's segmenter " + dir) && off.get("message").asText().contains("not a segmenter folder"),
+                off.toString());
+    }
+
     @Test void theFgdmFolderEnablesTheFactorGraphModeWithItsSegmentationFactor() throws Exception {
         JsonNode info = models("--fgdm", fgdm.toString());
         assertTrue(mode(info, "factorgraph").get("enabled").asBoolean(), info.get("modes").toString());

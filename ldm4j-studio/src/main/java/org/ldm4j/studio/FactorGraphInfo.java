@@ -10,9 +10,10 @@ import java.util.Locale;
 
 /**
  * What {@code GET /api/models} says about the served FG-DM, for the page: its factors (graph order, with their
- * default sizes and settings), which draws the segmentation map and the image, and the map's classes and colours.
+ * default sizes and settings), which draws the segmentation map and the image, the map's classes and colours, and
+ * whether SBPC's image check is on (the server has a segmenter).
  */
-record FactorGraphInfo(List<FactorInfo> factors, String segmentation, String image, List<ClassInfo> classes, int tolerance) {
+record FactorGraphInfo(List<FactorInfo> factors, String segmentation, String image, List<ClassInfo> classes, int tolerance, boolean imageCheck) {
     record FactorInfo(String name, String role, List<String> parents, int width, int height, int steps, double guidanceScale) {}
 
     record ClassInfo(String name, String colour, boolean object) {}
@@ -26,6 +27,6 @@ record FactorGraphInfo(List<FactorInfo> factors, String segmentation, String ima
         Palette p = fg.palette();
         List<ClassInfo> classes = new ArrayList<>();
         for (int c = 0; c < p.size(); c++) classes.add(new ClassInfo(p.name(c), String.format("#%06x", p.colour(c)), p.isObject(c)));
-        return new FactorGraphInfo(factors, fg.segmentationFactor(), fg.imageFactor(), classes, FactorGraphModel.TOLERANCE);
+        return new FactorGraphInfo(factors, fg.segmentationFactor(), fg.imageFactor(), classes, FactorGraphModel.TOLERANCE, fg.segmenter() != null);
     }
 }

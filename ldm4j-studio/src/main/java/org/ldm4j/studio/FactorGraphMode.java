@@ -39,7 +39,10 @@ import java.util.Set;
  * maps and then the image. {@code n} > 1 runs SBPC (sampling-based prompt compliance, paper sec. 4): n segmentation
  * candidates (seeds seed..seed+n-1, optionally with {@code conditionSteps} and at {@code halfResolution}) are scored
  * by object recall against the objects the prompt names, and the image factor runs once on the best. {@code sampling}:
- * sequential (default, the released code; SBPC needs it) or joint (the paper's eqs. 4-6, n = 1).
+ * sequential (default, the released code; SBPC needs it) or joint (the paper's eqs. 4-6, n = 1). {@code imageCheck} K
+ * adds ldm4j's image check ({@link Sbpc.ImageCheck}; needs the server's segmenter, {@link FactorGraphModel#segmenter}):
+ * the best map's image is segmented and, short of every named object, the next maps in the ranking get images too, up
+ * to K; the image with the best recall is kept.
  *
  * <p>The result is the image (a gallery file) with, in its {@code details}: every condition map as a PNG data URL
  * (the segmentation map in exact palette colours, as the map editor reads it) and each SBPC candidate's recall and map.
@@ -50,21 +53,26 @@ import java.util.Set;
 final class FactorGraphMode implements Mode {
     static final int MAX_N = 16;
     static final List<String> FIXED_BY_GRAPH = List.of("scheduler", "eta", "clipSkip", "negativePrompt");
+    static final String SBPC_FIELDS = "n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea, preferLargerObjects, "
+            + "imageCheck, imageMinArea";
+    static final String NO_SEGMENTER = "SBPC's image check is off: start the studio with --segmenter DIR (a ToyWorld segmenter folder, "
+            + "e.g. models/toyworld-segmenter)";
 
     /** The PNG's {@code ldm4j} chunk and the job's parameters. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     record FactorGraphRecord(GenerationRequest request, String sampling, Integer n, Integer conditionSteps, Boolean halfResolution,
                              Double conditionGuidance, String conditionScheduler, Double mapMinArea, Boolean preferLargerObjects,
-                             List<String> wanted, List<Double> recalls, Integer chosen, Long chosenSeed, String givenMap,
+                             Integer imageCheck, Double imageMinArea, List<String> wanted, List<Double> recalls, Integer chosen, Long chosenSeed, String givenMap,
                              JsonNode edits) {
         /** A record of a regeneration from a given map: no SBPC. */
         static FactorGraphRecord given(GenerationRequest request, List<String> wanted, String givenMap, JsonNode edits) {
-            return new FactorGraphRecord(request, "sequential", null, null, null, null, null, null, null, wanted, null, null, null, givenMap, edits);
+            return new FactorGraphRecord(request, "sequential", null, null, null, null, null, null, null, null, null, wanted, null, null, null,
+                    givenMap, edits);
         }
 
         FactorGraphRecord ran(GenerationRequest r, List<Double> recallList, Integer chosenIndex, Long seed) {
             return new FactorGraphRecord(r, sampling, n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea,
-                    preferLargerObjects, wanted, recallList, chosenIndex, seed, givenMap, edits);
+                    preferLargerObjects, imageCheck, imageMinArea, wanted, recallList, chosenIndex, seed, givenMap, edits);
         }
     }
 
@@ -76,7 +84,7 @@ final class FactorGraphMode implements Mode {
 
     @Override public Set<String> extraFields() {
         return Set.of("n", "sampling", "conditionSteps", "halfResolution", "conditionGuidance", "conditionScheduler", "mapMinArea",
-                "preferLargerObjects");
+                "preferLargerObjects", "imageCheck", "imageMinArea");
     }
 
     @Override
@@ -95,15 +103,23 @@ final class FactorGraphMode implements Mode {
         String conditionScheduler = f.optionalText("conditionScheduler");
         Double mapMinArea = f.optionalDouble("mapMinArea");
         Boolean preferLargerObjects = f.optionalBoolean("preferLargerObjects");
+        Integer imageCheck = f.optionalInt("imageCheck");
+        Double imageMinArea = f.optionalDouble("imageMinArea");
         boolean sbpc = sampling.equals("sequential") && fg.segmentationFactor() != null;
         boolean candidateFields = conditionSteps != null || half || conditionGuidance != null || conditionScheduler != null || mapMinArea != null
-                || preferLargerObjects != null;
+                || preferLargerObjects != null || imageCheck != null || imageMinArea != null;
         if (!sbpc && (n > 1 || candidateFields)) {
             throw ApiError.badRequest(fg.segmentationFactor() == null
-                    ? "SBPC (n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea) scores a segmentation map, and this FG-DM has none"
-                    : "SBPC (n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea) needs sampling sequential: "
-                    + "the image factor runs on the chosen map only");
+                    ? "SBPC (" + SBPC_FIELDS + ") scores a segmentation map, and this FG-DM has none"
+                    : "SBPC (" + SBPC_FIELDS + ") needs sampling sequential: the image factor runs on the chosen map only");
         }
+        if (imageCheck != null) {
+            if (n < 2) throw ApiError.badRequest("imageCheck checks SBPC's image: it needs n > 1, got n " + n);
+            if (imageCheck < 1 || imageCheck > n) throw ApiError.badRequest("imageCheck must be in 1..n (" + n + ") images, got " + imageCheck);
+            if (fg.segmenter() == null) throw new ApiError(503, NO_SEGMENTER);
+        }
+        if (imageMinArea != null && imageCheck == null) throw ApiError.badRequest("imageMinArea scores the image check's images: it needs imageCheck");
+        if (imageMinArea != null && !(imageMinArea >= 0 && imageMinArea < 1)) throw ApiError.badRequest("imageMinArea must be in [0, 1), got " + imageMinArea);
         if (conditionSteps != null && (conditionSteps < 1 || conditionSteps > f.limits().maxSteps())) {
             throw ApiError.badRequest("conditionSteps must be in 1.." + f.limits().maxSteps() + ", got " + conditionSteps);
         }
@@ -126,29 +142,40 @@ final class FactorGraphMode implements Mode {
         List<String> wanted = new ArrayList<>();
         for (int c : ObjectRecall.namedIn(request.prompt(), palette, true)) wanted.add(palette.name(c));
         FactorGraphRecord record = new FactorGraphRecord(request, sampling, sbpc ? n : null, conditionSteps, sbpc ? half : null,
-                conditionGuidance, conditionScheduler, mapMinArea, preferLargerObjects, fg.segmentationFactor() != null ? wanted : null,
-                null, null, null, null, null);
+                conditionGuidance, conditionScheduler, mapMinArea, preferLargerObjects, imageCheck, imageMinArea,
+                fg.segmentationFactor() != null ? wanted : null, null, null, null, null, null);
         int conditions = graph.factors().size() - graph.imageFactors().size();
         // SBPC's candidates draw only the scored map and its ancestors; the other condition factors run once, with the images
         int scored = fg.segmentationFactor() == null ? conditions : Sbpc.scoredFactors(graph, fg.segmentationFactor()).size();
         SbpcSettings sbpcSettings = new SbpcSettings(n, conditionSteps == null ? 0 : conditionSteps, half, null, FactorGraphModel.TOLERANCE)
                 .withConditionGuidance(conditionGuidance).withConditionScheduler(conditionScheduler);
         int candidateLoops = (n + sbpcSettings.batch() - 1) / sbpcSettings.batch();   // one loop per batch of candidates
-        int loops = sampling.equals("joint") ? 1 : candidateLoops * scored + (conditions - scored) + graph.imageFactors().size();
+        // the final run draws the unscored condition maps and the image; an image check runs it for up to imageCheck candidates
+        // (the bar counts them all and ends early when one image has every object)
+        int finalLoops = (conditions - scored) + graph.imageFactors().size();
+        int loops = sampling.equals("joint") ? 1 : candidateLoops * scored + finalLoops * (imageCheck == null ? 1 : imageCheck);
         return new Prepared(request, record, loops, graph.sd, (sd, hooks, cancelled, phases) -> {
             FactorListener listener = progress(hooks);
             String seg = fg.segmentationFactor();
             if (sbpc) {
-                ObjectRecall recall = new ObjectRecall(Set.copyOf(ObjectRecall.namedIn(request.prompt(), palette, true)), scoredArea);
+                Set<Integer> named = Set.copyOf(ObjectRecall.namedIn(request.prompt(), palette, true));
+                ObjectRecall recall = new ObjectRecall(named, scoredArea);
+                Sbpc.ImageCheck check = imageCheck == null ? null : new Sbpc.ImageCheck(fg.segmenter(), imageCheck,
+                        new ObjectRecall(named, imageMinArea != null ? imageMinArea : scoredArea));
                 SbpcResult r = Sbpc.run(graph, seg, palette, request.prompt(), request.seed(),
                         Boolean.TRUE.equals(preferLargerObjects) ? recall.preferringLargerObjects() : recall,
-                        sbpcSettings, listener, cancelled);
+                        sbpcSettings, Set.of(), check, listener, cancelled);
                 List<Map<String, Object>> candidates = new ArrayList<>();
                 for (int k = 0; k < r.scores().size(); k++) {
                     Map<String, Object> c = new LinkedHashMap<>();
                     c.put("seed", request.seed() + k);
                     c.put("recall", r.scores().get(k));
                     c.put("chosen", k == r.chosen());
+                    int imaged = r.imaged().indexOf(k);
+                    if (imaged >= 0) {   // the image check made this candidate's image (imageOrder 0 first) and read its recall
+                        c.put("imageOrder", imaged);
+                        c.put("imageRecall", r.imageScores().get(imaged));
+                    }
                     c.put("millis", r.candidateMillis().get(k));
                     c.put("map", SegmentationEdits.png(r.maps().get(k), palette));
                     candidates.add(c);

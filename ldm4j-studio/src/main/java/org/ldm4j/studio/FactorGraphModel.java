@@ -1,17 +1,25 @@
 package org.ldm4j.studio;
 
 import org.ldm4j.methods.fgdm.Factor;
+import org.ldm4j.image.Images;
+import org.ldm4j.methods.fgdm.ClassMap;
 import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.ImageSegmenter;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.toyworld.ToyClass;
+import org.ldm4j.toyworld.eval.EvalImages;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+
+import java.util.List;
 
 
 /**
  * The FG-DM the Factor graph mode runs (FG-DM, Sridhar et al., NeurIPS 2024; {@code org.ldm4j.methods.fgdm}): the
  * factor graph, which of its condition factors draws the segmentation map (SBPC scores it, map edits apply to it;
- * null = none, then SBPC N must be 1 and maps cannot be edited) and the palette that map is drawn in.
+ * null = none, then SBPC N must be 1 and maps cannot be edited), the palette that map is drawn in and the segmenter
+ * SBPC's image check reads the images with (null = no image check).
  */
-public record FactorGraphModel(FactorGraph graph, String segmentationFactor, Palette palette) {
+public record FactorGraphModel(FactorGraph graph, String segmentationFactor, Palette palette, ImageSegmenter segmenter) {
     /** Per-channel tolerance when reading a segmentation map (ToyWorld colours differ by >= 127; as {@code ldm4j fgdm edit}). */
     public static final int TOLERANCE = 63;
     /** A prompt's object counts when it covers this fraction of the map (as {@code ldm4j fgdm sample --min-area}). */
@@ -24,6 +32,24 @@ public record FactorGraphModel(FactorGraph graph, String segmentationFactor, Pal
             throw new IllegalArgumentException("factor '" + segmentationFactor + "' is the image factor, not a segmentation map");
         }
         if (graph.imageFactors().isEmpty()) throw new IllegalArgumentException("the FG-DM has no image factor: the studio shows its image");
+    }
+
+    /** Without an image check. */
+    public FactorGraphModel(FactorGraph graph, String segmentationFactor, Palette palette) {
+        this(graph, segmentationFactor, palette, null);
+    }
+
+    /** The same FG-DM, its SBPC images checked with {@code imageSegmenter} (null: no image check). */
+    public FactorGraphModel withSegmenter(ImageSegmenter imageSegmenter) {
+        return new FactorGraphModel(graph, segmentationFactor, palette, imageSegmenter);
+    }
+
+    /** ToyWorld's evaluator ({@code models/toyworld-segmenter}) as an image segmenter: an image in, its class map out, at the image's size. */
+    public static ImageSegmenter toyWorldSegmenter(ToyWorldSegmenter segmenter) {
+        return image -> {
+            int w = (int) image.size(3), h = (int) image.size(2);
+            return new ClassMap(w, h, segmenter.classMaps(List.of(EvalImages.rgb(Images.toImage(image))), w, h)[0]);
+        };
     }
 
     /** A ToyWorld FG-DM: its maps are drawn in ToyWorld's class colours. */

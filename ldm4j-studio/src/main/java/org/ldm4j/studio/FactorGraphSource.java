@@ -4,6 +4,7 @@ import org.ldm4j.methods.fgdm.FactorGraph;
 import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.pipeline.StableDiffusion;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -35,13 +36,28 @@ public interface FactorGraphSource {
      * @param studioModel the studio's model spec ({@code --model}): a folder, a file or a Hub id
      */
     static FactorGraphSource toyWorldFolder(Path folder, String studioModel) {
+        return toyWorldFolder(folder, studioModel, null);
+    }
+
+    /**
+     * {@link #toyWorldFolder(Path, String)} with SBPC's image check: its images are read by the ToyWorld segmenter in
+     * {@code segmenter} (a {@code ToyWorldSegmenter} folder such as {@code models/toyworld-segmenter}; null = no image
+     * check). A segmenter that does not load leaves the mode off with the reason, as a bad FG-DM folder does.
+     */
+    static FactorGraphSource toyWorldFolder(Path folder, String studioModel, Path segmenter) {
         return base -> {
             FgdmFolder fgdm = FgdmFolder.read(folder);
             FgdmManifest.Entry segmentation = fgdm.manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
             FactorGraph graph = fgdm.isBaseModel(Path.of(studioModel))
                     ? fgdm.load(base, FactorGraphModel.toyWorldPalette())
                     : fgdm.load(base.device(), base.dtype(), FactorGraphModel.toyWorldPalette());
-            return FactorGraphModel.toyWorld(graph, segmentation == null ? null : segmentation.name());
+            FactorGraphModel model = FactorGraphModel.toyWorld(graph, segmentation == null ? null : segmentation.name());
+            if (segmenter == null) return model;
+            try {
+                return model.withSegmenter(FactorGraphModel.toyWorldSegmenter(ToyWorldSegmenter.load(segmenter)));
+            } catch (IOException | RuntimeException e) {
+                throw new IOException("the image check's segmenter " + segmenter + ": " + e.getMessage(), e);
+            }
         };
     }
 }

@@ -211,6 +211,83 @@ class StudioFactorGraphApiTest {
         assertError(studio.postJson("/api/jobs", fg().put("sampling", "joint").put("conditionGuidance", 1).toString()), 400, "needs sampling sequential");
     }
 
+    /** Each pixel the class of the nearest palette colour: a segmenter that reads the tiny model's noisy images deterministically. */
+    static final org.ldm4j.methods.fgdm.ImageSegmenter NEAREST_COLOUR = image -> {
+        java.awt.image.BufferedImage img = org.ldm4j.image.Images.toImage(image);
+        int w = img.getWidth(), h = img.getHeight();
+        int[] labels = new int[w * h];
+        for (int i = 0; i < labels.length; i++) {
+            int rgb = img.getRGB(i % w, i / w) & 0xffffff, best = 0;
+            long bestDistance = Long.MAX_VALUE;
+            for (int c = 0; c < PALETTE.size(); c++) {
+                int col = PALETTE.colour(c);
+                long d = 0;
+                for (int shift = 0; shift <= 16; shift += 8) {
+                    long diff = ((rgb >> shift) & 0xff) - ((col >> shift) & 0xff);
+                    d += diff * diff;
+                }
+                if (d < bestDistance) { bestDistance = d; best = c; }
+            }
+            labels[i] = best;
+        }
+        return new ClassMap(w, h, labels);
+    };
+
+    @Test
+    void theImageCheckSegmentsImagesInRankingOrderAndKeepsTheBest() throws Exception {
+        try (StudioFixture checked = new StudioFixture(StudioServer.start(StudioFixture.config(model, dir.resolve("checked"), StudioFixture.testLimits()),
+                base -> TinyFactorGraph.source().load(base).withSegmenter(NEAREST_COLOUR)))) {
+            assertTrue(json(checked.get("/api/models")).at("/factorGraph/imageCheck").asBoolean());
+            assertFalse(json(studio.get("/api/models")).at("/factorGraph/imageCheck").asBoolean(), "the main test server has no segmenter");
+            String prompt = "a rock, a boat, a car and a house";
+            double imageArea = 0.1;   // each object must cover a tenth of the image: no image has all four, so the check makes all its images
+            JsonNode done = checked.await(checked.submit(fg().put("prompt", prompt).put("seed", 39).put("n", 4).put("conditionSteps", 1)
+                    .put("imageCheck", 3).put("imageMinArea", imageArea).toString()));
+            assertEquals("done", done.get("state").asText(), done.toString());
+            JsonNode candidates = done.at("/outputs/0/details/candidates");
+            java.util.Set<Integer> ids = new java.util.HashSet<>();
+            done.at("/outputs/0/details/wanted").forEach(w -> ids.add(PALETTE.classOf(w.asText())));
+            // the images were made for the three best maps (recall down, then seed), in that order
+            List<Integer> ranking = new ArrayList<>(List.of(0, 1, 2, 3));
+            ranking.sort((a, b) -> Double.compare(candidates.get(b).get("recall").asDouble(), candidates.get(a).get("recall").asDouble()));
+            int[] imaged = new int[3];
+            int kept = -1;
+            for (int k = 0; k < 4; k++) {
+                JsonNode c = candidates.get(k);
+                if (c.has("imageOrder")) {
+                    imaged[c.get("imageOrder").asInt()] = k;
+                    assertTrue(c.get("imageRecall").asDouble() < 1.0, "no image names every object at this area: " + c);
+                }
+                if (c.get("chosen").asBoolean()) kept = k;
+            }
+            assertArrayEquals(new int[]{ranking.get(0), ranking.get(1), ranking.get(2)}, imaged, candidates.toString());
+            assertFalse(candidates.get(ranking.get(3)).has("imageOrder"), "at most imageCheck images");
+            double bestImage = -1;
+            int expectedKept = -1;
+            for (int k : imaged) {
+                double r = candidates.get(k).get("imageRecall").asDouble();
+                if (r > bestImage) { bestImage = r; expectedKept = k; }
+            }
+            assertEquals(expectedKept, kept, "the first image with the best recall is kept: " + candidates);
+            assertEquals(39 + kept, done.at("/outputs/0/details/seed").asLong());
+            // the kept image is the result, and its recall is the segmenter's reading of it at imageMinArea
+            byte[] png = checked.getBytes(done.at("/results/0").asText()).body();
+            ClassMap read = NEAREST_COLOUR.segment(org.ldm4j.image.Images.toTensor(ImageIO.read(new ByteArrayInputStream(png))));
+            assertEquals(new ObjectRecall(ids, imageArea).score(read), bestImage, 1e-12);
+            JsonNode record = PngParameters.read(png, "result").request();
+            assertEquals(3, record.get("imageCheck").asInt());
+            assertEquals(imageArea, record.get("imageMinArea").asDouble());
+            assertEquals(kept, record.get("chosen").asInt());
+
+            assertError(checked.postJson("/api/jobs", fg().put("imageCheck", 2).toString()), 400, "imageCheck checks SBPC's image: it needs n > 1");
+            assertError(checked.postJson("/api/jobs", fg().put("n", 2).put("imageCheck", 3).toString()), 400, "imageCheck must be in 1..n (2) images, got 3");
+            assertError(checked.postJson("/api/jobs", fg().put("n", 2).put("imageMinArea", 0.01).toString()), 400, "imageMinArea scores the image check's images: it needs imageCheck");
+            assertError(checked.postJson("/api/jobs", fg().put("n", 2).put("imageCheck", 2).put("imageMinArea", 1).toString()), 400, "imageMinArea must be in [0, 1)");
+            assertError(checked.postJson("/api/jobs", fg().put("n", 2).put("imageCheck", 2).put("sampling", "joint").toString()), 400, "needs sampling sequential");
+        }
+        assertError(studio.postJson("/api/jobs", fg().put("n", 2).put("imageCheck", 2).toString()), 503, FactorGraphMode.NO_SEGMENTER);
+    }
+
     @Test
     void jointSamplingRunsWithoutSbpcAndReportsTheMapsRecall() throws Exception {
         JsonNode done = studio.await(studio.submit(fg().put("sampling", "joint").toString()));
