@@ -63,7 +63,7 @@ class StudioFactorGraphBrowserTest {
         Path fgdm = StudioFixture.toyWorldFgdm();
         Path model = StudioFixture.toyWorldModel();
         studio = new StudioFixture(StudioServer.start(StudioFixture.config(model, dir.resolve("gallery"),
-                StudioFixture.testLimits()), FactorGraphSource.toyWorldFolder(fgdm, model.toString())));
+                StudioFixture.testLimits()), FactorGraphSource.toyWorldFolder(fgdm, model.toString(), model.resolveSibling("toyworld-segmenter"))));
         ChromeOptions options = new ChromeOptions();
         options.setBinary(StudioBrowserTest.CHROMIUM.toFile());
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -81,6 +81,44 @@ class StudioFactorGraphBrowserTest {
     Object js(String script, Object... args) { return ((JavascriptExecutor) browser).executeScript(script, args); }
 
     WebDriverWait waiting(int seconds) { return new WebDriverWait(browser, Duration.ofSeconds(seconds)); }
+
+    @Test
+    void fastCandidatesAndTheImageCheckAreSentAndTheCheckedImagesListed() throws Exception {
+        browser.get(studio.base + "/");
+        waiting(20).until(d -> "true".equals(js("return document.body.dataset.ready")));
+        browser.findElement(By.cssSelector("#modes [data-mode=factorgraph]")).click();
+        WebElement check = browser.findElement(By.id("imageCheck"));
+        assertTrue(check.isDisplayed() && check.isEnabled(), "the server has the ToyWorld segmenter: the image check is on");
+        setField("prompt", "a house, a car and a rock on the grass");
+        setField("steps", STEPS);
+        setField("seed", "39");
+        setField("n", "3");
+        new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("candidates"))).selectByValue("fast");
+        check.click();
+        js("document.getElementById('message').textContent = ''");
+        browser.findElement(By.id("generate")).click();
+        awaitMessage("done", 300);
+
+        JsonNode record = StudioFixture.json(studio.get("/api/gallery")).get("items").get(0).get("parameters");
+        assertEquals("factorgraph", record.at("/request/mode").asText());
+        assertEquals(3, record.get("conditionSteps").asInt(), record.toString());
+        assertEquals(1.0, record.get("conditionGuidance").asDouble());
+        assertEquals("dpm++2m", record.get("conditionScheduler").asText());
+        assertEquals(0.01, record.get("mapMinArea").asDouble());
+        assertTrue(record.get("preferLargerObjects").asBoolean());
+        assertEquals(2, record.get("imageCheck").asInt());
+        assertEquals(0.002, record.get("imageMinArea").asDouble());
+        // the candidate list says which maps got an image and what the segmenter read in it; the first image is the best map's
+        List<String> candidates = browser.findElements(By.cssSelector("#fg-candidates li")).stream().map(WebElement::getText).toList();
+        assertEquals(3, candidates.size(), candidates.toString());
+        long imaged = candidates.stream().filter(c -> c.contains(", image ")).count();
+        assertTrue(imaged == 1 || imaged == 2, candidates.toString());
+        for (String c : candidates) {
+            assertTrue(c.matches("seed \\d+: recall \\d\\.\\d\\d of house, car, rock(, image [12] recall \\d\\.\\d\\d)?( \\(chosen\\))?"), c);
+        }
+        String chosen = browser.findElement(By.cssSelector("#fg-candidates li.chosen")).getText();
+        assertTrue(chosen.contains(", image "), "the kept image is one the check made: " + chosen);
+    }
 
     @Test
     void generateSelectAndMoveAnObjectThenRegenerate() throws Exception {

@@ -23,6 +23,9 @@ const FactorGraph = (() => {
     if (!info) return;
     $('fg-class').replaceChildren(...info.classes.map(c => new Option(c.name, c.name)));
     $('fg-class').value = (info.classes.find(c => c.object) || info.classes[0]).name;
+    // the image check needs the server's segmenter (ldm4j studio --segmenter)
+    $('imageCheck').disabled = !info.imageCheck;
+    if (!info.imageCheck) $('imageCheck').parentElement.title = 'off: start the studio with --segmenter DIR (e.g. models/toyworld-segmenter)';
   }
 
   const showsJob = job => ['factorgraph', 'mapedit', 'maptext'].includes(job.mode);
@@ -76,7 +79,8 @@ const FactorGraph = (() => {
       li.className = c.chosen ? 'chosen' : '';
       const img = document.createElement('img');
       img.src = c.map; img.alt = 'candidate map, seed ' + c.seed;
-      li.append(img, `seed ${c.seed}: recall ${c.recall.toFixed(2)}${wanted}` + (c.chosen ? ' (chosen)' : ''));
+      const imaged = c.imageRecall !== undefined ? `, image ${c.imageOrder + 1} recall ${c.imageRecall.toFixed(2)}` : '';
+      li.append(img, `seed ${c.seed}: recall ${c.recall.toFixed(2)}${wanted}${imaged}` + (c.chosen ? ' (chosen)' : ''));
       return li;
     }));
   }

@@ -48,14 +48,26 @@ const MODES = {
     help: 'FG-DM: samples condition maps (segmentation, depth, ...) and then the image from them. With N > 1 the '
         + 'segmentation maps are scored by how many objects of the prompt they show (recall), and the image is made '
         + 'from the best. Click the map to select an object, edit it, then Regenerate.',
-    fields: () => ['steps', 'guidanceScale', 'n', 'sampling'],
+    fields: () => ['steps', 'guidanceScale', 'n', 'sampling', 'candidates', 'imageCheck'],
     ownFields: true,
     stage: 'factorgraph',
     // the factors' sizes, samplers and negative prompts are the graph's own: only these fields are sent
     body: () => ({ mode: 'factorgraph', prompt: $('prompt').value, seed: number('seed'), steps: number('steps'),
-                   guidanceScale: number('guidanceScale'), n: number('n'), sampling: $('sampling').value }),
+                   guidanceScale: number('guidanceScale'), n: number('n'), sampling: $('sampling').value, ...sbpcInputs() }),
   },
 };
+/** SBPC's candidate settings measured on ToyWorld (docs/results-fgdm.md, session 31): cheap maps, scored strictly. */
+const FAST_CANDIDATES = { conditionSteps: 3, conditionGuidance: 1, conditionScheduler: 'dpm++2m', mapMinArea: 0.01, preferLargerObjects: true };
+
+/** The factor graph's SBPC fields: only with N > 1 and sequential sampling (the server refuses them otherwise). */
+function sbpcInputs() {
+  if (!(number('n') > 1) || $('sampling').value !== 'sequential') return {};
+  const body = $('candidates').value === 'fast' ? { ...FAST_CANDIDATES } : {};
+  // images are scored at the evaluator's area (0.2%), as the measured setting does
+  if ($('imageCheck').checked && !$('imageCheck').disabled) Object.assign(body, { imageCheck: 2, imageMinArea: 0.002 });
+  return body;
+}
+
 // Modes whose methods are still being written: shown, disabled, until the server lists them.
 const PLANNED_MODES = [];
 
