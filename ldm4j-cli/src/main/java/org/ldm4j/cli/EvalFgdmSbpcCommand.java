@@ -17,6 +17,7 @@ import org.ldm4j.methods.fgdm.Sbpc;
 import org.ldm4j.methods.fgdm.SbpcSettings;
 import org.ldm4j.pipeline.GenerationRequest;
 import org.ldm4j.pipeline.Txt2Img;
+import org.ldm4j.studio.FactorGraphModel;
 import org.ldm4j.toyworld.Scene;
 import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 import picocli.CommandLine.Command;
@@ -136,7 +137,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         int size = m.size();
         List<Scene> scenes = FgdmEvaluation.heldOut(first + count, minObjects, size, palette).subList(first, first + count);
         FactorSettings imageSettings = m.graph().factor(m.image()).settings();
-        ImageSegmenter evaluator = org.ldm4j.studio.FactorGraphModel.toyWorldSegmenter(segmenter);
+        ImageSegmenter evaluator = FactorGraphModel.toyWorldSegmenter(segmenter);
         Sbpc.ImageCheck check = imageCheck > 0 ? new Sbpc.ImageCheck(evaluator, imageCheck) : null;
         int tolerance = FgdmFolder.tolerance(palette);
 

@@ -21,6 +21,7 @@ import org.ldm4j.methods.fgdm.MapReadout;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.studio.FactorGraphModel;
 import org.ldm4j.train.toyworld.ToyWorldMaps;
 import org.ldm4j.methods.fgdm.Sbpc;
 import org.ldm4j.methods.fgdm.SbpcResult;
@@ -216,7 +217,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         try (InferenceMode ignored = new InferenceMode()) {
             if (sbpc > 1) {
                 Sbpc.ImageCheck check = imageCheck == null ? null
-                        : new Sbpc.ImageCheck(org.ldm4j.studio.FactorGraphModel.toyWorldSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck,
+                        : new Sbpc.ImageCheck(FactorGraphModel.toyWorldSegmenter(org.ldm4j.toyworld.eval.ToyWorldSegmenter.load(segmenter)), imageCheck,
                                 imageMinArea != null ? new ObjectRecall(wanted, imageMinArea) : null);
                 ObjectRecall mapRecall = new ObjectRecall(wanted, minArea);
                 chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, candidates.mapScorer(mapRecall),

@@ -1,8 +1,8 @@
 package org.ldm4j.studio;
 
-import org.ldm4j.methods.fgdm.Factor;
 import org.ldm4j.image.Images;
 import org.ldm4j.methods.fgdm.ClassMap;
+import org.ldm4j.methods.fgdm.Factor;
 import org.ldm4j.methods.fgdm.FactorGraph;
 import org.ldm4j.methods.fgdm.ImageSegmenter;
 import org.ldm4j.methods.fgdm.Palette;
@@ -11,7 +11,6 @@ import org.ldm4j.toyworld.eval.EvalImages;
 import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
 
 import java.util.List;
-
 
 /**
  * The FG-DM the Factor graph mode runs (FG-DM, Sridhar et al., NeurIPS 2024; {@code org.ldm4j.methods.fgdm}): the
