@@ -45,6 +45,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Whatever factors the folder has (seg -> image, or seg -> depth -> image) become the layers. Fails without chromium,
  * as {@link StudioBrowserTest} does.
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class StudioFactorGraphBrowserTest {
     static final String PROMPT = "a red house and a tall pine tree on the grass under a blue sky";
     /** Per factor (DDIM); the manifest's 25 would double the test's time (3 maps of 32x32, one 64x64 image) for no better check. */
@@ -83,6 +84,7 @@ class StudioFactorGraphBrowserTest {
     WebDriverWait waiting(int seconds) { return new WebDriverWait(browser, Duration.ofSeconds(seconds)); }
 
     @Test
+    @org.junit.jupiter.api.Order(2)   // after the other: it reads the gallery's newest items as its own
     void fastCandidatesAndTheImageCheckAreSentAndTheCheckedImagesListed() throws Exception {
         browser.get(studio.base + "/");
         waiting(20).until(d -> "true".equals(js("return document.body.dataset.ready")));
@@ -121,6 +123,7 @@ class StudioFactorGraphBrowserTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Order(1)
     void generateSelectAndMoveAnObjectThenRegenerate() throws Exception {
         browser.get(studio.base + "/");
         waiting(20).until(d -> "true".equals(js("return document.body.dataset.ready")));
