@@ -120,6 +120,15 @@ class StudioFactorGraphApiTest {
                 info.at("/factorGraph/factors/1/name").asText(), info.at("/factorGraph/factors/2/name").asText()));
         assertEquals("#ff0000", info.at("/factorGraph/classes/" + HOUSE + "/colour").asText());
         assertEquals("house", info.at("/factorGraph/classes/" + HOUSE + "/name").asText());
+        // the fast candidates as job fields, from the library's preset
+        org.ldm4j.methods.fgdm.SbpcSettings fast = org.ldm4j.methods.fgdm.SbpcSettings.fast(10, FactorGraphModel.TOLERANCE);
+        JsonNode fields = info.at("/factorGraph/fastCandidates");
+        assertEquals(fast.conditionSteps(), fields.get("conditionSteps").asInt());
+        assertEquals(fast.conditionGuidance(), fields.get("conditionGuidance").asDouble());
+        assertEquals(fast.conditionScheduler(), fields.get("conditionScheduler").asText());
+        assertEquals(org.ldm4j.methods.fgdm.SbpcSettings.FAST_MAP_MIN_AREA, fields.get("mapMinArea").asDouble());
+        assertTrue(fields.get("preferLargerObjects").asBoolean());
+        assertEquals(5, fields.size(), fields.toString());
     }
 
     @Test

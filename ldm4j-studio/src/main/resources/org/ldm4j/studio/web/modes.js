@@ -56,13 +56,11 @@ const MODES = {
                    guidanceScale: number('guidanceScale'), n: number('n'), sampling: $('sampling').value, ...sbpcInputs() }),
   },
 };
-/** SBPC's candidate settings measured on ToyWorld (docs/results-fgdm.md, session 31): cheap maps, scored strictly. */
-const FAST_CANDIDATES = { conditionSteps: 3, conditionGuidance: 1, conditionScheduler: 'dpm++2m', mapMinArea: 0.01, preferLargerObjects: true };
-
 /** The factor graph's SBPC fields: only with N > 1 and sequential sampling (the server refuses them otherwise). */
 function sbpcInputs() {
   if (!(number('n') > 1) || $('sampling').value !== 'sequential') return {};
-  const body = $('candidates').value === 'fast' ? { ...FAST_CANDIDATES } : {};
+  // the server's fast candidates (GET /api/models: SbpcSettings.fast, measured on ToyWorld): cheap maps, scored strictly
+  const body = $('candidates').value === 'fast' ? { ...FactorGraph.state.info.fastCandidates } : {};
   // images are scored at the evaluator's area (0.2%), as the measured setting does
   if ($('imageCheck').checked && !$('imageCheck').disabled) Object.assign(body, { imageCheck: 2, imageMinArea: 0.002 });
   return body;
