@@ -50,7 +50,7 @@ public record SbpcSettings(int samples, int conditionSteps, boolean halfResoluti
      * ldm4j's fast candidates, measured on ToyWorld (docs/results-fgdm.md, sessions 31-32): N maps at full size, 3 DPM++
      * 2M steps without guidance (one UNet pass per step). Scored at {@link #FAST_MAP_MIN_AREA} with
      * {@link ObjectRecall#preferringLargerObjects()} and with an image check of 2 images, SBPC on {@code toyworld-fgdm8}
-     * is 3.1x faster than image-level SBPC at N = 10 within 1.5 points of its image recall.
+     * is 3.1x faster than image-level SBPC at N = 10 within 2 points of its image recall (-1.05 / -1.51 at two noise seeds).
      */
     public static SbpcSettings fast(int samples, int tolerance) {
         return new SbpcSettings(samples, 3, false, null, tolerance).withConditionGuidance(1.0).withConditionScheduler("dpm++2m");
