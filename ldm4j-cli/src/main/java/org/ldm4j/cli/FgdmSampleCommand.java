@@ -102,9 +102,15 @@ final class FgdmSampleCommand implements Callable<Integer> {
     @Option(names = "--condition-steps", description = "SBPC: steps of the candidate maps (default: --steps).")
     Integer conditionSteps;
     @picocli.CommandLine.Mixin SbpcCandidateOptions candidates;
+    @Option(names = "--fast-candidates", description = "SBPC: ldm4j's measured fast candidates (SbpcSettings.fast): --condition-steps 3 "
+            + "--condition-guidance 1 --condition-scheduler dpm++2m --min-area 0.01 --prefer-larger-objects, each unless given; with "
+            + "--image-check 2 --image-min-area 0.002 the setting that passes the SBPC bar on models/toyworld-fgdm8.")
+    boolean fastCandidates;
     @Option(names = "--objects", split = ",", description = "Objects the recall counts, e.g. house,tree (default: the ToyWorld objects the prompt names).")
     List<String> objects;
-    @Option(names = "--min-area", defaultValue = "0.005", description = "An object counts when it covers this fraction of the map (default ${DEFAULT-VALUE}).")
+    @Option(names = "--min-area", description = "An object counts when it covers this fraction of the map (default 0.005; "
+            + "--fast-candidates: 0.01).")
+    Double minAreaOption;
     double minArea;
     @Option(names = "--image-min-area", description = "--image-check: an object counts in the image when it covers this fraction of it "
             + "(default: --min-area; e.g. score candidate maps strictly with --min-area 0.01 and images at the evaluator's 0.002).")
@@ -134,6 +140,16 @@ final class FgdmSampleCommand implements Callable<Integer> {
             default -> throw new Ldm4j.UsageError("--mode must be sequential or joint, got '" + mode + "'");
         };
         if (sbpc < 1) throw new Ldm4j.UsageError("--sbpc must be >= 1, got " + sbpc);
+        if (fastCandidates) {   // the preset fills what was not given
+            if (sbpc < 2) throw new Ldm4j.UsageError("--fast-candidates sets how SBPC samples its candidates: it needs --sbpc N > 1");
+            SbpcSettings fast = SbpcSettings.fast(sbpc, 0);
+            if (conditionSteps == null) conditionSteps = fast.conditionSteps();
+            if (candidates.conditionGuidance == null) candidates.conditionGuidance = fast.conditionGuidance();
+            if (candidates.conditionScheduler == null) candidates.conditionScheduler = fast.conditionScheduler();
+            if (minAreaOption == null) minAreaOption = SbpcSettings.FAST_MAP_MIN_AREA;
+            candidates.preferLargerObjects = true;
+        }
+        minArea = minAreaOption != null ? minAreaOption : 0.005;
         if (!select.equals("recall")) throw new Ldm4j.UsageError("--select: unknown score '" + select + "' (expected recall)");
         if (imageCheck != null && (imageCheck < 1 || imageCheck > 256)) throw new Ldm4j.UsageError("--image-check must be in 1..256 images, got " + imageCheck);
         if (imageCheck != null && sbpc < 2) throw new Ldm4j.UsageError("--image-check checks SBPC's image: it needs --sbpc N > 1");
@@ -208,6 +224,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
                     : graph.factor(seg.name()).settings().steps()).put("min_area", minArea).put("batch", sbpcSettings.batch());
             if (imageCheck != null) report.with("sbpc").put("image_check_max_images", imageCheck);
             if (imageMinArea != null) report.with("sbpc").put("image_min_area", imageMinArea);
+            if (fastCandidates) report.with("sbpc").put("fast_candidates", true);
             if (candidates.preferLargerObjects) report.with("sbpc").put("prefer_larger_objects", true);
             if (candidates.conditionGuidance != null) report.with("sbpc").put("candidate_guidance", candidates.conditionGuidance);
             if (candidates.conditionScheduler != null) report.with("sbpc").put("candidate_scheduler", candidates.conditionScheduler);

@@ -90,6 +90,37 @@ class FgdmSampleCliTest {
                 Files.readAllBytes(cheap.resolve(candidates.get(0).get("file").asText()))), "candidate 0 drawn another way");
     }
 
+    @Test void fastCandidatesAreTheMeasuredFlagsEachUnlessGiven() throws Exception {
+        Path fast = dir.resolve("fast"), spelled = dir.resolve("fast-spelled");
+        CliTest.Result f = CliTest.run(sample(fast, "--sbpc", "3", "--seed", "7", "--fast-candidates"));
+        assertEquals(0, f.code(), f.err());
+        CliTest.Result s = CliTest.run(sample(spelled, "--sbpc", "3", "--seed", "7", "--condition-steps", "3", "--condition-guidance", "1",
+                "--condition-scheduler", "dpm++2m", "--min-area", "0.01", "--prefer-larger-objects"));
+        assertEquals(0, s.code(), s.err());
+        JsonNode a = JSON.readTree(fast.resolve("sample.json").toFile()), b = JSON.readTree(spelled.resolve("sample.json").toFile());
+        assertEquals(3, a.at("/sbpc/candidate_steps").asInt());
+        assertEquals(1.0, a.at("/sbpc/candidate_guidance").asDouble());
+        assertEquals("dpm++2m", a.at("/sbpc/candidate_scheduler").asText());
+        assertEquals(0.01, a.at("/sbpc/min_area").asDouble());
+        assertTrue(a.at("/sbpc/prefer_larger_objects").asBoolean() && a.at("/sbpc/fast_candidates").asBoolean());
+        for (String field : List.of("chosen", "chosen_seed")) assertEquals(b.get(field), a.get(field), field);
+        for (int k = 0; k < 3; k++) {
+            assertEquals(b.at("/candidates/" + k + "/recall"), a.at("/candidates/" + k + "/recall"));
+            assertArrayEquals(Files.readAllBytes(spelled.resolve(b.at("/candidates/" + k + "/file").asText())),
+                    Files.readAllBytes(fast.resolve(a.at("/candidates/" + k + "/file").asText())), "candidate " + k + " drawn alike");
+        }
+        assertArrayEquals(pixels(read(spelled.resolve("image.png"))), pixels(read(fast.resolve("image.png"))));
+        // a flag given beside the preset wins
+        Path two = dir.resolve("fast-two-steps");
+        assertEquals(0, CliTest.run(sample(two, "--sbpc", "3", "--seed", "7", "--fast-candidates", "--condition-steps", "2", "--min-area", "0.002")).code());
+        JsonNode t = JSON.readTree(two.resolve("sample.json").toFile()).get("sbpc");
+        assertEquals(2, t.get("candidate_steps").asInt());
+        assertEquals(0.002, t.get("min_area").asDouble());
+        CliTest.Result bad = CliTest.run(sample(dir.resolve("fast-bad"), "--fast-candidates"));
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--fast-candidates sets how SBPC samples its candidates: it needs --sbpc N > 1"), bad.err());
+    }
+
     @Test void anImageCheckReportsEachImagedCandidateAndKeepsTheBestImage() throws Exception {
         Path seg = TinySegmenter.write(dir.resolve("segmenter")), out = dir.resolve("checked");
         CliTest.Result r = CliTest.run(sample(out, "--sbpc", "3", "--seed", "7", "--image-check", "2", "--segmenter", seg.toString()));
