@@ -220,27 +220,8 @@ class StudioFactorGraphApiTest {
         assertError(studio.postJson("/api/jobs", fg().put("sampling", "joint").put("conditionGuidance", 1).toString()), 400, "needs sampling sequential");
     }
 
-    /** Each pixel the class of the nearest palette colour: a segmenter that reads the tiny model's noisy images deterministically. */
-    static final org.ldm4j.methods.fgdm.ImageSegmenter NEAREST_COLOUR = image -> {
-        java.awt.image.BufferedImage img = org.ldm4j.image.Images.toImage(image);
-        int w = img.getWidth(), h = img.getHeight();
-        int[] labels = new int[w * h];
-        for (int i = 0; i < labels.length; i++) {
-            int rgb = img.getRGB(i % w, i / w) & 0xffffff, best = 0;
-            long bestDistance = Long.MAX_VALUE;
-            for (int c = 0; c < PALETTE.size(); c++) {
-                int col = PALETTE.colour(c);
-                long d = 0;
-                for (int shift = 0; shift <= 16; shift += 8) {
-                    long diff = ((rgb >> shift) & 0xff) - ((col >> shift) & 0xff);
-                    d += diff * diff;
-                }
-                if (d < bestDistance) { bestDistance = d; best = c; }
-            }
-            labels[i] = best;
-        }
-        return new ClassMap(w, h, labels);
-    };
+    /** Each pixel the class of the nearest palette colour (tolerance 255): a segmenter that reads the tiny model's noisy images deterministically. */
+    static final org.ldm4j.methods.fgdm.ImageSegmenter NEAREST_COLOUR = image -> SegmentationMaps.decode(image, PALETTE, 255);
 
     @Test
     void theImageCheckSegmentsImagesInRankingOrderAndKeepsTheBest() throws Exception {
