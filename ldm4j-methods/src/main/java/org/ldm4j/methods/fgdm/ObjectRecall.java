@@ -3,6 +3,7 @@ package org.ldm4j.methods.fgdm;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -38,21 +39,25 @@ public record ObjectRecall(Set<Integer> wanted, double minAreaFraction) implemen
             @Override public double score(ClassMap map) { return recall.score(map); }
 
             @Override public double tieBreak(ClassMap map) {
-                Set<Integer> present = present(map, minAreaFraction);
-                long smallest = Long.MAX_VALUE;
-                for (int c : wanted) {
-                    if (present.contains(c)) smallest = Math.min(smallest, java.util.Arrays.stream(map.labels()).filter(l -> l == c).count());
-                }
-                return smallest == Long.MAX_VALUE ? 0 : (double) smallest / map.labels().length;
+                Map<Integer, Integer> areas = map.areas();   // one count of the map serves presence and size
+                Set<Integer> present = present(areas, map.labels().length, minAreaFraction);
+                int smallest = Integer.MAX_VALUE;
+                for (int c : wanted) if (present.contains(c)) smallest = Math.min(smallest, areas.get(c));
+                return smallest == Integer.MAX_VALUE ? 0 : (double) smallest / map.labels().length;
             }
         };
     }
 
     /** Classes covering at least {@code minAreaFraction} of the map (unlabeled never counts). */
     public static Set<Integer> present(ClassMap map, double minAreaFraction) {
-        double need = Math.max(1, minAreaFraction * map.labels().length);
+        return present(map.areas(), map.labels().length, minAreaFraction);
+    }
+
+    /** {@link #present(ClassMap, double)} from a map's {@link ClassMap#areas()} and its pixel count. */
+    private static Set<Integer> present(Map<Integer, Integer> areas, int pixels, double minAreaFraction) {
+        double need = Math.max(1, minAreaFraction * pixels);
         Set<Integer> out = new TreeSet<>();
-        map.areas().forEach((cls, area) -> {
+        areas.forEach((cls, area) -> {
             if (cls != ClassMap.UNLABELED && area >= need) out.add(cls);
         });
         return out;
