@@ -55,6 +55,7 @@ final class EvalFgdmCommand implements Runnable {
         @Option(names = "--full-size", description = "Sample condition maps at the image's size (default: the manifest's, half the side).") boolean fullSize;
         @Option(names = "--device", defaultValue = "cpu") String device;
         @Option(names = "--dtype", defaultValue = "fp32") String dtype;
+        @CommandLine.Mixin GuideOptions guidance;
 
         final Palette palette = ToyWorldMaps.palette();
 
@@ -104,11 +105,15 @@ final class EvalFgdmCommand implements Runnable {
 
     /** Held-out captions and the reference statistics, shared by fidelity, joint and ablation. */
     abstract static class SetTable extends Base {
+        @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions (e.g. to tune a setting on captions the table does not use).")
+        int first;
         List<Scene> scenes;
         FgdmEvaluation.Reference reference;
 
         void prepare(ToyWorldSegmenter segmenter, int count, int size) {
-            scenes = FgdmEvaluation.heldOut(count, 0, size, palette);
+            if (first < 0) throw new Ldm4j.UsageError("--first must be >= 0, got " + first);
+            List<Scene> all = FgdmEvaluation.heldOut(first + count, 0, size, palette);
+            scenes = List.copyOf(all.subList(first, all.size()));
             reference = FgdmEvaluation.reference(segmenter, scenes, size);
         }
 
@@ -120,7 +125,7 @@ final class EvalFgdmCommand implements Runnable {
 
         /** Every held-out caption through the whole graph (seed + i for caption i). */
         List<FgdmEvaluation.Sample> sample(Loaded m, FactorGraphRequest.Mode mode) {
-            return FgdmEvaluation.sample(m.graph(), m.seg(), m.image(), captions(), seed, mode, palette);
+            return FgdmEvaluation.sample(m.graph(), m.seg(), m.image(), captions(), seed, mode, palette, guidance.mapGuidance(m.graph(), m.seg(), palette));
         }
 
         static final String HEADER = String.format("%-12s %10s %12s %8s %11s %13s %10s %10s", "row", "layout-FD", "ToyWorld-FID",
@@ -222,7 +227,8 @@ final class EvalFgdmCommand implements Runnable {
             System.out.println(row(m.name().toLowerCase(Locale.ROOT), f));
             System.out.printf(Locale.ROOT, "bar: agreement mIoU %.4f >= 0.75: %s%n", f.miou(), pass ? "PASS" : "FAIL");
             ObjectNode report = report("fidelity", count).put("model", loaded.folder().folder.toString()).put("mode", m.name().toLowerCase(Locale.ROOT))
-                    .put("map_size", loaded.graph().factor(loaded.seg()).settings().width());
+                    .put("map_size", loaded.graph().factor(loaded.seg()).settings().width()).put("first_caption", first);
+            guidance.record(report);
             putFigures(report.putObject("figures"), f);
             report.putObject("checks").put("miou_at_least_0.75", pass);
             footer(report, count, loaded.size());

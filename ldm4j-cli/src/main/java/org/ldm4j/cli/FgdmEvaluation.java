@@ -98,7 +98,7 @@ final class FgdmEvaluation {
      * of {@code segFactor} and the image of {@code imageFactor}.
      */
     static List<Sample> sample(FactorGraph graph, String segFactor, String imageFactor, List<String> captions, long seed,
-                               FactorGraphRequest.Mode mode, Palette palette) {
+                               FactorGraphRequest.Mode mode, Palette palette, org.ldm4j.methods.fgdm.FactorHooks hooks) {
         List<Sample> out = new ArrayList<>();
         try (InferenceMode ignored = new InferenceMode();
              me.tongfei.progressbar.ProgressBar bar = EvalCommand.OfModel.progress("fgdm", captions.size(), "captions")) {
@@ -106,7 +106,7 @@ final class FgdmEvaluation {
                 try (PointerScope scope = new PointerScope()) {
                     String caption = captions.get(i);
                     long start = System.nanoTime();
-                    FactorGraphResult r = FactorGraphSampler.run(graph, FactorGraphRequest.of(caption, seed + i, mode), null, null);
+                    FactorGraphResult r = FactorGraphSampler.run(graph, FactorGraphRequest.of(caption, seed + i, mode), null, null, hooks);
                     Tensor image = r.decoded(imageFactor);
                     long millis = (System.nanoTime() - start) / 1_000_000;
                     ClassMap map = SegmentationMaps.decode(r.decoded(segFactor), palette, FgdmFolder.tolerance(palette));

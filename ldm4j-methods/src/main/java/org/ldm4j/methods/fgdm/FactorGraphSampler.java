@@ -60,7 +60,16 @@ public final class FactorGraphSampler {
     }
 
     public static FactorGraphResult run(FactorGraph graph, FactorGraphRequest request, FactorListener listener, BooleanSupplier cancelled) {
-        return sample(graph, request, 1, listener, cancelled).get(0);
+        return sample(graph, request, 1, listener, cancelled, FactorHooks.NONE).get(0);
+    }
+
+    /** {@link #run} with extra step hooks on the factors' chains (sequential sampling only: they see final parents). */
+    public static FactorGraphResult run(FactorGraph graph, FactorGraphRequest request, FactorListener listener, BooleanSupplier cancelled,
+                                        FactorHooks hooks) {
+        if (hooks != FactorHooks.NONE && request.mode() != FactorGraphRequest.Mode.SEQUENTIAL) {
+            throw new IllegalArgumentException("factor hooks need sequential sampling: in joint sampling no parent is final while a child steps");
+        }
+        return sample(graph, request, 1, listener, cancelled, hooks).get(0);
     }
 
     /**
@@ -82,11 +91,11 @@ public final class FactorGraphSampler {
                 }
             }
         }
-        return sample(graph, request, count, listener, cancelled);
+        return sample(graph, request, count, listener, cancelled, FactorHooks.NONE);
     }
 
     private static List<FactorGraphResult> sample(FactorGraph graph, FactorGraphRequest request, int count, FactorListener listener,
-                                                  BooleanSupplier cancelled) {
+                                                  BooleanSupplier cancelled, FactorHooks hooks) {
         FactorListener observer = listener != null ? listener : FactorListener.NONE;
         for (String name : request.switchedOff()) graph.indexOf(name);
         for (String name : request.given().keySet()) graph.indexOf(name);
@@ -122,7 +131,7 @@ public final class FactorGraphSampler {
                     : new ClassifierFreeGuidance(f.unet(sd.unet), text, s.guidanceScale(), null, List.of(branch));
             runs.put(f.name(), run);
         }
-        if (request.mode() == FactorGraphRequest.Mode.SEQUENTIAL) sequential(runs, observer, cancelled);
+        if (request.mode() == FactorGraphRequest.Mode.SEQUENTIAL) sequential(graph, runs, observer, cancelled, hooks);
         else joint(runs, observer, cancelled);
 
         List<FactorGraphResult> results = new ArrayList<>(count);
@@ -145,17 +154,20 @@ public final class FactorGraphSampler {
     }
 
     /** Each factor's whole chain in the engine's loop, parents first; children see the parents' final latents. */
-    private static void sequential(Map<String, Run> runs, FactorListener listener, BooleanSupplier cancelled) {
+    private static void sequential(FactorGraph graph, Map<String, Run> runs, FactorListener listener, BooleanSupplier cancelled,
+                                   FactorHooks hooks) {
         for (Run r : runs.values()) {
             if (!r.sampled()) continue;
             long start = System.nanoTime();
+            List<StepHook> all = new ArrayList<>(hooks.create(r.factor, r.scheduler, name -> parentMap(graph, r.factor, name, runs)));
             StepHook report = new StepHook() {
                 @Override public Tensor afterStep(Tensor latents, Tensor predictedX0, Step step) {
                     listener.stepped(r.factor, step, latents, predictedX0);
                     return latents;
                 }
             };
-            r.value.advance(DenoisingLoop.run(r.value.latents, r.scheduler, 0, r.denoiser, List.of(report), cancelled));
+            all.add(report);
+            r.value.advance(DenoisingLoop.run(r.value.latents, r.scheduler, 0, r.denoiser, all, cancelled));
             r.nanos += System.nanoTime() - start;
         }
     }
@@ -201,6 +213,14 @@ public final class FactorGraphSampler {
         PromptConditioning nullText = new PromptConditioning(text.uncond(), text.uncond(), text.encoding());
         Denoiser none = new ClassifierFreeGuidance(f.unet(graph.sd.unet), nullText, 1.0, null, List.of(nullBranch));
         return new DualGuidance(guided, none, f.settings().mapGuidance());
+    }
+
+    /** A parent's map for a factor's hooks: as given, or decoded from its final latents. */
+    private static Tensor parentMap(FactorGraph graph, Factor f, String parent, Map<String, Run> runs) {
+        if (!f.parents().contains(parent)) throw new IllegalArgumentException("factor '" + parent + "' is not a parent of '" + f.name() + "'");
+        Run r = runs.get(parent);
+        if (r == null) throw new IllegalArgumentException("parent '" + parent + "' of '" + f.name() + "' is switched off: it has no map");
+        return r.value.image != null ? r.value.image : graph.decode(parent, r.value.latents);
     }
 
     private static List<FactorBranch.Value> parentValues(Factor f, Map<String, Run> runs) {

@@ -11,8 +11,9 @@ import org.ldm4j.nn.Scopes;
  * Gradient descent on a latent (the official {@code gradop_plus_optim}): a copy of z becomes the only tensor with a
  * gradient, and {@code steps} Adam steps with a fresh optimiser state minimise
  * <pre>
- *   L(f(D(z)), y) + λ · mean((z − z_anchor)²)
+ *   L(z) + λ · mean((z − z_anchor)²)
  * </pre>
+ * with L GradOP's L(f(D(z)), y) or any other {@link LatentObjective}.
  * GradOP+ runs it with λ = 0 (the official code has no proximity term); GradOP uses the anchor z_τ of its text-only
  * sample (design note in {@link GradOp}).
  *
@@ -32,7 +33,7 @@ public final class LatentOptimizer {
     }
 
     /** GradOP+'s optimisation: faithfulness only. */
-    public static Result optimise(PaintingLoss loss, Tensor zInit, int steps, double lr) {
+    public static Result optimise(LatentObjective loss, Tensor zInit, int steps, double lr) {
         return optimise(loss, zInit, steps, lr, null, 0);
     }
 
@@ -40,7 +41,7 @@ public final class LatentOptimizer {
      * @param anchor z_τ for the proximity term, or null
      * @param lambda proximity weight λ (ignored without an anchor)
      */
-    public static Result optimise(PaintingLoss loss, Tensor zInit, int steps, double lr, Tensor anchor, double lambda) {
+    public static Result optimise(LatentObjective loss, Tensor zInit, int steps, double lr, Tensor anchor, double lambda) {
         if (steps < 0) throw new IllegalArgumentException("gradient steps must be >= 0, got " + steps);
         double[] losses = new double[steps];
         try (InferenceMode notInference = new InferenceMode(false); AutoGradMode grad = new AutoGradMode(true)) {
@@ -49,7 +50,7 @@ public final class LatentOptimizer {
             try (LatentAdam adam = new LatentAdam(z, lr)) {
             for (int k = 0; k < steps; k++) {
                 try (PointerScope scope = new PointerScope()) {
-                    Tensor objective = loss.faithfulness(z);
+                    Tensor objective = loss.value(z);
                     if (a != null && lambda != 0) objective = objective.add(z.sub(a).pow(new Scalar(2.0)).mean().mul(new Scalar(lambda)));
                     objective.backward();
                     losses[k] = objective.item_double();

@@ -22,7 +22,7 @@ import java.util.Arrays;
  * gradient reaches every latent cell, spread evenly over each s x s block by the pooling's backward pass. This trades
  * fine detail of the match, which the coarse painting hardly constrains, for about s² less decoder memory.
  */
-public final class PaintingLoss {
+public final class PaintingLoss implements LatentObjective {
     private final StableDiffusion sd;
     private final Tensor target;        // (1, 3, H/s, W/s) in [0, 1]
     private final PaintingFunction f;
@@ -53,6 +53,9 @@ public final class PaintingLoss {
         Tensor y = Dtypes.to(target, p.device(), p.scalar_type());
         return p.sub(y).pow(new Scalar(2.0)).mean();
     }
+
+    @Override
+    public Tensor value(Tensor z) { return faithfulness(z); }
 
     /** clamp((D(z↓s / s_vae) + 1) / 2, 0, 1) in z's dtype: the decoded image the painting function sees. */
     public Tensor decodeToUnit(Tensor z) {

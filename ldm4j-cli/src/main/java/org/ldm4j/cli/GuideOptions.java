@@ -1,0 +1,71 @@
+package org.ldm4j.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.ldm4j.methods.fgdm.FactorGraph;
+import org.ldm4j.methods.fgdm.FactorHooks;
+import org.ldm4j.methods.fgdm.FgdmFolder;
+import org.ldm4j.methods.fgdm.MapGuidance;
+import org.ldm4j.methods.fgdm.Palette;
+import org.ldm4j.methods.guidance.GuidanceSettings;
+import org.ldm4j.methods.guidance.Segmenter;
+import org.ldm4j.toyworld.eval.ToyWorldSegmenter;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Segmentation-guided sampling ({@link org.ldm4j.methods.guidance}): off unless {@code --guide} names a segmenter
+ * folder. The guide should not be the evaluator that scores the result (the evaluator's own segmenter would be
+ * scoring its own steering); {@code configs/train/toyworld-segmenter-guide.json} trains one apart from it.
+ */
+final class GuideOptions {
+    @Option(names = "--guide", description = "Steer the image toward its map with this segmenter folder (e.g. models/toyworld-segmenter-guide); off by default.")
+    Path guide;
+    @Option(names = "--guide-from", defaultValue = "0", description = "First guided step, as a fraction of the run (default: ${DEFAULT-VALUE}).")
+    double from;
+    @Option(names = "--guide-until", defaultValue = "0.6", description = "Steps before this fraction of the run are guided (default: ${DEFAULT-VALUE}).")
+    double until;
+    @Option(names = "--guide-steps", defaultValue = "3", description = "Adam steps on the x0 prediction per guided step (default: ${DEFAULT-VALUE}).")
+    int gradSteps;
+    @Option(names = "--guide-lr", defaultValue = "0.05", description = "Their learning rate (default: ${DEFAULT-VALUE}).")
+    double lr;
+    @Option(names = "--guide-balanced", description = "Weigh each wanted class the same instead of each pixel.")
+    boolean balanced;
+
+    boolean on() { return guide != null; }
+
+    GuidanceSettings settings() {
+        try {
+            return new GuidanceSettings(from, until, gradSteps, lr, balanced);
+        } catch (IllegalArgumentException e) {
+            throw new Ldm4j.UsageError("--guide-*: " + e.getMessage());
+        }
+    }
+
+    /** The guide segmenter with its weights frozen: gradients reach the latent only. */
+    Segmenter segmenter() {
+        if (!Files.isDirectory(guide)) throw new Ldm4j.UsageError("--guide " + guide + " is not a segmenter folder");
+        ToyWorldSegmenter model;
+        try {
+            model = ToyWorldSegmenter.load(guide);
+        } catch (java.io.IOException | IllegalArgumentException e) {
+            throw new Ldm4j.UsageError("--guide " + guide + ": " + e.getMessage());
+        }
+        model.requiresGrad(false);
+        return images -> model.forward(images).logits();
+    }
+
+    /** The image factors steered toward the segmentation factor's map, or none without --guide. */
+    FactorHooks mapGuidance(FactorGraph graph, String segFactor, Palette palette) {
+        if (!on()) return FactorHooks.NONE;
+        return new MapGuidance(graph, segFactor, segmenter(), palette, FgdmFolder.tolerance(palette), settings());
+    }
+
+    /** The settings in a report, or nothing without --guide. */
+    void record(ObjectNode report) {
+        if (!on()) return;
+        report.putObject("guidance").put("segmenter", guide.toString()).put("from", from).put("until", until)
+                .put("grad_steps", gradSteps).put("lr", lr).put("balanced", balanced);
+    }
+}
