@@ -117,6 +117,8 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             + "words it (\"a car on the grass by a lake under a clear blue sky\"; default: off, the object alone).") boolean sceneWords;
     @Option(names = "--colour-words", description = "Name a colour with the requested object as ToyWorld's captions do (\"a red "
             + "house\"), cycled over the scenes from the class's caption colours (default: off, \"a house\").") boolean colourWords;
+    @picocli.CommandLine.Mixin GuideOptions steering;
+    private org.ldm4j.methods.guidance.Segmenter guide;
     @Option(names = "--kinds", split = ",", defaultValue = "add,replace,thin", description = "Edit kinds to run (default: ${DEFAULT-VALUE}).") List<String> kinds;
     @Option(names = "--official", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "Also run the official preset (default: on).") boolean official;
@@ -183,6 +185,7 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
                 .put("start", start == null ? "preset" : start)
                 .put("negative_replaced", negativeReplaced).put("scene_words", sceneWords)
                 .put("mask_attention_pooling", pooling == null ? "preset" : pooling.name().toLowerCase(java.util.Locale.ROOT));
+        steering.record(report);
         ArrayNode perEdit = report.putArray("edits");
         List<BufferedImage> tiles = new ArrayList<>();
         try (me.tongfei.progressbar.ProgressBar bar = progress("blended", n, "scenes")) {
@@ -344,7 +347,12 @@ final class EvalBlendedCommand extends EvalCommand.OfModel implements Callable<I
             long t0 = System.nanoTime();
             EditResult r;
             try {
-                r = new BlendedLatentDiffusion(sd, s).edit(request, x, m, scorer, List.of(), null);
+                BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, s);
+                if (steering.on() && preset.equals("recommended") && e.requested().size() == 1) {   // steered toward the one requested class
+                    if (guide == null) guide = steering.segmenter();
+                    bld = bld.guidedToward(new BlendedLatentDiffusion.Guide(guide, e.requested().iterator().next().ordinal(), steering.settings()));
+                }
+                r = bld.edit(request, x, m, scorer, List.of(), null);
             } catch (IllegalArgumentException ex) {   // e.g. a thin mask that vanishes at latent resolution
                 rows.get(preset + "/" + e.kind()).skipped++;
                 if (preset.equals("recommended")) rows.get("recommended-no-repair/" + e.kind()).skipped++;

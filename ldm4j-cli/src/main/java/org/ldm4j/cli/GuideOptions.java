@@ -47,7 +47,8 @@ final class GuideOptions {
     Segmenter segmenter() {
         if (!Files.isDirectory(guide)) throw new Ldm4j.UsageError("--guide " + guide + " is not a segmenter folder");
         ToyWorldSegmenter model;
-        try {
+        // loaded as normal tensors even inside a caller's inference mode: a backward pass must be able to save them
+        try (org.bytedeco.pytorch.InferenceMode normal = new org.bytedeco.pytorch.InferenceMode(false)) {
             model = ToyWorldSegmenter.load(guide);
         } catch (java.io.IOException | IllegalArgumentException e) {
             throw new Ldm4j.UsageError("--guide " + guide + ": " + e.getMessage());

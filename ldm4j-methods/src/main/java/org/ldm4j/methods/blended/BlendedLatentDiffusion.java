@@ -4,6 +4,11 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
 import org.ldm4j.methods.gradop.RegionSemantics;
+import org.ldm4j.methods.guidance.GuidanceSettings;
+import org.ldm4j.methods.guidance.SegmentationGuidance;
+import org.ldm4j.methods.guidance.SegmentationLoss;
+import org.ldm4j.methods.guidance.Segmenter;
+import org.ldm4j.nn.Tensors;
 import org.ldm4j.models.unet.UNetExtras;
 import org.ldm4j.nn.Dtypes;
 import org.ldm4j.nn.Rng;
@@ -43,7 +48,8 @@ import java.util.stream.IntStream;
  * plus the paper's add-ons: background repair by decoder fine-tuning ({@link BackgroundRepair}), progressive mask
  * shrinking for thin masks ({@link MaskSchedule}) and ranking a batch of samples ({@link EditScorer}); and ldm4j's:
  * mask attention ({@link BlendSettings#maskAttention()}), editing small masks in an enlarged box ({@link MaskZoom})
- * and RePaint's resampling ({@link Resampling}).
+ * RePaint's resampling ({@link Resampling}) and segmentation guidance toward the requested class inside the mask
+ * ({@link #guidedToward}).
  *
  * <p>The loop is the engine's {@link DenoisingLoop}; the blend is a {@link LatentBlend} hook. Options and the two
  * presets (the official diffusers script, the recommended variant) are in {@link BlendSettings}. Sample k uses its
@@ -58,20 +64,39 @@ public final class BlendedLatentDiffusion {
     private final BlendSettings settings;
     private final Consumer<LatentBlend.Blended> observer;
     private final IntConsumer repairProgress;
+    private final Guide guide;
 
-    public BlendedLatentDiffusion(StableDiffusion sd, BlendSettings settings) { this(sd, settings, null, null); }
+    /** Segmentation guidance of the edit: the segmenter, the class wanted inside the mask, when and how hard. */
+    public record Guide(Segmenter segmenter, int classId, GuidanceSettings settings) {
+        public Guide {
+            if (segmenter == null || settings == null) throw new IllegalArgumentException("a guide needs a segmenter and settings");
+            if (classId < 0) throw new IllegalArgumentException("the wanted class must be >= 0, got " + classId);
+        }
+    }
+
+    public BlendedLatentDiffusion(StableDiffusion sd, BlendSettings settings) { this(sd, settings, null, null, null); }
 
     private BlendedLatentDiffusion(StableDiffusion sd, BlendSettings settings, Consumer<LatentBlend.Blended> observer,
-                                   IntConsumer repairProgress) {
+                                   IntConsumer repairProgress, Guide guide) {
         this.sd = sd;
         this.settings = settings;
         this.observer = observer;
         this.repairProgress = repairProgress;
+        this.guide = guide;
     }
 
     /** The same edit reporting every blend to {@code observer} (tests, previews of the background). */
     public BlendedLatentDiffusion observedBy(Consumer<LatentBlend.Blended> o) {
-        return new BlendedLatentDiffusion(sd, settings, o, repairProgress);
+        return new BlendedLatentDiffusion(sd, settings, o, repairProgress, guide);
+    }
+
+    /**
+     * The same edit steered toward {@code guide}'s class inside the mask ({@link SegmentationGuidance}, run before the
+     * blend at each step, so the outside still equals the noised source); null for none. An ldm4j addition: the paper
+     * ranks samples by CLIP afterwards instead of steering them.
+     */
+    public BlendedLatentDiffusion guidedToward(Guide g) {
+        return new BlendedLatentDiffusion(sd, settings, observer, repairProgress, g);
     }
 
     /**
@@ -79,7 +104,7 @@ public final class BlendedLatentDiffusion {
      * go to the edit's hooks; the repair is not a denoising loop).
      */
     public BlendedLatentDiffusion repairProgress(IntConsumer progress) {
-        return new BlendedLatentDiffusion(sd, settings, observer, progress);
+        return new BlendedLatentDiffusion(sd, settings, observer, progress, guide);
     }
 
     public BlendSettings settings() { return settings; }
@@ -144,10 +169,11 @@ public final class BlendedLatentDiffusion {
         }
         PromptConditioning text = sd.encodePrompt(request.prompt(), request.negativePrompt(), request.clipSkip());
         Tensor zSrcMean = settings.source() == BlendSettings.SourceLatents.MEAN ? encodeMean(workImage) : null;
+        int[] wanted = guide == null ? null : wantedInside(workMask, guide.classId());
         for (int k = 0; k < request.count(); k++) {
             long seed = request.seed() + k;
             try (PointerScope scope = new PointerScope()) {   // frees each sample's temporaries
-                Tensor z0 = sampleLatents(request, k, text, workImage, zSrcMean, mLat, hooks, cancelled);
+                Tensor z0 = sampleLatents(request, k, text, workImage, zSrcMean, mLat, wanted, hooks, cancelled);
                 Tensor decoded = sd.decodeLatents(z0);
                 decoded = Scopes.keep(zoom == null ? decoded : zoom.paste(decoded, image));
                 samples.add(new EditResult.Sample(seed, Scopes.keep(z0), decoded,
@@ -178,6 +204,12 @@ public final class BlendedLatentDiffusion {
      */
     public Tensor sampleLatents(GenerationRequest request, int k, PromptConditioning text, Tensor image,
                                 Tensor zSrcMean, Tensor mLat, List<? extends StepHook> hooks, BooleanSupplier cancelled) {
+        return sampleLatents(request, k, text, image, zSrcMean, mLat, null, hooks, cancelled);
+    }
+
+    /** The same, steered toward the guide's class where {@code wanted} (image pixels, {@link #wantedInside}) says; null for none. */
+    private Tensor sampleLatents(GenerationRequest request, int k, PromptConditioning text, Tensor image, Tensor zSrcMean,
+                                 Tensor mLat, int[] wanted, List<? extends StepHook> hooks, BooleanSupplier cancelled) {
         Rng rng = new Rng(request.seed() + k);
         SchedulerConfig config = settings.officialScheduler() ? officialScheduler() : sd.scheduler(request.scheduler(), request.eta());
         Scheduler scheduler = config.create(request.steps(), rng);
@@ -192,6 +224,10 @@ public final class BlendedLatentDiffusion {
         LatentBlend blend = new LatentBlend(zSrc, masks, scheduler, rng, settings, observer);
         Denoiser guided = new ClassifierFreeGuidance(sd.unet, text, request.guidanceScale(), maskAttention(request, settings.maskAttention(k), text, mLat, config));
         List<StepHook> all = new ArrayList<>();
+        if (wanted != null) {
+            all.add(new SegmentationGuidance(scheduler, new SegmentationLoss(sd, guide.segmenter(), wanted, (int) image.size(3),
+                    (int) image.size(2), guide.settings().balanced()), guide.settings()));
+        }
         all.add(blend);
         if (settings.resampling().enabled()) all.add(new Resampling(settings.resampling(), blend, guided, scheduler, rng));
         all.addAll(hooks);
@@ -207,6 +243,14 @@ public final class BlendedLatentDiffusion {
         RegionSemantics region = RegionSemantics.ofMasks(mLat, new int[][]{promptTokens}, weight,
                 text.encoding().ids().length, settings.maskAttentionPooling());
         return region.extras(config, request.guidanceScale() > 1.0);
+    }
+
+    /** The guide's class at the mask's pixels (> 0.5), none elsewhere: what the guidance steers toward. */
+    static int[] wantedInside(Tensor mask, int classId) {
+        float[] m = Tensors.toFloats(mask);
+        int[] wanted = new int[m.length];
+        for (int i = 0; i < m.length; i++) wanted[i] = m[i] > 0.5f ? classId : SegmentationLoss.IGNORED;
+        return wanted;
     }
 
     /** scaling_factor · the posterior mean of E(x) (the SD2 script's {@code latent_dist.mean * 0.18215}). */

@@ -97,6 +97,38 @@ class BlendedLatentDiffusionTest {
     }
 
     /**
+     * Segmentation guidance toward a class inside the mask: the blend still leaves the outside exactly the noised source
+     * at every step, and the edit draws more of the class inside than the same edit unguided (the tiny model's
+     * "segmenter": the strongest colour channel, here red).
+     */
+    @Test void guidanceTowardAClassInsideTheMaskKeepsTheBlendsOutside() {
+        org.ldm4j.methods.guidance.Segmenter channels = x -> x.mul(new Scalar(4.0));
+        BlendedLatentDiffusion.Guide red = new BlendedLatentDiffusion.Guide(channels, 0,
+                new org.ldm4j.methods.guidance.GuidanceSettings(0, 1, 5, 0.2, false));
+        try (InferenceMode im = new InferenceMode()) {
+            int[] blends = {0};
+            BlendedLatentDiffusion guided = new BlendedLatentDiffusion(sd, plain()).guidedToward(red).observedBy(b -> {
+                assertTrue(sameOutside(b.result(), b.background(), b.mask()), "outside != background at " + b.step());
+                blends[0]++;
+            });
+            EditResult withGuide = guided.edit(request(1, 1, 8), image, mask, new BackgroundPsnr(), List.of(), null);
+            assertTrue(blends[0] > 0);
+            EditResult without = new BlendedLatentDiffusion(sd, plain()).edit(request(1, 1, 8), image, mask, new BackgroundPsnr(), List.of(), null);
+            double redWith = redInside(withGuide.best()), redWithout = redInside(without.best());
+            assertTrue(redWith > redWithout + 0.25, "red inside the mask: guided " + redWith + ", unguided " + redWithout);
+        }
+        assertEquals(2, BlendedLatentDiffusion.wantedInside(mask, 2)[4 * 16 + 4]);
+        assertEquals(org.ldm4j.methods.guidance.SegmentationLoss.IGNORED, BlendedLatentDiffusion.wantedInside(mask, 2)[0]);
+        assertThrows(IllegalArgumentException.class, () -> new BlendedLatentDiffusion.Guide(channels, -1, red.settings()));
+    }
+
+    /** Fraction of the mask's pixels whose red channel is the strongest. */
+    static double redInside(Tensor img) {
+        Tensor isRed = torch.argmax(img, new org.bytedeco.pytorch.LongOptional(1), true).eq(new Scalar(0)).to(torch.ScalarType.Float);
+        return isRed.mul(mask).sum().item_double() / mask.sum().item_double();
+    }
+
+    /**
      * Mask attention's pooling on a coarser layer: one latent cell covers a quarter of a 2x2-pooled cell, so AREA gives
      * it weight 0.25 there and MAX the full 1; both leave cells the mask does not touch at 0.
      */
