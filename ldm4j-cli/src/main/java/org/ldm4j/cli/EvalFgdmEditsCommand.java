@@ -54,6 +54,8 @@ import java.util.concurrent.Callable;
                 + "segmenter on the regenerated image (bar >= 0.7), and how much of the unedited area keeps its class.",
         footer = {"", "Example: ldm4j eval fgdm edits --model models/toyworld-fgdm --json runs/eval/fgdm-edits.json"})
 final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callable<Integer> {
+    /** The image regenerated from an edited map is steered toward it with --guide (none without). */
+    private org.ldm4j.methods.fgdm.FactorHooks steering = org.ldm4j.methods.fgdm.FactorHooks.NONE;
     @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
     @Option(names = "--scale", defaultValue = "1.5", description = "Resize factor (default: ${DEFAULT-VALUE}).") double scale;
 
@@ -82,6 +84,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         for (String op : ops) tallies.put(op, new Tally());
         List<Scene> scenes = FgdmEvaluation.heldOut(count, 0, m.size(), palette);
         int tolerance = FgdmFolder.tolerance(palette);
+        steering = guidance.mapGuidance(m.graph(), m.seg(), palette);
 
         try (InferenceMode ignored = new InferenceMode(); me.tongfei.progressbar.ProgressBar bar = progress("edits", scenes.size(), "captions")) {
             for (int i = 0; i < scenes.size(); i++, bar.step()) {
@@ -121,6 +124,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         }
         ObjectNode report = report("edits", count).put("model", m.folder().folder.toString()).put("size", m.size()).put("scale", scale)
                 .put("map_size", m.graph().factor(m.seg()).settings().width());
+        guidance.record(report);
         ArrayNode rows = report.putArray("ops");
         System.out.printf("%-11s %8s %8s %8s %14s %15s%n", "op", "samples", "skipped", "mIoU", "unedited keep", "edited fraction");
         for (Map.Entry<String, Tally> e : tallies.entrySet()) {
@@ -204,7 +208,8 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
         given.put(m.seg(), new FactorGraphRequest.Given(null, SegmentationMaps.toImageTensor(seg, palette)));
         if (depthFactor != null) given.put(depthFactor, new FactorGraphRequest.Given(null, Images.toTensor(depth.toImage())));
-        FactorGraphResult r = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(caption, s, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given), null, null);
+        FactorGraphResult r = FactorGraphSampler.run(m.graph(), new FactorGraphRequest(caption, s, FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), given), null, null,
+                steering);
         int[] rgb = EvalImages.rgb(Images.toImage(r.decoded(m.image())));
         return segmenter.classMaps(List.of(rgb), m.size(), m.size())[0];
     }

@@ -63,6 +63,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Mixin FgdmModelOptions fgdm;
+    @Mixin GuideOptions guidance;
     @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
     String prompt;
     @Option(names = "--mode", defaultValue = "sequential", description = "sequential or joint (default ${DEFAULT-VALUE}).")
@@ -183,6 +184,11 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (sbpc > 1 && wanted.isEmpty()) {
             throw new Ldm4j.UsageError("--sbpc needs objects to look for: the prompt names none of ToyWorld's objects; give --objects (e.g. house,tree)");
         }
+        if (guidance.on()) {
+            if (seg == null || off.contains(seg.name())) throw new Ldm4j.UsageError("--guide steers the image toward the segmentation map, but this run has none");
+            if (sbpc > 1) throw new Ldm4j.UsageError("--guide is not available with --sbpc yet");
+            if (m != FactorGraphRequest.Mode.SEQUENTIAL) throw new Ldm4j.UsageError("--guide needs --mode sequential (the map must be final before the image starts)");
+        }
         Map<String, FactorSettings> settings = settings(manifest);
         Map<String, BufferedImage> givenMaps = readGiven(manifest, settings, palette);
 
@@ -214,6 +220,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         report.put("seed", seed);
         report.put("mode", m.name().toLowerCase(Locale.ROOT));
         report.put("model", folder.folder.toString());
+        guidance.record(report);
         ArrayNode objectNames = report.putArray("objects");
         wanted.forEach(c -> objectNames.add(palette.name(c)));
         SbpcSettings sbpcSettings = new SbpcSettings(sbpc, conditionSteps != null ? conditionSteps : 0, false, null, FgdmFolder.tolerance(palette));
@@ -246,7 +253,8 @@ final class FgdmSampleCommand implements Callable<Integer> {
                 givenMaps.forEach((name, img) -> fixed.put(name, new FactorGraphRequest.Given(null, manifest.factor(name).map()
                         == FgdmManifest.MapKind.SEGMENTATION ? SegmentationMaps.toImageTensor(SegmentationMaps.decode(img, palette,
                         FgdmFolder.tolerance(palette)), palette) : Images.toTensor(img))));
-                result = FactorGraphSampler.run(graph, new FactorGraphRequest(prompt, seed, m, off, fixed), FgdmSupport.progress(), null);
+                result = FactorGraphSampler.run(graph, new FactorGraphRequest(prompt, seed, m, off, fixed), FgdmSupport.progress(), null,
+                        guidance.on() ? guidance.mapGuidance(graph, seg.name(), palette) : org.ldm4j.methods.fgdm.FactorHooks.NONE);
             }
             Files.createDirectories(out);
             ArrayNode written = report.putArray("files");
