@@ -188,6 +188,10 @@ final class FgdmSampleCommand implements Callable<Integer> {
             if (seg == null || off.contains(seg.name())) throw new Ldm4j.UsageError("--guide steers the image toward the segmentation map, but this run has none");
             if (sbpc > 1) throw new Ldm4j.UsageError("--guide is not available with --sbpc yet");
             if (m != FactorGraphRequest.Mode.SEQUENTIAL) throw new Ldm4j.UsageError("--guide needs --mode sequential (the map must be final before the image starts)");
+            if (manifest.factors().stream().noneMatch(e -> e.role() == Factor.Role.IMAGE && !off.contains(e.name()))) {
+                throw new Ldm4j.UsageError("--guide steers the image toward the segmentation map, but this run draws no image (--factors)");
+            }
+            guidance.check();   // a bad --guide-* value or folder is a usage error before anything loads
         }
         Map<String, FactorSettings> settings = settings(manifest);
         Map<String, BufferedImage> givenMaps = readGiven(manifest, settings, palette);

@@ -43,9 +43,17 @@ final class GuideOptions {
         }
     }
 
+    /** Checks the options before anything loads: the settings' ranges and the guide folder. */
+    void check() {
+        settings();
+        if (on() && !Files.isRegularFile(guide.resolve(ToyWorldSegmenter.CONFIG_FILE))) {
+            throw new Ldm4j.UsageError("--guide " + guide + " is not a segmenter folder (no " + ToyWorldSegmenter.CONFIG_FILE + ")");
+        }
+    }
+
     /** The guide segmenter with its weights frozen: gradients reach the latent only. */
     Segmenter segmenter() {
-        if (!Files.isDirectory(guide)) throw new Ldm4j.UsageError("--guide " + guide + " is not a segmenter folder");
+        check();
         ToyWorldSegmenter model;
         // loaded as normal tensors even inside a caller's inference mode: a backward pass must be able to save them
         try (org.bytedeco.pytorch.InferenceMode normal = new org.bytedeco.pytorch.InferenceMode(false)) {

@@ -201,6 +201,26 @@ class FgdmSampleCliTest {
         assertEquals(2, JSON.readTree(sbpcSeg.resolve("sample.json").toFile()).get("candidates").size());
     }
 
+    /** --guide: a segmenter steers the image factor toward the segmentation map; the maps are unchanged, the run records it. */
+    @Test void aGuideSteersTheImageOnlyAndIsRecorded() throws Exception {
+        Path guide = TinySegmenter.write(dir.resolve("guide")), plain = dir.resolve("unguided"), guided = dir.resolve("guided");
+        assertEquals(0, CliTest.run(sample(plain, "--full-size", "--seed", "3")).code());
+        CliTest.Result r = CliTest.run(sample(guided, "--full-size", "--seed", "3", "--guide", guide.toString(), "--guide-until", "1"));
+        assertEquals(0, r.code(), r.err());
+        for (String f : List.of("seg.png", "depth.png")) assertArrayEquals(pixels(read(plain.resolve(f))), pixels(read(guided.resolve(f))), f);
+        assertFalse(java.util.Arrays.equals(pixels(read(plain.resolve("image.png"))), pixels(read(guided.resolve("image.png")))), "image.png");
+        com.fasterxml.jackson.databind.JsonNode g = JSON.readTree(guided.resolve("sample.json").toFile()).get("guidance");
+        assertEquals(guide.toString(), g.get("segmenter").asText());
+        assertEquals(1.0, g.get("until").asDouble());
+        assertNull(JSON.readTree(plain.resolve("sample.json").toFile()).get("guidance"));
+
+        CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g1"), "--guide", dir.resolve("no-such").toString())), 2, "--guide", "not a segmenter folder");
+        CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g2"), "--guide", guide.toString(), "--sbpc", "2")), 2, "--guide", "--sbpc");
+        CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g3"), "--guide", guide.toString(), "--mode", "joint")), 2, "--guide needs --mode sequential");
+        CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g4"), "--guide", guide.toString(), "--guide-until", "0")), 2, "--guide-*", "guidance end");
+        CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g5"), "--guide", guide.toString(), "--factors", "seg")), 2, "--guide", "draws no image");
+    }
+
     /** --min-region-pixels / --min-object-pixels: the written seg map is the sampled one without its small regions. */
     @Test void smallRegionsCanBeLeftOutOfTheSegmentationMap() throws Exception {
         Path plain = dir.resolve("regions-plain"), cleaned = dir.resolve("regions-cleaned");
