@@ -210,11 +210,16 @@ final class EvalFgdmCommand implements Runnable {
         @Option(names = "--mode", defaultValue = "sequential", description = "sequential or joint (default: ${DEFAULT-VALUE}).") String mode;
         @Option(names = "--dump", description = "Also write the first --dump-count samples' map, image and segmented image here.") Path dump;
         @Option(names = "--dump-count", defaultValue = "16", description = "Samples --dump writes (default: ${DEFAULT-VALUE}).") int dumpCount;
+        @Option(names = "--grid", description = "Also write a PNG of the first --grid-rows captions: map | image | the evaluator's reading; "
+                + "with --guide the unguided image of the same seed before the guided one.") Path grid;
+        @Option(names = "--grid-rows", defaultValue = "8", description = "Rows of --grid (default: ${DEFAULT-VALUE}).") int gridRows;
 
         @Override
         public Integer call() throws Exception {
             int count = count(100, 2);
             FactorGraphRequest.Mode m = mode(mode);
+            PictureGrid.check(grid);
+            if (gridRows < 1) throw new Ldm4j.UsageError("--grid-rows must be >= 1, got " + gridRows);
             ToyWorldSegmenter segmenter = loadSegmenter();
             Loaded loaded = load(model);
             prepare(segmenter, count, loaded.size());
@@ -222,6 +227,7 @@ final class EvalFgdmCommand implements Runnable {
             int[][] segmented = FgdmEvaluation.segment(segmenter, samples.stream().map(FgdmEvaluation.Sample::image).toList(), loaded.size(), loaded.size());
             FgdmEvaluation.Figures f = FgdmEvaluation.figures(samples, segmented, loaded.size(), loaded.size(), segmenter, reference, minArea);
             if (dump != null) FgdmEvaluation.dump(samples, segmented, dumpCount, loaded.size(), loaded.size(), palette, dump);
+            List<java.awt.image.BufferedImage> tiles = grid == null ? null : gridTiles(loaded, m, samples, segmented);
             boolean pass = f.miou() >= 0.75;
             System.out.println(HEADER);
             System.out.println(row(m.name().toLowerCase(Locale.ROOT), f));
@@ -231,9 +237,29 @@ final class EvalFgdmCommand implements Runnable {
             guidance.record(report);
             putFigures(report.putObject("figures"), f);
             report.putObject("checks").put("miou_at_least_0.75", pass);
+            if (tiles != null) {
+                PictureGrid.write(grid, tiles, guidance.on() ? List.of("map", "unguided image", "guided image", "evaluator on the guided image")
+                        : List.of("map", "image", "evaluator on the image"), report);
+            }
             footer(report, count, loaded.size());
             writeJson(report);
             return 0;
+        }
+
+        /** The grid's rows: the map, (with --guide) the same caption and seed unguided, the image, the evaluator's reading. */
+        private List<java.awt.image.BufferedImage> gridTiles(Loaded loaded, FactorGraphRequest.Mode m, List<FgdmEvaluation.Sample> samples,
+                                                              int[][] segmented) {
+            int rows = Math.min(gridRows, samples.size()), size = loaded.size();
+            List<FgdmEvaluation.Sample> unguided = guidance.on() ? FgdmEvaluation.sample(loaded.graph(), loaded.seg(), loaded.image(),
+                    captions().subList(0, rows), seed, m, palette, org.ldm4j.methods.fgdm.FactorHooks.NONE) : null;
+            List<java.awt.image.BufferedImage> tiles = new java.util.ArrayList<>();
+            for (int i = 0; i < rows; i++) {
+                tiles.add(samples.get(i).map().toImage(palette));
+                if (unguided != null) tiles.add(PictureGrid.image(unguided.get(i).image(), size, size));
+                tiles.add(PictureGrid.image(samples.get(i).image(), size, size));
+                tiles.add(new org.ldm4j.methods.fgdm.ClassMap(size, size, segmented[i]).toImage(palette));
+            }
+            return tiles;
         }
     }
 

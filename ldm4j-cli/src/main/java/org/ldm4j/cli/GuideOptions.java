@@ -30,14 +30,14 @@ final class GuideOptions {
     int gradSteps;
     @Option(names = "--guide-lr", defaultValue = "0.05", description = "Their learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
-    @Option(names = "--guide-balanced", description = "Weigh each wanted class the same instead of each pixel.")
-    boolean balanced;
+    @Option(names = "--guide-balance", defaultValue = "0", description = "Class balance b in [0, 1]: a pixel of a class covering n pixels weighs n^-b (0: each pixel the same, 1: each class) (default: ${DEFAULT-VALUE}).")
+    double balance;
 
     boolean on() { return guide != null; }
 
     GuidanceSettings settings() {
         try {
-            return new GuidanceSettings(from, until, gradSteps, lr, balanced);
+            return new GuidanceSettings(from, until, gradSteps, lr, balance);
         } catch (IllegalArgumentException e) {
             throw new Ldm4j.UsageError("--guide-*: " + e.getMessage());
         }
@@ -75,6 +75,6 @@ final class GuideOptions {
     void record(ObjectNode report) {
         if (!on()) return;
         report.putObject("guidance").put("segmenter", guide.toString()).put("from", from).put("until", until)
-                .put("grad_steps", gradSteps).put("lr", lr).put("balanced", balanced);
+                .put("grad_steps", gradSteps).put("lr", lr).put("balance", balance);
     }
 }

@@ -226,7 +226,7 @@ public final class BlendedLatentDiffusion {
         List<StepHook> all = new ArrayList<>();
         if (wanted != null) {
             all.add(new SegmentationGuidance(scheduler, new SegmentationLoss(sd, guide.segmenter(), wanted, (int) image.size(3),
-                    (int) image.size(2), guide.settings().balanced()), guide.settings()));
+                    (int) image.size(2), guide.settings().balance()), guide.settings()));
         }
         all.add(blend);
         if (settings.resampling().enabled()) all.add(new Resampling(settings.resampling(), blend, guided, scheduler, rng));

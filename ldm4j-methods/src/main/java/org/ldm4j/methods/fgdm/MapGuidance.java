@@ -47,6 +47,6 @@ public final class MapGuidance implements FactorHooks {
         ClassMap map = SegmentationMaps.decode(parentMap.apply(mapFactor), palette, tolerance);
         if (map.width() != width || map.height() != height) map = map.resizeNearest(width, height);
         if (map.areas().keySet().stream().allMatch(c -> c == ClassMap.UNLABELED)) return List.of();   // nothing to steer toward
-        return List.of(new SegmentationGuidance(scheduler, new SegmentationLoss(sd, guide, map.labels(), width, height, settings.balanced()), settings));
+        return List.of(new SegmentationGuidance(scheduler, new SegmentationLoss(sd, guide, map.labels(), width, height, settings.balance()), settings));
     }
 }

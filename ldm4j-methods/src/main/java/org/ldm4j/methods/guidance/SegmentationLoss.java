@@ -17,8 +17,8 @@ import java.util.Map;
  * <pre>
  *   L(z) = − Σ_p w_p · log softmax(S(clamp(D(z), −1, 1)))_{y_p, p}  /  Σ_p w_p
  * </pre>
- * over the pixels p with a wanted class y_p (an ignored pixel has weight 0). Plain weighting gives every wanted pixel
- * weight 1; balanced weighting gives each class the same total weight (w_p = 1 / area of y_p), as mIoU counts each
+ * over the pixels p with a wanted class y_p (an ignored pixel has weight 0), w_p = n(y_p)^−b for a class covering n
+ * pixels: b = 0 gives every wanted pixel weight 1; b = 1 gives each class the same total weight, as mIoU counts each
  * class once whatever its size, so a car of 40 pixels pulls as hard as the sky around it.
  */
 public final class SegmentationLoss implements LatentObjective {
@@ -34,9 +34,9 @@ public final class SegmentationLoss implements LatentObjective {
     /**
      * @param wanted   the wanted class of each pixel, row-major, {@link #IGNORED} for none; width x height is the
      *                 decoded image's size
-     * @param balanced each wanted class weighs the same in total instead of each pixel
+     * @param balance  b in [0, 1]: 0 = each pixel weighs the same, 1 = each wanted class in total
      */
-    public SegmentationLoss(StableDiffusion sd, Segmenter segmenter, int[] wanted, int width, int height, boolean balanced) {
+    public SegmentationLoss(StableDiffusion sd, Segmenter segmenter, int[] wanted, int width, int height, double balance) {
         if (wanted.length != (long) width * height) {
             throw new IllegalArgumentException("wanted classes: " + wanted.length + " values for a " + width + "x" + height + " image");
         }
@@ -45,6 +45,7 @@ public final class SegmentationLoss implements LatentObjective {
             if (c < IGNORED) throw new IllegalArgumentException("wanted class " + c + " is negative (use " + IGNORED + " for none)");
             if (c != IGNORED) areas.merge(c, 1, Integer::sum);
         }
+        if (!(balance >= 0 && balance <= 1)) throw new IllegalArgumentException("class balance must be in [0, 1], got " + balance);
         if (areas.isEmpty()) throw new IllegalArgumentException("no pixel has a wanted class: nothing to guide toward");
         sd.vae.requiresGrad(false);   // the latent is the only leaf with a gradient; no decoder gradients accumulate
         this.sd = sd;
@@ -56,7 +57,7 @@ public final class SegmentationLoss implements LatentObjective {
         for (int p = 0; p < wanted.length; p++) {
             int c = wanted[p];
             classes[p] = Math.max(c, 0);
-            weights[p] = c == IGNORED ? 0f : balanced ? 1f / areas.get(c) : 1f;
+            weights[p] = c == IGNORED ? 0f : (float) Math.pow(areas.get(c), -balance);
         }
     }
 

@@ -104,7 +104,7 @@ class BlendedLatentDiffusionTest {
     @Test void guidanceTowardAClassInsideTheMaskKeepsTheBlendsOutside() {
         org.ldm4j.methods.guidance.Segmenter channels = x -> x.mul(new Scalar(4.0));
         BlendedLatentDiffusion.Guide red = new BlendedLatentDiffusion.Guide(channels, 0,
-                new org.ldm4j.methods.guidance.GuidanceSettings(0, 1, 5, 0.2, false));
+                new org.ldm4j.methods.guidance.GuidanceSettings(0, 1, 5, 0.2, 0));
         try (InferenceMode im = new InferenceMode()) {
             int[] blends = {0};
             BlendedLatentDiffusion guided = new BlendedLatentDiffusion(sd, plain()).guidedToward(red).observedBy(b -> {

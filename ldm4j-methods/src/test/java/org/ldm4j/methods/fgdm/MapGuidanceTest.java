@@ -21,7 +21,7 @@ import static org.junit.jupiter.api.Assertions.*;
 class MapGuidanceTest {
     @TempDir static Path dir;
     static FactorGraph graph;
-    static final GuidanceSettings SETTINGS = new GuidanceSettings(0, 1, 10, 0.3, false);
+    static final GuidanceSettings SETTINGS = new GuidanceSettings(0, 1, 10, 0.3, 0);
 
     @BeforeAll static void load() throws Exception {
         FactorGraphSamplerTest.load(dir);

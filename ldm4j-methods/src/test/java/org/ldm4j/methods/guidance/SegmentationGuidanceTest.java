@@ -63,7 +63,7 @@ class SegmentationGuidanceTest {
         try (InferenceMode ignored = new InferenceMode()) {
             Tensor z = latent(1);
             int[] wanted = halves();
-            SegmentationLoss plain = new SegmentationLoss(sd, CHANNELS, wanted, SIZE, SIZE, false);
+            SegmentationLoss plain = new SegmentationLoss(sd, CHANNELS, wanted, SIZE, SIZE, 0);
             assertEquals(reference(z, wanted), plain.value(z).item_double(), 1e-5);
             assertEquals(SIZE * (SIZE - 2), plain.wantedPixels());
 
@@ -75,17 +75,23 @@ class SegmentationGuidanceTest {
                 if (redOnly[i] == 2) redOnly[i] = SegmentationLoss.IGNORED;
                 if (blueOnly[i] == 0) blueOnly[i] = SegmentationLoss.IGNORED;
             }
-            double balanced = new SegmentationLoss(sd, CHANNELS, mostlyRed, SIZE, SIZE, true).value(z).item_double();
+            double balanced = new SegmentationLoss(sd, CHANNELS, mostlyRed, SIZE, SIZE, 1).value(z).item_double();
             assertEquals((reference(z, redOnly) + reference(z, blueOnly)) / 2, balanced, 1e-5);
             assertNotEquals(reference(z, mostlyRed), balanced, 1e-3, "not the pixel mean when the classes differ in size");
+            // in between: class c's mean weighted by n_c^(1 - b), here b = 0.5
+            int nRed = 0, nBlue = 0;
+            for (int c : mostlyRed) { if (c == 0) nRed++; else if (c == 2) nBlue++; }
+            double wr = Math.sqrt(nRed), wb = Math.sqrt(nBlue);
+            assertEquals((wr * reference(z, redOnly) + wb * reference(z, blueOnly)) / (wr + wb),
+                    new SegmentationLoss(sd, CHANNELS, mostlyRed, SIZE, SIZE, 0.5).value(z).item_double(), 1e-5);
         }
     }
 
     @Test void aGuidedStepMovesTheLatentByTheX0MoveAtItsNoiseLevelAndOtherStepsNotAtAll() {
         try (InferenceMode ignored = new InferenceMode()) {
             Scheduler ddim = sd.scheduler("ddim", 0).create(10, new Rng(0));
-            SegmentationLoss loss = new SegmentationLoss(sd, CHANNELS, halves(), SIZE, SIZE, false);
-            GuidanceSettings settings = new GuidanceSettings(0.5, 1.0, 3, 0.1, false);
+            SegmentationLoss loss = new SegmentationLoss(sd, CHANNELS, halves(), SIZE, SIZE, 0);
+            GuidanceSettings settings = new GuidanceSettings(0.5, 1.0, 3, 0.1, 0);
             SegmentationGuidance hook = new SegmentationGuidance(ddim, loss, settings);
             Tensor latents = latent(2), x0 = latent(3);
 
@@ -107,11 +113,11 @@ class SegmentationGuidanceTest {
     @Test void aGuidedRunDrawsTheWantedClassesWhereTheUnguidedOneDoesNot() {
         try (InferenceMode ignored = new InferenceMode()) {
             int[] wanted = halves();
-            SegmentationLoss loss = new SegmentationLoss(sd, CHANNELS, wanted, SIZE, SIZE, false);
+            SegmentationLoss loss = new SegmentationLoss(sd, CHANNELS, wanted, SIZE, SIZE, 0);
             double plain = reference(sample(null, loss), wanted);
-            double guided = reference(sample(new GuidanceSettings(0, 1, 3, 0.1, false), loss), wanted);
+            double guided = reference(sample(new GuidanceSettings(0, 1, 3, 0.1, 0), loss), wanted);
             assertTrue(guided < 0.7 * plain, "guided " + guided + " vs unguided " + plain);
-            assertTrue(agreement(sample(new GuidanceSettings(0, 1, 3, 0.1, false), loss), wanted) > agreement(sample(null, loss), wanted) + 0.2);
+            assertTrue(agreement(sample(new GuidanceSettings(0, 1, 3, 0.1, 0), loss), wanted) > agreement(sample(null, loss), wanted) + 0.2);
         }
     }
 
@@ -141,21 +147,23 @@ class SegmentationGuidanceTest {
     }
 
     @Test void badInputsAreClearErrors() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SegmentationLoss(sd, CHANNELS, new int[10], SIZE, SIZE, false));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SegmentationLoss(sd, CHANNELS, new int[10], SIZE, SIZE, 0));
         assertTrue(e.getMessage().contains("10 values for a 16x16"), e.getMessage());
         int[] none = new int[SIZE * SIZE];
         java.util.Arrays.fill(none, SegmentationLoss.IGNORED);
-        e = assertThrows(IllegalArgumentException.class, () -> new SegmentationLoss(sd, CHANNELS, none, SIZE, SIZE, false));
+        e = assertThrows(IllegalArgumentException.class, () -> new SegmentationLoss(sd, CHANNELS, none, SIZE, SIZE, 0));
         assertTrue(e.getMessage().contains("nothing to guide toward"), e.getMessage());
         none[3] = -2;
-        e = assertThrows(IllegalArgumentException.class, () -> new SegmentationLoss(sd, CHANNELS, none, SIZE, SIZE, false));
+        e = assertThrows(IllegalArgumentException.class, () -> new SegmentationLoss(sd, CHANNELS, none, SIZE, SIZE, 0));
         assertTrue(e.getMessage().contains("-2"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(0.5, 0.5, 3, 0.1, false));
-        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(-0.1, 1, 3, 0.1, false));
-        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(0, 1, 0, 0.1, false));
-        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(0, 1, 3, Double.NaN, false));
+        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(0.5, 0.5, 3, 0.1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(-0.1, 1, 3, 0.1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(0, 1, 0, 0.1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(0, 1, 3, Double.NaN, 0));
+        assertThrows(IllegalArgumentException.class, () -> new GuidanceSettings(0, 1, 3, 0.1, 1.5));
+        assertThrows(IllegalArgumentException.class, () -> new SegmentationLoss(sd, CHANNELS, halves(), SIZE, SIZE, -0.5));
         try (InferenceMode ignored = new InferenceMode()) {
-            SegmentationLoss wrongSize = new SegmentationLoss(sd, CHANNELS, new int[8 * 8], 8, 8, false);
+            SegmentationLoss wrongSize = new SegmentationLoss(sd, CHANNELS, new int[8 * 8], 8, 8, 0);
             e = assertThrows(IllegalArgumentException.class, () -> wrongSize.value(latent(1)));
             assertTrue(e.getMessage().contains("decodes to 16x16"), e.getMessage());
         }
