@@ -58,6 +58,8 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
     private org.ldm4j.methods.fgdm.FactorHooks steering = org.ldm4j.methods.fgdm.FactorHooks.NONE;
     @Option(names = "--model", description = "FG-DM folder (default models/toyworld-fgdm).") Path model;
     @Option(names = "--scale", defaultValue = "1.5", description = "Resize factor (default: ${DEFAULT-VALUE}).") double scale;
+    @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions (one shard of a long run; caption i keeps seed + i).") int first;
+    @Option(names = "--merge", split = ",", description = "Print the table of these shards' JSON files together (no sampling).") List<Path> merge;
 
     static final List<String> SEG_OPS = List.of("identity", "move-clear", "move-keep", "resize", "flip", "remove", "add");
     static final String DEPTH_OP = "depth-swap";
@@ -71,8 +73,10 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
 
     @Override
     public Integer call() throws Exception {
+        if (merge != null) return merged();
         int count = count(50, 1);
         if (!(scale > 0 && scale <= 8)) throw new Ldm4j.UsageError("--scale must be in (0, 8], got " + scale);
+        if (first < 0) throw new Ldm4j.UsageError("--first must be >= 0, got " + first);
         ToyWorldSegmenter segmenter = loadSegmenter();
         EvalFgdmCommand.Loaded m = load(model);
         FgdmManifest.Entry depthEntry = m.folder().manifest.firstOf(FgdmManifest.MapKind.DEPTH);
@@ -82,7 +86,8 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         if (depth != null) ops.add(DEPTH_OP);
         Map<String, Tally> tallies = new LinkedHashMap<>();
         for (String op : ops) tallies.put(op, new Tally());
-        List<Scene> scenes = FgdmEvaluation.heldOut(count, 0, m.size(), palette);
+        List<Scene> all = FgdmEvaluation.heldOut(first + count, 0, m.size(), palette);
+        List<Scene> scenes = all.subList(first, all.size());
         int tolerance = FgdmFolder.tolerance(palette);
         steering = guidance.mapGuidance(m.graph(), m.seg(), palette);
 
@@ -90,7 +95,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
             for (int i = 0; i < scenes.size(); i++, bar.step()) {
                 try (PointerScope scope = new PointerScope()) {
                     String caption = scenes.get(i).caption();
-                    long s = seed + i;
+                    long s = seed + first + i;
                     FactorGraphResult base = FactorGraphSampler.run(m.graph(), FactorGraphRequest.of(caption, s, FactorGraphRequest.Mode.SEQUENTIAL), null, null);
                     ClassMap original = SegmentationMaps.decode(base.decoded(m.seg()), palette, tolerance);
                     int[] reference = regenerate(m, segmenter, caption, s, original, null, null);
@@ -123,8 +128,52 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
             }
         }
         ObjectNode report = report("edits", count).put("model", m.folder().folder.toString()).put("size", m.size()).put("scale", scale)
-                .put("map_size", m.graph().factor(m.seg()).settings().width());
+                .put("map_size", m.graph().factor(m.seg()).settings().width()).put("first_caption", first);
         guidance.record(report);
+        table(tallies, report, count);
+        writeJson(report);
+        return 0;
+    }
+
+    /** The table of shards run apart (--first), from their JSON files: the confusion matrices and counts summed. */
+    private int merged() throws Exception {
+        Map<String, Tally> tallies = new LinkedHashMap<>();
+        ObjectNode report = EvalCommand.JSON.createObjectNode().put("metric", "fgdm").put("table", "edits");
+        ArrayNode sources = report.putArray("merged");
+        int count = 0;
+        for (Path file : merge) {
+            com.fasterxml.jackson.databind.JsonNode shard;
+            try {
+                shard = EvalCommand.JSON.readTree(file.toFile());
+            } catch (java.io.IOException e) {
+                throw new Ldm4j.UsageError("--merge " + file + ": " + e.getMessage());
+            }
+            if (!"edits".equals(shard.path("table").asText()) || !shard.path("ops").isArray()) {
+                throw new Ldm4j.UsageError("--merge " + file + " is not an 'eval fgdm edits' JSON report");
+            }
+            sources.add(file.toString());
+            count += shard.path("samples").asInt();
+            for (com.fasterxml.jackson.databind.JsonNode op : shard.get("ops")) {
+                if (!op.has("confusion")) throw new Ldm4j.UsageError("--merge " + file + ": op " + op.path("op").asText() + " has no confusion matrix (written before --merge existed)");
+                Tally t = tallies.computeIfAbsent(op.get("op").asText(), k -> new Tally());
+                long[][] confusion = EvalCommand.JSON.convertValue(op.get("confusion"), long[][].class);
+                t.metrics.addConfusion(confusion, op.path("samples").asInt());
+                t.samples += op.path("samples").asInt();
+                t.skipped += op.path("skipped").asInt();
+                t.kept += op.path("kept").asLong();
+                t.unedited += op.path("unedited").asLong();
+                t.edited += op.path("edited").asLong();
+                t.pixels += op.path("pixels").asLong();
+            }
+        }
+        report.put("samples", count);
+        table(tallies, report, count);
+        writeJson(report);
+        return 0;
+    }
+
+    /** Prints the table and adds its rows (with the sums a merge needs) to the report. */
+    private static void table(Map<String, Tally> tallies, ObjectNode report, int count) {
         ArrayNode rows = report.putArray("ops");
         System.out.printf("%-11s %8s %8s %8s %14s %15s%n", "op", "samples", "skipped", "mIoU", "unedited keep", "edited fraction");
         for (Map.Entry<String, Tally> e : tallies.entrySet()) {
@@ -138,11 +187,11 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
             EvalFgdmCommand.put(row, "unedited_keep", keep);
             EvalFgdmCommand.put(row, "edited_fraction", editedFraction);
             row.put("miou_at_least_0.7", miou >= 0.7);
+            row.put("kept", t.kept).put("unedited", t.unedited).put("edited", t.edited).put("pixels", t.pixels);
+            row.set("confusion", EvalCommand.JSON.valueToTree(t.metrics.confusion()));
         }
         System.out.printf(Locale.ROOT, "%d held-out test captions; mIoU = edited map vs the segmenter on the regenerated image (bar >= 0.7); "
                 + "unedited keep = segmenter classes kept outside the edit vs the image regenerated from the unedited map%n", count);
-        writeJson(report);
-        return 0;
     }
 
     /** Adds one regenerated image: agreement with the (edited) map, and the unedited area's classes vs the reference. */

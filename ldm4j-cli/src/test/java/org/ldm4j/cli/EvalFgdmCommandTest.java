@@ -399,6 +399,34 @@ class EvalFgdmCommandTest {
         assertTrue(r.get("ops").get(6).get("edited_fraction").asDouble() > 0, "add paints an object");
     }
 
+    /** Two shards (--first) merge to the whole run's table: the same figures, from the summed confusion matrices and counts. */
+    @Test void editsShardsMergeToTheWholeTable() throws Exception {
+        JsonNode whole = run("edits");
+        List<String> files = new ArrayList<>();
+        for (int first = 0; first < 2; first++) {
+            Path json = dir.resolve("edits-shard" + first + ".json");
+            CliTest.Result r = CliTest.run("eval", "fgdm", "edits", "--model", model.toString(), "--segmenter", segmenter.toString(), "--n", "1",
+                    "--first", String.valueOf(first), "--json", json.toString());
+            assertEquals(0, r.code(), r.err());
+            files.add(json.toString());
+        }
+        Path merged = dir.resolve("edits-merged.json");
+        CliTest.Result m = CliTest.run("eval", "fgdm", "edits", "--merge", String.join(",", files), "--json", merged.toString());
+        assertEquals(0, m.code(), m.err());
+        JsonNode mj = new ObjectMapper().readTree(Files.readString(merged));
+        assertEquals(2, mj.get("samples").asInt());
+        for (int i = 0; i < whole.get("ops").size(); i++) {
+            JsonNode a = whole.get("ops").get(i), b = mj.get("ops").get(i);
+            assertEquals(a.get("op").asText(), b.get("op").asText());
+            assertEquals(a.get("samples").asInt(), b.get("samples").asInt(), a.get("op").asText());
+            assertEquals(a.get("confusion"), b.get("confusion"), a.get("op").asText() + ": the shards are the whole run's captions and seeds");
+            assertEquals(a.path("miou").asDouble(), b.path("miou").asDouble(), 1e-12, a.get("op").asText());
+            assertEquals(a.path("unedited_keep").asDouble(), b.path("unedited_keep").asDouble(), 1e-12, a.get("op").asText());
+        }
+        CliTest.Result bad = CliTest.run("eval", "fgdm", "edits", "--merge", dir.resolve("fidelity.json").toString());
+        assertEquals(2, bad.code(), bad.err());
+    }
+
     @Test void badInputsExitWithCode2AndOneLine() {
         CliTest.Result unknown = CliTest.run("eval", "fgdm", "nosuch", "--model", model.toString());
         assertEquals(2, unknown.code());

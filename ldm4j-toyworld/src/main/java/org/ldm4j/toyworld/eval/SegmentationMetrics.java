@@ -35,6 +35,20 @@ public final class SegmentationMetrics {
         return this;
     }
 
+    /** Adds another set's confusion matrix (e.g. one shard of a long evaluation) over {@code images} images. */
+    public SegmentationMetrics addConfusion(long[][] other, int images) {
+        if (other.length != numClasses) throw new IllegalArgumentException("confusion matrix of " + other.length + " classes, expected " + numClasses);
+        for (int t = 0; t < numClasses; t++) {
+            if (other[t].length != numClasses) throw new IllegalArgumentException("confusion row " + t + " has " + other[t].length + " entries, expected " + numClasses);
+            for (int p = 0; p < numClasses; p++) {
+                if (other[t][p] < 0) throw new IllegalArgumentException("negative count in the confusion matrix at " + t + "," + p);
+                confusion[t][p] += other[t][p];
+            }
+        }
+        this.images += images;
+        return this;
+    }
+
     public int images() { return images; }
 
     public long[][] confusion() {
