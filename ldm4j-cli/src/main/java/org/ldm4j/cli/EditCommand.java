@@ -40,6 +40,10 @@ import java.util.concurrent.Callable;
                 "  ldm4j edit --preset official --model stabilityai/stable-diffusion-2-1-base --image i.png --mask m.png -p \"a hat\" --steps 50 --cfg 7.5 --out o.png"})
 final class EditCommand implements Callable<Integer> {
     @Mixin GenerationOptions options;
+    @Mixin GuideOptions steering;
+    @Option(names = "--guide-class", description = "With --guide: the class to steer toward inside the mask, by the guide's class names "
+            + "(ToyWorld's, e.g. boat; default: the one ToyWorld object the prompt names).")
+    String guideClass;
 
     @Option(names = "--image", required = true, description = "The image to edit (PNG/JPEG); its size is the output size.")
     Path image;
@@ -133,6 +137,7 @@ final class EditCommand implements Callable<Integer> {
                     + img.getWidth() + "x" + img.getHeight() + ": they must have the same size");
         }
         if (Masks.isEmpty(m)) throw new Ldm4j.UsageError("mask " + mask + " is empty (all black): paint the region to change white");
+        int wantedClass = steering.on() ? guideClass() : -1;
         StableDiffusion sd = GenerateSupport.load(options);
         GenerationRequest request = GenerateSupport.request(options, sd, "edit", null, image.toString(),
                 img.getWidth(), img.getHeight());
@@ -147,7 +152,9 @@ final class EditCommand implements Callable<Integer> {
         Tensor x = Images.toTensor(img);
         try (InferenceMode inference = new InferenceMode(); ProgressHook progress = new ProgressHook("edit");
              ProgressCounter repair = new ProgressCounter("repair", settings.repair().steps(), "steps")) {
-            result = new BlendedLatentDiffusion(sd, settings).repairProgress(repair).edit(request, x, m, scorer, List.of(progress), null);
+            BlendedLatentDiffusion bld = new BlendedLatentDiffusion(sd, settings).repairProgress(repair);
+            if (wantedClass >= 0) bld = bld.guidedToward(new BlendedLatentDiffusion.Guide(steering.segmenter(), wantedClass, steering.settings()));
+            result = bld.edit(request, x, m, scorer, List.of(progress), null);
         }
         for (String w : result.warnings()) System.err.println("ldm4j: warning: " + w);
         write(result, request, settings, sd);
@@ -195,6 +202,24 @@ final class EditCommand implements Callable<Integer> {
 
     /** What the PNG's request JSON holds: the generation request plus the method's settings and this sample's rank. */
     @JsonInclude(JsonInclude.Include.NON_NULL)
+    /** The class --guide steers toward: --guide-class, or the one ToyWorld object the prompt names. */
+    private int guideClass() {
+        steering.check();
+        if (guideClass != null) {
+            try {
+                return org.ldm4j.train.toyworld.ToyWorldMaps.palette().classOf(guideClass);
+            } catch (IllegalArgumentException e) {
+                throw new Ldm4j.UsageError("--guide-class: " + e.getMessage());
+            }
+        }
+        java.util.Set<Integer> named = org.ldm4j.methods.fgdm.ObjectRecall.namedIn(options.prompt, org.ldm4j.train.toyworld.ToyWorldMaps.palette(), true);
+        if (named.size() != 1) {
+            throw new Ldm4j.UsageError("--guide needs one class to steer toward; the prompt names " + (named.isEmpty() ? "no ToyWorld object" : named.size() + " objects")
+                    + ": give --guide-class (e.g. boat)");
+        }
+        return named.iterator().next();
+    }
+
     record EditRequest(GenerationRequest request, String mask, BlendSettings blended, String scorer, Integer rank,
                        Double score, Boolean repaired, Long repairMillis) {}
 

@@ -77,6 +77,36 @@ class EditCommandTest {
         assertTrue(unknown.err().contains("--rank-with: unknown value 'sharpness' (expected one of [background, clip])"), unknown.err());
     }
 
+    /** --guide: a segmenter steers the samples toward the prompt's object (or --guide-class) inside the mask. */
+    @Test void aGuideSteersTheEditTowardTheNamedObject() throws Exception {
+        Path model = org.ldm4j.pipeline.TinyStableDiffusion.write(dir.resolve("tiny"), 0);
+        Path guide = TinySegmenter.write(dir.resolve("guide"));
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.awt.image.BufferedImage msk = new java.awt.image.BufferedImage(16, 16, java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < 16; y++) for (int x = 0; x < 16; x++) {
+            img.setRGB(x, y, (x * 15) << 16 | (y * 15) << 8 | 90);
+            msk.setRGB(x, y, x >= 4 && x < 12 && y >= 4 && y < 12 ? 0xFFFFFF : 0);
+        }
+        Path image = dir.resolve("in16.png"), mask = dir.resolve("mask16.png");
+        javax.imageio.ImageIO.write(img, "png", image.toFile());
+        javax.imageio.ImageIO.write(msk, "png", mask.toFile());
+        String[] args = {"edit", "--model", model.toString(), "--image", image.toString(), "--mask", mask.toString(), "--prompt", "a red car",
+                "--steps", "4", "--no-repair"};
+        Path plain = dir.resolve("plain.png"), guided = dir.resolve("guided.png");
+        assertEquals(0, CliTest.run(concat(args, "--out", plain.toString())).code());
+        CliTest.Result r = CliTest.run(concat(args, "--out", guided.toString(), "--guide", guide.toString(), "--guide-from", "0"));
+        assertEquals(0, r.code(), r.err());
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(plain), Files.readAllBytes(guided)), "the guide changes the edit");
+
+        String[] two = args.clone();
+        two[8] = "a car and a house";
+        CliTest.assertOneLineError(CliTest.run(concat(two, "--out", dir.resolve("two.png").toString(), "--guide", guide.toString())), 2,
+                "--guide needs one class", "--guide-class");
+        assertEquals(0, CliTest.run(concat(two, "--out", dir.resolve("two.png").toString(), "--guide", guide.toString(), "--guide-class", "house")).code());
+        CliTest.assertOneLineError(CliTest.run(concat(args, "--out", dir.resolve("x.png").toString(), "--guide", guide.toString(),
+                "--guide-class", "spaceship")), 2, "--guide-class", "spaceship");
+    }
+
     /** An edit is driven by its text: an empty or blank prompt is a usage error before anything else. */
     @Test void anEmptyPromptIsAUsageError() throws Exception {
         for (String empty : new String[]{"", "   "}) {
