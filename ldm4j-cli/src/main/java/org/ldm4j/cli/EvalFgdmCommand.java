@@ -194,6 +194,20 @@ final class EvalFgdmCommand implements Runnable {
         }
     }
 
+    /** One shard's JSON report for a --merge, checked to be the {@code table}'s; an unreadable or other file is a usage error. */
+    static com.fasterxml.jackson.databind.JsonNode shard(Path file, String table) {
+        com.fasterxml.jackson.databind.JsonNode shard;
+        try {
+            shard = EvalCommand.JSON.readTree(file.toFile());
+        } catch (java.io.IOException e) {
+            throw new Ldm4j.UsageError("--merge: cannot read " + file + ": " + e.getMessage());
+        }
+        if (!table.equals(shard.path("table").asText())) {
+            throw new Ldm4j.UsageError("--merge: " + file + " is not an `eval fgdm " + table + " --json` file");
+        }
+        return shard;
+    }
+
     static String num(double v) { return Double.isNaN(v) ? "-" : String.format(Locale.ROOT, "%.4f", v); }
 
     /** NaN becomes JSON null rather than an invalid number. */

@@ -142,15 +142,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         ArrayNode sources = report.putArray("merged");
         int count = 0;
         for (Path file : merge) {
-            com.fasterxml.jackson.databind.JsonNode shard;
-            try {
-                shard = EvalCommand.JSON.readTree(file.toFile());
-            } catch (java.io.IOException e) {
-                throw new Ldm4j.UsageError("--merge " + file + ": " + e.getMessage());
-            }
-            if (!"edits".equals(shard.path("table").asText()) || !shard.path("ops").isArray()) {
-                throw new Ldm4j.UsageError("--merge " + file + " is not an 'eval fgdm edits' JSON report");
-            }
+            com.fasterxml.jackson.databind.JsonNode shard = EvalFgdmCommand.shard(file, "edits");
             sources.add(file.toString());
             count += shard.path("samples").asInt();
             for (com.fasterxml.jackson.databind.JsonNode op : shard.get("ops")) {

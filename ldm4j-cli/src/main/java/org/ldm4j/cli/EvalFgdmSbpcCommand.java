@@ -225,13 +225,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         int prompts = 0;
         double objects = 0;
         for (Path p : merge) {
-            com.fasterxml.jackson.databind.JsonNode shard;
-            try {
-                shard = EvalCommand.JSON.readTree(p.toFile());
-            } catch (java.io.IOException e) {
-                throw new Ldm4j.UsageError("cannot read SBPC shard " + p + ": " + e.getMessage());
-            }
-            if (!"sbpc".equals(shard.path("table").asText())) throw new Ldm4j.UsageError(p + " is not an `eval fgdm sbpc --json` file");
+            com.fasterxml.jackson.databind.JsonNode shard = EvalFgdmCommand.shard(p, "sbpc");
             if (report == null) report = ((ObjectNode) shard).deepCopy();
             int n = shard.get("samples").asInt();
             prompts += n;

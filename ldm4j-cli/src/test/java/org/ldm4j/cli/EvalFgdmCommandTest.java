@@ -256,7 +256,7 @@ class EvalFgdmCommandTest {
         assertEquals(whole.get("checks").size(), r.get("checks").size());
         CliTest.Result bad = CliTest.run("eval", "fgdm", "sbpc", "--merge", dir.resolve("fidelity-none.json").toString());
         assertEquals(2, bad.code());
-        assertTrue(bad.err().contains("cannot read SBPC shard"), bad.err());
+        assertTrue(bad.err().contains("--merge: cannot read " + dir.resolve("fidelity-none.json")), bad.err());
     }
 
     @Test void controlRowsLieInRangeAndTheCeilingIsTheSameForAnyModel() throws Exception {
@@ -423,8 +423,11 @@ class EvalFgdmCommandTest {
             assertEquals(a.path("miou").asDouble(), b.path("miou").asDouble(), 1e-12, a.get("op").asText());
             assertEquals(a.path("unedited_keep").asDouble(), b.path("unedited_keep").asDouble(), 1e-12, a.get("op").asText());
         }
-        CliTest.Result bad = CliTest.run("eval", "fgdm", "edits", "--merge", dir.resolve("fidelity.json").toString());
+        CliTest.Result bad = CliTest.run("eval", "fgdm", "edits", "--merge", files.get(0) + "," + dir.resolve("sbpc-like.json"));
         assertEquals(2, bad.code(), bad.err());
+        Files.writeString(dir.resolve("sbpc-like.json"), "{\"table\": \"sbpc\"}");
+        CliTest.assertOneLineError(CliTest.run("eval", "fgdm", "edits", "--merge", dir.resolve("sbpc-like.json").toString()), 2,
+                "is not an `eval fgdm edits --json` file");
     }
 
     @Test void badInputsExitWithCode2AndOneLine() {
