@@ -200,19 +200,18 @@ final class EditCommand implements Callable<Integer> {
         return s;
     }
 
-    /** What the PNG's request JSON holds: the generation request plus the method's settings and this sample's rank. */
-    @JsonInclude(JsonInclude.Include.NON_NULL)
     /** The class --guide steers toward: --guide-class, or the one ToyWorld object the prompt names. */
     private int guideClass() {
         steering.check();
+        org.ldm4j.methods.fgdm.Palette palette = org.ldm4j.train.toyworld.ToyWorldMaps.palette();
         if (guideClass != null) {
             try {
-                return org.ldm4j.train.toyworld.ToyWorldMaps.palette().classOf(guideClass);
+                return palette.classOf(guideClass);
             } catch (IllegalArgumentException e) {
                 throw new Ldm4j.UsageError("--guide-class: " + e.getMessage());
             }
         }
-        java.util.Set<Integer> named = org.ldm4j.methods.fgdm.ObjectRecall.namedIn(options.prompt, org.ldm4j.train.toyworld.ToyWorldMaps.palette(), true);
+        java.util.Set<Integer> named = org.ldm4j.methods.fgdm.ObjectRecall.namedIn(options.prompt, palette, true);
         if (named.size() != 1) {
             throw new Ldm4j.UsageError("--guide needs one class to steer toward; the prompt names " + (named.isEmpty() ? "no ToyWorld object" : named.size() + " objects")
                     + ": give --guide-class (e.g. boat)");
@@ -220,6 +219,8 @@ final class EditCommand implements Callable<Integer> {
         return named.iterator().next();
     }
 
+    /** What the PNG's request JSON holds: the generation request plus the method's settings and this sample's rank. */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     record EditRequest(GenerationRequest request, String mask, BlendSettings blended, String scorer, Integer rank,
                        Double score, Boolean repaired, Long repairMillis) {}
 

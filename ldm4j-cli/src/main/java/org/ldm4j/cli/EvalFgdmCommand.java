@@ -112,8 +112,7 @@ final class EvalFgdmCommand implements Runnable {
 
         void prepare(ToyWorldSegmenter segmenter, int count, int size) {
             if (first < 0) throw new Ldm4j.UsageError("--first must be >= 0, got " + first);
-            List<Scene> all = FgdmEvaluation.heldOut(first + count, 0, size, palette);
-            scenes = List.copyOf(all.subList(first, all.size()));
+            scenes = FgdmEvaluation.heldOut(first, count, 0, size, palette);
             reference = FgdmEvaluation.reference(segmenter, scenes, size);
         }
 

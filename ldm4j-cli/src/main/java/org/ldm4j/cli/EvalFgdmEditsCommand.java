@@ -86,8 +86,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         if (depth != null) ops.add(DEPTH_OP);
         Map<String, Tally> tallies = new LinkedHashMap<>();
         for (String op : ops) tallies.put(op, new Tally());
-        List<Scene> all = FgdmEvaluation.heldOut(first + count, 0, m.size(), palette);
-        List<Scene> scenes = all.subList(first, all.size());
+        List<Scene> scenes = FgdmEvaluation.heldOut(first, count, 0, m.size(), palette);
         int tolerance = FgdmFolder.tolerance(palette);
         steering = guidance.mapGuidance(m.graph(), m.seg(), palette);
 

@@ -135,7 +135,7 @@ final class EvalFgdmSbpcCommand extends EvalFgdmCommand.Base implements Callable
         ToyWorldSegmenter segmenter = loadSegmenter();
         EvalFgdmCommand.Loaded m = load(model);
         int size = m.size();
-        List<Scene> scenes = FgdmEvaluation.heldOut(first + count, minObjects, size, palette).subList(first, first + count);
+        List<Scene> scenes = FgdmEvaluation.heldOut(first, count, minObjects, size, palette);
         FactorSettings imageSettings = m.graph().factor(m.image()).settings();
         ImageSegmenter evaluator = FactorGraphModel.toyWorldSegmenter(segmenter);
         Sbpc.ImageCheck check = imageCheck > 0 ? new Sbpc.ImageCheck(evaluator, imageCheck) : null;

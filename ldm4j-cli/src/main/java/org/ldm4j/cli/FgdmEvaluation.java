@@ -80,6 +80,11 @@ final class FgdmEvaluation {
         return out;
     }
 
+    /** Captions [first, first + count) of {@link #heldOut(int, int, int, Palette)}: one shard of a longer run (--first). */
+    static List<Scene> heldOut(int first, int count, int minObjects, int size, Palette palette) {
+        return List.copyOf(heldOut(first + count, minObjects, size, palette).subList(first, first + count));
+    }
+
     /** Reference statistics from {@code count} real test scenes, and the floors of {@code heldOut}'s own ground truth. */
     static Reference reference(ToyWorldSegmenter segmenter, List<Scene> heldOut, int size) {
         ToyWorldFid fid = new ToyWorldFid(segmenter);

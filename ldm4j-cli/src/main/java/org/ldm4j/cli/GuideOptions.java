@@ -17,8 +17,9 @@ import java.nio.file.Path;
 /**
  * Segmentation-guided sampling ({@link org.ldm4j.methods.guidance}): off unless {@code --guide} names a segmenter
  * folder. The defaults (the second half of the steps, 3 Adam steps at lr 0.05, every pixel the same weight) are the
- * setting measured best on held-out FG-DM captions (docs/results-fgdm.md, session 33). The guide should not be the evaluator that scores the result (the evaluator's own segmenter would be
- * scoring its own steering); {@code configs/train/toyworld-segmenter-guide.json} trains one apart from it.
+ * setting measured best on held-out FG-DM captions (docs/results-fgdm.md, session 33). The guide should not be the
+ * evaluator that scores the result (the evaluator's own segmenter would be scoring its own steering);
+ * {@code configs/train/toyworld-segmenter-guide.json} trains one apart from it.
  */
 final class GuideOptions {
     @Option(names = "--guide", description = "Steer the image toward its map with this segmenter folder (e.g. models/toyworld-segmenter-guide); off by default.")
