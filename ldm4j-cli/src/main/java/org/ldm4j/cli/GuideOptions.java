@@ -13,6 +13,9 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
 
 /**
  * Segmentation-guided sampling ({@link org.ldm4j.methods.guidance}): off unless {@code --guide} names a segmenter
@@ -22,8 +25,8 @@ import java.nio.file.Path;
  * {@code configs/train/toyworld-segmenter-guide.json} trains one apart from it.
  */
 final class GuideOptions {
-    @Option(names = "--guide", description = "Steer the image toward its map with this segmenter folder (e.g. models/toyworld-segmenter-guide); off by default.")
-    Path guide;
+    @Option(names = "--guide", split = ",", description = "Steer the image toward its map with this segmenter folder (e.g. models/toyworld-segmenter-guide), or with several read as one (comma-separated: the mean of their log-probabilities); off by default.")
+    List<Path> guides;
     @Option(names = "--guide-from", defaultValue = "0.5", description = "First guided step, as a fraction of the run (default: ${DEFAULT-VALUE}).")
     double from;
     @Option(names = "--guide-until", defaultValue = "1", description = "Steps before this fraction of the run are guided (default: ${DEFAULT-VALUE}).")
@@ -35,7 +38,7 @@ final class GuideOptions {
     @Option(names = "--guide-balance", defaultValue = "0", description = "Class balance b in [0, 1]: a pixel of a class covering n pixels weighs n^-b (0: each pixel the same, 1: each class) (default: ${DEFAULT-VALUE}).")
     double balance;
 
-    boolean on() { return guide != null; }
+    boolean on() { return guides != null && !guides.isEmpty(); }
 
     GuidanceSettings settings() {
         try {
@@ -48,14 +51,23 @@ final class GuideOptions {
     /** Checks the options before anything loads: the settings' ranges and the guide folder. */
     void check() {
         settings();
-        if (on() && !Files.isRegularFile(guide.resolve(ToyWorldSegmenter.CONFIG_FILE))) {
-            throw new Ldm4j.UsageError("--guide " + guide + " is not a segmenter folder (no " + ToyWorldSegmenter.CONFIG_FILE + ")");
+        if (!on()) return;
+        for (Path guide : guides) {
+            if (!Files.isRegularFile(guide.resolve(ToyWorldSegmenter.CONFIG_FILE))) {
+                throw new Ldm4j.UsageError("--guide " + guide + " is not a segmenter folder (no " + ToyWorldSegmenter.CONFIG_FILE + ")");
+            }
         }
     }
 
-    /** The guide segmenter with its weights frozen: gradients reach the latent only. */
+    /** The guide segmenter (or the ensemble of several) with its weights frozen: gradients reach the latent only. */
     Segmenter segmenter() {
         check();
+        List<Segmenter> members = new ArrayList<>();
+        for (Path guide : guides) members.add(load(guide));
+        return Segmenter.ensemble(members);
+    }
+
+    private static Segmenter load(Path guide) {
         ToyWorldSegmenter model;
         // loaded as normal tensors even inside a caller's inference mode: a backward pass must be able to save them
         try (org.bytedeco.pytorch.InferenceMode normal = new org.bytedeco.pytorch.InferenceMode(false)) {
@@ -76,7 +88,7 @@ final class GuideOptions {
     /** The settings in a report, or nothing without --guide. */
     void record(ObjectNode report) {
         if (!on()) return;
-        report.putObject("guidance").put("segmenter", guide.toString()).put("from", from).put("until", until)
+        report.putObject("guidance").put("segmenter", guides.stream().map(Path::toString).collect(Collectors.joining(","))).put("from", from).put("until", until)
                 .put("grad_steps", gradSteps).put("lr", lr).put("balance", balance);
     }
 }

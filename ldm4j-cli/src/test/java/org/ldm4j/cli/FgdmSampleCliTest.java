@@ -214,6 +214,14 @@ class FgdmSampleCliTest {
         assertEquals(1.0, g.get("until").asDouble());
         assertNull(JSON.readTree(plain.resolve("sample.json").toFile()).get("guidance"));
 
+        // two guides read as one: another image than either alone, both folders recorded
+        Path second = TinySegmenter.write(dir.resolve("guide2")), pair = dir.resolve("guided-pair");
+        r = CliTest.run(sample(pair, "--full-size", "--seed", "3", "--guide", guide + "," + second, "--guide-until", "1"));
+        assertEquals(0, r.code(), r.err());
+        assertFalse(java.util.Arrays.equals(pixels(read(guided.resolve("image.png"))), pixels(read(pair.resolve("image.png")))), "pair vs one");
+        assertEquals(guide + "," + second, JSON.readTree(pair.resolve("sample.json").toFile()).get("guidance").get("segmenter").asText());
+        CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g0"), "--guide", guide + "," + dir.resolve("no-such"))), 2, "no-such", "not a segmenter folder");
+
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g1"), "--guide", dir.resolve("no-such").toString())), 2, "--guide", "not a segmenter folder");
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g2"), "--guide", guide.toString(), "--sbpc", "2")), 2, "--guide", "--sbpc");
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g3"), "--guide", guide.toString(), "--mode", "joint")), 2, "--guide needs --mode sequential");

@@ -146,6 +146,23 @@ class SegmentationGuidanceTest {
         return (double) hit / n;
     }
 
+    @Test void anEnsembleReadsTheMeanOfItsMembersLogProbabilities() {
+        Segmenter reversed = images -> images.flip(new long[] {1}).mul(new Scalar(3.0));
+        try (InferenceMode ignored = new InferenceMode()) {
+            Tensor images = new Rng(4).randn(2, 3, SIZE, SIZE);
+            Tensor pooled = Segmenter.ensemble(List.of(CHANNELS, reversed)).logits(images);
+            Tensor expected = torch.log_softmax(CHANNELS.logits(images), 1).add(torch.log_softmax(reversed.logits(images), 1)).div(new Scalar(2.0));
+            assertTrue(torch.allclose(expected, pooled, 1e-5, 1e-6, false));
+            // where the two members disagree, the pooled reading is less sure than either member
+            Tensor pooledProbability = torch.softmax(pooled, 1).amax(new long[] {1}, false).mean();
+            Tensor memberProbability = torch.softmax(CHANNELS.logits(images), 1).amax(new long[] {1}, false).mean();
+            assertTrue(pooledProbability.item_double() < memberProbability.item_double() - 0.05,
+                    pooledProbability.item_double() + " vs " + memberProbability.item_double());
+        }
+        assertSame(CHANNELS, Segmenter.ensemble(List.of(CHANNELS)), "one member is itself");
+        assertThrows(IllegalArgumentException.class, () -> Segmenter.ensemble(List.of()));
+    }
+
     @Test void badInputsAreClearErrors() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new SegmentationLoss(sd, CHANNELS, new int[10], SIZE, SIZE, 0));
         assertTrue(e.getMessage().contains("10 values for a 16x16"), e.getMessage());
