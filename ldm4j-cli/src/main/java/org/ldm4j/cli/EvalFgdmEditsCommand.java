@@ -15,9 +15,11 @@ import org.ldm4j.methods.fgdm.FactorGraphSampler;
 import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
 import org.ldm4j.methods.fgdm.MapEdits;
+import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.Region;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.methods.fgdm.Shapes;
+import org.ldm4j.toyworld.EditMasks;
 import org.ldm4j.toyworld.Scene;
 import org.ldm4j.toyworld.ToyClass;
 import org.ldm4j.toyworld.eval.EvalImages;
@@ -61,7 +63,15 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
     @Option(names = "--first", defaultValue = "0", description = "Skip this many held-out captions (one shard of a long run; caption i keeps seed + i).") int first;
     @Option(names = "--merge", split = ",", description = "Print the table of these shards' JSON files together (no sampling).") List<Path> merge;
 
-    static final List<String> SEG_OPS = List.of("identity", "move-clear", "move-keep", "resize", "flip", "remove", "add");
+    @Option(names = "--ops", split = ",", description = "Only these operations (default: all; identity always runs, "
+            + "it is the reference).") List<String> only;
+
+    /**
+     * "add": the generator's outline of the first object class the map lacks that stands where it goes (a boat on
+     * water, the others on land), as ToyWorld places objects. "add-ellipse": the table's add until session 33, an
+     * ellipse of the first missing object class whatever lies under it (boats on grass included).
+     */
+    static final List<String> SEG_OPS = List.of("identity", "move-clear", "move-keep", "resize", "flip", "remove", "add", "add-ellipse");
     static final String DEPTH_OP = "depth-swap";
 
     /** One operation's sums over the samples. */
@@ -77,6 +87,13 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         int count = count(50, 1);
         if (!(scale > 0 && scale <= 8)) throw new Ldm4j.UsageError("--scale must be in (0, 8], got " + scale);
         if (first < 0) throw new Ldm4j.UsageError("--first must be >= 0, got " + first);
+        if (only != null) {
+            for (String op : only) {
+                if (!SEG_OPS.contains(op) && !op.equals(DEPTH_OP)) {
+                    throw new Ldm4j.UsageError("--ops: unknown operation '" + op + "' (" + String.join(", ", SEG_OPS) + ", " + DEPTH_OP + ")");
+                }
+            }
+        }
         ToyWorldSegmenter segmenter = loadSegmenter();
         EvalFgdmCommand.Loaded m = load(model);
         FgdmManifest.Entry depthEntry = m.folder().manifest.firstOf(FgdmManifest.MapKind.DEPTH);
@@ -84,6 +101,10 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         String depth = depthEntry == null || !m.graph().ancestors(m.image()).contains(depthEntry.name()) ? null : depthEntry.name();
         List<String> ops = new ArrayList<>(SEG_OPS);
         if (depth != null) ops.add(DEPTH_OP);
+        if (only != null) {
+            ops.removeIf(op -> !op.equals("identity") && !only.contains(op));
+        }
+        boolean depthOn = ops.contains(DEPTH_OP);
         Map<String, Tally> tallies = new LinkedHashMap<>();
         for (String op : ops) tallies.put(op, new Tally());
         List<Scene> scenes = FgdmEvaluation.heldOut(first, count, 0, m.size(), palette);
@@ -100,6 +121,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
                     int[] reference = regenerate(m, segmenter, caption, s, original, null, null);
                     List<Region> regions = regions(original);
                     for (String op : SEG_OPS) {
+                        if (!tallies.containsKey(op)) continue;
                         ClassMap edited = edit(op, original, regions);
                         if (edited == null) {
                             tallies.get(op).skipped++;
@@ -109,7 +131,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
                         for (int p = 0; p < changed.length; p++) changed[p] = edited.labels()[p] != original.labels()[p];
                         measure(tallies.get(op), edited, changed, regenerate(m, segmenter, caption, s, edited, null, null), reference, m.size());
                     }
-                    if (depth != null) {
+                    if (depthOn) {
                         DepthMap before = DepthMap.fromImage(Images.toImage(base.decoded(depth)));
                         if (regions.size() < 2) {
                             tallies.get(DEPTH_OP).skipped++;
@@ -205,7 +227,8 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
     /** The operation applied to the map, or null when the map has nothing it can act on. */
     private ClassMap edit(String op, ClassMap map, List<Region> regions) {
         if (op.equals("identity")) return map.copy();
-        if (op.equals("add")) {
+        if (op.equals("add")) return addFitting(map, palette);
+        if (op.equals("add-ellipse")) {
             int cls = -1;
             for (int c = 0; c < palette.size() && cls < 0; c++) if (palette.isObject(c) && map.area(c) == 0) cls = c;
             if (cls < 0) cls = palette.classOf(ToyClass.TREE.label());
@@ -223,6 +246,44 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
             case "remove" -> MapEdits.remove(map, r);
             default -> throw new IllegalStateException("unknown op " + op);
         };
+    }
+
+    /**
+     * The generator's outline of an object class (a quarter of the map's height, at its own aspect) centred at
+     * (w / 2, 0.7 h): the first class the map lacks whose footing fits the background under the outline's bottom row
+     * (water for a boat, grass, sand or snow for the others), else the first class present that fits; null (skipped)
+     * when nothing can stand there.
+     */
+    private static final Map<ToyClass, org.ldm4j.toyworld.Mask> OUTLINES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    static ClassMap addFitting(ClassMap map, Palette palette) {
+        int w = map.width(), h = map.height();
+        List<Integer> candidates = new ArrayList<>();
+        for (int c = 0; c < palette.size(); c++) if (palette.isObject(c) && map.area(c) == 0) candidates.add(c);
+        for (int c = 0; c < palette.size(); c++) if (palette.isObject(c) && map.area(c) > 0) candidates.add(c);
+        for (int c : candidates) {
+            ToyClass toyClass = ToyClass.valueOf(palette.name(c).toUpperCase(Locale.ROOT));
+            org.ldm4j.toyworld.Mask outline = OUTLINES.computeIfAbsent(toyClass, k -> EditMasks.silhouette(k, 0));
+            int oh = Math.max(2, h / 4), ow = Math.max(1, (int) Math.round((double) oh * outline.width() / outline.height()));
+            int x0 = w / 2 - ow / 2, y0 = (int) Math.round(0.7 * h) - oh / 2;
+            ToyClass footing = footing(map, palette, x0, Math.min(h - 1, y0 + oh - 1), ow);
+            boolean fits = toyClass == ToyClass.BOAT ? footing == ToyClass.WATER
+                    : footing == ToyClass.GRASS || footing == ToyClass.SAND || footing == ToyClass.SNOW;
+            if (fits) return MapEdits.add(map, outline.placed(w, h, x0, y0, ow, oh).bits(), c);
+        }
+        return null;
+    }
+
+    /** The most common background class of a row segment of the map (objects and unlabeled pixels not counted). */
+    private static ToyClass footing(ClassMap map, Palette palette, int x0, int y, int width) {
+        int[] counts = new int[palette.size()];
+        for (int x = Math.max(0, x0); x < Math.min(map.width(), x0 + width); x++) {
+            int c = map.labels()[y * map.width() + x];
+            if (c != ClassMap.UNLABELED && !palette.isObject(c)) counts[c]++;
+        }
+        int best = -1;
+        for (int c = 0; c < counts.length; c++) if (counts[c] > 0 && (best < 0 || counts[c] > counts[best])) best = c;
+        return best < 0 ? null : ToyClass.valueOf(palette.name(best).toUpperCase(Locale.ROOT));
     }
 
     /** Connected regions of labelled classes: object classes first, then by area, largest first. */

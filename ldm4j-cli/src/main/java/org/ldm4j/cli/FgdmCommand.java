@@ -19,6 +19,9 @@ import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.Region;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.methods.fgdm.Shapes;
+import org.ldm4j.toyworld.EditMasks;
+import org.ldm4j.toyworld.Mask;
+import org.ldm4j.toyworld.ToyClass;
 import org.ldm4j.train.toyworld.ToyWorldMaps;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -70,7 +73,8 @@ public final class FgdmCommand implements Runnable {
                     "  ldm4j fgdm edit --map seg.png --op resize --region 20,40 --scale 1.5 --out edited",
                     "  ldm4j fgdm edit --map seg.png --op flip --region 20,40 --axis horizontal --out edited",
                     "  ldm4j fgdm edit --map seg.png --op remove --region 20,40 --out edited",
-                    "  ldm4j fgdm edit --map seg.png --op add --class tree --to 48,30 --size 10,16 --out edited",
+                    "  ldm4j fgdm edit --map seg.png --op add --class house --to 40,44 --out edited",
+                    "  ldm4j fgdm edit --map seg.png --op add --class tree --shape ellipse --to 48,30 --size 10,16 --out edited",
                     "  ldm4j fgdm edit --map seg.png --op add --class boat --shape stroke --stroke \"10,50 30,52\" --brush 3 --out edited",
                     "  ldm4j fgdm edit --map depth.png --op depth-swap --region 20,40 --with 44,30 --seg seg.png --out edited",
                     "  ldm4j fgdm edit --map fg/seg.png --op text --prompt \"a red car by a house\" --to-prompt \"a red boat by a house\" --out edited"})
@@ -126,9 +130,14 @@ public final class FgdmCommand implements Runnable {
         String axis;
         @Option(names = "--class", description = "add: the class to paint (" + "sky, grass, house, tree, boat, ...).")
         String className;
-        @Option(names = "--shape", defaultValue = "ellipse", description = "add: ellipse, rect or stroke (default ${DEFAULT-VALUE}).")
+        @Option(names = "--shape", description = "add: object (ToyWorld's generator's outline of the class: a house as walls "
+                + "under a roof; the default for object classes), ellipse (the default for the others), rect or stroke.")
         String shape;
-        @Option(names = "--size", description = "add: W,H of the ellipse or rectangle (default: a quarter of the map's sides).")
+        @Option(names = "--shape-seed", defaultValue = "0", description = "add --shape object: the outline is the first whole "
+                + "object of the class in the generator's scenes from this seed (default ${DEFAULT-VALUE}).")
+        long shapeSeed;
+        @Option(names = "--size", description = "add: W,H of the shape (default: a quarter of the map's sides; an object's "
+                + "outline a quarter of the height, at its own aspect).")
         String size;
         @Option(names = "--stroke", description = "add --shape stroke: the brush path, \"X,Y X,Y ...\".")
         String stroke;
@@ -163,9 +172,11 @@ public final class FgdmCommand implements Runnable {
             if (operation.equals("add")) {
                 if (className == null) throw new Ldm4j.UsageError("--op add needs --class NAME (" + String.join(", ", palette.names()) + ")");
                 int cls = palette.classOf(className);
-                boolean[] mask = addMask(before);
+                String addShape = shape != null ? shape.toLowerCase(Locale.ROOT) : palette.isObject(cls) ? "object" : "ellipse";
+                boolean[] mask = addMask(before, palette, cls, addShape);
                 after = MapEdits.add(before, mask, cls);
                 report.put("class", palette.name(cls));
+                report.put("shape", addShape);
                 report.set("added", describe(Region.ofMask(cls, before.width(), before.height(), mask)));
             } else {
                 if (region == null) throw new Ldm4j.UsageError("--op " + operation + " needs --region X,Y (a pixel of the object)");
@@ -327,9 +338,24 @@ public final class FgdmCommand implements Runnable {
             return 0;
         }
 
-        private boolean[] addMask(ClassMap m) {
+        private boolean[] addMask(ClassMap m, Palette palette, int cls, String addShape) {
             int w = m.width(), h = m.height();
-            switch (shape.toLowerCase(Locale.ROOT)) {
+            switch (addShape) {
+                case "object" -> {
+                    if (to == null) throw new Ldm4j.UsageError("--op add --shape object needs --to X,Y (the object's centre)");
+                    if (!palette.isObject(cls)) {
+                        throw new Ldm4j.UsageError("--shape object needs an object class (" + String.join(", ", ToyClass.objectLabels())
+                                + "), not " + palette.name(cls) + "; use ellipse, rect or stroke");
+                    }
+                    int[] c = point("--to", to);
+                    Mask outline = EditMasks.silhouette(ToyClass.valueOf(palette.name(cls).toUpperCase(Locale.ROOT)), shapeSeed);
+                    int[] s = size != null ? point("--size", size)
+                            : new int[]{Math.max(1, (int) Math.round(h / 4.0 * outline.width() / outline.height())), Math.max(1, h / 4)};
+                    if (s[0] < 1 || s[1] < 1) throw new Ldm4j.UsageError("--size must be positive, got '" + size + "'");
+                    boolean[] mask = outline.placed(w, h, c[0] - s[0] / 2, c[1] - s[1] / 2, s[0], s[1]).bits();
+                    for (boolean b : mask) if (b) return mask;
+                    throw new Ldm4j.UsageError("the " + palette.name(cls) + " at " + to + " lies outside the " + w + "x" + h + " map");
+                }
                 case "stroke" -> {
                     if (stroke == null || stroke.isBlank()) throw new Ldm4j.UsageError("--shape stroke needs --stroke \"X,Y X,Y ...\"");
                     String[] parts = stroke.trim().split("\\s+");
@@ -338,17 +364,17 @@ public final class FgdmCommand implements Runnable {
                     return Shapes.stroke(w, h, pts, brush);
                 }
                 case "ellipse", "rect" -> {
-                    if (to == null) throw new Ldm4j.UsageError("--op add --shape " + shape + " needs --to X,Y (the shape's centre)");
+                    if (to == null) throw new Ldm4j.UsageError("--op add --shape " + addShape + " needs --to X,Y (the shape's centre)");
                     int[] c = point("--to", to);
                     int[] s = size != null ? point("--size", size) : new int[]{Math.max(1, w / 4), Math.max(1, h / 4)};
                     if (s[0] < 1 || s[1] < 1) throw new Ldm4j.UsageError("--size must be positive, got '" + size + "'");
-                    boolean[] mask = shape.equalsIgnoreCase("rect")
+                    boolean[] mask = addShape.equals("rect")
                             ? Shapes.rectangle(w, h, c[0] - s[0] / 2, c[1] - s[1] / 2, c[0] - s[0] / 2 + s[0] - 1, c[1] - s[1] / 2 + s[1] - 1)
                             : Shapes.ellipse(w, h, c[0] + 0.5, c[1] + 0.5, s[0] / 2.0, s[1] / 2.0);
                     for (boolean b : mask) if (b) return mask;
-                    throw new Ldm4j.UsageError("the " + shape + " at " + to + " lies outside the " + w + "x" + h + " map");
+                    throw new Ldm4j.UsageError("the " + addShape + " at " + to + " lies outside the " + w + "x" + h + " map");
                 }
-                default -> throw new Ldm4j.UsageError("--shape must be ellipse, rect or stroke, got '" + shape + "'");
+                default -> throw new Ldm4j.UsageError("--shape must be object, ellipse, rect or stroke, got '" + shape + "'");
             }
         }
 

@@ -394,9 +394,22 @@ class EvalFgdmCommandTest {
                 assertEquals(0.0, edited, 0.0);
             }
         }
-        assertEquals(List.of("identity", "move-clear", "move-keep", "resize", "flip", "remove", "add", "depth-swap"), ops);
+        assertEquals(List.of("identity", "move-clear", "move-keep", "resize", "flip", "remove", "add", "add-ellipse", "depth-swap"), ops);
         assertEquals(2, r.get("ops").get(0).get("samples").asInt());
-        assertTrue(r.get("ops").get(6).get("edited_fraction").asDouble() > 0, "add paints an object");
+        JsonNode add = r.get("ops").get(6);
+        assertTrue(add.get("samples").asInt() == 0 || add.get("edited_fraction").asDouble() > 0, "add paints an object where one fits: " + add);
+        assertTrue(r.get("ops").get(7).get("edited_fraction").asDouble() > 0, "add-ellipse paints an object");
+
+        // --ops: only the named operations, identity (the reference) always
+        Path json = dir.resolve("edits-ops.json");
+        CliTest.Result some = CliTest.run("eval", "fgdm", "edits", "--model", model.toString(), "--segmenter", segmenter.toString(), "--n", "1",
+                "--ops", "add-ellipse,flip", "--json", json.toString());
+        assertEquals(0, some.code(), some.err());
+        List<String> ran = new ArrayList<>();
+        for (JsonNode row : new ObjectMapper().readTree(Files.readString(json)).get("ops")) ran.add(row.get("op").asText());
+        assertEquals(List.of("identity", "flip", "add-ellipse"), ran);
+        CliTest.assertOneLineError(CliTest.run("eval", "fgdm", "edits", "--model", model.toString(), "--segmenter", segmenter.toString(),
+                "--n", "1", "--ops", "explode"), 2, "--ops", "explode");
     }
 
     /** Two shards (--first) merge to the whole run's table: the same figures, from the summed confusion matrices and counts. */

@@ -60,6 +60,38 @@ class FgdmEditCliTest {
         assertEquals(2, Ldm4j.run("fgdm", "edit", "--map", map.toString(), "--op", "remove", "--region", "999,1", "--out", dir.toString()));
     }
 
+    /** add: an object class is painted as ToyWorld's generator draws it (its outline, scaled), others as an ellipse. */
+    @Test void addingAnObjectPaintsTheGeneratorsOutlineOfItsClass() throws Exception {
+        Path map = dir.resolve("seg.png");
+        BufferedImage original = ToyWorld.sample(1).segColourImage();
+        ImageIO.write(original, "png", map.toFile());
+        CliTest.Result r = CliTest.run("fgdm", "edit", "--map", map.toString(), "--op", "add", "--class", "house", "--to", "32,40",
+                "--out", dir.resolve("house").toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("object", new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("house/edit.json").toFile()).get("shape").asText());
+        BufferedImage edited = ImageIO.read(dir.resolve("house/map.png").toFile());
+        org.ldm4j.toyworld.Mask outline = org.ldm4j.toyworld.EditMasks.silhouette(ToyClass.HOUSE, 0);
+        int h = 16, w = (int) Math.round(16.0 * outline.width() / outline.height());
+        org.ldm4j.toyworld.Mask placed = outline.placed(64, 64, 32 - w / 2, 40 - h / 2, w, h);
+        int house = ToyClass.HOUSE.colour() & 0xFFFFFF;
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 64; x++) {
+                int expected = placed.get(x, y) ? house : original.getRGB(x, y) & 0xFFFFFF;
+                assertEquals(expected, edited.getRGB(x, y) & 0xFFFFFF, x + "," + y);
+            }
+        }
+
+        r = CliTest.run("fgdm", "edit", "--map", map.toString(), "--op", "add", "--class", "grass", "--to", "32,40", "--out", dir.resolve("grass").toString());
+        assertEquals(0, r.code(), r.err());
+        assertEquals("ellipse", new com.fasterxml.jackson.databind.ObjectMapper().readTree(dir.resolve("grass/edit.json").toFile()).get("shape").asText());
+        CliTest.assertOneLineError(CliTest.run("fgdm", "edit", "--map", map.toString(), "--op", "add", "--class", "grass", "--shape", "object",
+                "--to", "32,40", "--out", dir.resolve("e1").toString()), 2, "--shape object needs an object class", "grass");
+        CliTest.assertOneLineError(CliTest.run("fgdm", "edit", "--map", map.toString(), "--op", "add", "--class", "car",
+                "--out", dir.resolve("e2").toString()), 2, "needs --to");
+        CliTest.assertOneLineError(CliTest.run("fgdm", "edit", "--map", map.toString(), "--op", "add", "--class", "car", "--shape", "blob",
+                "--to", "3,3", "--out", dir.resolve("e3").toString()), 2, "--shape must be object, ellipse, rect or stroke");
+    }
+
     /** The paper's depth edit ("placed behind"): two objects trade places in depth, picked on the seg map or by depth. */
     @Test void depthSwapTradesTwoObjectsDepths() throws Exception {
         Scene scene = ToyWorld.sample(3);

@@ -17,6 +17,52 @@ public final class EditMasks {
     }
 
     /**
+     * The generator's own outline of a {@code toyClass} object: the visible pixels of the largest object of that
+     * class in the first 128x128 scene from {@code seed} on where one stands whole (away from the border, at least 150
+     * pixels, no other object over it), cropped to its box. What a user adding "a house" to a map should paint: a
+     * house as ToyWorld draws houses (walls under a roof), not an ellipse of house colour.
+     */
+    public static Mask silhouette(ToyClass toyClass, long seed) {
+        if (!toyClass.isObject()) throw new IllegalArgumentException(toyClass.label() + " is not an object class");
+        SceneOptions options = SceneOptions.square(128);
+        for (long s = seed; s < seed + 2000; s++) {
+            Scene scene = ToyWorld.sample(s, options);
+            SceneObject best = null;
+            for (SceneObject o : scene.objects()) {
+                Box b = o.box();
+                boolean whole = b.x0() > 0 && b.y0() > 0 && b.x1() < scene.width() && b.y1() < scene.height() && o.pixels() >= 150
+                        && !overlapped(scene, o);
+                if (o.toyClass() == toyClass && whole && (best == null || o.pixels() > best.pixels())) best = o;
+            }
+            if (best == null) continue;
+            Box b = best.box();
+            boolean[] bits = new boolean[b.width() * b.height()];
+            for (int y = b.y0(); y < b.y1(); y++) {
+                for (int x = b.x0(); x < b.x1(); x++) bits[(y - b.y0()) * b.width() + x - b.x0()] = scene.instances()[y * scene.width() + x] == best.instanceId();
+            }
+            return new Mask(b.width(), b.height(), bits);
+        }
+        throw new IllegalStateException("no whole " + toyClass.label() + " in 2000 scenes from seed " + seed);
+    }
+
+    /** Another object's pixels inside this object's box that touch this object: it is partly hidden. */
+    private static boolean overlapped(Scene scene, SceneObject object) {
+        Box b = object.box();
+        int w = scene.width();
+        int[] ids = scene.instances();
+        for (int y = b.y0(); y < b.y1(); y++) {
+            for (int x = b.x0(); x < b.x1(); x++) {
+                int id = ids[y * w + x];
+                if (id < Canvas.FIRST_OBJECT || id == object.instanceId()) continue;   // background ids lie below
+                boolean touches = (x > 0 && ids[y * w + x - 1] == object.instanceId()) || (x + 1 < w && ids[y * w + x + 1] == object.instanceId())
+                        || (y > 0 && ids[(y - 1) * w + x] == object.instanceId()) || (y + 1 < scene.height() && ids[(y + 1) * w + x] == object.instanceId());
+                if (touches) return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * The object dilated by about {@code radius} pixels (at 64x64, scaled with size) with a blobby, noisy edge, as
      * a user would roughly brush over it. Contains the whole object.
      */

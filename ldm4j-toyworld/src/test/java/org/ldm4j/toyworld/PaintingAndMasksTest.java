@@ -85,6 +85,42 @@ class PaintingAndMasksTest {
         assertThrows(IllegalArgumentException.class, () -> EditMasks.thin(ToyWorld.sample(0), 0, 0));
     }
 
+    /** A silhouette is one whole generated object of the class, cropped to its box; placing it scales it into a map. */
+    @Test
+    void silhouettesAreTheGeneratorsObjectsCroppedAndPlaceable() {
+        for (ToyClass c : ToyClass.objects()) {
+            Mask m = EditMasks.silhouette(c, 0);
+            assertTrue(m.area() >= 150, c + " area " + m.area());
+            boolean top = false, bottom = false, left = false, right = false;   // the crop is tight on every side
+            for (int x = 0; x < m.width(); x++) { top |= m.get(x, 0); bottom |= m.get(x, m.height() - 1); }
+            for (int y = 0; y < m.height(); y++) { left |= m.get(0, y); right |= m.get(m.width() - 1, y); }
+            assertTrue(top && bottom && left && right, c + " crop");
+            assertArrayEquals(m.bits(), EditMasks.silhouette(c, 0).bits(), c + " is the same for the same seed");
+        }
+        // a house is walls under a roof: its top row is narrower than its widest row, unlike a filled rectangle
+        Mask house = EditMasks.silhouette(ToyClass.HOUSE, 0);
+        int topRow = 0, widest = 0;
+        for (int y = 0; y < house.height(); y++) {
+            int n = 0;
+            for (int x = 0; x < house.width(); x++) if (house.get(x, y)) n++;
+            if (y == 0) topRow = n;
+            widest = Math.max(widest, n);
+        }
+        assertTrue(topRow < widest / 2, "roof " + topRow + " vs walls " + widest);
+        assertThrows(IllegalArgumentException.class, () -> EditMasks.silhouette(ToyClass.GRASS, 0));
+
+        Mask placed = house.placed(64, 64, 50, 10, 20, 16);   // partly off the right edge
+        for (int y = 0; y < 64; y++) {
+            for (int x = 0; x < 64; x++) {
+                boolean inside = x >= 50 && y >= 10 && y < 26;
+                if (!inside) assertFalse(placed.get(x, y), x + "," + y);
+            }
+        }
+        assertTrue(placed.get(50 + 10, 10 + 15), "the walls' bottom centre");
+        Mask same = house.placed(house.width(), house.height(), 0, 0, house.width(), house.height());
+        assertArrayEquals(house.bits(), same.bits(), "placed at its own size it is itself");
+    }
+
     private static boolean[] invert(boolean[] b) {
         boolean[] out = new boolean[b.length];
         for (int i = 0; i < b.length; i++) out[i] = !b[i];
