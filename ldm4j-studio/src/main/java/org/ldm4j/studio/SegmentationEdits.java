@@ -7,6 +7,8 @@ import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.methods.fgdm.Region;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.methods.fgdm.Shapes;
+import org.ldm4j.toyworld.EditMasks;
+import org.ldm4j.toyworld.ToyClass;
 
 import java.awt.image.BufferedImage;
 import java.util.Iterator;
@@ -28,8 +30,9 @@ import java.util.TreeSet;
  * {"op": "resize", "x", "y", "scale"}                         (0 &lt; scale &lt;= 8, about the centroid)
  * {"op": "flip",   "x", "y", "axis"?: "horizontal"|"vertical"}
  * {"op": "delete", "x", "y"}                                  ("remove" too; the hole is filled from around it)
- * {"op": "add",    "class", "x", "y", "w"?, "h"?, "shape"?: "ellipse"|"rect"}   (centred at x, y; default a quarter of the sides)
+ * {"op": "add",    "class", "x", "y", "w"?, "h"?, "shape"?: "ellipse"|"rect"|"object"}   (centred at x, y; default a quarter of the sides)
  * </pre>
+ * "object" paints ToyWorld's generator's outline of an object class ({@link EditMasks#silhouette}) scaled to w x h.
  * Bad operations are {@link ApiError}s naming the operation's index and the problem.
  */
 final class SegmentationEdits {
@@ -92,7 +95,7 @@ final class SegmentationEdits {
             JsonNode cls = edit.get("class");
             if (cls == null || !cls.isTextual()) throw ApiError.badRequest(where + ": add needs \"class\" (" + String.join(", ", palette.names()) + ")");
             int classId = palette.classOf(cls.textValue());   // unknown names: IllegalArgumentException listing the classes
-            return MapEdits.add(map, shape(map, edit, x, y, where), classId);
+            return MapEdits.add(map, shape(map, edit, x, y, where, palette.name(classId)), classId);
         }
         Region region = Region.at(map, x, y);
         return switch (op) {
@@ -110,7 +113,7 @@ final class SegmentationEdits {
         };
     }
 
-    private static boolean[] shape(ClassMap map, JsonNode edit, int x, int y, String where) {
+    private static boolean[] shape(ClassMap map, JsonNode edit, int x, int y, String where, String className) {
         int w = edit.has("w") ? integer(edit, "w", where) : Math.max(1, map.width() / 4);
         int h = edit.has("h") ? integer(edit, "h", where) : Math.max(1, map.height() / 4);
         if (w < 1 || h < 1) throw ApiError.badRequest(where + ": w and h must be positive, got " + w + "x" + h);
@@ -118,7 +121,13 @@ final class SegmentationEdits {
         boolean[] mask = switch (shape) {
             case "rect" -> Shapes.rectangle(map.width(), map.height(), x - w / 2, y - h / 2, x - w / 2 + w - 1, y - h / 2 + h - 1);
             case "ellipse" -> Shapes.ellipse(map.width(), map.height(), x + 0.5, y + 0.5, w / 2.0, h / 2.0);
-            default -> throw ApiError.badRequest(where + ": shape must be ellipse or rect, got '" + shape + "'");
+            case "object" -> {
+                ToyClass toyClass = ToyClass.objects().stream().filter(c -> c.label().equals(className)).findFirst()
+                        .orElseThrow(() -> ApiError.badRequest(where + ": shape object needs a ToyWorld object class ("
+                                + String.join(", ", ToyClass.objectLabels()) + "), got '" + className + "'"));
+                yield EditMasks.silhouette(toyClass, 0).placed(map.width(), map.height(), x - w / 2, y - h / 2, w, h).bits();
+            }
+            default -> throw ApiError.badRequest(where + ": shape must be ellipse, rect or object, got '" + shape + "'");
         };
         for (boolean b : mask) if (b) return mask;
         throw ApiError.badRequest(where + ": the " + shape + " at (" + x + ", " + y + ") lies outside the " + map.width() + "x" + map.height() + " map");

@@ -386,6 +386,13 @@ class StudioFactorGraphApiTest {
         assertEquals(15, answer.at("/region/area").asInt());
         assertEquals(expected.area(HOUSE), answer.at("/areas/house").asInt());
 
+        // "object": ToyWorld's generator's outline of the class, scaled to w x h and centred at x, y
+        ObjectNode outline = StudioFixture.JSON.createObjectNode().put("map", png(scene));
+        outline.set("edits", ops(op("add").put("class", "house").put("x", 11).put("y", 11).put("w", 8).put("h", 7).put("shape", "object")));
+        ClassMap withHouse = read(json(ok(studio.postJson("/api/fgdm/edit", outline.toString()))).get("map").asText());
+        assertEquals(MapEdits.add(scene, org.ldm4j.toyworld.EditMasks.silhouette(org.ldm4j.toyworld.ToyClass.HOUSE, 0).placed(16, 16, 7, 8, 8, 7).bits(), HOUSE),
+                withHouse);
+
         ObjectNode delete = StudioFixture.JSON.createObjectNode().put("map", png(scene));
         delete.set("edits", ops(op("delete").put("x", 4).put("y", 6)));
         ClassMap deleted = read(json(ok(studio.postJson("/api/fgdm/edit", delete.toString()))).get("map").asText());
@@ -404,6 +411,7 @@ class StudioFactorGraphApiTest {
         assertError(edit(map, op("flip").put("x", 4).put("y", 6).put("axis", "diagonal")), 400, "axis must be horizontal or vertical");
         assertError(edit(map, op("delete").put("x", 4).put("y", 6).put("colour", "red")), 400, "unknown field(s) [colour]");
         assertError(edit(map, op("add").put("class", "tree").put("x", 100).put("y", 100).put("w", 2).put("h", 2)), 400, "lies outside");
+        assertError(edit(map, op("add").put("class", "sky").put("x", 4).put("y", 4).put("shape", "object")), 400, "shape object needs a ToyWorld object class");
         ClassMap holey = scene().copy();
         holey.labels()[0] = ClassMap.UNLABELED;
         assertError(edit(png(holey), op("delete").put("x", 0).put("y", 0)), 400, "unlabeled pixel");

@@ -180,7 +180,10 @@ const FactorGraph = (() => {
       if (state.adding) {
         state.adding = false;
         $('fg-add').classList.remove('active');
-        edit([{ op: 'add', class: $('fg-class').value, x: p[0], y: p[1], w: number('fg-w'), h: number('fg-h') }], p);
+        // ToyWorld's outlines exist for object classes; a background class (sky, water ...) is painted as an ellipse
+        const cls = $('fg-class').value, isObject = state.info.classes.some(c => c.name === cls && c.object);
+        const shape = $('fg-shape').value === 'object' && !isObject ? 'ellipse' : $('fg-shape').value;
+        edit([{ op: 'add', class: cls, shape, x: p[0], y: p[1], w: number('fg-w'), h: number('fg-h') }], p);
         return;
       }
       canvas.setPointerCapture(e.pointerId);
