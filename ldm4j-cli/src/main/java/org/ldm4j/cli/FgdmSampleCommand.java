@@ -186,7 +186,6 @@ final class FgdmSampleCommand implements Callable<Integer> {
         }
         if (guidance.on()) {
             if (seg == null || off.contains(seg.name())) throw new Ldm4j.UsageError("--guide steers the image toward the segmentation map, but this run has none");
-            if (sbpc > 1) throw new Ldm4j.UsageError("--guide is not available with --sbpc yet");
             if (m != FactorGraphRequest.Mode.SEQUENTIAL) throw new Ldm4j.UsageError("--guide needs --mode sequential (the map must be final before the image starts)");
             if (manifest.factors().stream().noneMatch(e -> e.role() == Factor.Role.IMAGE && !off.contains(e.name()))) {
                 throw new Ldm4j.UsageError("--guide steers the image toward the segmentation map, but this run draws no image (--factors)");
@@ -249,7 +248,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
                                 imageMinArea != null ? new ObjectRecall(wanted, imageMinArea) : null);
                 ObjectRecall mapRecall = new ObjectRecall(wanted, minArea);
                 chosen = Sbpc.run(graph, seg.name(), palette, prompt, seed, candidates.mapScorer(mapRecall),
-                        sbpcSettings, off, check, FgdmSupport.progress(), null);
+                        sbpcSettings, off, check, guidance.mapGuidance(graph, seg.name(), palette), FgdmSupport.progress(), null);
                 result = chosen.result();
             } else {
                 Map<String, FactorGraphRequest.Given> fixed = new HashMap<>();

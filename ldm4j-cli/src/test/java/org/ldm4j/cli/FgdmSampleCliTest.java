@@ -223,7 +223,19 @@ class FgdmSampleCliTest {
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g0"), "--guide", guide + "," + dir.resolve("no-such"))), 2, "no-such", "not a segmenter folder");
 
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g1"), "--guide", dir.resolve("no-such").toString())), 2, "--guide", "not a segmenter folder");
-        CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g2"), "--guide", guide.toString(), "--sbpc", "2")), 2, "--guide", "--sbpc");
+        // with SBPC the chosen map's image is steered: the same candidates and choice, another image
+        Path sbpcPlain = dir.resolve("sbpc-unguided"), sbpcGuided = dir.resolve("sbpc-guided");
+        assertEquals(0, CliTest.run(sample(sbpcPlain, "--full-size", "--seed", "3", "--sbpc", "2")).code());
+        r = CliTest.run(sample(sbpcGuided, "--full-size", "--seed", "3", "--sbpc", "2", "--guide", guide.toString(), "--guide-until", "1"));
+        assertEquals(0, r.code(), r.err());
+        JsonNode a = JSON.readTree(sbpcPlain.resolve("sample.json").toFile()), b = JSON.readTree(sbpcGuided.resolve("sample.json").toFile());
+        assertEquals(a.get("chosen"), b.get("chosen"));
+        for (int k = 0; k < 2; k++) {
+            assertEquals(a.get("candidates").get(k).get("recall"), b.get("candidates").get(k).get("recall"), "the candidates are drawn unguided");
+        }
+        assertArrayEquals(pixels(read(sbpcPlain.resolve("seg.png"))), pixels(read(sbpcGuided.resolve("seg.png"))));
+        assertFalse(java.util.Arrays.equals(pixels(read(sbpcPlain.resolve("image.png"))), pixels(read(sbpcGuided.resolve("image.png")))), "sbpc image.png");
+        assertNotNull(b.get("guidance"));
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g3"), "--guide", guide.toString(), "--mode", "joint")), 2, "--guide needs --mode sequential");
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g4"), "--guide", guide.toString(), "--guide-until", "0")), 2, "--guide-*", "guidance end");
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g5"), "--guide", guide.toString(), "--factors", "seg")), 2, "--guide", "draws no image");

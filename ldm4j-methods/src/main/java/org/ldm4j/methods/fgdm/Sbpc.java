@@ -93,6 +93,16 @@ public final class Sbpc {
     /** @param check null = the paper's SBPC (one image, on the best map) */
     public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
                                  SbpcSettings settings, Set<String> leftOut, ImageCheck check, FactorListener listener, BooleanSupplier cancelled) {
+        return run(graph, mapFactor, palette, prompt, seed, scorer, settings, leftOut, check, FactorHooks.NONE, listener, cancelled);
+    }
+
+    /**
+     * @param imageHooks extra hooks on the final runs (the chosen map's image, and each image the check makes), e.g.
+     *                   {@link MapGuidance} toward the chosen map; the candidates run without them
+     */
+    public static SbpcResult run(FactorGraph graph, String mapFactor, Palette palette, String prompt, long seed, MapScorer scorer,
+                                 SbpcSettings settings, Set<String> leftOut, ImageCheck check, FactorHooks imageHooks,
+                                 FactorListener listener, BooleanSupplier cancelled) {
         checkLeftOut(graph, mapFactor, leftOut);
         Candidates drawn = candidates(graph, mapFactor, palette, prompt, seed, scorer, settings, listener, cancelled);
         if (graph.imageFactors().isEmpty()) {
@@ -101,14 +111,14 @@ public final class Sbpc {
         FactorGraph candidates = candidateGraph(graph, mapFactor, settings);
         long start = System.nanoTime();
         if (check == null) {
-            FactorGraphResult result = finish(candidates, mapFactor, prompt, seed + drawn.chosen(), drawn.best(), leftOut, listener, cancelled);
+            FactorGraphResult result = finish(candidates, mapFactor, prompt, seed + drawn.chosen(), drawn.best(), leftOut, imageHooks, listener, cancelled);
             return new SbpcResult(drawn.scores(), drawn.maps(), drawn.chosen(), seed + drawn.chosen(), drawn.millis(),
                     (System.nanoTime() - start) / 1_000_000, result);
         }
         String image = graph.imageFactors().get(graph.imageFactors().size() - 1);
         Map<Integer, FactorGraphResult> runs = new LinkedHashMap<>();
         ImageCheck.Imaged imaged = check.inRankingOrder(drawn.ranking(), k -> {
-            FactorGraphResult r = finish(candidates, mapFactor, prompt, seed + k, drawn.runs().get(k), leftOut, listener, cancelled);
+            FactorGraphResult r = finish(candidates, mapFactor, prompt, seed + k, drawn.runs().get(k), leftOut, imageHooks, listener, cancelled);
             runs.put(k, r);
             return (check.imageScorer() != null ? check.imageScorer() : scorer).score(check.segmenter().segment(r.decoded(image)));
         });
@@ -208,11 +218,17 @@ public final class Sbpc {
     /** The final run for the chosen candidate: its maps given, the rest of the graph (condition factors at the candidates' settings) sampled. */
     public static FactorGraphResult finish(FactorGraph candidates, String mapFactor, String prompt, long chosenSeed, FactorGraphResult chosen,
                                            Set<String> leftOut, FactorListener listener, BooleanSupplier cancelled) {
+        return finish(candidates, mapFactor, prompt, chosenSeed, chosen, leftOut, FactorHooks.NONE, listener, cancelled);
+    }
+
+    /** {@link #finish} with extra hooks on the factors it samples (e.g. {@link MapGuidance} on the image). */
+    public static FactorGraphResult finish(FactorGraph candidates, String mapFactor, String prompt, long chosenSeed, FactorGraphResult chosen,
+                                           Set<String> leftOut, FactorHooks hooks, FactorListener listener, BooleanSupplier cancelled) {
         checkLeftOut(candidates, mapFactor, leftOut);
         Map<String, FactorGraphRequest.Given> given = new LinkedHashMap<>();
         for (String c : scoredFactors(candidates, mapFactor)) given.put(c, new FactorGraphRequest.Given(Scopes.keep(chosen.latents(c)), chosen.decoded(c)));
         return FactorGraphSampler.run(candidates, new FactorGraphRequest(prompt, chosenSeed, FactorGraphRequest.Mode.SEQUENTIAL, Set.copyOf(leftOut), given),
-                listener, cancelled);
+                listener, cancelled, hooks);
     }
 
     /**
