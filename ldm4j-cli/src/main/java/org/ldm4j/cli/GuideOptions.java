@@ -68,15 +68,11 @@ final class GuideOptions {
     }
 
     private static Segmenter load(Path guide) {
-        ToyWorldSegmenter model;
-        // loaded as normal tensors even inside a caller's inference mode: a backward pass must be able to save them
-        try (org.bytedeco.pytorch.InferenceMode normal = new org.bytedeco.pytorch.InferenceMode(false)) {
-            model = ToyWorldSegmenter.load(guide);
+        try {
+            return org.ldm4j.studio.FactorGraphModel.toyWorldGuide(guide);
         } catch (java.io.IOException | IllegalArgumentException e) {
             throw new Ldm4j.UsageError("--guide " + guide + ": " + e.getMessage());
         }
-        model.requiresGrad(false);
-        return images -> model.forward(images).logits();
     }
 
     /** The image factors steered toward the segmentation factor's map, or none without --guide. */

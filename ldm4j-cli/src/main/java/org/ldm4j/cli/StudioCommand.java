@@ -44,6 +44,11 @@ final class StudioCommand implements Callable<Integer> {
             + "(field imageCheck). Default: models/toyworld-segmenter beside the default model; the check is off if it is missing.")
     Path segmenter;
 
+    @Option(names = "--guide", description = "ToyWorld segmenter folder that steers Factor graph images toward their maps when a "
+            + "job asks (field guide; segmentation guidance at the measured setting). Default: models/toyworld-segmenter-guide "
+            + "beside the default model; guidance is off if it is missing.")
+    Path guide;
+
     @Option(names = "--port", defaultValue = "7860", description = "TCP port (default: ${DEFAULT-VALUE}).")
     int port;
 
@@ -90,10 +95,13 @@ final class StudioCommand implements Callable<Integer> {
         Path fgdmFolder = fgdm != null ? fgdm : FgdmSupport.defaultFolder();
         Path defaultSegmenter = Path.of(ModelLoader.defaultModel()).resolveSibling("toyworld-segmenter");
         Path segmenterFolder = segmenter != null ? segmenter : Files.isDirectory(defaultSegmenter) ? defaultSegmenter : null;
+        if (guide != null && !Files.isDirectory(guide)) throw new Ldm4j.UsageError("--guide: no segmenter folder at " + guide);
+        Path defaultGuide = Path.of(ModelLoader.defaultModel()).resolveSibling("toyworld-segmenter-guide");
+        Path guideFolder = guide != null ? guide : Files.isDirectory(defaultGuide) ? defaultGuide : null;
         StudioConfig config = new StudioConfig(host, port, token, model != null ? model : ModelLoader.defaultModel(),
                 model != null, gallery, device, dtype, threads, Limits.defaults().withQueueCapacity(queue), vae, clip);
         try {
-            return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder, config.modelSpec(), segmenterFolder) : null);
+            return StudioServer.start(config, Files.isDirectory(fgdmFolder) ? FactorGraphSource.toyWorldFolder(fgdmFolder, config.modelSpec(), segmenterFolder, guideFolder) : null);
         } catch (IOException e) {
             throw new Ldm4j.UsageError(e.getMessage());
         }

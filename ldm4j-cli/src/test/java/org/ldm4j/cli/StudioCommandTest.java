@@ -102,6 +102,24 @@ class StudioCommandTest {
                 off.toString());
     }
 
+    @Test void guideTurnsOnSegmentationGuidanceAndAMissingOneStopsTheStart() throws Exception {
+        Path guide = TinySegmenter.write(dir.resolve("guide"));
+        assertTrue(models("--fgdm", fgdm.toString(), "--guide", guide.toString()).at("/factorGraph/guide").asBoolean());
+        String had = System.getProperty("ldm4j.home");
+        try {
+            System.setProperty("ldm4j.home", dir.toString());   // no models/toyworld-segmenter-guide there: guidance is off
+            assertFalse(models("--fgdm", fgdm.toString()).at("/factorGraph/guide").asBoolean());
+        } finally {
+            if (had == null) System.clearProperty("ldm4j.home");
+            else System.setProperty("ldm4j.home", had);
+        }
+        Ldm4j.UsageError e = assertThrows(Ldm4j.UsageError.class, () -> models("--fgdm", fgdm.toString(), "--guide", dir.resolve("none").toString()));
+        assertEquals("--guide: no segmenter folder at " + dir.resolve("none"), e.getMessage());
+        JsonNode off = mode(models("--fgdm", fgdm.toString(), "--guide", dir.toString()), "factorgraph");
+        assertFalse(off.get("enabled").asBoolean());
+        assertTrue(off.get("message").asText().contains("the guide segmenter " + dir), off.toString());
+    }
+
     @Test void theFgdmFolderEnablesTheFactorGraphModeWithItsSegmentationFactor() throws Exception {
         JsonNode info = models("--fgdm", fgdm.toString());
         assertTrue(mode(info, "factorgraph").get("enabled").asBoolean(), info.get("modes").toString());

@@ -14,11 +14,12 @@ import java.util.Map;
 /**
  * What {@code GET /api/models} says about the served FG-DM, for the page: its factors (graph order, with their
  * default sizes and settings), which draws the segmentation map and the image, the map's classes and colours, and
- * whether SBPC's image check is on (the server has a segmenter), and the job fields of ldm4j's fast SBPC candidates
+ * whether SBPC's image check is on (the server has a segmenter), whether images can be guided toward their maps (the
+ * server has a guide segmenter, field {@code guide}), and the job fields of ldm4j's fast SBPC candidates
  * ({@link SbpcSettings#fast}), which the page sends as they are.
  */
 record FactorGraphInfo(List<FactorInfo> factors, String segmentation, String image, List<ClassInfo> classes, int tolerance, boolean imageCheck,
-                       Map<String, Object> fastCandidates) {
+                       Map<String, Object> fastCandidates, boolean guide) {
     record FactorInfo(String name, String role, List<String> parents, int width, int height, int steps, double guidanceScale) {}
 
     record ClassInfo(String name, String colour, boolean object) {}
@@ -33,7 +34,7 @@ record FactorGraphInfo(List<FactorInfo> factors, String segmentation, String ima
         List<ClassInfo> classes = new ArrayList<>();
         for (int c = 0; c < p.size(); c++) classes.add(new ClassInfo(p.name(c), String.format("#%06x", p.colour(c)), p.isObject(c)));
         return new FactorGraphInfo(factors, fg.segmentationFactor(), fg.imageFactor(), classes, FactorGraphModel.TOLERANCE, fg.segmenter() != null,
-                fastCandidateFields());
+                fastCandidateFields(), fg.guide() != null && fg.segmentationFactor() != null);
     }
 
     /** {@link SbpcSettings#fast} as factorgraph job fields. */

@@ -63,17 +63,32 @@ final class FactorGraphMode implements Mode {
     record FactorGraphRecord(GenerationRequest request, String sampling, Integer n, Integer conditionSteps, Boolean halfResolution,
                              Double conditionGuidance, String conditionScheduler, Double mapMinArea, Boolean preferLargerObjects,
                              Integer imageCheck, Double imageMinArea, List<String> wanted, List<Double> recalls, Integer chosen, Long chosenSeed, String givenMap,
-                             JsonNode edits) {
+                             JsonNode edits, Boolean guide) {
         /** A record of a regeneration from a given map: no SBPC. */
-        static FactorGraphRecord given(GenerationRequest request, List<String> wanted, String givenMap, JsonNode edits) {
+        static FactorGraphRecord given(GenerationRequest request, List<String> wanted, String givenMap, JsonNode edits, boolean guide) {
             return new FactorGraphRecord(request, "sequential", null, null, null, null, null, null, null, null, null, wanted, null, null, null,
-                    givenMap, edits);
+                    givenMap, edits, guide ? Boolean.TRUE : null);
         }
 
         FactorGraphRecord ran(GenerationRequest r, List<Double> recallList, Integer chosenIndex, Long seed) {
             return new FactorGraphRecord(r, sampling, n, conditionSteps, halfResolution, conditionGuidance, conditionScheduler, mapMinArea,
-                    preferLargerObjects, imageCheck, imageMinArea, wanted, recallList, chosenIndex, seed, givenMap, edits);
+                    preferLargerObjects, imageCheck, imageMinArea, wanted, recallList, chosenIndex, seed, givenMap, edits, guide);
         }
+    }
+
+    static final String GUIDE = "guide";
+    static final String NO_GUIDE = "guide is off: start the studio with --guide DIR (a ToyWorld segmenter trained apart from the evaluator, "
+            + "e.g. models/toyworld-segmenter-guide)";
+
+    /**
+     * The request's {@code guide} (steer the image toward the segmentation map, {@link FactorGraphModel#guidance}):
+     * false when absent; refused without a guide on the server or a map to steer toward.
+     */
+    static boolean guided(RequestFields f, FactorGraphModel fg) {
+        if (!Boolean.TRUE.equals(f.optionalBoolean(GUIDE))) return false;
+        if (fg.segmentationFactor() == null) throw ApiError.badRequest("guide steers the image toward the segmentation map, and this FG-DM has none");
+        if (fg.guide() == null) throw new ApiError(503, NO_GUIDE);
+        return true;
     }
 
     @Override public String name() { return "factorgraph"; }
@@ -84,7 +99,7 @@ final class FactorGraphMode implements Mode {
 
     @Override public Set<String> extraFields() {
         return Set.of("n", "sampling", "conditionSteps", "halfResolution", "conditionGuidance", "conditionScheduler", "mapMinArea",
-                "preferLargerObjects", "imageCheck", "imageMinArea");
+                "preferLargerObjects", "imageCheck", "imageMinArea", GUIDE);
     }
 
     @Override
@@ -105,6 +120,8 @@ final class FactorGraphMode implements Mode {
         Boolean preferLargerObjects = f.optionalBoolean("preferLargerObjects");
         Integer imageCheck = f.optionalInt("imageCheck");
         Double imageMinArea = f.optionalDouble("imageMinArea");
+        boolean guide = guided(f, fg);
+        if (guide && sampling.equals("joint")) throw ApiError.badRequest("guide needs sampling sequential: the map must be final before the image starts");
         boolean sbpc = sampling.equals("sequential") && fg.segmentationFactor() != null;
         boolean candidateFields = conditionSteps != null || half || conditionGuidance != null || conditionScheduler != null || mapMinArea != null
                 || preferLargerObjects != null || imageCheck != null || imageMinArea != null;
@@ -143,7 +160,7 @@ final class FactorGraphMode implements Mode {
         for (int c : ObjectRecall.namedIn(request.prompt(), palette, true)) wanted.add(palette.name(c));
         FactorGraphRecord record = new FactorGraphRecord(request, sampling, sbpc ? n : null, conditionSteps, sbpc ? half : null,
                 conditionGuidance, conditionScheduler, mapMinArea, preferLargerObjects, imageCheck, imageMinArea,
-                fg.segmentationFactor() != null ? wanted : null, null, null, null, null, null);
+                fg.segmentationFactor() != null ? wanted : null, null, null, null, null, null, guide ? Boolean.TRUE : null);
         int conditions = graph.factors().size() - graph.imageFactors().size();
         // SBPC's candidates draw only the scored map and its ancestors; the other condition factors run once, with the images
         int scored = fg.segmentationFactor() == null ? conditions : Sbpc.scoredFactors(graph, fg.segmentationFactor()).size();
@@ -164,7 +181,7 @@ final class FactorGraphMode implements Mode {
                         new ObjectRecall(named, imageMinArea != null ? imageMinArea : scoredArea));
                 SbpcResult r = Sbpc.run(graph, seg, palette, request.prompt(), request.seed(),
                         Boolean.TRUE.equals(preferLargerObjects) ? recall.preferringLargerObjects() : recall,
-                        sbpcSettings, Set.of(), check, listener, cancelled);
+                        sbpcSettings, Set.of(), check, fg.guidance(graph, guide), listener, cancelled);
                 List<Map<String, Object>> candidates = new ArrayList<>();
                 for (int k = 0; k < r.scores().size(); k++) {
                     Map<String, Object> c = new LinkedHashMap<>();
@@ -184,7 +201,8 @@ final class FactorGraphMode implements Mode {
                 return List.of(output(fg, r.result(), single, record.ran(single, r.scores(), r.chosen(), r.chosenSeed()), candidates, Set.of()));
             }
             FactorGraphResult result = FactorGraphSampler.run(graph, new FactorGraphRequest(request.prompt(), request.seed(),
-                    sampling.equals("joint") ? FactorGraphRequest.Mode.JOINT : FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of()), listener, cancelled);
+                    sampling.equals("joint") ? FactorGraphRequest.Mode.JOINT : FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of()), listener, cancelled,
+                    fg.guidance(graph, guide));
             List<Map<String, Object>> candidates = seg == null ? null : List.of(recallOf(result, fg, request));
             List<Double> recalls = candidates == null ? null : List.of((Double) candidates.get(0).get("recall"));
             return List.of(output(fg, result, request, record.ran(request, recalls, recalls == null ? null : 0, request.seed()), candidates, Set.of()));

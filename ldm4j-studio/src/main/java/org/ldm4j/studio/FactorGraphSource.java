@@ -45,6 +45,15 @@ public interface FactorGraphSource {
      * check). A segmenter that does not load leaves the mode off with the reason, as a bad FG-DM folder does.
      */
     static FactorGraphSource toyWorldFolder(Path folder, String studioModel, Path segmenter) {
+        return toyWorldFolder(folder, studioModel, segmenter, null);
+    }
+
+    /**
+     * {@link #toyWorldFolder(Path, String, Path)} with segmentation guidance: the ToyWorld segmenter in {@code guide}
+     * (e.g. {@code models/toyworld-segmenter-guide}; null = none) steers images toward their maps when a job asks
+     * ({@code guide: true}).
+     */
+    static FactorGraphSource toyWorldFolder(Path folder, String studioModel, Path segmenter, Path guide) {
         return base -> {
             FgdmFolder fgdm = FgdmFolder.read(folder);
             FgdmManifest.Entry segmentation = fgdm.manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
@@ -52,6 +61,13 @@ public interface FactorGraphSource {
                     ? fgdm.load(base, FactorGraphModel.toyWorldPalette())
                     : fgdm.load(base.device(), base.dtype(), FactorGraphModel.toyWorldPalette());
             FactorGraphModel model = FactorGraphModel.toyWorld(graph, segmentation == null ? null : segmentation.name());
+            if (guide != null) {
+                try {
+                    model = model.withGuide(FactorGraphModel.toyWorldGuide(guide));
+                } catch (IOException | RuntimeException e) {
+                    throw new IOException("the guide segmenter " + guide + ": " + e.getMessage(), e);
+                }
+            }
             if (segmenter == null) return model;
             try {
                 return model.withSegmenter(FactorGraphModel.toyWorldSegmenter(ToyWorldSegmenter.load(segmenter)));

@@ -7,6 +7,7 @@ import org.ldm4j.methods.fgdm.FactorGraph;
 import org.ldm4j.methods.fgdm.FactorGraphRequest;
 import org.ldm4j.methods.fgdm.FactorGraphResult;
 import org.ldm4j.methods.fgdm.FactorGraphSampler;
+import org.ldm4j.methods.fgdm.FactorHooks;
 import org.ldm4j.methods.fgdm.ObjectRecall;
 import org.ldm4j.methods.fgdm.SegmentationMaps;
 import org.ldm4j.pipeline.GenerationRequest;
@@ -36,7 +37,7 @@ final class MapEditMode implements Mode {
 
     @Override public boolean needsFactorGraph() { return true; }
 
-    @Override public Set<String> extraFields() { return Set.of(MAP, EDITS); }
+    @Override public Set<String> extraFields() { return Set.of(MAP, EDITS, FactorGraphMode.GUIDE); }
 
     @Override
     public Prepared prepare(RequestFields f) {
@@ -54,9 +55,10 @@ final class MapEditMode implements Mode {
         FactorGraph graph = FactorGraphMode.tuned(fg.graph(), f);
         List<String> wanted = new ArrayList<>();
         for (int c : ObjectRecall.namedIn(request.prompt(), fg.palette(), true)) wanted.add(fg.palette().name(c));
-        FactorGraphMode.FactorGraphRecord record = FactorGraphMode.FactorGraphRecord.given(request, wanted, FROM_PAGE, edits);
+        boolean guide = FactorGraphMode.guided(f, fg);
+        FactorGraphMode.FactorGraphRecord record = FactorGraphMode.FactorGraphRecord.given(request, wanted, FROM_PAGE, edits, guide);
         return new Prepared(request, record, graph.factors().size() - 1, graph.sd,
-                (sd, hooks, cancelled, phases) -> regenerate(fg, graph, edited, request, record, Map.of(), hooks, cancelled));
+                (sd, hooks, cancelled, phases) -> regenerate(fg, graph, edited, request, record, Map.of(), fg.guidance(graph, guide), hooks, cancelled));
     }
 
     /**
@@ -64,13 +66,13 @@ final class MapEditMode implements Mode {
      * the map's recall reported as the one candidate, with {@code candidateDetails} added to it.
      */
     static List<Output> regenerate(FactorGraphModel fg, FactorGraph graph, ClassMap map, GenerationRequest request,
-                                   FactorGraphMode.FactorGraphRecord record, Map<String, Object> candidateDetails,
+                                   FactorGraphMode.FactorGraphRecord record, Map<String, Object> candidateDetails, FactorHooks steering,
                                    List<? extends StepHook> hooks, BooleanSupplier cancelled) {
         String seg = fg.segmentationFactor();
         Tensor given = SegmentationMaps.toImageTensor(map, fg.palette());
         FactorGraphResult result = FactorGraphSampler.run(graph, new FactorGraphRequest(request.prompt(), request.seed(),
                 FactorGraphRequest.Mode.SEQUENTIAL, Set.of(), Map.of(seg, new FactorGraphRequest.Given(null, given))),
-                FactorGraphMode.progress(hooks), cancelled);
+                FactorGraphMode.progress(hooks), cancelled, steering);
         Map<String, Object> recall = FactorGraphMode.recallOf(result, fg, request);
         recall.putAll(candidateDetails);
         return List.of(FactorGraphMode.output(fg, result, request, record.ran(request, List.of((Double) recall.get("recall")), 0, request.seed()),

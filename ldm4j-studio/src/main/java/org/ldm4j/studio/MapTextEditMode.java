@@ -36,7 +36,7 @@ final class MapTextEditMode implements Mode {
 
     @Override public boolean needsFactorGraph() { return true; }
 
-    @Override public Set<String> extraFields() { return Set.of(MAP, TO_PROMPT, INVERSION, SEMANTIC); }
+    @Override public Set<String> extraFields() { return Set.of(MAP, TO_PROMPT, INVERSION, SEMANTIC, FactorGraphMode.GUIDE); }
 
     @Override
     public Prepared prepare(RequestFields f) {
@@ -77,13 +77,14 @@ final class MapTextEditMode implements Mode {
         ObjectNode described = JsonNodeFactory.instance.objectNode().put("op", "text").put("prompt", source.prompt()).put(TO_PROMPT, to)
                 .put(INVERSION, inversion.id()).put("steps", edit.steps()).put("guidance", edit.guidance());
         if (semanticScale != null) described.put(SEMANTIC, semanticScale);
+        boolean guide = FactorGraphMode.guided(f, fg);
         FactorGraphMode.FactorGraphRecord record = FactorGraphMode.FactorGraphRecord.given(request, wanted, FROM_PAGE,
-                JsonNodeFactory.instance.arrayNode().add(described));
+                JsonNodeFactory.instance.arrayNode().add(described), guide);
         return new Prepared(request, record, graph.factors().size() - 1, graph.sd, (sd, hooks, cancelled, phases) -> {
             ClassMap edited = edit.edit(graph, seg, map, fg.palette(), FactorGraphModel.TOLERANCE, source.prompt(), to, cancelled).map();
             // the image is drawn under the edited caption: the request's prompt
             return MapEditMode.regenerate(fg, graph, edited, request, record, Map.of("unchanged", MapTextEdit.Edited.sameFraction(map, edited)),
-                    hooks, cancelled);
+                    fg.guidance(graph, guide), hooks, cancelled);
         });
     }
 }

@@ -485,13 +485,42 @@ class StudioFactorGraphApiTest {
         return studio.postJson("/api/fgdm/edit", body.toString());
     }
 
+    /** Fifteen differentiable class scores from an image's three channels: a guide for the tiny model's images. */
+    static final org.ldm4j.methods.guidance.Segmenter CHANNELS = images -> images.repeat(1, 5, 1, 1).mul(new org.bytedeco.pytorch.Scalar(4.0));
+
+    /** guide: true steers the image (not the maps) toward the map, in factorgraph (with and without SBPC) and mapedit jobs. */
+    @Test
+    void aGuideSteersTheImageTowardTheMapWhenAJobAsks() throws Exception {
+        try (StudioFixture guided = new StudioFixture(StudioServer.start(StudioFixture.config(model, dir.resolve("guided"), StudioFixture.testLimits()),
+                base -> TinyFactorGraph.source().load(base).withGuide(CHANNELS)))) {
+            assertTrue(json(guided.get("/api/models")).at("/factorGraph/guide").asBoolean());
+            assertFalse(json(studio.get("/api/models")).at("/factorGraph/guide").asBoolean(), "the main test server has no guide");
+            for (ObjectNode job : List.of(fg(), fg().put("n", 2), mapEdit(scene()))) {
+                JsonNode plain = guided.await(guided.submit(job.toString()));
+                JsonNode steered = guided.await(guided.submit(job.deepCopy().put("guide", true).toString()));
+                for (JsonNode j : List.of(plain, steered)) assertEquals("done", j.get("state").asText(), j.toString());
+                assertEquals(plain.at("/outputs/0/details/maps/0/url").asText(), steered.at("/outputs/0/details/maps/0/url").asText(),
+                        job.get("mode") + ": the segmentation map is not steered");
+                assertFalse(java.util.Arrays.equals(pixels(guided, plain), pixels(guided, steered)), job + ": the image is");
+                assertTrue(PngParameters.read(guided.getBytes(steered.at("/results/0").asText()).body(), "r").request().get("guide").asBoolean());
+                assertTrue(PngParameters.read(guided.getBytes(plain.at("/results/0").asText()).body(), "r").request().path("guide").isMissingNode());
+            }
+            assertError(guided.postJson("/api/jobs", fg().put("sampling", "joint").put("guide", true).toString()), 400, "guide needs sampling sequential");
+        }
+        assertError(studio.postJson("/api/jobs", fg().put("guide", true).toString()), 503, "start the studio with --guide DIR");
+    }
+
     private static java.net.http.HttpResponse<String> ok(java.net.http.HttpResponse<String> r) {
         assertEquals(200, r.statusCode(), r::body);
         return r;
     }
 
     private static int[] pixels(JsonNode job) throws Exception {
-        java.awt.image.BufferedImage img = ImageIO.read(new ByteArrayInputStream(studio.getBytes(job.at("/results/0").asText()).body()));
+        return pixels(studio, job);
+    }
+
+    private static int[] pixels(StudioFixture server, JsonNode job) throws Exception {
+        java.awt.image.BufferedImage img = ImageIO.read(new ByteArrayInputStream(server.getBytes(job.at("/results/0").asText()).body()));
         return img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
     }
 }

@@ -143,6 +143,8 @@ class StudioFactorGraphBrowserTest {
         assertFalse(browser.findElement(By.id("scheduler")).isDisplayed(), "each factor has its own sampler");
         assertEquals("tree", new org.openqa.selenium.support.ui.Select(browser.findElement(By.id("fg-class"))).getOptions().stream()
                 .map(WebElement::getText).filter("tree"::equals).findFirst().orElse(null), "the add-object classes are the palette's");
+        assertFalse(browser.findElement(By.id("fgGuide")).isEnabled(), "no guide on this server: the steering box is off");
+        assertEquals("object", browser.findElement(By.id("fg-shape")).getAttribute("value"), "objects are added in ToyWorld's outline");
 
         setField("prompt", PROMPT);
         setField("steps", STEPS);

@@ -19,6 +19,12 @@ public record GuidanceSettings(double from, double until, int gradSteps, double 
         if (!(balance >= 0 && balance <= 1)) throw new IllegalArgumentException("guidance class balance must be in [0, 1], got " + balance);
     }
 
+    /**
+     * The setting measured best on held-out FG-DM captions (docs/results-fgdm.md, session 33): the second half of the
+     * run, 3 Adam steps at lr 0.05, every pixel the same weight. {@code --guide}'s defaults.
+     */
+    public static final GuidanceSettings RECOMMENDED = new GuidanceSettings(0.5, 1, 3, 0.05, 0);
+
     /** True when the step at this fraction of the run is guided. */
     public boolean guides(double progress) { return progress >= from && progress < until; }
 

@@ -26,6 +26,8 @@ const FactorGraph = (() => {
     // the image check needs the server's segmenter (ldm4j studio --segmenter)
     $('imageCheck').disabled = !info.imageCheck;
     if (!info.imageCheck) $('imageCheck').parentElement.title = 'off: start the studio with --segmenter DIR (e.g. models/toyworld-segmenter)';
+    $('fgGuide').disabled = !info.guide;
+    if (!info.guide) $('fgGuide').parentElement.title = 'off: start the studio with --guide DIR (e.g. models/toyworld-segmenter-guide)';
   }
 
   const showsJob = job => ['factorgraph', 'mapedit', 'maptext'].includes(job.mode);
@@ -170,6 +172,9 @@ const FactorGraph = (() => {
     edit([{ ...op, x, y }], after && inside(after) ? after : null);
   }
 
+  /** The regenerations are steered toward the edited map when the factor graph's box is ticked (and the server has a guide). */
+  const guideOn = () => $('fgGuide').checked && !$('fgGuide').disabled;
+
   const inside = ([x, y]) => x >= 0 && y >= 0 && x < state.mapSize[0] && y < state.mapSize[1];
 
   function wire() {
@@ -212,7 +217,7 @@ const FactorGraph = (() => {
     $('fg-regenerate').onclick = () => {
       if (!state.map) { say('generate first: there is no map to regenerate from', true); return; }
       runJob({ mode: 'mapedit', prompt: $('prompt').value, seed: state.seed, steps: number('steps'),
-               guidanceScale: number('guidanceScale'), map: state.map });
+               guidanceScale: number('guidanceScale'), map: state.map, ...(guideOn() ? { guide: true } : {}) });
     };
     $('fg-text-edit').onclick = () => {
       if (!state.map) { say('generate first: there is no map to edit', true); return; }
@@ -220,7 +225,8 @@ const FactorGraph = (() => {
       if (!to) { say('write the edited caption first (the prompt with the change)', true); return; }
       const semantic = $('fg-semantic').checked;
       runJob({ mode: 'maptext', prompt: $('prompt').value, toPrompt: to, inversion: semantic ? 'edit-friendly' : $('fg-inversion').value,
-               ...(semantic ? { semantic: 5 } : {}), seed: state.seed, steps: number('steps'), guidanceScale: number('guidanceScale'), map: state.map });
+               ...(semantic ? { semantic: 5 } : {}), seed: state.seed, steps: number('steps'), guidanceScale: number('guidanceScale'), map: state.map,
+               ...(guideOn() ? { guide: true } : {}) });
     };
   }
 

@@ -48,12 +48,12 @@ const MODES = {
     help: 'FG-DM: samples condition maps (segmentation, depth, ...) and then the image from them. With N > 1 the '
         + 'segmentation maps are scored by how many objects of the prompt they show (recall), and the image is made '
         + 'from the best. Click the map to select an object, edit it, then Regenerate.',
-    fields: () => ['steps', 'guidanceScale', 'n', 'sampling', 'candidates', 'imageCheck'],
+    fields: () => ['steps', 'guidanceScale', 'n', 'sampling', 'candidates', 'imageCheck', 'fgGuide'],
     ownFields: true,
     stage: 'factorgraph',
     // the factors' sizes, samplers and negative prompts are the graph's own: only these fields are sent
     body: () => ({ mode: 'factorgraph', prompt: $('prompt').value, seed: number('seed'), steps: number('steps'),
-                   guidanceScale: number('guidanceScale'), n: number('n'), sampling: $('sampling').value, ...sbpcInputs() }),
+                   guidanceScale: number('guidanceScale'), n: number('n'), sampling: $('sampling').value, ...sbpcInputs(), ...guideInput() }),
   },
 };
 /** The factor graph's SBPC fields: only with N > 1 and sequential sampling (the server refuses them otherwise). */
@@ -64,6 +64,11 @@ function sbpcInputs() {
   // images are scored at the evaluator's area (0.2%), as the measured setting does
   if ($('imageCheck').checked && !$('imageCheck').disabled) Object.assign(body, { imageCheck: 2, imageMinArea: 0.002 });
   return body;
+}
+
+/** {guide: true} when the box is ticked and the server has a guide (sequential sampling only: the map must be final first). */
+function guideInput() {
+  return $('fgGuide').checked && !$('fgGuide').disabled && $('sampling').value === 'sequential' ? { guide: true } : {};
 }
 
 // Modes whose methods are still being written: shown, disabled, until the server lists them.
