@@ -85,14 +85,8 @@ class StudioCommandTest {
     @Test void segmenterTurnsOnSbpcsImageCheckAndAMissingOneStopsTheStart() throws Exception {
         Path segmenter = TinySegmenter.write(dir.resolve("segmenter"));
         assertTrue(models("--fgdm", fgdm.toString(), "--segmenter", segmenter.toString()).at("/factorGraph/imageCheck").asBoolean());
-        String had = System.getProperty("ldm4j.home");
-        try {
-            System.setProperty("ldm4j.home", dir.toString());   // no models/toyworld-segmenter there: the check is off
-            assertFalse(models("--fgdm", fgdm.toString()).at("/factorGraph/imageCheck").asBoolean());
-        } finally {
-            if (had == null) System.clearProperty("ldm4j.home");
-            else System.setProperty("ldm4j.home", had);
-        }
+        // no models/toyworld-segmenter beside the default model there: the check is off
+        assertFalse(withHome(dir, () -> models("--fgdm", fgdm.toString())).at("/factorGraph/imageCheck").asBoolean());
         Ldm4j.UsageError e = assertThrows(Ldm4j.UsageError.class, () -> models("--fgdm", fgdm.toString(), "--segmenter", dir.resolve("none").toString()));
         assertEquals("--segmenter: no segmenter folder at " + dir.resolve("none"), e.getMessage());
         // a folder that is not a segmenter leaves the Factor graph mode off, naming it, as a bad FG-DM folder does
@@ -102,17 +96,23 @@ class StudioCommandTest {
                 off.toString());
     }
 
-    @Test void guideTurnsOnSegmentationGuidanceAndAMissingOneStopsTheStart() throws Exception {
-        Path guide = TinySegmenter.write(dir.resolve("guide"));
-        assertTrue(models("--fgdm", fgdm.toString(), "--guide", guide.toString()).at("/factorGraph/guide").asBoolean());
+    /** {@code call} with ldm4j.home (where the default models are looked for) set to {@code home}. */
+    static <T> T withHome(Path home, java.util.concurrent.Callable<T> call) throws Exception {
         String had = System.getProperty("ldm4j.home");
         try {
-            System.setProperty("ldm4j.home", dir.toString());   // no models/toyworld-segmenter-guide there: guidance is off
-            assertFalse(models("--fgdm", fgdm.toString()).at("/factorGraph/guide").asBoolean());
+            System.setProperty("ldm4j.home", home.toString());
+            return call.call();
         } finally {
             if (had == null) System.clearProperty("ldm4j.home");
             else System.setProperty("ldm4j.home", had);
         }
+    }
+
+    @Test void guideTurnsOnSegmentationGuidanceAndAMissingOneStopsTheStart() throws Exception {
+        Path guide = TinySegmenter.write(dir.resolve("guide"));
+        assertTrue(models("--fgdm", fgdm.toString(), "--guide", guide.toString()).at("/factorGraph/guide").asBoolean());
+        // no models/toyworld-segmenter-guide beside the default model there: guidance is off
+        assertFalse(withHome(dir, () -> models("--fgdm", fgdm.toString())).at("/factorGraph/guide").asBoolean());
         Ldm4j.UsageError e = assertThrows(Ldm4j.UsageError.class, () -> models("--fgdm", fgdm.toString(), "--guide", dir.resolve("none").toString()));
         assertEquals("--guide: no segmenter folder at " + dir.resolve("none"), e.getMessage());
         JsonNode off = mode(models("--fgdm", fgdm.toString(), "--guide", dir.toString()), "factorgraph");
