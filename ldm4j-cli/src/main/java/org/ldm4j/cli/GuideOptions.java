@@ -38,6 +38,10 @@ final class GuideOptions {
     @Option(names = "--guide-balance", defaultValue = "0", description = "Class balance b in [0, 1]: a pixel of a class covering n pixels weighs n^-b (0: each pixel the same, 1: each class) (default: ${DEFAULT-VALUE}).")
     double balance;
 
+    @Option(names = "--guide-jitter", defaultValue = "0", description = "Read with each guide also shifted by 1..R pixels left, right, up and down "
+            + "(its views read as one, so a move must hold under each; 0 = off) (default: ${DEFAULT-VALUE}).")
+    int jitter;
+
     boolean on() { return guides != null && !guides.isEmpty(); }
 
     GuidanceSettings settings() {
@@ -51,6 +55,7 @@ final class GuideOptions {
     /** Checks the options before anything loads: the settings' ranges and the guide folder. */
     void check() {
         settings();
+        if (jitter < 0 || jitter > 8) throw new Ldm4j.UsageError("--guide-jitter must be in 0..8, got " + jitter);
         if (!on()) return;
         for (Path guide : guides) {
             if (!Files.isRegularFile(guide.resolve(ToyWorldSegmenter.CONFIG_FILE))) {
@@ -63,7 +68,7 @@ final class GuideOptions {
     Segmenter segmenter() {
         check();
         List<Segmenter> members = new ArrayList<>();
-        for (Path guide : guides) members.add(load(guide));
+        for (Path guide : guides) members.add(load(guide).jittered(jitter));
         return Segmenter.ensemble(members);
     }
 
@@ -85,6 +90,6 @@ final class GuideOptions {
     void record(ObjectNode report) {
         if (!on()) return;
         report.putObject("guidance").put("segmenter", guides.stream().map(Path::toString).collect(Collectors.joining(","))).put("from", from).put("until", until)
-                .put("grad_steps", gradSteps).put("lr", lr).put("balance", balance);
+                .put("grad_steps", gradSteps).put("lr", lr).put("balance", balance).put("jitter", jitter);
     }
 }

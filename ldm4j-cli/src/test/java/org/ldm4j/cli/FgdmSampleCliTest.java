@@ -239,6 +239,7 @@ class FgdmSampleCliTest {
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g3"), "--guide", guide.toString(), "--mode", "joint")), 2, "--guide needs --mode sequential");
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g4"), "--guide", guide.toString(), "--guide-until", "0")), 2, "--guide-*", "guidance end");
         CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g5"), "--guide", guide.toString(), "--factors", "seg")), 2, "--guide", "draws no image");
+        CliTest.assertOneLineError(CliTest.run(sample(dir.resolve("g6"), "--guide", guide.toString(), "--guide-jitter", "9")), 2, "--guide-jitter must be in 0..8");
     }
 
     /** --min-region-pixels / --min-object-pixels: the written seg map is the sampled one without its small regions. */

@@ -160,6 +160,18 @@ class SegmentationGuidanceTest {
                     pooledProbability.item_double() + " vs " + memberProbability.item_double());
         }
         assertSame(CHANNELS, Segmenter.ensemble(List.of(CHANNELS)), "one member is itself");
+
+        // a per-pixel segmenter reads a shifted image the same once its logits are moved back; a jittered one too
+        try (InferenceMode ignored = new InferenceMode()) {
+            Tensor images = new Rng(5).randn(1, 3, SIZE, SIZE);
+            assertTrue(torch.allclose(CHANNELS.logits(images), CHANNELS.shifted(2, -1).logits(images), 1e-6, 1e-6, false));
+            assertTrue(torch.allclose(torch.log_softmax(CHANNELS.logits(images), 1), CHANNELS.jittered(1).logits(images), 1e-5, 1e-6, false));
+            // one that reads 2x2 blocks (as a strided network does) sees other blocks after a 1-pixel shift
+            Segmenter blocks = x -> torch.upsample_nearest2d(torch.avg_pool2d(x, new long[] {2, 2}), new long[] {SIZE, SIZE});
+            assertFalse(torch.allclose(blocks.logits(images), blocks.shifted(1, 0).logits(images), 1e-3, 1e-3, false));
+            assertTrue(torch.allclose(blocks.logits(images), blocks.shifted(2, 0).logits(images), 1e-5, 1e-6, false), "a whole block: the same");
+        }
+        assertThrows(IllegalArgumentException.class, () -> CHANNELS.jittered(9));
         assertThrows(IllegalArgumentException.class, () -> Segmenter.ensemble(List.of()));
     }
 
