@@ -248,21 +248,22 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         };
     }
 
+    /** ToyWorld's outline of each object class, made once. */
+    private static final Map<ToyClass, org.ldm4j.toyworld.Mask> OUTLINES = new java.util.concurrent.ConcurrentHashMap<>();
+
     /**
      * The generator's outline of an object class (a quarter of the map's height, at its own aspect) centred at
      * (w / 2, 0.7 h): the first class the map lacks whose footing fits the background under the outline's bottom row
      * (water for a boat, grass, sand or snow for the others), else the first class present that fits; null (skipped)
-     * when nothing can stand there.
+     * when nothing can stand there. The palette is ToyWorld's: class i is {@code ToyClass.of(i)}.
      */
-    private static final Map<ToyClass, org.ldm4j.toyworld.Mask> OUTLINES = new java.util.concurrent.ConcurrentHashMap<>();
-
     static ClassMap addFitting(ClassMap map, Palette palette) {
         int w = map.width(), h = map.height();
         List<Integer> candidates = new ArrayList<>();
         for (int c = 0; c < palette.size(); c++) if (palette.isObject(c) && map.area(c) == 0) candidates.add(c);
         for (int c = 0; c < palette.size(); c++) if (palette.isObject(c) && map.area(c) > 0) candidates.add(c);
         for (int c : candidates) {
-            ToyClass toyClass = ToyClass.valueOf(palette.name(c).toUpperCase(Locale.ROOT));
+            ToyClass toyClass = ToyClass.of(c);
             org.ldm4j.toyworld.Mask outline = OUTLINES.computeIfAbsent(toyClass, k -> EditMasks.silhouette(k, 0));
             int oh = Math.max(2, h / 4), ow = Math.max(1, (int) Math.round((double) oh * outline.width() / outline.height()));
             int x0 = w / 2 - ow / 2, y0 = (int) Math.round(0.7 * h) - oh / 2;
@@ -283,7 +284,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         }
         int best = -1;
         for (int c = 0; c < counts.length; c++) if (counts[c] > 0 && (best < 0 || counts[c] > counts[best])) best = c;
-        return best < 0 ? null : ToyClass.valueOf(palette.name(best).toUpperCase(Locale.ROOT));
+        return best < 0 ? null : ToyClass.of(best);
     }
 
     /** Connected regions of labelled classes: object classes first, then by area, largest first. */

@@ -348,7 +348,7 @@ public final class FgdmCommand implements Runnable {
                                 + "), not " + palette.name(cls) + "; use ellipse, rect or stroke");
                     }
                     int[] c = point("--to", to);
-                    Mask outline = EditMasks.silhouette(ToyClass.valueOf(palette.name(cls).toUpperCase(Locale.ROOT)), shapeSeed);
+                    Mask outline = EditMasks.silhouette(ToyClass.of(cls), shapeSeed);   // ToyWorld's palette: class i is ToyClass i
                     int[] s = size != null ? point("--size", size)
                             : new int[]{Math.max(1, (int) Math.round(h / 4.0 * outline.width() / outline.height())), Math.max(1, h / 4)};
                     if (s[0] < 1 || s[1] < 1) throw new Ldm4j.UsageError("--size must be positive, got '" + size + "'");

@@ -24,7 +24,7 @@ class EditsAddFittingTest {
         ToyClass added = null;
         for (int p = 0; p < before.labels().length; p++) {
             if (before.labels()[p] != after.labels()[p]) {
-                ToyClass c = ToyClass.valueOf(PALETTE.name(after.labels()[p]).toUpperCase(java.util.Locale.ROOT));
+                ToyClass c = ToyClass.of(after.labels()[p]);
                 assertTrue(added == null || added == c, "one class painted");
                 added = c;
             }
