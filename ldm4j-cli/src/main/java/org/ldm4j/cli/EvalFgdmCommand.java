@@ -99,7 +99,8 @@ final class EvalFgdmCommand implements Runnable {
 
         ObjectNode report(String table, int count) {
             return EvalCommand.JSON.createObjectNode().put("metric", "fgdm").put("table", table).put("samples", count).put("seed", seed)
-                    .put("min_area", minArea).put("first_seed", org.ldm4j.toyworld.eval.ToyWorldFid.TEST_SEEDS);
+                    .put("min_area", minArea).put("first_seed", org.ldm4j.toyworld.eval.ToyWorldFid.TEST_SEEDS)
+                    .put("evaluator", segmenter.toString());   // which segmenter read the images (--segmenter)
         }
     }
 

@@ -39,7 +39,9 @@ class EvalFgdmCommandTest {
         CliTest.Result r = CliTest.run(a.toArray(new String[0]));
         assertEquals(0, r.code(), r.err());
         System.out.println(r.out());
-        return new ObjectMapper().readTree(Files.readString(json));
+        JsonNode report = new ObjectMapper().readTree(Files.readString(json));
+        assertEquals(segmenter.toString(), report.path("evaluator").asText(), "the report names the segmenter that read the images");
+        return report;
     }
 
     static void assertFinite(JsonNode n, String... keys) {
