@@ -7,6 +7,7 @@ import org.ldm4j.methods.fgdm.FactorGraphRequest;
 import org.ldm4j.methods.fgdm.FactorSettings;
 import org.ldm4j.methods.fgdm.FgdmFolder;
 import org.ldm4j.methods.fgdm.FgdmManifest;
+import org.ldm4j.methods.fgdm.MapReadout;
 import org.ldm4j.methods.fgdm.Palette;
 import org.ldm4j.toyworld.Scene;
 import org.ldm4j.toyworld.ToyClass;
@@ -52,6 +53,10 @@ final class EvalFgdmCommand implements Runnable {
         @Option(names = "--image-steps", description = "Image factor's DDIM steps (default: the manifest's).") Integer imageSteps;
         @Option(names = "--image-scale", description = "Image factor's conditioning scale, its ControlNet's residuals multiplied by it (default: the manifest's \"scale\").")
         Double imageScale;
+        @Option(names = "--blend-rims", description = "Read the segmentation map without its blend rims (thin regions of a class "
+                + "whose colour is the midpoint of two classes around them: decoder borders, e.g. a moon between sun and cloud; "
+                + "MapEdits.removeBlendRims), as fgdm sample --blend-rims.")
+        boolean blendRims;
         @Option(names = "--full-size", description = "Sample condition maps at the image's size (default: the manifest's, half the side).") boolean fullSize;
         @Option(names = "--device", defaultValue = "cpu") String device;
         @Option(names = "--dtype", defaultValue = "fp32") String dtype;
@@ -94,6 +99,7 @@ final class EvalFgdmCommand implements Runnable {
                     }
                 }
             }
+            if (blendRims) graph = graph.withReadout(seg.name(), MapReadout.withoutBlendRims(palette, FgdmFolder.tolerance(palette), seg.smallRegions()));
             return new Loaded(folder, graph, seg.name(), image.name(), image.width());
         }
 

@@ -125,6 +125,10 @@ final class FgdmSampleCommand implements Callable<Integer> {
     Integer minRegionPixels;
     @Option(names = "--min-object-pixels", description = "The same for object regions (default: the manifest's \"min_object_pixels\").")
     Integer minObjectPixels;
+    @Option(names = "--blend-rims", description = "Read the segmentation map without its blend rims: thin regions of a class whose "
+            + "colour is the midpoint of two classes around them (the decoder's border of sun and cloud reads as a rim of moon), "
+            + "filled from their surroundings.")
+    boolean blendRims;
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
 
@@ -207,13 +211,14 @@ final class FgdmSampleCommand implements Callable<Integer> {
                 throw new Ldm4j.UsageError("--image-scale: " + e.getMessage());
             }
         }
-        if (minRegionPixels != null || minObjectPixels != null) {
+        if (minRegionPixels != null || minObjectPixels != null || blendRims) {
             for (FgdmManifest.Entry e : manifest.factors()) {
                 if (e.map() != FgdmManifest.MapKind.SEGMENTATION) continue;
                 FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(
                         minRegionPixels != null ? minRegionPixels : e.smallRegions().backgroundPixels(),
                         minObjectPixels != null ? minObjectPixels : e.smallRegions().objectPixels());
-                graph = graph.withReadout(e.name(), MapReadout.withoutSmallRegions(palette, FgdmFolder.tolerance(palette), small));
+                graph = graph.withReadout(e.name(), blendRims ? MapReadout.withoutBlendRims(palette, FgdmFolder.tolerance(palette), small)
+                        : MapReadout.withoutSmallRegions(palette, FgdmFolder.tolerance(palette), small));
             }
         }
         long loadMillis = (System.nanoTime() - loadStart) / 1_000_000;

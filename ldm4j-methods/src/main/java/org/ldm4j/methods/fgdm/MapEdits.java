@@ -157,6 +157,70 @@ public final class MapEdits {
         return any ? fill(map, small) : map.copy();
     }
 
+    /**
+     * The map without its blend rims, filled from their surroundings. A decoder draws the border of two regions in
+     * colours between theirs; where a class's palette colour is the midpoint of two others (ToyWorld's moon, pale
+     * yellow, lies halfway between the sun's yellow and the cloud's white; rock's grey between sky and sand), that
+     * border decodes as a thin region of the third class. A blend rim is a region (8-connected, one class) whose
+     * colour is within 2 per channel of the midpoint of two classes that both touch it, and at least
+     * {@code thinFraction} of whose pixels touch another class: a rim, not a body (a drawn moon has an inside).
+     */
+    public static ClassMap removeBlendRims(ClassMap map, Palette palette, double thinFraction) {
+        if (!(thinFraction > 0 && thinFraction <= 1)) throw new IllegalArgumentException("thin fraction must be in (0, 1], got " + thinFraction);
+        int w = map.width(), h = map.height();
+        int[] labels = map.labels();
+        boolean[] seen = new boolean[labels.length], rim = new boolean[labels.length];
+        int[] component = new int[labels.length];
+        boolean any = false;
+        for (int start = 0; start < labels.length; start++) {
+            if (seen[start] || labels[start] == ClassMap.UNLABELED) continue;
+            int cls = labels[start], area = 0, border = 0;
+            java.util.Set<Integer> touching = new java.util.HashSet<>();
+            seen[start] = true;
+            component[area++] = start;
+            for (int k = 0; k < area; k++) {   // breadth-first over 8-neighbours, noting the classes around
+                int p = component[k], px = p % w, py = p / w;
+                boolean atBorder = false;
+                for (int dy = -1; dy <= 1; dy++) {
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int nx = px + dx, ny = py + dy, q = ny * w + nx;
+                        if (nx < 0 || ny < 0 || nx >= w || ny >= h || q == p) continue;
+                        if (labels[q] != cls) {
+                            atBorder = true;
+                            if (labels[q] != ClassMap.UNLABELED) touching.add(labels[q]);
+                        } else if (!seen[q]) {
+                            seen[q] = true;
+                            component[area++] = q;
+                        }
+                    }
+                }
+                if (atBorder) border++;
+            }
+            if (border < thinFraction * area || !isBlendOf(palette, cls, touching)) continue;
+            for (int k = 0; k < area; k++) rim[component[k]] = true;
+            any = true;
+        }
+        return any ? fill(map, rim) : map.copy();
+    }
+
+    /** True when {@code cls}'s colour is (within 2 per channel) the midpoint of two of the {@code touching} classes' colours. */
+    static boolean isBlendOf(Palette palette, int cls, java.util.Set<Integer> touching) {
+        int c = palette.colour(cls);
+        Integer[] around = touching.toArray(new Integer[0]);
+        for (int i = 0; i < around.length; i++) {
+            for (int j = i + 1; j < around.length; j++) {
+                int a = palette.colour(around[i]), b = palette.colour(around[j]);
+                boolean mid = true;
+                for (int shift = 0; shift <= 16 && mid; shift += 8) {
+                    double m = (((a >> shift) & 255) + ((b >> shift) & 255)) / 2.0;
+                    mid = Math.abs(((c >> shift) & 255) - m) <= 2;
+                }
+                if (mid) return true;
+            }
+        }
+        return false;
+    }
+
     /** Paints the mask's pixels in {@code classId} (an added object or a freehand stroke). */
     public static ClassMap add(ClassMap map, boolean[] mask, int classId) {
         return paste(map, Region.ofMask(classId, map.width(), map.height(), mask), 0, 0);

@@ -20,6 +20,28 @@ public interface MapReadout {
      * pixels in the unlabeled colour, so they decode as before). A generated map carries specks of a few pixels that
      * the image factor cannot draw at that size; each one counts against the agreement of map and image.
      */
+    /**
+     * A segmentation map decoded to classes without its blend rims ({@link MapEdits#removeBlendRims}, thin fraction
+     * 0.85), then without the small regions {@code smallRegions} says, drawn again in the palette's colours.
+     */
+    static MapReadout withoutBlendRims(Palette palette, int tolerance, FgdmManifest.SmallRegions smallRegions) {
+        return maps -> {
+            org.bytedeco.pytorch.TensorVector cleaned = new org.bytedeco.pytorch.TensorVector();
+            for (long i = 0; i < maps.size(0); i++) {
+                ClassMap classes = MapEdits.removeBlendRims(SegmentationMaps.decode(maps.narrow(0, i, 1), palette, tolerance), palette, BLEND_RIM_THIN);
+                if (!smallRegions.keepsAll()) {
+                    classes = MapEdits.removeSmallRegions(classes,
+                            c -> palette.isObject(c) ? smallRegions.objectPixels() : smallRegions.backgroundPixels());
+                }
+                cleaned.push_back(SegmentationMaps.toImageTensor(classes, palette));
+            }
+            return Dtypes.to(org.bytedeco.pytorch.global.torch.cat(cleaned, 0), maps.device(), maps.scalar_type());
+        };
+    }
+
+    /** A blend rim's share of pixels that touch another class: a rim at most two pixels thick has them all, 0.85 allows a kink. */
+    double BLEND_RIM_THIN = 0.85;
+
     static MapReadout withoutSmallRegions(Palette palette, int tolerance, FgdmManifest.SmallRegions smallRegions) {
         if (smallRegions.keepsAll()) return RAW;
         return maps -> {

@@ -26,6 +26,39 @@ class MapEditsTest {
         return MapEdits.add(m, Shapes.rectangle(m.width(), m.height(), x0, y0, x1, y1), cls);
     }
 
+    /** A decoder's border of sun and cloud reads as a rim of moon (its colour is their midpoint): filled; a moon body stays. */
+    @Test void blendRimsAreFilledFromTheirSurroundingsAndBodiesStay() {
+        int sky = 0, cloud = 1, sun = 2, moon = 3, grass = 4;
+        Palette p = Palette.of(List.of(new Palette.Entry("sky", 0x0080FF, false), new Palette.Entry("cloud", 0xFFFFFF, false),
+                new Palette.Entry("sun", 0xFFFF00, false), new Palette.Entry("moon", 0xFFFF80, false),
+                new Palette.Entry("grass", 0x00FF00, false)), 0x000000);
+        int[] l = new int[16 * 16];
+        java.util.Arrays.fill(l, sky);
+        ClassMap m = new ClassMap(16, 16, l);
+        m = paint(m, 0, 12, 15, 15, grass);
+        m = paint(m, 0, 0, 5, 5, cloud);
+        m = paint(m, 0, 0, 3, 3, sun);                        // a sun inside the cloud ...
+        m = MapEdits.add(m, corner(4), moon);                 // ... with a moon-coloured rim between them
+        m = paint(m, 10, 2, 13, 5, moon);                     // a 4x4 moon in the sky: a body, with an inside
+        m = paint(m, 0, 11, 15, 11, moon);                    // a moon line between sky and grass: not their midpoint
+        ClassMap cleaned = MapEdits.removeBlendRims(m, p, 0.85);
+        for (int y = 0; y <= 4; y++) {
+            for (int x = 0; x <= 4; x++) assertNotEquals(moon, cleaned.get(x, y), "the rim at " + x + "," + y + " is gone");
+        }
+        assertTrue(cleaned.get(4, 1) == sun || cleaned.get(4, 1) == cloud, "filled from the classes around it");
+        assertEquals(32, cleaned.area(moon), "the body (16 px) and the sky/grass line (16 px) stay");
+        assertTrue(MapEdits.isBlendOf(p, moon, Set.of(sun, cloud)));
+        assertFalse(MapEdits.isBlendOf(p, moon, Set.of(sky, grass)));
+        assertThrows(IllegalArgumentException.class, () -> MapEdits.removeBlendRims(skyAndGrass(), p, 0));
+    }
+
+    /** Column k rows 0..k and row k columns 0..k of a 16x16 map: an L around the top-left k x k square. */
+    static boolean[] corner(int k) {
+        boolean[] b = new boolean[256];
+        for (int i = 0; i <= k; i++) b[i * 16 + k] = b[k * 16 + i] = true;
+        return b;
+    }
+
     @Test void paletteDecodingUsesAPerChannelToleranceAndLeavesTheRestUnlabeled() {
         BufferedImage img = new BufferedImage(4, 1, BufferedImage.TYPE_INT_RGB);
         img.setRGB(0, 0, 0xFF0000);               // house exactly
