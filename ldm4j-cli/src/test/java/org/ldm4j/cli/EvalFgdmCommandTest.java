@@ -41,6 +41,7 @@ class EvalFgdmCommandTest {
         System.out.println(r.out());
         JsonNode report = new ObjectMapper().readTree(Files.readString(json));
         assertEquals(segmenter.toString(), report.path("evaluator").asText(), "the report names the segmenter that read the images");
+        assertEquals(List.of(extra).contains("--blend-rims"), report.path("blend_rims").asBoolean());
         return report;
     }
 
@@ -85,6 +86,23 @@ class EvalFgdmCommandTest {
         assertEquals(r.get("figures").get("miou").asDouble() >= 0.75, r.get("checks").get("miou_at_least_0.75").asBoolean());
         assertFinite(r, "layout_fd_real_floor", "toyworld_fid_real_floor");
         assertEquals(TinyFgdm.MAP_SIZE, r.get("map_size").asInt());
+    }
+
+    /** --blend-rims / --min-region-pixels: the maps scored are read without blend rims and small background regions. */
+    @Test void fidelityCanReadMapsWithoutBlendRimsAndSpecks() throws Exception {
+        Path dump = dir.resolve("dump-clean");
+        JsonNode r = run("fidelity", "--blend-rims", "--min-region-pixels", "4", "--dump", dump.toString(), "--dump-count", "2");
+        assertEquals(4, r.get("min_region_pixels").asInt());
+        assertFigures(r.get("figures"));
+        org.ldm4j.methods.fgdm.Palette palette = org.ldm4j.train.toyworld.ToyWorldMaps.palette();
+        for (String f : List.of("000-map.png", "001-map.png")) {
+            var map = org.ldm4j.methods.fgdm.SegmentationMaps.decode(javax.imageio.ImageIO.read(dump.resolve(f).toFile()), palette,
+                    org.ldm4j.methods.fgdm.FgdmFolder.tolerance(palette));
+            assertEquals(map, org.ldm4j.methods.fgdm.MapEdits.removeBlendRims(map, palette, org.ldm4j.methods.fgdm.MapReadout.BLEND_RIM_THIN), f + ": no rim left");
+            assertEquals(map, org.ldm4j.methods.fgdm.MapEdits.removeSmallRegions(map, c -> palette.isObject(c) ? 0 : 4), f + ": no speck left");
+        }
+        CliTest.assertOneLineError(CliTest.run("eval", "fgdm", "fidelity", "--model", model.toString(), "--segmenter", segmenter.toString(),
+                "--min-region-pixels", "-1"), 2, "--min-region-pixels", "must be >= 0");
     }
 
     @Test void theDrawnAsLineListsOnlyLargeConfusionsLargestFirst() {

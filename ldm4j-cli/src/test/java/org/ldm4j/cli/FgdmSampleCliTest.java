@@ -256,6 +256,21 @@ class FgdmSampleCliTest {
         assertEquals(expected, SegmentationMaps.decode(read(cleaned.resolve("seg.png")), palette, tolerance));
     }
 
+    /** --blend-rims: the written seg map is the sampled one read without its blend rims (then without small regions). */
+    @Test void blendRimsCanBeLeftOutOfTheSegmentationMap() throws Exception {
+        Path plain = dir.resolve("rims-plain"), cleaned = dir.resolve("rims-cleaned");
+        assertEquals(0, CliTest.run(sample(plain, "--seed", "5", "--factors", "seg")).code());
+        CliTest.Result r = CliTest.run(sample(cleaned, "--seed", "5", "--factors", "seg", "--blend-rims", "--min-region-pixels", "4"));
+        assertEquals(0, r.code(), r.err());
+        Palette palette = ToyWorldMaps.palette();
+        int tolerance = org.ldm4j.methods.fgdm.FgdmFolder.tolerance(palette);
+        var sampled = SegmentationMaps.decode(read(plain.resolve("seg.png")), palette, tolerance);
+        var expected = org.ldm4j.methods.fgdm.MapEdits.removeSmallRegions(org.ldm4j.methods.fgdm.MapEdits.removeBlendRims(sampled, palette,
+                org.ldm4j.methods.fgdm.MapReadout.BLEND_RIM_THIN), c -> palette.isObject(c) ? 0 : 4);
+        assertNotEquals(sampled, expected, "the tiny factor's random map has something to clean");
+        assertEquals(expected, SegmentationMaps.decode(read(cleaned.resolve("seg.png")), palette, tolerance));
+    }
+
     @Test void aGivenSegmentationMapIsUsedInsteadOfSampled() throws Exception {
         BufferedImage map = new BufferedImage(TinyFgdm.MAP_SIZE, TinyFgdm.MAP_SIZE, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < map.getHeight(); y++) {
