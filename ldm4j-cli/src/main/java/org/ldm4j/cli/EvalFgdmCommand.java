@@ -109,10 +109,8 @@ final class EvalFgdmCommand implements Runnable {
             }
             FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(minRegionPixels != null ? minRegionPixels : seg.smallRegions().backgroundPixels(),
                     minObjectPixels != null ? minObjectPixels : seg.smallRegions().objectPixels());
-            if (blendRims) {
-                graph = graph.withReadout(seg.name(), MapReadout.withoutBlendRims(palette, FgdmFolder.tolerance(palette), small));
-            } else if (minRegionPixels != null || minObjectPixels != null) {
-                graph = graph.withReadout(seg.name(), MapReadout.withoutSmallRegions(palette, FgdmFolder.tolerance(palette), small));
+            if (blendRims || minRegionPixels != null || minObjectPixels != null) {
+                graph = graph.withReadout(seg.name(), MapReadout.cleaned(palette, FgdmFolder.tolerance(palette), small, blendRims));
             }
             return new Loaded(folder, graph, seg.name(), image.name(), image.width());
         }

@@ -217,8 +217,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
                 FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(
                         minRegionPixels != null ? minRegionPixels : e.smallRegions().backgroundPixels(),
                         minObjectPixels != null ? minObjectPixels : e.smallRegions().objectPixels());
-                graph = graph.withReadout(e.name(), blendRims ? MapReadout.withoutBlendRims(palette, FgdmFolder.tolerance(palette), small)
-                        : MapReadout.withoutSmallRegions(palette, FgdmFolder.tolerance(palette), small));
+                graph = graph.withReadout(e.name(), MapReadout.cleaned(palette, FgdmFolder.tolerance(palette), small, blendRims));
             }
         }
         long loadMillis = (System.nanoTime() - loadStart) / 1_000_000;

@@ -15,20 +15,21 @@ public interface MapReadout {
     MapReadout RAW = map -> map;
 
     /**
-     * A segmentation map decoded to classes ({@code palette}, {@code tolerance}), without the regions smaller than
+     * A segmentation map decoded to classes ({@code palette}, {@code tolerance}), without its blend rims when
+     * {@code blendRims} ({@link MapEdits#removeBlendRims}, thin fraction {@link #BLEND_RIM_THIN}: the decoder's border
+     * of two classes read as a third whose colour is their midpoint), then without the regions smaller than
      * {@code smallRegions} says ({@link MapEdits#removeSmallRegions}), drawn again in the palette's colours (unlabeled
      * pixels in the unlabeled colour, so they decode as before). A generated map carries specks of a few pixels that
      * the image factor cannot draw at that size; each one counts against the agreement of map and image.
+     * {@link #RAW} when there is nothing to remove.
      */
-    /**
-     * A segmentation map decoded to classes without its blend rims ({@link MapEdits#removeBlendRims}, thin fraction
-     * 0.85), then without the small regions {@code smallRegions} says, drawn again in the palette's colours.
-     */
-    static MapReadout withoutBlendRims(Palette palette, int tolerance, FgdmManifest.SmallRegions smallRegions) {
+    static MapReadout cleaned(Palette palette, int tolerance, FgdmManifest.SmallRegions smallRegions, boolean blendRims) {
+        if (smallRegions.keepsAll() && !blendRims) return RAW;
         return maps -> {
             org.bytedeco.pytorch.TensorVector cleaned = new org.bytedeco.pytorch.TensorVector();
-            for (long i = 0; i < maps.size(0); i++) {
-                ClassMap classes = MapEdits.removeBlendRims(SegmentationMaps.decode(maps.narrow(0, i, 1), palette, tolerance), palette, BLEND_RIM_THIN);
+            for (long i = 0; i < maps.size(0); i++) {   // a batch of runs (FactorGraphSampler.runBatch) is read map by map
+                ClassMap classes = SegmentationMaps.decode(maps.narrow(0, i, 1), palette, tolerance);
+                if (blendRims) classes = MapEdits.removeBlendRims(classes, palette, BLEND_RIM_THIN);
                 if (!smallRegions.keepsAll()) {
                     classes = MapEdits.removeSmallRegions(classes,
                             c -> palette.isObject(c) ? smallRegions.objectPixels() : smallRegions.backgroundPixels());
@@ -42,17 +43,8 @@ public interface MapReadout {
     /** A blend rim's share of pixels that touch another class: a rim at most two pixels thick has them all, 0.85 allows a kink. */
     double BLEND_RIM_THIN = 0.85;
 
+    /** {@link #cleaned} without the blend-rim step (the manifest's "min_region_pixels" / "min_object_pixels"). */
     static MapReadout withoutSmallRegions(Palette palette, int tolerance, FgdmManifest.SmallRegions smallRegions) {
-        if (smallRegions.keepsAll()) return RAW;
-        return maps -> {
-            org.bytedeco.pytorch.TensorVector cleaned = new org.bytedeco.pytorch.TensorVector();
-            for (long i = 0; i < maps.size(0); i++) {   // a batch of runs (FactorGraphSampler.runBatch) is read map by map
-                ClassMap classes = SegmentationMaps.decode(maps.narrow(0, i, 1), palette, tolerance);
-                ClassMap kept = MapEdits.removeSmallRegions(classes,
-                        c -> palette.isObject(c) ? smallRegions.objectPixels() : smallRegions.backgroundPixels());
-                cleaned.push_back(SegmentationMaps.toImageTensor(kept, palette));
-            }
-            return Dtypes.to(org.bytedeco.pytorch.global.torch.cat(cleaned, 0), maps.device(), maps.scalar_type());
-        };
+        return cleaned(palette, tolerance, smallRegions, false);
     }
 }
