@@ -53,15 +53,7 @@ final class EvalFgdmCommand implements Runnable {
         @Option(names = "--image-steps", description = "Image factor's DDIM steps (default: the manifest's).") Integer imageSteps;
         @Option(names = "--image-scale", description = "Image factor's conditioning scale, its ControlNet's residuals multiplied by it (default: the manifest's \"scale\").")
         Double imageScale;
-        @Option(names = "--blend-rims", description = "Read the segmentation map without its blend rims (thin regions of a class "
-                + "whose colour is the midpoint of two classes around them: decoder borders, e.g. a moon between sun and cloud; "
-                + "MapEdits.removeBlendRims), as fgdm sample --blend-rims.")
-        boolean blendRims;
-        @Option(names = "--min-region-pixels", description = "Read the segmentation map without background regions smaller than this "
-                + "(filled from their surroundings; default: the manifest's \"min_region_pixels\"), as fgdm sample.")
-        Integer minRegionPixels;
-        @Option(names = "--min-object-pixels", description = "The same for object regions (default: the manifest's \"min_object_pixels\").")
-        Integer minObjectPixels;
+        @picocli.CommandLine.Mixin MapReadingOptions mapReading;
         @Option(names = "--full-size", description = "Sample condition maps at the image's size (default: the manifest's, half the side).") boolean fullSize;
         @Option(names = "--device", defaultValue = "cpu") String device;
         @Option(names = "--dtype", defaultValue = "fp32") String dtype;
@@ -82,9 +74,7 @@ final class EvalFgdmCommand implements Runnable {
 
         /** Reads and loads an FG-DM folder with the step and size overrides; it needs a segmentation and an image factor. */
         Loaded load(Path model) {
-            if ((minRegionPixels != null && minRegionPixels < 0) || (minObjectPixels != null && minObjectPixels < 0)) {
-                throw new Ldm4j.UsageError("--min-region-pixels / --min-object-pixels must be >= 0, got " + minRegionPixels + " / " + minObjectPixels);
-            }
+            mapReading.check();
             FgdmFolder folder = FgdmSupport.read(model);
             FgdmManifest.Entry seg = folder.manifest.firstOf(FgdmManifest.MapKind.SEGMENTATION);
             if (seg == null) throw new Ldm4j.UsageError(folder.folder + " has no segmentation factor: the FG-DM tables score segmentation maps");
@@ -107,21 +97,16 @@ final class EvalFgdmCommand implements Runnable {
                     }
                 }
             }
-            FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(minRegionPixels != null ? minRegionPixels : seg.smallRegions().backgroundPixels(),
-                    minObjectPixels != null ? minObjectPixels : seg.smallRegions().objectPixels());
-            if (blendRims || minRegionPixels != null || minObjectPixels != null) {
-                graph = graph.withReadout(seg.name(), MapReadout.cleaned(palette, FgdmFolder.tolerance(palette), small, blendRims));
-            }
+            MapReadout readout = mapReading.readout(seg, palette);
+            if (readout != null) graph = graph.withReadout(seg.name(), readout);
             return new Loaded(folder, graph, seg.name(), image.name(), image.width());
         }
 
         ObjectNode report(String table, int count) {
             ObjectNode n = EvalCommand.JSON.createObjectNode().put("metric", "fgdm").put("table", table).put("samples", count).put("seed", seed)
                     .put("min_area", minArea).put("first_seed", org.ldm4j.toyworld.eval.ToyWorldFid.TEST_SEEDS)
-                    .put("evaluator", segmenter.toString())   // which segmenter read the images (--segmenter)
-                    .put("blend_rims", blendRims);
-            if (minRegionPixels != null) n.put("min_region_pixels", minRegionPixels);
-            if (minObjectPixels != null) n.put("min_object_pixels", minObjectPixels);
+                    .put("evaluator", segmenter.toString());   // which segmenter read the images (--segmenter)
+            mapReading.record(n);
             return n;
         }
     }

@@ -248,9 +248,6 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         };
     }
 
-    /** ToyWorld's outline of each object class, made once. */
-    private static final Map<ToyClass, org.ldm4j.toyworld.Mask> OUTLINES = new java.util.concurrent.ConcurrentHashMap<>();
-
     /**
      * The generator's outline of an object class (a quarter of the map's height, at its own aspect) centred at
      * (w / 2, 0.7 h): the first class the map lacks whose footing fits the background under the outline's bottom row
@@ -264,7 +261,7 @@ final class EvalFgdmEditsCommand extends EvalFgdmCommand.Base implements Callabl
         for (int c = 0; c < palette.size(); c++) if (palette.isObject(c) && map.area(c) > 0) candidates.add(c);
         for (int c : candidates) {
             ToyClass toyClass = ToyClass.of(c);
-            org.ldm4j.toyworld.Mask outline = OUTLINES.computeIfAbsent(toyClass, k -> EditMasks.silhouette(k, 0));
+            org.ldm4j.toyworld.Mask outline = EditMasks.silhouette(toyClass, 0);
             int oh = Math.max(2, h / 4), ow = Math.max(1, (int) Math.round((double) oh * outline.width() / outline.height()));
             int x0 = w / 2 - ow / 2, y0 = (int) Math.round(0.7 * h) - oh / 2;
             ToyClass footing = footing(map, palette, x0, Math.min(h - 1, y0 + oh - 1), ow);

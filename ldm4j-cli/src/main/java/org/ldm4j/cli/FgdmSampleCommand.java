@@ -120,15 +120,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
     List<String> factors;
     @Option(names = "--given", description = "FACTOR=PNG: use this (edited) map instead of sampling the factor.")
     Map<String, Path> given;
-    @Option(names = "--min-region-pixels", description = "Segmentation maps are read without background regions smaller than this many pixels, "
-            + "filled from their surroundings (default: the manifest's \"min_region_pixels\"; 0 keeps every region).")
-    Integer minRegionPixels;
-    @Option(names = "--min-object-pixels", description = "The same for object regions (default: the manifest's \"min_object_pixels\").")
-    Integer minObjectPixels;
-    @Option(names = "--blend-rims", description = "Read the segmentation map without its blend rims: thin regions of a class whose "
-            + "colour is the midpoint of two classes around them (the decoder's border of sun and cloud reads as a rim of moon), "
-            + "filled from their surroundings.")
-    boolean blendRims;
+    @picocli.CommandLine.Mixin MapReadingOptions mapReading;
     @Option(names = "--out", required = true, description = "Output folder.")
     Path out;
 
@@ -174,8 +166,7 @@ final class FgdmSampleCommand implements Callable<Integer> {
         if (candidates.preferLargerObjects && sbpc < 2) throw new Ldm4j.UsageError("--prefer-larger-objects ranks SBPC's candidates: it needs --sbpc N > 1");
         if (imageMinArea != null && imageCheck == null) throw new Ldm4j.UsageError("--image-min-area scores the image check's images: it needs --image-check");
         if (imageMinArea != null && !(imageMinArea >= 0 && imageMinArea < 1)) throw new Ldm4j.UsageError("--image-min-area must be in [0, 1), got " + imageMinArea);
-        if (minRegionPixels != null && minRegionPixels < 0) throw new Ldm4j.UsageError("--min-region-pixels must be >= 0, got " + minRegionPixels);
-        if (minObjectPixels != null && minObjectPixels < 0) throw new Ldm4j.UsageError("--min-object-pixels must be >= 0, got " + minObjectPixels);
+        mapReading.check();
 
         FgdmFolder folder = fgdm.read();
         FgdmManifest manifest = folder.manifest;
@@ -211,14 +202,9 @@ final class FgdmSampleCommand implements Callable<Integer> {
                 throw new Ldm4j.UsageError("--image-scale: " + e.getMessage());
             }
         }
-        if (minRegionPixels != null || minObjectPixels != null || blendRims) {
-            for (FgdmManifest.Entry e : manifest.factors()) {
-                if (e.map() != FgdmManifest.MapKind.SEGMENTATION) continue;
-                FgdmManifest.SmallRegions small = new FgdmManifest.SmallRegions(
-                        minRegionPixels != null ? minRegionPixels : e.smallRegions().backgroundPixels(),
-                        minObjectPixels != null ? minObjectPixels : e.smallRegions().objectPixels());
-                graph = graph.withReadout(e.name(), MapReadout.cleaned(palette, FgdmFolder.tolerance(palette), small, blendRims));
-            }
+        for (FgdmManifest.Entry e : manifest.factors()) {
+            MapReadout readout = e.map() == FgdmManifest.MapKind.SEGMENTATION ? mapReading.readout(e, palette) : null;
+            if (readout != null) graph = graph.withReadout(e.name(), readout);
         }
         long loadMillis = (System.nanoTime() - loadStart) / 1_000_000;
 

@@ -20,10 +20,18 @@ public final class EditMasks {
      * The generator's own outline of a {@code toyClass} object: the visible pixels of the largest object of that
      * class in the first 128x128 scene from {@code seed} on where one stands whole (away from the border, at least 150
      * pixels, no other object over it), cropped to its box. What a user adding "a house" to a map should paint: a
-     * house as ToyWorld draws houses (walls under a roof), not an ellipse of house colour.
+     * house as ToyWorld draws houses (walls under a roof), not an ellipse of house colour. Found once per class and
+     * seed (it may sample a few scenes), then copied from a cache: editors and evaluations add objects in loops.
      */
     public static Mask silhouette(ToyClass toyClass, long seed) {
         if (!toyClass.isObject()) throw new IllegalArgumentException(toyClass.label() + " is not an object class");
+        Mask found = SILHOUETTES.computeIfAbsent(toyClass.label() + "@" + seed, k -> findSilhouette(toyClass, seed));
+        return new Mask(found.width(), found.height(), found.bits().clone());   // callers get their own bits
+    }
+
+    private static final java.util.Map<String, Mask> SILHOUETTES = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static Mask findSilhouette(ToyClass toyClass, long seed) {
         SceneOptions options = SceneOptions.square(128);
         for (long s = seed; s < seed + 2000; s++) {
             Scene scene = ToyWorld.sample(s, options);
